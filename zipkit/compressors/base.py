@@ -1,0 +1,231 @@
+"""The Compressor protocol, its shared machinery and the generic contexts.
+
+A backend subclasses :class:`Compressor` and supplies ``compress``, ``decompress``
+and ``_stream`` (a streaming compressor with ``compress``/``flush``); it overrides
+``context`` where its library can do better than recompressing the prefix.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Iterable, Protocol, Sequence
+
+import numpy as np
+
+EXACT = "exact"
+CONDITIONAL = "conditional"
+
+# Below this many items a thread pool costs more than it saves.
+_MIN_ITEMS_FOR_POOL = 64
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def resolve_workers(workers: int | None) -> int:
+    """``None`` or 0 means one thread per core."""
+    if workers is None or workers == 0:
+        return os.cpu_count() or 1
+    if workers < 0:
+        raise ValueError(f"workers must be >= 0 (0 or None = one per core), got {workers}")
+    return workers
+
+
+def thread_pool(workers: int) -> ThreadPoolExecutor:
+    """A process-wide pool per size: every library here releases the GIL while it compresses."""
+    with _pools_lock:
+        pool = _pools.get(workers)
+        if pool is None:
+            pool = _pools[workers] = ThreadPoolExecutor(workers, thread_name_prefix="zipkit")
+        return pool
+
+
+class Context(Protocol):
+    """Size of ``prefix + suffix`` for many suffixes, without recompressing the prefix."""
+
+    exactness: str
+
+    def size_with(self, suffix: bytes) -> int: ...
+    def extend(self, data: bytes) -> None: ...
+    def fork(self) -> "Context": ...
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """A backend option accepted in a spec string (``"zstd:3,history=65536"``)."""
+
+    default: int
+    low: int
+    high: int
+    help: str
+
+
+class Compressor:
+    """Base of every backend. Subclasses set the class attributes below."""
+
+    name: str = ""
+    library: str = ""
+    levels: range = range(0)
+    default_level: int = 0
+    option_specs: dict[str, OptionSpec] = {}
+    # What ``context()`` gives by default: "exact" only where an exact context is cheap.
+    default_exactness: str = CONDITIONAL
+
+    def __init__(self, level: int | None = None, **options: int) -> None:
+        self.level = self.default_level if level is None else level
+        self.options = dict(options)
+        self._local = threading.local()
+
+    def __repr__(self) -> str:
+        return f"zipkit.compressors.get({self.spec!r})"
+
+    # --- what every backend supplies ---------------------------------------------------
+    def compress(self, data: bytes) -> bytes:
+        raise NotImplementedError
+
+    def decompress(self, data: bytes) -> bytes:
+        raise NotImplementedError
+
+    def _stream(self) -> Any:
+        """A fresh streaming compressor with ``compress(data) -> bytes`` and ``flush() -> bytes``."""
+        raise NotImplementedError
+
+    def _conditional_context(self, prefix: bytes) -> Context:
+        raise NotImplementedError
+
+    # --- shared behaviour ---------------------------------------------------------------
+    @property
+    def spec(self) -> str:
+        """The canonical spec string; ``compressors.get(c.spec)`` rebuilds ``c``."""
+        opts = "".join(f",{k}={v}" for k, v in sorted(self.options.items())
+                       if v != self.option_specs[k].default)
+        return f"{self.name}:{self.level}{opts}"
+
+    def option(self, key: str) -> int:
+        return self.options.get(key, self.option_specs[key].default)
+
+    def size(self, data: bytes) -> int:
+        """Bytes of the complete compressed stream of ``data``, headers and trailers included."""
+        return len(self.compress(data))
+
+    def sizes(self, items: Sequence[bytes], workers: int | None = None) -> np.ndarray:
+        """``size`` of every item, computed in a thread pool; int64 array aligned with ``items``."""
+        n = len(items)
+        out = np.empty(n, dtype=np.int64)
+        workers = resolve_workers(workers)
+        if workers == 1 or n < _MIN_ITEMS_FOR_POOL:
+            for i in range(n):
+                out[i] = self.size(items[i])
+            return out
+        bounds = np.linspace(0, n, min(n, workers * 8) + 1, dtype=np.int64)
+
+        def fill(span: tuple[int, int]) -> None:
+            for i in range(span[0], span[1]):
+                out[i] = self.size(items[i])
+
+        list(thread_pool(workers).map(fill, zip(bounds[:-1].tolist(), bounds[1:].tolist())))
+        return out
+
+    def stream_size(self, chunks: Iterable[bytes]) -> int:
+        """Size of the compressed stream of the concatenated chunks, in bounded memory."""
+        stream = self._stream()
+        total = 0
+        for chunk in chunks:
+            total += len(stream.compress(chunk))
+        return total + len(stream.flush())
+
+    def context(self, prefix: bytes = b"", exact: bool | None = None) -> Context:
+        """A context over ``prefix``.
+
+        ``exact=None`` gives the backend's best fast context (see ``default_exactness``);
+        ``exact=True`` insists on sizes equal to one-shot compression (recompressing the
+        prefix per query where the library cannot copy a stream); ``exact=False`` asks
+        for the cheaper conditional estimate.
+        """
+        if exact is None:
+            exact = self.default_exactness == EXACT
+        if exact:
+            return RecompressContext(self, prefix)
+        return self._conditional_context(prefix)
+
+    def describe(self) -> dict[str, Any]:
+        """Facts for manifests and ``zipkit compressors``."""
+        return {"spec": self.spec, "name": self.name, "level": self.level,
+                "options": {k: self.option(k) for k in self.option_specs},
+                "library": self.library, "default_context": self.default_exactness}
+
+
+class RecompressContext:
+    """Exact for any backend: every query compresses prefix+suffix from scratch.
+
+    The honest fallback where a library cannot copy a running stream; its cost grows
+    with the prefix.
+    """
+
+    exactness = EXACT
+
+    def __init__(self, compressor: Compressor, prefix: bytes = b"") -> None:
+        self._compressor = compressor
+        self._prefix = bytearray(prefix)
+
+    def size_with(self, suffix: bytes) -> int:
+        return self._compressor.size(bytes(self._prefix) + bytes(suffix))
+
+    def extend(self, data: bytes) -> None:
+        self._prefix += data
+
+    def fork(self) -> "RecompressContext":
+        return RecompressContext(self._compressor, self._prefix)
+
+
+class HistoryContext:
+    """Conditional: the suffix is compressed with the last ``history`` bytes as its history.
+
+    ``size_with(s)`` estimates the whole stream as ``base + cost(s)``, where ``base``
+    starts as the one-shot size of the first prefix and grows by the conditional cost
+    of every piece passed to ``extend``. Among suffixes of one context the ranking is
+    the ranking of their conditional costs. Subclasses implement ``_prepare`` (build
+    whatever the library needs from ``self._history``) and ``_raw_cost`` (bytes the
+    library emits for a suffix given that history); the constant framing cost, the
+    cost of an empty suffix, is subtracted.
+    """
+
+    exactness = CONDITIONAL
+
+    def __init__(self, compressor: Compressor, prefix: bytes, history: int) -> None:
+        self._compressor = compressor
+        self._limit = history
+        self._history = bytes(prefix[-history:]) if history else b""
+        self.base = compressor.size(prefix)
+        self._reset()
+
+    def _reset(self) -> None:
+        self._local = threading.local()  # per-thread library objects, rebuilt lazily
+        self._prepare()
+        self._framing = self._raw_cost(b"")
+
+    def _prepare(self) -> None:
+        pass
+
+    def _raw_cost(self, suffix: bytes) -> int:
+        raise NotImplementedError
+
+    def cost(self, suffix: bytes) -> int:
+        """Bytes that ``suffix`` adds given the history."""
+        return self._raw_cost(suffix) - self._framing
+
+    def size_with(self, suffix: bytes) -> int:
+        return self.base + self.cost(suffix)
+
+    def extend(self, data: bytes) -> None:
+        self.base += self.cost(data)
+        if self._limit:
+            self._history = (self._history + bytes(data))[-self._limit:]
+        self._reset()
+
+    def fork(self) -> "HistoryContext":
+        twin = object.__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        twin._local = threading.local()
+        return twin

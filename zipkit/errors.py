@@ -1,0 +1,27 @@
+"""Errors that name the file, the record and the fix."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class BadRecord:
+    """One unreadable record: where it is and what is wrong with it."""
+
+    path: str
+    record: int  # 0-based number of the record in its file (JSON array index, or JSONL record count)
+    line: int | None  # 1-based line where the record starts, where the format has lines
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}, " if self.line is not None else ""
+        return f"{self.path}: {where}record {self.record}: {self.problem}"
+
+
+class BadRecordError(ValueError):
+    """A record cannot be read. ``on_error="skip"`` skips such records and lists them instead."""
+
+    def __init__(self, bad: BadRecord) -> None:
+        self.bad = bad
+        super().__init__(f"{bad} (pass on_error='skip', or --skip-bad on the command line, to skip "
+                         f"bad records and list them)")

@@ -1,0 +1,39 @@
+"""What every run records: parameters, library versions and timings."""
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from contextlib import contextmanager
+from importlib.metadata import PackageNotFoundError, version
+from typing import Iterator
+
+_LIBRARIES = ("zipkit", "numpy", "numba", "zstandard", "lz4", "brotli", "isal", "pyarrow")
+
+
+def versions() -> dict[str, str]:
+    import zlib
+
+    found = {"python": platform.python_version(), "zlib": zlib.ZLIB_RUNTIME_VERSION}
+    for name in _LIBRARIES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+class Timings(dict):
+    """Seconds per named stage, in the order the stages ran."""
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self[name] = round(self.get(name, 0.0) + time.perf_counter() - start, 6)
+
+
+def command_line() -> list[str]:
+    return list(sys.argv)

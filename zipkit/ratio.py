@@ -1,0 +1,88 @@
+"""The entropy-law measurement: compression ratios of a pool and of its records.
+
+ratio = uncompressed bytes / compressed bytes, so higher means more redundant. The
+dataset's ratio compresses all records as one document framed by the serializer
+(``repr`` frames exactly as ZIP's authors' ``str(list_of_records)``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import compressors
+from .progress import bar
+from .records import Records, get_serializer
+
+
+# Records per progress update: large enough that the thread pool stays busy.
+_BLOCK = 16384
+
+
+def record_ratios(records: Records, compressor: str = "zlib:9", serializer: str = "text",
+                  workers: int | None = None, progress: bool | None = False) -> np.ndarray:
+    """Each record's own compression ratio (float64, aligned with ``records``)."""
+    payloads = records.payloads(serializer)
+    compressor = compressors.get(compressor)
+    sizes = np.empty(len(payloads), dtype=np.int64)
+    with bar(len(payloads), f"compressing records ({compressor.spec})", "rec", progress) as pbar:
+        for start in range(0, len(payloads), _BLOCK):
+            stop = min(start + _BLOCK, len(payloads))
+            sizes[start:stop] = compressor.sizes([payloads[i] for i in range(start, stop)], workers)
+            pbar.update(stop - start)
+    return payloads.lengths / sizes
+
+
+def dataset_ratio(records: Records, compressor: str = "zlib:9", serializer: str = "text",
+                  progress: bool | None = False) -> dict:
+    """Raw and compressed size of the whole pool as one document, and their ratio."""
+    payloads = records.payloads(serializer)
+    frame = get_serializer(serializer)
+    compressor = compressors.get(compressor)
+    raw = int(payloads.lengths.sum()) + len(frame.head) + len(frame.tail)
+    raw += len(frame.sep) * max(len(payloads) - 1, 0)
+    with bar(raw, f"compressing the pool ({compressor.spec})", "B", progress) as pbar:
+        compressed = compressor.stream_size(_counted(frame.join(payloads), pbar))
+    return {"bytes": raw, "compressed_bytes": compressed, "ratio": raw / compressed}
+
+
+def _counted(chunks, pbar):
+    for chunk in chunks:
+        pbar.update(len(chunk))
+        yield chunk
+
+
+def summarize(values: np.ndarray) -> dict:
+    """Mean, spread and percentiles of per-record values."""
+    if values.size == 0:
+        raise ValueError("no records to summarize")
+    q = np.percentile(values, [0, 5, 25, 50, 75, 95, 100])
+    return {"mean": float(values.mean()), "std": float(values.std()),
+            **{name: float(v) for name, v in zip(("min", "p5", "p25", "median", "p75", "p95", "max"), q)}}
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rank correlation (average ranks for ties)."""
+    return float(np.corrcoef(_ranks(a), _ranks(b))[0, 1])
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    order = np.argsort(x, kind="stable")
+    ranks = np.empty(len(x), dtype=np.float64)
+    ranks[order] = np.arange(len(x), dtype=np.float64)
+    # Average the ranks of tied values.
+    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    sums = np.bincount(inverse, weights=ranks)
+    return (sums / counts)[inverse]
+
+
+def histogram(values: np.ndarray, bins: int = 12, width: int = 40) -> list[str]:
+    """A text histogram of the 1st-99th percentile range, one line per bin, tails counted apart
+    (a few huge ratios, such as a pasted repeated line, would otherwise flatten every bar)."""
+    lo, hi = np.percentile(values, [1, 99])
+    if hi <= lo:
+        lo, hi = float(values.min()), float(values.max()) + 1e-9
+    counts, edges = np.histogram(values, bins=bins, range=(lo, hi))
+    top = counts.max() or 1
+    lines = [f"{a:9.3f} - {b:9.3f} {n:>9,d} {'#' * int(round(width * n / top))}"
+             for a, b, n in zip(edges[:-1], edges[1:], counts)]
+    below, above = int((values < lo).sum()), int((values > hi).sum())
+    return [f"{'below':>9}   {lo:9.3f} {below:>9,d}", *lines, f"{'above':>9}   {hi:9.3f} {above:>9,d}"]

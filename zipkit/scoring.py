@@ -1,0 +1,28 @@
+"""``zipkit.score``: one value per record from a per-record scorer, by method name."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .records import read_records
+from .ratio import record_ratios
+
+# Method name -> function(records, **params) -> float64 array aligned with the records.
+SCORERS: dict[str, Callable[..., np.ndarray]] = {
+    "ratio": record_ratios,
+}
+
+
+def score(records: Any, method: str = "ratio", **params: Any) -> np.ndarray:
+    """Score every record with a per-record method.
+
+    ``records`` is anything :func:`zipkit.read_records` reads (or a ``Records``). Methods:
+    ``ratio`` (the record's compression ratio; params ``compressor="zlib:9"``,
+    ``serializer="text"``, ``workers``).
+    """
+    try:
+        scorer = SCORERS[method]
+    except KeyError:
+        raise ValueError(f"unknown scoring method {method!r}; known: {', '.join(SCORERS)}") from None
+    return scorer(read_records(records), **params)
