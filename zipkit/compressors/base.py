@@ -202,8 +202,11 @@ class HistoryContext:
 
     def _reset(self) -> None:
         self._local = threading.local()  # per-thread library objects, rebuilt lazily
-        self._prepare()
-        self._framing = self._raw_cost(b"")
+        if self._history:
+            self._prepare()
+            self._framing = self._raw_cost(b"")
+        else:
+            self._framing = self._compressor.size(b"")
 
     def _prepare(self) -> None:
         pass
@@ -213,6 +216,9 @@ class HistoryContext:
 
     def cost(self, suffix: bytes) -> int:
         """Bytes that ``suffix`` adds given the history."""
+        if not self._history:
+            # Nothing to condition on: the one-shot stream, so an empty context is exact.
+            return self._compressor.size(suffix) - self._framing
         return self._raw_cost(suffix) - self._framing
 
     def size_with(self, suffix: bytes) -> int:

@@ -31,7 +31,8 @@ class Zstd(Compressor):
         return self._compressor().compress(data)
 
     def decompress(self, data: bytes) -> bytes:
-        return zstandard.ZstdDecompressor().decompress(data)
+        # decompressobj also reads streamed frames, whose header has no content size.
+        return zstandard.ZstdDecompressor().decompressobj().decompress(data)
 
     def _stream(self):
         return zstandard.ZstdCompressor(level=self.level).compressobj()
