@@ -255,6 +255,8 @@ def read_records(source: Any, *, format: str | None = None, schema: str | None =
     progress
         Show a progress bar (default: only on a terminal).
     """
+    if isinstance(source, Records):
+        return source
     if on_error not in ON_ERROR:
         raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
     if schema is not None and text_fields:
@@ -262,8 +264,6 @@ def read_records(source: Any, *, format: str | None = None, schema: str | None =
     if schema is not None:
         schemas.extractor(schema, None)  # validates the name
     builder = _Builder(schema, list(text_fields) if text_fields else None, on_error)
-    if isinstance(source, Records):
-        return source
     if isinstance(source, str) and source.startswith(packaged.PREFIX):
         pool = packaged.lookup(source)
         builder.path = source
