@@ -1,7 +1,7 @@
 """zipkit: choose training data for language models by compression.
 
-The public API: :func:`read_records`, :func:`score`, ``compressors.get`` and
-``__version__`` (``select`` arrives with the selection methods).
+The public API: :func:`read_records`, :func:`score`, :func:`select`, ``compressors.get``,
+``__version__``.
 """
 from importlib.metadata import PackageNotFoundError, version
 
@@ -9,6 +9,7 @@ from . import compressors
 from .errors import BadRecord, BadRecordError
 from .records import Records, read_records
 from .scoring import score
+from .selection import Selection, select
 
 try:
     __version__ = version("zipkit")
@@ -16,4 +17,4 @@ except PackageNotFoundError:  # running from a source tree that was not installe
     __version__ = "0+unknown"
 
 __all__ = ["BadRecord", "BadRecordError", "Records", "__version__", "compressors", "read_records",
-           "score"]
+           "score", "select", "Selection"]

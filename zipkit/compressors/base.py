@@ -10,7 +10,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, Callable, Iterable, Protocol, Sequence
 
 import numpy as np
 
@@ -39,6 +39,32 @@ def thread_pool(workers: int) -> ThreadPoolExecutor:
         if pool is None:
             pool = _pools[workers] = ThreadPoolExecutor(workers, thread_name_prefix="zipkit")
         return pool
+
+
+def parallel_sizes(size: Callable[[Any], int], items: Sequence[Any],
+                   workers: int | None = None) -> np.ndarray:
+    """``[size(x) for x in items]`` as int64, across a thread pool when there are enough items.
+
+    ``size`` is ``Compressor.size`` or ``Context.size_with``: both are safe to call from
+    several threads, and the libraries release the GIL while they compress.
+    """
+    n = len(items)
+    out = np.empty(n, dtype=np.int64)
+    workers = resolve_workers(workers)
+    if workers == 1 or n < _MIN_ITEMS_FOR_POOL:
+        for i in range(n):
+            out[i] = size(items[i])
+        return out
+    # Two spans per thread: enough to even out uneven items, few enough to keep the GIL
+    # hand-offs (which cost as much as compressing a 200-byte item) rare.
+    bounds = np.linspace(0, n, min(n, workers * 2) + 1, dtype=np.int64)
+
+    def fill(span: tuple[int, int]) -> None:
+        for i in range(span[0], span[1]):
+            out[i] = size(items[i])
+
+    list(thread_pool(workers).map(fill, zip(bounds[:-1].tolist(), bounds[1:].tolist())))
+    return out
 
 
 class Context(Protocol):
@@ -111,24 +137,7 @@ class Compressor:
 
     def sizes(self, items: Sequence[bytes], workers: int | None = None) -> np.ndarray:
         """``size`` of every item, computed in a thread pool; int64 array aligned with ``items``."""
-        n = len(items)
-        out = np.empty(n, dtype=np.int64)
-        workers = resolve_workers(workers)
-        if workers == 1 or n < _MIN_ITEMS_FOR_POOL:
-            for i in range(n):
-                out[i] = self.size(items[i])
-            return out
-        # Two spans per thread: enough to even out uneven items, few enough to keep the GIL
-        # hand-offs (which cost as much as compressing a 200-byte item) rare.
-        bounds = np.linspace(0, n, min(n, workers * 2) + 1, dtype=np.int64)
-        size = self.size
-
-        def fill(span: tuple[int, int]) -> None:
-            for i in range(span[0], span[1]):
-                out[i] = size(items[i])
-
-        list(thread_pool(workers).map(fill, zip(bounds[:-1].tolist(), bounds[1:].tolist())))
-        return out
+        return parallel_sizes(self.size, items, workers)
 
     def stream_size(self, chunks: Iterable[bytes]) -> int:
         """Size of the compressed stream of the concatenated chunks, in bounded memory."""

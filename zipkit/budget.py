@@ -1,0 +1,51 @@
+"""Budgets by record count or by tokens, and the tokenizers that count tokens.
+
+Token budgets are how the entropy-law paper compares methods fairly. A selection under
+``budget_tokens=T`` takes records in the method's order while the running total stays
+within ``T``, and stops at the first record that would exceed it.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .records import Records
+
+TOKENIZERS = ("whitespace", "bytes")
+
+
+def token_counts(records: Records, tokenizer: str = "whitespace") -> np.ndarray:
+    """Tokens of each record's text (int64): ``whitespace`` words, UTF-8 ``bytes``, or the
+    Hugging Face tokenizer at a local path or name (``transformers`` needed)."""
+    count = _counter(tokenizer)
+    return np.fromiter((count(records.text(i)) for i in range(len(records))), dtype=np.int64,
+                       count=len(records))
+
+
+def _counter(tokenizer: str) -> Callable[[str], int]:
+    if tokenizer == "whitespace":
+        return lambda text: len(text.split())
+    if tokenizer == "bytes":
+        return lambda text: len(text.encode("utf-8", "surrogatepass"))
+    try:
+        from transformers import AutoTokenizer
+    except ImportError:
+        raise ImportError(f"tokenizer {tokenizer!r} is neither {' nor '.join(TOKENIZERS)}; a Hugging "
+                          f"Face tokenizer needs transformers: pip install 'zipkit[models]'") from None
+    hf = AutoTokenizer.from_pretrained(tokenizer)
+    return lambda text: len(hf(text, add_special_tokens=False)["input_ids"])
+
+
+def check_budget(n_available: int, budget: int | None, budget_tokens: int | None) -> None:
+    """Exactly one budget, positive, and a count budget no larger than the pool."""
+    if (budget is None) == (budget_tokens is None):
+        raise ValueError("give exactly one of budget=N (records) or budget_tokens=T (tokens)")
+    if budget is not None:
+        if int(budget) != budget or budget < 1:
+            raise ValueError(f"budget must be a positive number of records, got {budget!r}")
+        if budget > n_available:
+            raise ValueError(f"budget {budget} is larger than the pool ({n_available} records "
+                             f"available): lower the budget or add records")
+    elif int(budget_tokens) != budget_tokens or budget_tokens < 1:
+        raise ValueError(f"budget_tokens must be a positive number of tokens, got {budget_tokens!r}")

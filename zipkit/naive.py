@@ -1,0 +1,49 @@
+"""Straightforward reference implementations, for tests and benchmarks to compare against.
+
+``naive_zip`` computes every ratio by compressing the whole framed list from scratch on
+one core, as the authors' script does per candidate: it is slow on purpose and shares
+no code with :mod:`zipkit.zip` beyond the compressor and the serializer frame.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import compressors
+from .records import Records, get_serializer
+
+
+def naive_zip(records: Records, budget: int, k1: int, k2: int, k3: int, variant: str = "paper",
+              compressor: str = "zlib:9", serializer: str = "text",
+              fine_context: str = "batch") -> list[int]:
+    items = [bytes(p) for p in records.payloads(serializer)]
+    frame = get_serializer(serializer)
+    size = compressors.get(compressor).size
+    rounding = np.float32 if variant == "official" else float
+
+    def ratio(members: list[int]) -> float:
+        text = b"".join(frame.join(items[m] for m in members))
+        return rounding(len(text) / size(text))
+
+    n = len(items)
+    pi = [ratio([i]) for i in range(n)]
+    in_pool = [True] * n
+    selected: list[int] = []
+    target = math.ceil(budget / k3) * k3 if variant == "official" else budget
+    while len(selected) < target and any(in_pool):
+        window = sorted((i for i in range(n) if in_pool[i]), key=lambda i: (pi[i], i))[:k1]
+        for w in window:
+            pi[w] = ratio(selected + [w])
+        coarse = sorted(window, key=lambda i: (pi[i], i))[:k2]
+        anchor = list(selected) if fine_context == "selected" else []
+        picks: list[int] = []
+        wanted = k3 if variant == "official" else min(k3, target - len(selected))
+        while len(picks) < min(wanted, len(coarse)):
+            scored = [(ratio(anchor + picks + [c]), c) for c in coarse if c not in picks]
+            picks.append(min(scored)[1])
+        leaving = coarse if variant == "official" else picks
+        for i in leaving:
+            in_pool[i] = False
+        selected += picks
+    return selected

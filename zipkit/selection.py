@@ -1,0 +1,57 @@
+"""``zipkit.select``: a subset of a pool by method name, with a result that says how it was made."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from .formats import atomic_output
+from .records import read_records
+
+
+@dataclass
+class Selection:
+    """What a selection method returns.
+
+    ``indices``: int64 positions into the pool, in selection order, never repeated.
+    ``scores``: float64, aligned with ``indices``: the score the method ranked each pick by.
+    ``manifest``: JSON-serializable record of the run (method, every parameter, compressor,
+    serializer, library versions, timings).
+    """
+
+    indices: np.ndarray
+    scores: np.ndarray
+    manifest: dict
+
+    def report(self) -> dict:
+        return {"indices": self.indices.tolist(), "scores": self.scores.tolist(),
+                "manifest": self.manifest}
+
+    def write_report(self, path: str | os.PathLike) -> None:
+        with atomic_output(path) as out:
+            out.write(json.dumps(self.report(), indent=1).encode() + b"\n")
+
+
+def _zip(records, **params):
+    from .zip import select_zip
+
+    return select_zip(records, **params)
+
+
+# Method name -> function(records, **params) -> Selection.
+SELECTORS: dict[str, Callable[..., Selection]] = {"zip": _zip}
+
+
+def select(records: Any, method: str = "zip", **params: Any) -> Selection:
+    """Select a subset of ``records`` (anything :func:`zipkit.read_records` reads).
+
+    Methods: ``zip`` (see :func:`zipkit.zip.select_zip` for its parameters).
+    """
+    try:
+        selector = SELECTORS[method]
+    except KeyError:
+        raise ValueError(f"unknown selection method {method!r}; known: {', '.join(SELECTORS)}") from None
+    return selector(read_records(records), **params)
