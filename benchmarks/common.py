@@ -36,3 +36,20 @@ def prefix_of(size: int, skip: int = 0) -> bytes:
         out += bytes(payloads[i % len(payloads)]) + b", "
         i += 1
     return bytes(out[:size])
+
+
+@functools.lru_cache(maxsize=None)
+def sharegpt_pool(n: int) -> zipkit.Records:
+    """``n`` records in ShareGPT form: Alpaca converted as ZIP's authors do, repeated with new
+    ids past 5,000 (ids keep repeated conversations distinct in the repr serializer)."""
+    from zipkit.schemas import alpaca_as_sharegpt
+
+    alpaca = SHARED_DATA / "alpaca" / "alpaca_5000.json"
+    if alpaca.is_file():
+        import json
+
+        raw = json.loads(alpaca.read_text())
+        return zipkit.read_records([alpaca_as_sharegpt(raw[i % len(raw)], i) for i in range(n)],
+                                   progress=False)
+    pool = instruction_pool()
+    return zipkit.read_records([{**pool[i % len(pool)], "id": i} for i in range(n)], progress=False)

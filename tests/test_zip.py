@@ -6,6 +6,7 @@ import pytest
 import zipkit
 from zipkit import zip as zipmod
 from zipkit.naive import naive_zip
+from zipkit.schemas import alpaca_as_sharegpt
 
 
 def make_pool(n=240, seed=0, duplicates=0):
@@ -58,9 +59,11 @@ def test_scores_are_the_fine_stage_ratios():
 
 def test_golden_parity_with_the_authors_script(shared_data):
     raw = json.loads((shared_data / "alpaca" / "alpaca_5000.json").read_text())
+    # Built the way ../shared/golden/README.md says, spelled out here as the independent check.
     pool = [{"id": i, "conversations": [
         {"from": "human", "value": r["instruction"] + ("\n" + r["input"] if r["input"] else "")},
         {"from": "gpt", "value": r["output"]}], "source": "alpaca"} for i, r in enumerate(raw)]
+    assert pool == [alpaca_as_sharegpt(r, i) for i, r in enumerate(raw)]
     golden = json.loads((shared_data.parent / "golden" / "alpaca_b200.positions.json").read_text())
     res = zipkit.select(pool, method="zip", budget=200, k1=1000, k2=100, k3=50, variant="official")
     assert res.indices.tolist() == golden
@@ -161,3 +164,30 @@ def test_manifest_records_every_parameter():
     assert {"k1", "k2", "k3", "variant", "fine_context", "dedup", "exact", "budget"} <= set(m["parameters"])
     assert m["context_exactness"] == "exact" and "numba" in m["versions"]
     json.dumps(m)
+
+
+def test_cli_select_writes_records_unchanged_and_a_report(tmp_path, capsys):
+    from zipkit import cli
+
+    pool = make_pool(80)
+    lines = [json.dumps(r, separators=(",", ":")) for r in pool]  # compact: not json.dumps' default
+    src = tmp_path / "pool.jsonl"
+    src.write_text("\n".join(lines) + "\n")
+    out, report = tmp_path / "sel.jsonl", tmp_path / "report.json"
+    args = ["select", str(src), "--method", "zip", "--budget", "12", "--k1", "40", "--k2", "12",
+            "--k3", "4", "-o", str(out), "--report", str(report), "--no-progress"]
+    assert cli.main(args) == 0
+    rep = json.loads(report.read_text())
+    assert out.read_text().splitlines() == [lines[i] for i in rep["indices"]]
+    want = zipkit.select(zipkit.read_records(src), budget=12, k1=40, k2=12, k3=4)
+    assert rep["indices"] == want.indices.tolist()
+    assert rep["manifest"]["parameters"]["k3"] == 4 and "selected 12 of 80" in capsys.readouterr().out
+    # A checkpoint that exists is not silently overwritten.
+    ckpt = tmp_path / "c.npz"
+    assert cli.main(args + ["--checkpoint", str(ckpt), "--checkpoint-every", "1"]) == 0
+    assert cli.main(args + ["--checkpoint", str(ckpt)]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert cli.main(args + ["--checkpoint", str(ckpt), "--resume"]) == 0
+    assert json.loads(report.read_text())["indices"] == want.indices.tolist()
+    assert cli.main(args[:-5] + ["-o", str(tmp_path / "x.txt")]) == 2
+    assert not (tmp_path / "x.txt").exists()

@@ -1,5 +1,6 @@
-"""The ``zipkit`` command: ``ratio`` and ``compressors`` now; each method command adds itself
-to ``COMMANDS`` with a function that builds its parser and one that runs it."""
+"""The ``zipkit`` command. Each subcommand is an entry of ``COMMANDS``: a function that builds
+its parser and one that runs it. ``select`` takes the options of every method in
+``_SELECT_OPTIONS``, named as the Python API names them."""
 from __future__ import annotations
 
 import argparse
@@ -14,7 +15,8 @@ from . import __version__, compressors, ratio
 from .errors import BadRecordError
 from .formats import atomic_output
 from .manifest import Timings, command_line, versions
-from .records import SERIALIZERS, Records, read_records
+from .records import SERIALIZERS, Records, output_format, read_records
+from .selection import SELECTORS, select
 from .schemas import SCHEMAS
 
 
@@ -145,6 +147,65 @@ def _print_ratio(summary: dict, per_record: np.ndarray) -> None:
     print(f"time        {times}")
 
 
+# --- zipkit select ------------------------------------------------------------------------
+
+def _select_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("select", parents=[pool_options()], help="select a subset of a pool",
+                       description="Select records; the output holds the selected input records "
+                                   "unchanged, in selection order; the report holds indices, "
+                                   "scores and the manifest.")
+    p.add_argument("--method", default="zip", choices=tuple(SELECTORS))
+    p.add_argument("-o", "--output", required=True, help="selected records (.jsonl, .json, .parquet)")
+    p.add_argument("--report", help="indices, scores and manifest as JSON")
+    budget = p.add_argument_group("budget (one of)")
+    budget.add_argument("--budget", type=int, help="records to select")
+    budget.add_argument("--budget-tokens", type=int, help="tokens to select")
+    budget.add_argument("--tokenizer", default="whitespace",
+                        help="whitespace, bytes, or a Hugging Face tokenizer path/name")
+    z = p.add_argument_group("zip")
+    z.add_argument("--k1", type=int, default=10000, help="global window")
+    z.add_argument("--k2", type=int, default=200, help="coarse window")
+    z.add_argument("--k3", type=int, default=100, help="fine picks per round")
+    z.add_argument("--variant", default="paper", choices=("paper", "official"))
+    z.add_argument("--compressor", help="default zlib:9")
+    z.add_argument("--serializer", choices=tuple(SERIALIZERS),
+                   help="default text (paper), repr (official)")
+    z.add_argument("--fine-context", default="batch", choices=("batch", "selected"))
+    z.add_argument("--dedup", action="store_true", help="drop exact duplicate texts first")
+    z.add_argument("--exact", default=None, action=argparse.BooleanOptionalAction,
+                   help="force exact (or conditional) compressor contexts")
+    z.add_argument("--workers", type=int, default=None, help="threads (default: one per core)")
+    z.add_argument("--checkpoint", help="save the state here (.npz) every few rounds")
+    z.add_argument("--checkpoint-every", type=int, default=5)
+    z.add_argument("--resume", action="store_true", help="continue the run saved in --checkpoint")
+    return p
+
+
+_SELECT_OPTIONS = {"zip": ("budget", "budget_tokens", "tokenizer", "k1", "k2", "k3", "variant",
+                           "compressor", "serializer", "fine_context", "dedup", "exact", "workers",
+                           "checkpoint", "checkpoint_every", "resume")}
+
+
+def _select_run(args: argparse.Namespace) -> int:
+    output_format(args.output)  # a bad suffix fails now, not after the selection
+    records = load_pool(args)
+    params = {name: getattr(args, name) for name in _SELECT_OPTIONS[args.method]}
+    result = select(records, method=args.method, progress=_progress(args), **params)
+    result.manifest["argv"] = command_line()
+    records.write(result.indices, args.output)
+    if args.report:
+        result.write_report(args.report)
+    m = result.manifest
+    tokens = f", {m['tokens_selected']:,} tokens" if m.get("tokens_selected") is not None else ""
+    print(f"selected {len(result.indices):,} of {len(records):,} records{tokens} -> {args.output}")
+    if len(result.scores):
+        print(f"scores   first {result.scores[0]:.4f}  median {np.median(result.scores):.4f}  "
+              f"last {result.scores[-1]:.4f}")
+    times = ", ".join(f"{k} {v:.2f} s" for k, v in m["timings"].items())
+    print(f"time     {times}")
+    return 0
+
+
 # --- zipkit compressors -------------------------------------------------------------------
 
 def _compressors_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -170,6 +231,7 @@ def _compressors_run(args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, tuple[Callable, Callable]] = {
+    "select": (_select_parser, _select_run),
     "ratio": (_ratio_parser, _ratio_run),
     "compressors": (_compressors_parser, _compressors_run),
 }
@@ -188,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (BadRecordError, ValueError, FileNotFoundError, ImportError, IndexError) as err:
+    except (BadRecordError, ValueError, FileNotFoundError, FileExistsError, ImportError,
+            IndexError) as err:
         print(f"zipkit: error: {err}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `zipkit ... | head`: the reader left; not an error of ours

@@ -172,7 +172,7 @@ class Records(Sequence[dict]):
         Lines (same value, compact form). Parquet rows are taken from the input table.
         """
         positions = self._check_indices(indices)
-        out_format = _output_format(path)
+        out_format = output_format(path)
         if out_format == "parquet":
             import pyarrow.parquet as pq
 
@@ -207,7 +207,7 @@ class Records(Sequence[dict]):
         return positions
 
 
-def _output_format(path: str | os.PathLike) -> str:
+def output_format(path: str | os.PathLike) -> str:
     suffix = formats.base_suffix(path)
     known = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet"}
     if suffix not in known:

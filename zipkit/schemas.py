@@ -127,3 +127,11 @@ def _text(record: dict) -> str:
 
 _EXTRACTORS = {"sharegpt": _sharegpt, "messages": _messages, "alpaca": _alpaca,
                "preference": _preference, "text": _text}
+
+
+def alpaca_as_sharegpt(record: dict, id: Any, source: str = "alpaca") -> dict:
+    """An Alpaca record in ShareGPT form, as ZIP's authors feed Alpaca to their script:
+    the human turn is the instruction, then a newline and the input when there is one."""
+    human = record["instruction"] + ("\n" + record["input"] if record.get("input") else "")
+    return {"id": id, "conversations": [{"from": "human", "value": human},
+                                        {"from": "gpt", "value": record["output"]}], "source": source}

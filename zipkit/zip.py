@@ -44,6 +44,9 @@ from .selection import Selection
 
 VARIANTS = ("paper", "official")
 FINE_CONTEXTS = ("batch", "selected")
+# A context query costs 20-200 µs (it encodes the pending DEFLATE block), so a thread pool
+# pays off from a handful of candidates on; the fine stage's batches shrink to K2 - K3.
+_MIN_QUERIES_FOR_POOL = 8
 # What each variant compresses and with what, unless the caller says otherwise.
 _DEFAULTS = {"paper": ("zlib:9", "text"), "official": ("zlib:9", "repr")}
 
@@ -258,7 +261,8 @@ class _Run:
     def _ratios(self, anchor: _Anchor, positions: np.ndarray) -> np.ndarray:
         payloads, frame = self.payloads, anchor.frame
         suffixes = [anchor.piece(payloads[int(i)]) + frame.tail for i in positions]
-        sizes = compressors.parallel_sizes(anchor.context.size_with, suffixes, self.workers)
+        sizes = compressors.parallel_sizes(anchor.context.size_with, suffixes, self.workers,
+                                           min_items=_MIN_QUERIES_FOR_POOL)
         lengths = anchor.length + np.fromiter(map(len, suffixes), dtype=np.int64, count=len(suffixes))
         return (lengths / sizes).astype(self.dtype)
 

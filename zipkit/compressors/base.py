@@ -17,7 +17,7 @@ import numpy as np
 EXACT = "exact"
 CONDITIONAL = "conditional"
 
-# Below this many items a thread pool costs more than it saves.
+# Below this many items of instruction size a thread pool costs more than it saves.
 _MIN_ITEMS_FOR_POOL = 64
 _pools: dict[int, ThreadPoolExecutor] = {}
 _pools_lock = threading.Lock()
@@ -41,17 +41,19 @@ def thread_pool(workers: int) -> ThreadPoolExecutor:
         return pool
 
 
-def parallel_sizes(size: Callable[[Any], int], items: Sequence[Any],
-                   workers: int | None = None) -> np.ndarray:
+def parallel_sizes(size: Callable[[Any], int], items: Sequence[Any], workers: int | None = None,
+                   min_items: int = _MIN_ITEMS_FOR_POOL) -> np.ndarray:
     """``[size(x) for x in items]`` as int64, across a thread pool when there are enough items.
 
     ``size`` is ``Compressor.size`` or ``Context.size_with``: both are safe to call from
-    several threads, and the libraries release the GIL while they compress.
+    several threads, and the libraries release the GIL while they compress. ``min_items``
+    is the smallest batch worth a pool: lower it for calls that take tens of microseconds
+    (context queries), where even a handful of items splits well.
     """
     n = len(items)
     out = np.empty(n, dtype=np.int64)
     workers = resolve_workers(workers)
-    if workers == 1 or n < _MIN_ITEMS_FOR_POOL:
+    if workers == 1 or n < max(min_items, 2):
         for i in range(n):
             out[i] = size(items[i])
         return out
