@@ -121,7 +121,7 @@ def select_zip(records: Records, *, budget: int | None = None, budget_tokens: in
     if run.exhausted:
         warnings.warn(f"ZIP ({variant}) ran out of pool after {run.rounds} rounds with "
                       f"{len(run.selected)} records selected (the official variant discards the "
-                      f"unpicked K2 candidates of every round)", RuntimeWarning, stacklevel=2)
+                      f"unpicked K2 candidates of every round)", RuntimeWarning, stacklevel=3)  # the caller of zipkit.select
     manifest = {
         "method": "zip", "parameters": {**params, "compressor": config.compressor.spec,
                                         "serializer": config.serializer,
