@@ -34,3 +34,10 @@ def test_argmin_available_matches_numpy_twin(data, vals):
 def test_bottom_k_float32_input():
     vals = np.array([3, 1, 2, 1], dtype=np.float32)
     assert bottom_k(vals, np.ones(4, bool), 3).tolist() == [1, 3, 2]
+
+
+def test_bottom_k_refuses_nan():
+    import pytest
+
+    with pytest.raises(ValueError, match="NaN"):
+        bottom_k(np.array([1.0, np.nan]), np.ones(2, bool), 1)

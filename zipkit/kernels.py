@@ -11,23 +11,30 @@ import numpy as np
 
 
 @numba.njit(cache=True, nogil=True)
+def _after(heap_v, heap_i, a, b):
+    """Whether entry ``a`` sorts after entry ``b`` by (value, position)."""
+    return heap_v[a] > heap_v[b] or (heap_v[a] == heap_v[b] and heap_i[a] > heap_i[b])
+
+
+@numba.njit(cache=True, nogil=True)
+def _swap(heap_v, heap_i, a, b):
+    heap_v[a], heap_v[b] = heap_v[b], heap_v[a]
+    heap_i[a], heap_i[b] = heap_i[b], heap_i[a]
+
+
+@numba.njit(cache=True, nogil=True)
 def _sift_down(heap_v, heap_i, size, pos):
-    # Max-heap on (value, index): the root is the worst of the k kept so far.
+    # Max-heap on (value, position): the root is the worst of the k kept so far.
     while True:
-        left = 2 * pos + 1
-        if left >= size:
+        child = 2 * pos + 1
+        if child >= size:
             return
-        child = left
-        right = left + 1
-        if right < size and (heap_v[right] > heap_v[left]
-                             or (heap_v[right] == heap_v[left] and heap_i[right] > heap_i[left])):
-            child = right
-        if heap_v[child] > heap_v[pos] or (heap_v[child] == heap_v[pos] and heap_i[child] > heap_i[pos]):
-            heap_v[pos], heap_v[child] = heap_v[child], heap_v[pos]
-            heap_i[pos], heap_i[child] = heap_i[child], heap_i[pos]
-            pos = child
-        else:
+        if child + 1 < size and _after(heap_v, heap_i, child + 1, child):
+            child += 1
+        if not _after(heap_v, heap_i, child, pos):
             return
+        _swap(heap_v, heap_i, pos, child)
+        pos = child
 
 
 @numba.njit(cache=True, nogil=True)
@@ -40,27 +47,20 @@ def _bottom_k(values, mask, k):
             continue
         v = values[i]
         if size < k:
-            # Sift up.
             pos = size
             heap_v[pos] = v
             heap_i[pos] = i
             size += 1
-            while pos > 0:
-                parent = (pos - 1) // 2
-                if heap_v[pos] > heap_v[parent] or (heap_v[pos] == heap_v[parent] and heap_i[pos] > heap_i[parent]):
-                    heap_v[pos], heap_v[parent] = heap_v[parent], heap_v[pos]
-                    heap_i[pos], heap_i[parent] = heap_i[parent], heap_i[pos]
-                    pos = parent
-                else:
-                    break
-        elif v < heap_v[0]:  # equal values lose: the kept one has the lower index
+            while pos > 0 and _after(heap_v, heap_i, pos, (pos - 1) // 2):  # sift up
+                _swap(heap_v, heap_i, pos, (pos - 1) // 2)
+                pos = (pos - 1) // 2
+        elif v < heap_v[0]:  # equal values lose: the kept one has the lower position
             heap_v[0] = v
             heap_i[0] = i
             _sift_down(heap_v, heap_i, size, 0)
-    # Heap sort, ascending by (value, index).
+    # Heap sort, ascending by (value, position).
     for end in range(size - 1, 0, -1):
-        heap_v[0], heap_v[end] = heap_v[end], heap_v[0]
-        heap_i[0], heap_i[end] = heap_i[end], heap_i[0]
+        _swap(heap_v, heap_i, 0, end)
         _sift_down(heap_v, heap_i, end, 0)
     return heap_i[:size].copy()
 
@@ -69,6 +69,8 @@ def bottom_k(values: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
     """Positions of the ``k`` smallest ``values`` where ``mask`` is true, ascending by
     (value, position); fewer when fewer are masked in. NaN is refused."""
     values = np.ascontiguousarray(values, dtype=np.float64)
+    if np.isnan(values).any():
+        raise ValueError("bottom_k got NaN values, which have no order; a score went wrong upstream")
     if k <= 0:
         return np.zeros(0, dtype=np.int64)
     return _bottom_k(values, np.ascontiguousarray(mask, dtype=np.bool_), int(k))

@@ -98,7 +98,8 @@ def select_zip(records: Records, *, budget: int | None = None, budget_tokens: in
         tokens = token_counts(records, tokenizer) if budget_tokens is not None else None
     run = _Run(records.payloads(config.serializer), config, available, tokens, workers, timings)
     path = Path(checkpoint) if checkpoint is not None else None
-    fingerprint = _fingerprint(records, config, dedup)
+    # Hashing the pool is only needed to match a checkpoint to its run.
+    fingerprint = _fingerprint(records, config, dedup) if path is not None else ""
     if resume and path is not None and path.exists():
         run.restore(path, fingerprint)
     elif path is not None and path.exists() and not resume:
