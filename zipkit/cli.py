@@ -16,6 +16,7 @@ from .errors import BadRecordError
 from .formats import atomic_output
 from .manifest import Timings, command_line, versions
 from .records import SERIALIZERS, Records, output_format, read_records
+from .scoring import SCORERS, score
 from .selection import SELECTORS, select
 from .schemas import SCHEMAS
 
@@ -100,7 +101,7 @@ def _ratio_run(args: argparse.Namespace) -> int:
                      "versions": versions(), "timings": timings},
     }
     if args.per_record:
-        _write_per_record(args.per_record, records, lengths, per_record)
+        _write_per_record(args.per_record, records, {"bytes": lengths, "ratio": per_record})
     if args.report:
         with atomic_output(args.report) as out:
             out.write(json.dumps(summary, indent=2).encode() + b"\n")
@@ -111,9 +112,9 @@ def _ratio_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_per_record(path: str, records: Records, lengths: np.ndarray, values: np.ndarray) -> None:
-    columns = {"position": np.arange(len(records)), "record": records.numbers,
-               "bytes": lengths, "ratio": values}
+def _write_per_record(path: str, records: Records, values: dict[str, np.ndarray]) -> None:
+    """One row per record: its position, its number in the file, then ``values``."""
+    columns = {"position": np.arange(len(records)), "record": records.numbers, **values}
     if path.endswith(".parquet"):
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -149,6 +150,61 @@ def _print_ratio(summary: dict, per_record: np.ndarray) -> None:
 
 # --- zipkit select ------------------------------------------------------------------------
 
+def _budget_options(p: argparse.ArgumentParser) -> None:
+    budget = p.add_argument_group("budget (one of)")
+    budget.add_argument("--budget", type=int, help="records to select")
+    budget.add_argument("--budget-tokens", type=int, help="tokens to select")
+    budget.add_argument("--tokenizer", default="whitespace",
+                        help="whitespace, bytes, or a Hugging Face tokenizer path/name")
+
+
+def _target_options(p: argparse.ArgumentParser) -> None:
+    t = p.add_argument_group("target (zipfit, dsir)")
+    t.add_argument("--target", help="the target task's examples (a file, as for the pool)")
+    t.add_argument("--target-schema", choices=SCHEMAS, help="default: detected")
+    t.add_argument("--target-field", dest="target_fields", action="append", metavar="FIELD",
+                   help="a field of the target holding the text (repeat for several)")
+
+
+def _method_options(p: argparse.ArgumentParser) -> None:
+    """Options of every method, named as the Python API names them."""
+    shared = p.add_argument_group("shared by several methods")
+    shared.add_argument("--compressor", help="default zlib:9 (zip), gzip:6 (zipfit)")
+    shared.add_argument("--serializer", choices=tuple(SERIALIZERS),
+                        help="default text (repr for zip's official variant)")
+    shared.add_argument("--workers", type=int, default=None,
+                        help="threads (zip) or processes (zipfit, dsir); default one per core")
+    shared.add_argument("--seed", type=int, default=0, help="random, dsir")
+    z = p.add_argument_group("zip")
+    z.add_argument("--k1", type=int, default=10000, help="global window")
+    z.add_argument("--k2", type=int, default=200, help="coarse window")
+    z.add_argument("--k3", type=int, default=100, help="fine picks per round")
+    z.add_argument("--variant", default="paper", choices=("paper", "official"))
+    z.add_argument("--fine-context", default="batch", choices=("batch", "selected"))
+    z.add_argument("--dedup", action="store_true", help="drop exact duplicate texts first")
+    z.add_argument("--exact", default=None, action=argparse.BooleanOptionalAction,
+                   help="force exact (or conditional) compressor contexts")
+    z.add_argument("--checkpoint", help="save the state here (.npz) every few rounds")
+    z.add_argument("--checkpoint-every", type=int, default=5)
+    z.add_argument("--resume", action="store_true", help="continue the run saved in --checkpoint")
+    f = p.add_argument_group("zipfit")
+    f.add_argument("--order", default="source_first", choices=("source_first", "target_first"))
+    f.add_argument("--aggregate", default="mean", choices=("mean", "max"),
+                   help="mean NCD over the targets (the paper) or the nearest target")
+    f.add_argument("--threshold", type=float, help="keep only records aligned at least this much")
+    d = p.add_argument_group("dsir")
+    d.add_argument("--resampling", default="gumbel", choices=("gumbel", "top_k"))
+    d.add_argument("--min-tokens", type=int, default=0,
+                   help="drop records with fewer word-punct tokens (the package uses 100)")
+    d.add_argument("--num-buckets", type=int, default=10000)
+    d.add_argument("--ngrams", type=int, default=2, choices=(1, 2))
+    d.add_argument("--raw-fit-ngrams", type=int, help="cap on n-grams that fit the raw model")
+    r = p.add_argument_group("random, length")
+    r.add_argument("--stratify", metavar="FIELD", help="random: keep the field's proportions")
+    r.add_argument("--shortest", dest="longest", action="store_false",
+                   help="length: shortest first (default longest)")
+
+
 def _select_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("select", parents=[pool_options()], help="select a subset of a pool",
                        description="Select records; the output holds the selected input records "
@@ -157,39 +213,47 @@ def _select_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--method", default="zip", choices=tuple(SELECTORS))
     p.add_argument("-o", "--output", required=True, help="selected records (.jsonl, .json, .parquet)")
     p.add_argument("--report", help="indices, scores and manifest as JSON")
-    budget = p.add_argument_group("budget (one of)")
-    budget.add_argument("--budget", type=int, help="records to select")
-    budget.add_argument("--budget-tokens", type=int, help="tokens to select")
-    budget.add_argument("--tokenizer", default="whitespace",
-                        help="whitespace, bytes, or a Hugging Face tokenizer path/name")
-    z = p.add_argument_group("zip")
-    z.add_argument("--k1", type=int, default=10000, help="global window")
-    z.add_argument("--k2", type=int, default=200, help="coarse window")
-    z.add_argument("--k3", type=int, default=100, help="fine picks per round")
-    z.add_argument("--variant", default="paper", choices=("paper", "official"))
-    z.add_argument("--compressor", help="default zlib:9")
-    z.add_argument("--serializer", choices=tuple(SERIALIZERS),
-                   help="default text (paper), repr (official)")
-    z.add_argument("--fine-context", default="batch", choices=("batch", "selected"))
-    z.add_argument("--dedup", action="store_true", help="drop exact duplicate texts first")
-    z.add_argument("--exact", default=None, action=argparse.BooleanOptionalAction,
-                   help="force exact (or conditional) compressor contexts")
-    z.add_argument("--workers", type=int, default=None, help="threads (default: one per core)")
-    z.add_argument("--checkpoint", help="save the state here (.npz) every few rounds")
-    z.add_argument("--checkpoint-every", type=int, default=5)
-    z.add_argument("--resume", action="store_true", help="continue the run saved in --checkpoint")
+    _budget_options(p)
+    _target_options(p)
+    _method_options(p)
     return p
 
 
-_SELECT_OPTIONS = {"zip": ("budget", "budget_tokens", "tokenizer", "k1", "k2", "k3", "variant",
-                           "compressor", "serializer", "fine_context", "dedup", "exact", "workers",
-                           "checkpoint", "checkpoint_every", "resume")}
+_BUDGET = ("budget", "budget_tokens", "tokenizer")
+# The options each method takes, beyond the pool.
+_SELECT_OPTIONS = {
+    "zip": _BUDGET + ("k1", "k2", "k3", "variant", "compressor", "serializer", "fine_context",
+                      "dedup", "exact", "workers", "checkpoint", "checkpoint_every", "resume"),
+    "zipfit": _BUDGET + ("target", "threshold", "compressor", "serializer", "order", "aggregate",
+                         "workers"),
+    "dsir": _BUDGET + ("target", "resampling", "seed", "min_tokens", "num_buckets", "ngrams",
+                       "raw_fit_ngrams", "workers"),
+    "random": _BUDGET + ("seed", "stratify"),
+    "length": _BUDGET + ("longest",),
+}
+_SCORE_OPTIONS = {
+    "ratio": ("compressor", "serializer", "workers"),
+    "zipfit": ("target", "compressor", "serializer", "order", "aggregate", "workers"),
+    "dsir": ("target", "num_buckets", "ngrams", "raw_fit_ngrams", "workers"),
+    "length": ("tokenizer",),
+}
+
+
+def _method_params(args: argparse.Namespace, names: tuple) -> dict:
+    """The options a method takes; unset ones (None) are left to the method's defaults."""
+    params = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    if "target" in names:
+        if args.target is None:
+            raise ValueError(f"--method {args.method} needs --target FILE (the target task's examples)")
+        params["target"] = read_records(args.target, schema=args.target_schema,
+                                        text_fields=args.target_fields, progress=False)
+    return params
 
 
 def _select_run(args: argparse.Namespace) -> int:
     output_format(args.output)  # a bad suffix fails now, not after the selection
     records = load_pool(args)
-    params = {name: getattr(args, name) for name in _SELECT_OPTIONS[args.method]}
+    params = _method_params(args, _SELECT_OPTIONS[args.method])
     result = select(records, method=args.method, progress=_progress(args), **params)
     result.manifest["argv"] = command_line()
     records.write(result.indices, args.output)
@@ -203,6 +267,40 @@ def _select_run(args: argparse.Namespace) -> int:
               f"last {result.scores[-1]:.4f}")
     times = ", ".join(f"{k} {v:.2f} s" for k, v in m["timings"].items())
     print(f"time     {times}")
+    return 0
+
+
+# --- zipkit score -------------------------------------------------------------------------
+
+def _score_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("score", parents=[pool_options()], help="score every record of a pool",
+                       description="Per-record scores, keyed by position: ratio (compression "
+                                   "ratio), zipfit (alignment with --target), dsir (log importance "
+                                   "weight towards --target), length (tokens).")
+    p.add_argument("--method", default="ratio", choices=tuple(SCORERS))
+    p.add_argument("-o", "--output", required=True,
+                   help="position, record number, score per record (.parquet or .jsonl)")
+    p.add_argument("--tokenizer", default="whitespace", help="length: how tokens are counted")
+    _target_options(p)
+    _method_options(p)
+    return p
+
+
+def _score_run(args: argparse.Namespace) -> int:
+    output_format(args.output)
+    timings = Timings()
+    with timings.stage("read"):
+        records = load_pool(args)
+    params = _method_params(args, _SCORE_OPTIONS[args.method])
+    if args.method != "length":
+        params["progress"] = _progress(args)
+    with timings.stage("score"):
+        values = score(records, method=args.method, **params)
+    _write_per_record(args.output, records, {args.method: values})
+    stats = ratio.summarize(values)
+    print(f"scored   {len(records):,} records by {args.method} -> {args.output}")
+    print("scores   " + "  ".join(f"{k} {v:.4f}" for k, v in stats.items()))
+    print("time     " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()))
     return 0
 
 
@@ -232,6 +330,7 @@ def _compressors_run(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, tuple[Callable, Callable]] = {
     "select": (_select_parser, _select_run),
+    "score": (_score_parser, _score_run),
     "ratio": (_ratio_parser, _ratio_run),
     "compressors": (_compressors_parser, _compressors_run),
 }

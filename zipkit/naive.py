@@ -47,3 +47,24 @@ def naive_zip(records: Records, budget: int, k1: int, k2: int, k3: int, variant:
             in_pool[i] = False
         selected += picks
     return selected
+
+
+
+def naive_zipfit(sources: list[bytes], targets: list[bytes], compressor: str = "gzip:6",
+                 order: str = "source_first", singles_once: bool = False) -> list[float]:
+    """ZIP-FIT alignment written as the formula reads, one NCD per (source, target) pair on
+    one core: C(x + t), C(x) and C(t) compressed for every pair, or, with ``singles_once``,
+    C(x) and C(t) once each (as the ``zip-fit`` package does)."""
+    size = compressors.get(compressor).size
+    c_targets = [size(t) for t in targets] if singles_once else None
+    scores = []
+    for x in sources:
+        c_x = size(x) if singles_once else None
+        total = 0.0
+        for j, t in enumerate(targets):
+            pair = x + t if order == "source_first" else t + x
+            cx = c_x if singles_once else size(x)
+            ct = c_targets[j] if singles_once else size(t)
+            total += (size(pair) - min(cx, ct)) / max(cx, ct)
+        scores.append(1.0 - total / len(targets))
+    return scores

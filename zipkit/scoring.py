@@ -8,9 +8,29 @@ import numpy as np
 from .records import read_records
 from .ratio import record_ratios
 
+
+
+def _zipfit(records, **params):
+    from .zipfit import zipfit_scores
+
+    return zipfit_scores(records, **params)
+
+
+def _dsir(records, **params):
+    from .baselines.dsir import dsir_scores
+
+    return dsir_scores(records, **params)
+
+
+def _length(records, **params):
+    from .baselines.simple import length_scores
+
+    return length_scores(records, **params)
+
+
 # Method name -> function(records, **params) -> float64 array aligned with the records.
 SCORERS: dict[str, Callable[..., np.ndarray]] = {
-    "ratio": record_ratios,
+    "ratio": record_ratios, "zipfit": _zipfit, "dsir": _dsir, "length": _length,
 }
 
 
@@ -19,7 +39,9 @@ def score(records: Any, method: str = "ratio", **params: Any) -> np.ndarray:
 
     ``records`` is anything :func:`zipkit.read_records` reads (or a ``Records``). Methods:
     ``ratio`` (the record's compression ratio; params ``compressor="zlib:9"``,
-    ``serializer="text"``, ``workers``).
+    ``serializer="text"``, ``workers``), ``zipfit`` (alignment with ``target=``; higher =
+    closer), ``dsir`` (log importance weight towards ``target=``), ``length`` (tokens by
+    ``tokenizer=``).
     """
     try:
         scorer = SCORERS[method]

@@ -41,14 +41,44 @@ def _zip(records, **params):
     return select_zip(records, **params)
 
 
-# Method name -> function(records, **params) -> Selection.
-SELECTORS: dict[str, Callable[..., Selection]] = {"zip": _zip}
+def _zipfit(records, **params):
+    from .zipfit import select_zipfit
+
+    return select_zipfit(records, **params)
+
+
+def _dsir(records, **params):
+    from .baselines.dsir import select_dsir
+
+    return select_dsir(records, **params)
+
+
+def _random(records, **params):
+    from .baselines.simple import select_random
+
+    return select_random(records, **params)
+
+
+def _length(records, **params):
+    from .baselines.simple import select_length
+
+    return select_length(records, **params)
+
+
+# Method name -> function(records, **params) -> Selection. Each imports its module when
+# called, so that `import zipkit` stays light.
+SELECTORS: dict[str, Callable[..., Selection]] = {
+    "zip": _zip, "zipfit": _zipfit, "dsir": _dsir, "random": _random, "length": _length,
+}
 
 
 def select(records: Any, method: str = "zip", **params: Any) -> Selection:
     """Select a subset of ``records`` (anything :func:`zipkit.read_records` reads).
 
-    Methods: ``zip`` (see :func:`zipkit.zip.select_zip` for its parameters).
+    Methods and where their parameters are documented: ``zip``
+    (:func:`zipkit.zip.select_zip`), ``zipfit`` (:func:`zipkit.zipfit.select_zipfit`),
+    ``dsir`` (:func:`zipkit.baselines.dsir.select_dsir`), ``random`` and ``length``
+    (:mod:`zipkit.baselines.simple`). Every method takes ``budget=N`` or ``budget_tokens=T``.
     """
     try:
         selector = SELECTORS[method]

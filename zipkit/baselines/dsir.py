@@ -1,0 +1,202 @@
+"""DSIR: data selection by importance resampling on hashed n-grams (Xie et al. 2023).
+
+Features are those of the reference package (``data-selection`` 1.0.3, p-lambda/dsir):
+lower-cased word-punct tokens (``\\w+|[^\\w\\s]+``, nltk's WordPunctTokenizer), their
+unigrams and bigrams (two words joined by one space), each hashed by sha256 of its UTF-8
+text, read as a big-endian integer, modulo ``num_buckets``. The raw pool and the target
+each give a bucket distribution; a record's log importance weight is its bucket counts
+dotted with ``log(p_target + 1e-8) - log(p_raw + 1e-8)``, not normalised by length.
+Selection is Gumbel top-k on the log weights (sampling without replacement in proportion
+to the weights) with a seed, or plain top-k.
+
+Speed: tokens become integer ids through one vocabulary per block, bigrams become pairs
+of ids, and sha256 runs once per distinct n-gram of a block, not once per occurrence;
+blocks of records run in worker processes.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from ..compressors.base import resolve_workers
+from ..manifest import Timings
+from ..parallel import map_blocks
+from ..progress import bar
+from ..ranking import describe_target, ranked_selection
+from ..records import Records, read_records
+from ..selection import Selection
+
+WORDPUNCT = re.compile(r"\w+|[^\w\s]+")
+NUM_BUCKETS = 10_000
+SMOOTHING = 1e-8
+RESAMPLING = ("gumbel", "top_k")
+# Records per block (a worker's unit of work, and one vocabulary).
+_BLOCK = 4096
+_MIN_RECORDS_FOR_PROCESSES = 20_000
+
+
+def bucket(ngram: str, num_buckets: int = NUM_BUCKETS) -> int:
+    """The reference package's hash bucket of one n-gram."""
+    return int.from_bytes(hashlib.sha256(ngram.encode("utf-8")).digest(), "big") % num_buckets
+
+
+def tokenize(text: str) -> list[str]:
+    return WORDPUNCT.findall(text.lower())
+
+
+@dataclass
+class Features:
+    """Hashed n-grams of a block of records: every n-gram's bucket, record by record
+    (unigrams, then bigrams), with how many n-grams and words each record has."""
+
+    buckets: np.ndarray  # int32, all n-grams of the block
+    ngrams: np.ndarray   # int64 per record: n-grams it contributed
+    words: np.ndarray    # int64 per record: word-punct tokens
+
+    def counts(self, num_buckets: int) -> np.ndarray:
+        return np.bincount(self.buckets, minlength=num_buckets)
+
+    def dot(self, weights: np.ndarray) -> np.ndarray:
+        """Per record: sum of ``weights`` over its n-grams, i.e. counts(record) . weights."""
+        owner = np.repeat(np.arange(len(self.ngrams)), self.ngrams)
+        return np.bincount(owner, weights=weights[self.buckets], minlength=len(self.ngrams))
+
+
+def featurize(texts: Sequence[str], num_buckets: int = NUM_BUCKETS, ngrams: int = 2) -> Features:
+    """Hashed unigram (and bigram, ``ngrams=2``) features of ``texts``."""
+    if ngrams not in (1, 2):
+        raise ValueError(f"ngrams must be 1 (unigrams) or 2 (unigrams and bigrams), got {ngrams!r}")
+    vocab: dict[str, int] = {}
+    tokens = [tokenize(text) for text in texts]
+    ids = np.fromiter((vocab.setdefault(w, len(vocab)) for toks in tokens for w in toks), np.int64)
+    words = np.fromiter(map(len, tokens), np.int64, len(tokens))
+    words_list = list(vocab)
+    unigram = np.fromiter((bucket(w, num_buckets) for w in words_list), np.int32, len(words_list))
+    record = np.repeat(np.arange(len(tokens)), words)
+    parts_buckets, parts_owner = [unigram[ids]], [record]
+    if ngrams == 2:
+        # A bigram pairs each token with the next one of the same record.
+        inner = np.flatnonzero(record[:-1] == record[1:]) if len(ids) > 1 else np.empty(0, np.int64)
+        keys = ids[inner] * len(words_list) + ids[inner + 1]
+        distinct, inverse = np.unique(keys, return_inverse=True)
+        first, second = np.divmod(distinct, len(words_list))
+        bigram = np.fromiter((bucket(f"{words_list[a]} {words_list[b]}", num_buckets)
+                              for a, b in zip(first.tolist(), second.tolist())),
+                             np.int32, len(distinct))
+        parts_buckets.append(bigram[inverse.reshape(-1)])
+        parts_owner.append(record[inner])
+    owner = np.concatenate(parts_owner)
+    order = np.argsort(owner, kind="stable")  # group by record: unigrams, then bigrams
+    return Features(np.concatenate(parts_buckets)[order].astype(np.int32),
+                    np.bincount(owner, minlength=len(tokens)).astype(np.int64), words)
+
+
+class DSIR:
+    """A fitted DSIR estimator: bucket distributions of the raw pool and of the target."""
+
+    def __init__(self, num_buckets: int = NUM_BUCKETS, ngrams: int = 2,
+                 workers: int | None = None, progress: bool | None = None) -> None:
+        self.num_buckets, self.ngrams = int(num_buckets), int(ngrams)
+        self.workers, self.progress = resolve_workers(workers), progress
+        self.log_diff: np.ndarray | None = None
+
+    def features(self, records: Records, what: str) -> Iterator[Features]:
+        """Features of every block of ``records``, in order."""
+        spans = [(a, min(a + _BLOCK, len(records))) for a in range(0, len(records), _BLOCK)]
+        blocks = ([records.text(i) for i in range(a, b)] for a, b in spans)
+        args = (self.num_buckets, self.ngrams)
+        if self.workers == 1 or len(records) < _MIN_RECORDS_FOR_PROCESSES:
+            results: Iterator[Features] = (featurize(block, *args) for block in blocks)
+        else:
+            results = map_blocks(_featurize_block, blocks, self.workers, _init_worker, args)
+        with bar(len(records), f"dsir: hashing n-grams of the {what}", "rec", self.progress) as pbar:
+            for (a, b), features in zip(spans, results):
+                pbar.update(b - a)
+                yield features
+
+    def fit(self, raw: Records, target: Any, raw_fit_ngrams: int | None = None) -> list[Features]:
+        """Fit both distributions; return the raw pool's features for weighting.
+
+        ``raw_fit_ngrams`` caps the n-gram counts that fit the raw distribution (blocks in
+        pool order, as the package stops once its count passes the cap); ``None`` = all.
+        """
+        raw_features = list(self.features(raw, "pool"))
+        raw_counts = np.zeros(self.num_buckets, np.int64)
+        for block in raw_features:
+            if raw_fit_ngrams is not None and raw_counts.sum() > raw_fit_ngrams:
+                break
+            raw_counts += block.counts(self.num_buckets)
+        target_counts = sum((f.counts(self.num_buckets)
+                             for f in self.features(read_records(target), "target")),
+                            np.zeros(self.num_buckets, np.int64))
+        self.log_diff = (np.log(target_counts / target_counts.sum() + SMOOTHING)
+                         - np.log(raw_counts / raw_counts.sum() + SMOOTHING))
+        return raw_features
+
+    def log_weights(self, features: list[Features]) -> np.ndarray:
+        assert self.log_diff is not None, "fit first"
+        return np.concatenate([f.dot(self.log_diff) for f in features]) if features else np.empty(0)
+
+
+def _init_worker(num_buckets: int, ngrams: int) -> None:
+    global _worker_args
+    _worker_args = (num_buckets, ngrams)
+
+
+_worker_args: tuple = (NUM_BUCKETS, 2)
+
+
+def _featurize_block(texts: list[str]) -> Features:
+    return featurize(texts, *_worker_args)
+
+
+def dsir_scores(records: Any, target: Any, *, num_buckets: int = NUM_BUCKETS, ngrams: int = 2,
+                raw_fit_ngrams: int | None = None, workers: int | None = None,
+                progress: bool | None = None) -> np.ndarray:
+    """Log importance weight of every record (float64, aligned with the records)."""
+    records = read_records(records)
+    estimator = DSIR(num_buckets, ngrams, workers, progress)
+    return estimator.log_weights(estimator.fit(records, target, raw_fit_ngrams))
+
+
+def gumbel_keys(log_weights: np.ndarray, seed: int) -> np.ndarray:
+    """Log weights plus standard Gumbel noise: the top k of these keys is a sample of k
+    records without replacement, each draw in proportion to exp(log weight). One draw per
+    pool position, so a record's noise does not depend on which records a filter drops."""
+    return log_weights + np.random.default_rng(seed).gumbel(size=len(log_weights))
+
+
+def select_dsir(records: Records, *, target: Any, budget: int | None = None,
+                budget_tokens: int | None = None, tokenizer: str = "whitespace",
+                resampling: str = "gumbel", seed: int = 0, min_tokens: int = 0,
+                num_buckets: int = NUM_BUCKETS, ngrams: int = 2,
+                raw_fit_ngrams: int | None = None, workers: int | None = None,
+                progress: bool | None = None) -> Selection:
+    """Importance resampling: Gumbel top-k on the log weights (``seed``), or plain top-k.
+
+    ``min_tokens`` drops records with fewer word-punct tokens before resampling (the
+    reference package uses 100; 0 keeps every record). Selection scores are the keys
+    ranked by: log weight plus the record's Gumbel noise, or the log weight alone.
+    """
+    if resampling not in RESAMPLING:
+        raise ValueError(f"resampling must be one of {RESAMPLING}, got {resampling!r}")
+    timings = Timings()
+    estimator = DSIR(num_buckets, ngrams, workers, progress)
+    with timings.stage("fit"):
+        features = estimator.fit(records, target, raw_fit_ngrams)
+    with timings.stage("weights"):
+        log_weights = estimator.log_weights(features)
+        words = np.concatenate([f.words for f in features])
+    keys = gumbel_keys(log_weights, seed) if resampling == "gumbel" else log_weights
+    eligible = words >= min_tokens if min_tokens else None
+    params = dict(resampling=resampling, seed=seed, min_tokens=min_tokens, num_buckets=num_buckets,
+                  ngrams=ngrams, raw_fit_ngrams=raw_fit_ngrams, workers=workers)
+    extra = {"target": describe_target(target),
+             "log_weight": {"min": float(log_weights.min()), "max": float(log_weights.max())}}
+    return ranked_selection(records, method="dsir", keys=keys, params=params, budget=budget,
+                            budget_tokens=budget_tokens, tokenizer=tokenizer, timings=timings,
+                            eligible=eligible, filter_name=f"min_tokens={min_tokens}", extra=extra)

@@ -1,0 +1,81 @@
+"""Selection by a per-record score: rank, filter, take a budget, record how.
+
+Every method that scores records independently (zipfit, dsir, length, random) selects
+through :func:`ranked_selection`, so budgets, ties and manifests mean the same for all:
+ties break by pool position, a count budget takes the first N of the ranking, a token
+budget takes records in rank order while the running total stays within it and stops at
+the first record that would exceed it (as ZIP does).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .budget import check_budget, token_counts
+from .manifest import Timings, versions
+from .records import Records
+from .selection import Selection
+
+
+def rank(keys: np.ndarray, descending: bool = True, eligible: np.ndarray | None = None) -> np.ndarray:
+    """Positions of eligible records, best key first; equal keys in pool order."""
+    keys = np.asarray(keys, dtype=np.float64)
+    if np.isnan(keys).any():
+        raise ValueError(f"{int(np.isnan(keys).sum())} score(s) are NaN; cannot rank them")
+    positions = np.arange(len(keys)) if eligible is None else np.flatnonzero(eligible)
+    order = np.lexsort((positions, -keys[positions] if descending else keys[positions]))
+    return positions[order]
+
+
+def take(ranking: np.ndarray, budget: int | None, budget_tokens: int | None,
+         tokens: np.ndarray | None) -> np.ndarray:
+    """The head of ``ranking`` that fits the budget (everything when there is none)."""
+    if budget is not None:
+        return ranking[:budget]
+    if budget_tokens is not None:
+        running = np.cumsum(tokens[ranking])
+        return ranking[:int(np.searchsorted(running, budget_tokens, side="right"))]
+    return ranking
+
+
+def ranked_selection(records: Records, *, method: str, keys: np.ndarray, params: dict,
+                     budget: int | None, budget_tokens: int | None, tokenizer: str,
+                     timings: Timings, descending: bool = True, eligible: np.ndarray | None = None,
+                     filter_name: str | None = None, extra: dict | None = None) -> Selection:
+    """Select by ``keys`` (higher first unless ``descending=False``) under a budget.
+
+    ``eligible`` masks records a filter (named ``filter_name``, e.g. "threshold=0.3") let
+    through; a count budget larger than what passes is an error naming the filter. With a
+    filter, no budget at all selects everything that passes.
+    """
+    if filter_name is None or budget is not None or budget_tokens is not None:
+        check_budget(len(records), budget, budget_tokens)
+    if eligible is not None and budget is not None and budget > int(eligible.sum()):
+        raise ValueError(f"only {int(eligible.sum()):,} of {len(records):,} records pass "
+                         f"{filter_name}; lower the budget or relax the filter")
+    with timings.stage("rank"):
+        tokens = token_counts(records, tokenizer) if budget_tokens is not None else None
+        picked = take(rank(keys, descending, eligible), budget, budget_tokens, tokens)
+    manifest = {
+        "method": method,
+        "parameters": {**params, "budget": budget, "budget_tokens": budget_tokens,
+                       "tokenizer": tokenizer},
+        **(extra or {}),
+        "pool": records.describe(),
+        "eligible": len(records) if eligible is None else int(eligible.sum()),
+        "selected": len(picked),
+        "tokens_selected": int(tokens[picked].sum()) if tokens is not None else None,
+        "versions": versions(),
+        "timings": timings,
+    }
+    return Selection(picked.astype(np.int64), np.asarray(keys, np.float64)[picked], manifest)
+
+
+def describe_target(target: Any) -> dict:
+    """What a manifest says about a target set (a path, a Records or a list of texts)."""
+    if isinstance(target, Records):
+        return target.describe()
+    if isinstance(target, (list, tuple)):
+        return {"records": len(target), "kind": "python list"}
+    return {"path": str(target)}
