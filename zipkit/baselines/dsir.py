@@ -53,7 +53,7 @@ class Features:
     """Hashed n-grams of a block of records: every n-gram's bucket, record by record
     (unigrams, then bigrams), with how many n-grams and words each record has."""
 
-    buckets: np.ndarray  # int32, all n-grams of the block
+    buckets: np.ndarray  # all n-grams of the block (uint16 for up to 65,536 buckets)
     ngrams: np.ndarray   # int64 per record: n-grams it contributed
     words: np.ndarray    # int64 per record: word-punct tokens
 
@@ -91,7 +91,8 @@ def featurize(texts: Sequence[str], num_buckets: int = NUM_BUCKETS, ngrams: int 
         parts_owner.append(record[inner])
     owner = np.concatenate(parts_owner)
     order = np.argsort(owner, kind="stable")  # group by record: unigrams, then bigrams
-    return Features(np.concatenate(parts_buckets)[order].astype(np.int32),
+    narrow = np.uint16 if num_buckets <= 1 << 16 else np.int32  # half the memory of a big pool
+    return Features(np.concatenate(parts_buckets)[order].astype(narrow),
                     np.bincount(owner, minlength=len(tokens)).astype(np.int64), words)
 
 
