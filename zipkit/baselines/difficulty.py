@@ -1,0 +1,136 @@
+"""Perplexity and IFD (instruction-following difficulty), derived from stored LM losses.
+
+- perplexity: the entropy-law paper's baseline, "the samples with highest training loss".
+  The score is the mean NLL (log perplexity) of the ``response`` tokens given their prompt,
+  or of the ``full`` sequence; ``order`` takes the ``highest`` first, the ``lowest``, or
+  the ``middle`` (the highest after skipping the top third).
+- ifd: loss of the response given its prompt against its loss alone.
+  ``superfiltering`` (default): IFD = PPL(A|Q) / PPL(A) = exp(loss_cond - loss_direct),
+  plain prompts, 1,024 tokens, keep IFD < 1 strictly. ``cherry``: IFD = loss_cond /
+  loss_direct, the Alpaca template with "### Response:" before the unconditioned answer,
+  512 tokens, drop IFD > 1 (ties at 1 kept). Both take the highest IFD first.
+  A multi-turn record pools the tokens of all its assistant turns, each scored given the
+  conversation before it: its losses are per-token means over all its response tokens.
+
+Both read one batched pass of :mod:`zipkit.baselines.lm_scores` (two for IFD), cached, so
+switching between them or changing the budget runs no model again.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..manifest import Timings
+from ..models import DEFAULT_CAUSAL_LM
+from ..ranking import ranked_selection
+from ..records import Records, read_records
+from ..selection import Selection
+from .lm_scores import lm_losses
+
+PERPLEXITY_TOKENS = ("response", "full")
+ORDERS = ("highest", "lowest", "middle")
+IFD_VARIANTS = {
+    # variant: (prompt format, max_length, formula, keep rule)
+    "superfiltering": ("plain", 1024),
+    "cherry": ("alpaca", 512),
+}
+
+
+def perplexity_scores(records: Any, *, tokens: str = "response", model: str = DEFAULT_CAUSAL_LM,
+                      device: str = "auto", max_length: int = 1024, batch_tokens: int | None = None,
+                      cache: Any = None, progress: bool | None = None) -> np.ndarray:
+    """Mean NLL per record (NaN for a record with no scored token)."""
+    return _perplexity(read_records(records), tokens, model, device, max_length, batch_tokens,
+                       cache, progress)[0]
+
+
+def _perplexity(records: Records, tokens: str, model: str, device: str, max_length: int,
+                batch_tokens: int | None, cache: Any, progress: bool | None):
+    if tokens not in PERPLEXITY_TOKENS:
+        raise ValueError(f"tokens must be one of {PERPLEXITY_TOKENS}, got {tokens!r}")
+    losses = lm_losses(records, model=model, device=device, format="plain", passes=("cond",),
+                       max_length=max_length, batch_tokens=batch_tokens, cache=cache,
+                       progress=progress)
+    return (losses.loss_cond if tokens == "response" else losses.loss_full), losses
+
+
+def ifd_scores(records: Any, *, variant: str = "superfiltering", model: str = DEFAULT_CAUSAL_LM,
+               device: str = "auto", max_length: int | None = None,
+               batch_tokens: int | None = None, cache: Any = None,
+               progress: bool | None = None) -> np.ndarray:
+    """IFD per record by the variant's formula (NaN where no response token was scored)."""
+    return _ifd(read_records(records), variant, model, device, max_length, batch_tokens, cache,
+                progress)[0]
+
+
+def _ifd(records: Records, variant: str, model: str, device: str, max_length: int | None,
+         batch_tokens: int | None, cache: Any, progress: bool | None):
+    if variant not in IFD_VARIANTS:
+        raise ValueError(f"variant must be one of {tuple(IFD_VARIANTS)}, got {variant!r}")
+    fmt, default_length = IFD_VARIANTS[variant]
+    losses = lm_losses(records, model=model, device=device, format=fmt, passes=("cond", "direct"),
+                       max_length=max_length or default_length, batch_tokens=batch_tokens,
+                       cache=cache, progress=progress)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if variant == "superfiltering":
+            ifd = np.exp(losses.loss_cond - losses.loss_direct)
+        else:
+            ifd = losses.loss_cond / losses.loss_direct
+    return ifd, losses
+
+
+def select_perplexity(records: Records, *, budget: int | None = None,
+                      budget_tokens: int | None = None, tokenizer: str = "whitespace",
+                      tokens: str = "response", order: str = "highest",
+                      model: str = DEFAULT_CAUSAL_LM, device: str = "auto", max_length: int = 1024,
+                      batch_tokens: int | None = None, cache: Any = None,
+                      progress: bool | None = None) -> Selection:
+    """Records by mean NLL under a small causal LM: highest first by default."""
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
+    timings = Timings()
+    with timings.stage("lm_scores"):
+        loss, losses = _perplexity(records, tokens, model, device, max_length, batch_tokens,
+                                   cache, progress)
+    eligible = np.isfinite(loss)
+    if order == "middle":
+        ranked = np.flatnonzero(eligible)[np.lexsort((np.flatnonzero(eligible), -loss[eligible]))]
+        eligible = eligible.copy()
+        eligible[ranked[: len(ranked) // 3]] = False  # skip the top third
+    params = dict(tokens=tokens, order=order, model=model, device=device, max_length=max_length,
+                  batch_tokens=batch_tokens)
+    return ranked_selection(records, method="perplexity", keys=np.nan_to_num(loss, nan=-np.inf),
+                            descending=order != "lowest", params=params, budget=budget,
+                            budget_tokens=budget_tokens, tokenizer=tokenizer, timings=timings,
+                            eligible=None if eligible.all() else eligible,
+                            filter_name=_filter_name(order), extra={"lm": losses.manifest})
+
+
+def _filter_name(order: str) -> str:
+    skip = ", skipping the top third" if order == "middle" else ""
+    return f"having a scored token{skip}"
+
+
+def select_ifd(records: Records, *, budget: int | None = None, budget_tokens: int | None = None,
+               tokenizer: str = "whitespace", variant: str = "superfiltering",
+               model: str = DEFAULT_CAUSAL_LM, device: str = "auto", max_length: int | None = None,
+               batch_tokens: int | None = None, cache: Any = None,
+               progress: bool | None = None) -> Selection:
+    """Highest IFD first among records the variant keeps (IFD < 1, or <= 1 for cherry)."""
+    timings = Timings()
+    with timings.stage("lm_scores"):
+        ifd, losses = _ifd(records, variant, model, device, max_length, batch_tokens, cache,
+                           progress)
+    finite = np.isfinite(ifd)
+    keep = finite & ((ifd < 1) if variant == "superfiltering" else (ifd <= 1))
+    params = dict(variant=variant, model=model, device=device, max_length=losses.manifest["max_length"],
+                  batch_tokens=batch_tokens)
+    extra = {"lm": losses.manifest, "ifd_dropped": int((finite & ~keep).sum()),
+             "unscored": int((~finite).sum())}
+    rule = "IFD < 1" if variant == "superfiltering" else "IFD <= 1"
+    return ranked_selection(records, method="ifd", keys=np.where(finite, ifd, -np.inf),
+                            params=params, budget=budget, budget_tokens=budget_tokens,
+                            tokenizer=tokenizer, timings=timings,
+                            eligible=None if keep.all() else keep,
+                            filter_name=f"the {variant} rule ({rule})", extra=extra)

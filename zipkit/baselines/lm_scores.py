@@ -1,0 +1,301 @@
+"""One batched pass of a causal LM over a pool: the losses perplexity and IFD derive from.
+
+Every scored turn becomes token sequences, all starting with the same start token so
+that the first response token is scored in both passes:
+
+- ``cond``: start + context + response. Gives the response's loss given its prompt (and
+  the conversation before it) and, with the context tokens, the full-sequence loss.
+- ``direct``: start + the format's prefix + response. The response's loss on its own.
+
+Context and response are tokenized apart and joined as ids, so both passes score exactly
+the same response tokens. A sequence longer than ``max_length`` keeps the end of its
+context and the start of its response; both passes keep the same response tokens.
+
+Sequences run sorted by length in batches of at most ``batch_tokens`` padded tokens,
+right-padded with an attention mask; each sequence's losses come from its own logits
+and labels (a model's built-in loss would average over the batch). Per record the
+module stores sums and counts (a multi-turn record pools the tokens of all its turns):
+
+    loss_cond   = NLL of response tokens given context / response tokens
+    loss_direct = NLL of response tokens, unconditioned / response tokens
+    loss_full   = NLL of context and response tokens / their count (the start token excluded)
+
+Results are cached per pass (``.npz`` under :func:`zipkit.models.cache_dir`, keyed by the
+model, the format, the length limit, the start token and the records' exact text), saved
+every few batches, so an interrupted run continues where it stopped. On a GPU an
+out-of-memory batch is retried at half the size.
+"""
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..formats import atomic_output
+from ..models import (DEFAULT_CAUSAL_LM, cache_dir, fingerprint, load_causal_lm, require,
+                      resolve_device)
+from ..progress import bar
+from ..records import Records
+from . import turns as turnmod
+
+PASSES = ("cond", "direct")
+# Padded tokens per batch: the logits of a batch are batch_tokens x vocabulary floats.
+DEFAULT_BATCH_TOKENS = {"cpu": 4096, "cuda": 32768}
+_SAVE_EVERY_S = 60.0
+
+
+@dataclass
+class Sequences:
+    """Token sequences of one pass: ids, where the response starts, whose record they are."""
+
+    ids: list = field(default_factory=list)
+    response_start: list = field(default_factory=list)  # index of the first response token
+    owner: list = field(default_factory=list)           # record position
+
+
+@dataclass
+class Losses:
+    """Per-record sums and counts of one or both passes (NaN where a pass did not run)."""
+
+    nll_response: np.ndarray
+    n_response: np.ndarray
+    nll_context: np.ndarray
+    n_context: np.ndarray
+    nll_direct: np.ndarray
+    n_direct: np.ndarray
+    manifest: dict
+
+    @property
+    def loss_cond(self) -> np.ndarray:
+        return _ratio(self.nll_response, self.n_response)
+
+    @property
+    def loss_direct(self) -> np.ndarray:
+        return _ratio(self.nll_direct, self.n_direct)
+
+    @property
+    def loss_full(self) -> np.ndarray:
+        return _ratio(self.nll_response + self.nll_context, self.n_response + self.n_context)
+
+    def table(self) -> dict[str, np.ndarray]:
+        """Columns keyed by position, for parquet/JSONL output."""
+        return {"loss_cond": self.loss_cond, "loss_direct": self.loss_direct,
+                "loss_full": self.loss_full, "response_tokens": self.n_response,
+                "context_tokens": self.n_context}
+
+
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(b > 0, a / np.maximum(b, 1), np.nan)
+
+
+def start_token_id(tokenizer: Any, start_token: str = "auto") -> tuple[int, str]:
+    """The token every sequence starts with: GPT-2-style ``<|endoftext|>`` where the
+    vocabulary has it, else the BOS, EOS or CLS token; or the one named."""
+    if start_token != "auto":
+        ids = tokenizer.convert_tokens_to_ids([start_token])
+        if not ids or ids[0] is None or ids[0] == tokenizer.unk_token_id:
+            raise ValueError(f"start token {start_token!r} is not in the tokenizer's vocabulary")
+        return int(ids[0]), start_token
+    vocab = tokenizer.get_vocab()
+    if "<|endoftext|>" in vocab:
+        return int(vocab["<|endoftext|>"]), "<|endoftext|>"
+    for name in ("bos_token", "eos_token", "cls_token"):
+        token = getattr(tokenizer, name, None)
+        if token is not None:
+            return int(tokenizer.convert_tokens_to_ids(token)), token
+    raise ValueError("the tokenizer has no <|endoftext|>, BOS, EOS or CLS token: name one with "
+                     "start_token=...")
+
+
+def build_sequences(records: Records, tokenizer: Any, fmt: str, passes: tuple, max_length: int,
+                    start: int) -> dict[str, Sequences]:
+    """The token sequences of each pass, for every turn of every record."""
+    out = {p: Sequences() for p in passes}
+    encode = functools.partial(_encode, tokenizer)
+    prefix = encode(turnmod.direct_prefix(fmt))
+    for position in range(len(records)):
+        turns = turnmod.turns_of(records[position], records.schema, records.text(position))
+        for turn, context in zip(turns, turnmod.contexts(turns, fmt)):
+            response = encode(turn.response)
+            ctx, resp = _fit(encode(context), response, prefix, max_length - 1)
+            if not resp:
+                continue
+            if "cond" in out:
+                _append(out["cond"], [start] + ctx + resp, 1 + len(ctx), position)
+            if "direct" in out:
+                _append(out["direct"], [start] + prefix + resp, 1 + len(prefix), position)
+    return out
+
+
+def _encode(tokenizer: Any, text: str) -> list[int]:
+    return tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
+
+
+def _fit(context: list, response: list, prefix: list, room: int) -> tuple[list, list]:
+    """Context (its end) and response (its start) within ``room`` tokens; the response keeps
+    at least half the room, and never more tokens than fit after the direct prefix."""
+    keep_response = min(len(response), max(room - len(context), room // 2), room - len(prefix))
+    keep_context = min(len(context), room - keep_response)
+    return context[len(context) - keep_context:], response[:max(keep_response, 0)]
+
+
+def _append(seqs: Sequences, ids: list, response_start: int, owner: int) -> None:
+    seqs.ids.append(ids)
+    seqs.response_start.append(response_start)
+    seqs.owner.append(owner)
+
+
+@functools.lru_cache(maxsize=2)
+def _model(model: str, device: str) -> tuple[Any, Any, Any]:
+    """Loaded once per process: a GGUF model takes seconds to dequantize."""
+    return load_causal_lm(model, device)
+
+
+def lm_losses(records: Records, *, model: str = DEFAULT_CAUSAL_LM, device: str = "auto",
+              format: str = "plain", passes: tuple = PASSES, max_length: int = 1024,
+              start_token: str = "auto", batch_tokens: int | None = None, cache: Any = None,
+              use_cache: bool = True, progress: bool | None = None) -> Losses:
+    """The losses of ``records`` under ``model`` (module docstring)."""
+    for p in passes:
+        if p not in PASSES:
+            raise ValueError(f"passes must be among {PASSES}, got {p!r}")
+    if max_length < 8:
+        raise ValueError(f"max_length must be at least 8 tokens, got {max_length}")
+    device = resolve_device(device)
+    lm, tokenizer, where = _model(model, device)
+    start, start_name = start_token_id(tokenizer, start_token)
+    timings: dict[str, float] = {}
+    begun = time.perf_counter()
+    sequences = build_sequences(records, tokenizer, format, passes, max_length, start)
+    timings["tokenize"] = round(time.perf_counter() - begun, 6)
+    n = len(records)
+    sums = {p: (np.zeros(n), np.zeros(n, np.int64), np.zeros(n), np.zeros(n, np.int64)) for p in passes}
+    payloads = records.payloads("text")
+    key_base = (where.describe(), format, max_length, start_name, records.schema)
+    data_key = fingerprint(key_base, data=payloads.offsets.tobytes())
+    for p in passes:
+        key = fingerprint("lm", p, data_key, data=payloads._view)
+        path = cache_dir(cache) / "lm_scores" / f"{key}.npz"
+        begun = time.perf_counter()
+        per_seq = _score_pass(lm, sequences[p], device, batch_tokens, path if use_cache else None,
+                              f"{p} pass ({where.name})", progress)
+        timings[f"{p}_pass"] = round(time.perf_counter() - begun, 6)
+        owner = np.asarray(sequences[p].owner, dtype=np.int64)
+        nll_ctx, n_ctx, nll_resp, n_resp = per_seq
+        s = sums[p]
+        np.add.at(s[0], owner, nll_resp)
+        np.add.at(s[1], owner, n_resp)
+        np.add.at(s[2], owner, nll_ctx)
+        np.add.at(s[3], owner, n_ctx)
+    nan = np.full(n, np.nan)
+    zero = np.zeros(n, np.int64)
+    cond = sums.get("cond", (nan, zero, nan, zero))
+    direct = sums.get("direct", (nan, zero, nan, zero))
+    manifest = {"model": where.describe(), "device": device, "dtype": str(lm.dtype),
+                "format": format, "passes": list(passes), "max_length": max_length,
+                "start_token": start_name, "batch_tokens": batch_tokens or _default_batch(device),
+                "sequences": {p: len(sequences[p].ids) for p in passes}, "timings": timings}
+    return Losses(cond[0], cond[1], cond[2], cond[3], direct[0], direct[1], manifest)
+
+
+def _default_batch(device: str) -> int:
+    return DEFAULT_BATCH_TOKENS["cuda" if device.startswith("cuda") else "cpu"]
+
+
+def _score_pass(lm: Any, seqs: Sequences, device: str, batch_tokens: int | None,
+                path: Path | None, label: str, progress: bool | None) -> tuple:
+    """Per sequence: (NLL of context tokens, their count, NLL of response tokens, count)."""
+    n = len(seqs.ids)
+    lengths = np.fromiter(map(len, seqs.ids), np.int64, n)
+    state = _load_state(path, n)
+    budget = batch_tokens or _default_batch(device)
+    order = np.lexsort((np.arange(n), lengths))  # shortest first, ties by position
+    todo = order[~state["done"][order]]
+    saved = time.perf_counter()
+    with bar(int(lengths[todo].sum()), label, "tok", progress) as pbar:
+        k = 0
+        while k < len(todo):
+            batch = _next_batch(todo, k, lengths, budget)
+            try:
+                _run_batch(lm, seqs, batch, device, state)
+            except Exception as error:  # noqa: BLE001 - only out-of-memory is handled
+                if not _is_oom(error):
+                    raise
+                if len(batch) == 1:
+                    raise RuntimeError(f"out of memory on one sequence of {lengths[batch[0]]} tokens; "
+                                       f"lower max_length or use a device with more memory") from None
+                budget = max(int(lengths[batch].max()), budget // 2)
+                _empty_cache(device)
+                continue
+            k += len(batch)
+            pbar.update(int(lengths[batch].sum()))
+            if path is not None and time.perf_counter() - saved > _SAVE_EVERY_S:
+                _save_state(path, state)
+                saved = time.perf_counter()
+    if path is not None:
+        _save_state(path, state)
+    return state["nll_ctx"], state["n_ctx"], state["nll_resp"], state["n_resp"]
+
+
+def _next_batch(todo: np.ndarray, k: int, lengths: np.ndarray, budget: int) -> np.ndarray:
+    """Sequences from ``todo[k]`` on while padded size (count x longest) fits ``budget``."""
+    end = k + 1
+    while end < len(todo) and (end - k + 1) * lengths[todo[end]] <= budget:
+        end += 1
+    return todo[k:end]
+
+
+def _run_batch(lm: Any, seqs: Sequences, batch: np.ndarray, device: str, state: dict) -> None:
+    torch = require("torch")
+    longest = max(len(seqs.ids[i]) for i in batch)
+    ids = torch.zeros((len(batch), longest), dtype=torch.long)
+    mask = torch.zeros((len(batch), longest), dtype=torch.long)
+    for row, i in enumerate(batch):
+        ids[row, :len(seqs.ids[i])] = torch.tensor(seqs.ids[i])
+        mask[row, :len(seqs.ids[i])] = 1
+    with torch.inference_mode():
+        logits = lm(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+        for row, i in enumerate(batch):
+            length, split = len(seqs.ids[i]), seqs.response_start[i]
+            # Token t is predicted by the logits at t - 1; the start token is not scored.
+            nll = torch.nn.functional.cross_entropy(
+                logits[row, :length - 1].float(), ids[row, 1:length].to(device),
+                reduction="none").double().cpu().numpy()
+            state["nll_ctx"][i] = nll[:split - 1].sum()
+            state["n_ctx"][i] = split - 1
+            state["nll_resp"][i] = nll[split - 1:].sum()
+            state["n_resp"][i] = length - split
+            state["done"][i] = True
+
+
+def _is_oom(error: Exception) -> bool:
+    torch = require("torch")
+    if isinstance(error, getattr(torch.cuda, "OutOfMemoryError", ())):
+        return True
+    return isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
+
+
+def _empty_cache(device: str) -> None:
+    torch = require("torch")
+    if device.startswith("cuda"):
+        torch.cuda.empty_cache()
+
+
+def _load_state(path: Path | None, n: int) -> dict:
+    if path is not None and path.is_file():
+        with np.load(path) as saved:
+            if len(saved["done"]) == n:
+                return {k: saved[k].copy() for k in saved.files}
+    return {"done": np.zeros(n, bool), "nll_ctx": np.zeros(n), "n_ctx": np.zeros(n, np.int64),
+            "nll_resp": np.zeros(n), "n_resp": np.zeros(n, np.int64)}
+
+
+def _save_state(path: Path, state: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(path) as out:
+        np.savez(out, **state)

