@@ -233,3 +233,26 @@ def test_packaged_smollm2_matches_direct_computation(smollm2, tmp_path):
     ifd = zipkit.score(POOL[:4], method="ifd", model=smollm2, device="cpu",
                        max_length=256, cache=tmp_path)
     np.testing.assert_allclose(ifd, np.exp(losses.loss_cond - losses.loss_direct), rtol=1e-12)
+
+
+def test_records_without_a_response_are_unscored(tiny_model, tmp_path, capsys):
+    import json
+
+    from zipkit.cli import main
+
+    prompts = [{"conversations": [{"from": "human", "value": "a question"}]},
+               {"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "an answer"}]}]
+    scores = zipkit.score(prompts, method="ifd", model=tiny_model, device="cpu", cache=tmp_path)
+    assert np.isnan(scores[0]) and np.isfinite(scores[1])
+    with pytest.raises(ValueError, match="of 2 records pass the superfiltering rule"):
+        zipkit.select(prompts, method="ifd", model=tiny_model, device="cpu", cache=tmp_path, budget=2)
+    pool = tmp_path / "p.jsonl"
+    pool.write_text("".join(json.dumps(r) + "\n" for r in prompts))
+    assert main(["score", str(pool), "--method", "perplexity", "--model", tiny_model, "--device",
+                 "cpu", "--cache", str(tmp_path), "-o", str(tmp_path / "s.jsonl"), "--no-progress"]) == 0
+    assert "unscored 1" in capsys.readouterr().out
+
+
+def test_a_missing_model_directory_is_named():
+    with pytest.raises(FileNotFoundError, match="no model directory at './missing'"):
+        zipkit.score(POOL, method="perplexity", model="./missing", device="cpu")

@@ -322,7 +322,8 @@ def _score_run(args: argparse.Namespace) -> int:
     _write_per_record(args.output, records, {args.method: values})
     stats = ratio.summarize(values)
     print(f"scored   {len(records):,} records by {args.method} -> {args.output}")
-    print("scores   " + "  ".join(f"{k} {v:.4f}" for k, v in stats.items()))
+    print("scores   " + "  ".join(f"{k} {v:,}" if k == "unscored" else f"{k} {v:.4f}"
+                                  for k, v in stats.items()))
     print("time     " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()))
     return 0
 

@@ -87,7 +87,22 @@ def locate(model: str) -> ModelFiles:
     path = Path(model).expanduser()
     if path.is_file() and path.suffix == ".gguf":
         return ModelFiles(model, str(path.parent), path.name)
-    return ModelFiles(model, str(path) if path.is_dir() else model)
+    if path.is_dir():
+        return ModelFiles(model, str(path))
+    if model.startswith((".", "/", "~")) or os.sep in model.strip("/").replace("/", "", 1):
+        raise FileNotFoundError(f"no model directory at {model!r}: pass a local Hugging Face "
+                                f"model directory, a .gguf file, or one of {', '.join(PACKAGED)}")
+    return ModelFiles(model, model)  # a hub name: only its local cache is reachable
+
+
+def _loading(model: str, load: Any, *args: Any, **kwargs: Any) -> Any:
+    """``load(*args)``, with a hub miss turned into an error that says what to pass."""
+    try:
+        return load(*args, **kwargs)
+    except OSError as error:
+        raise ValueError(f"cannot load model {model!r} ({error}); it is neither a local directory "
+                         f"nor in the local Hugging Face cache, and no hub is reached from here: "
+                         f"pass a model directory or one of {', '.join(PACKAGED)}") from None
 
 
 def _packaged_module(model: str, module: str) -> Any:
@@ -103,7 +118,7 @@ def load_encoder(model: str, device: str) -> Any:
     """A sentence-transformers model on ``device`` (fp16 on a GPU)."""
     st = require("sentence_transformers")
     where = locate(model)
-    encoder = st.SentenceTransformer(where.directory, device=device)
+    encoder = _loading(model, st.SentenceTransformer, where.directory, device=device)
     if device.startswith("cuda"):
         encoder = encoder.half()
     return encoder
@@ -114,9 +129,9 @@ def load_causal_lm(model: str, device: str, dtype: Any = None) -> tuple[Any, Any
     transformers = require("transformers")
     where = locate(model)
     kwargs = {"gguf_file": where.gguf_file} if where.gguf_file else {}
-    tokenizer = transformers.AutoTokenizer.from_pretrained(where.directory, **kwargs)
-    lm = transformers.AutoModelForCausalLM.from_pretrained(
-        where.directory, dtype=dtype or default_dtype(device), **kwargs)
+    tokenizer = _loading(model, transformers.AutoTokenizer.from_pretrained, where.directory, **kwargs)
+    lm = _loading(model, transformers.AutoModelForCausalLM.from_pretrained, where.directory,
+                  dtype=dtype or default_dtype(device), **kwargs)
     return lm.to(device).eval(), tokenizer, where
 
 

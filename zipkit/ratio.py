@@ -51,12 +51,18 @@ def _counted(chunks, pbar):
 
 
 def summarize(values: np.ndarray) -> dict:
-    """Mean, spread and percentiles of per-record values."""
+    """Mean, spread and percentiles of per-record values; NaNs are counted as ``unscored``."""
     if values.size == 0:
         raise ValueError("no records to summarize")
+    missing = int(np.isnan(values).sum())
+    values = values[~np.isnan(values)]
+    if values.size == 0:
+        return {"unscored": missing}
     q = np.percentile(values, [0, 5, 25, 50, 75, 95, 100])
-    return {"mean": float(values.mean()), "std": float(values.std()),
-            **{name: float(v) for name, v in zip(("min", "p5", "p25", "median", "p75", "p95", "max"), q)}}
+    stats = {"mean": float(values.mean()), "std": float(values.std()),
+             **{name: float(v) for name, v in zip(("min", "p5", "p25", "median", "p75", "p95", "max"), q)}}
+    # NaN marks a record a method could not score (an LM scorer on a record without a response).
+    return {**stats, "unscored": missing} if missing else stats
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
