@@ -124,6 +124,8 @@ def _write_per_record(path: str, records: Records, values: dict[str, np.ndarray]
         return
     with atomic_output(path) as out:
         for row in zip(*(c.tolist() for c in columns.values())):
+            # An unscored record's NaN is written as null: JSON has no NaN.
+            row = [None if isinstance(v, float) and v != v else v for v in row]
             out.write(json.dumps(dict(zip(columns, row))).encode() + b"\n")
 
 
@@ -318,8 +320,14 @@ def _score_run(args: argparse.Namespace) -> int:
     if args.method != "length":
         params["progress"] = _progress(args)
     with timings.stage("score"):
-        values = score(records, method=args.method, **params)
-    _write_per_record(args.output, records, {args.method: values})
+        if args.method in ("perplexity", "ifd"):  # the score and every loss it comes from
+            from .baselines.difficulty import loss_table
+
+            columns = loss_table(records, args.method, **params)
+        else:
+            columns = {args.method: score(records, method=args.method, **params)}
+    values = columns[args.method]
+    _write_per_record(args.output, records, columns)
     stats = ratio.summarize(values)
     print(f"scored   {len(records):,} records by {args.method} -> {args.output}")
     print("scores   " + "  ".join(f"{k} {v:,}" if k == "unscored" else f"{k} {v:.4f}"

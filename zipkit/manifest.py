@@ -8,7 +8,8 @@ from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Iterator
 
-_LIBRARIES = ("zipkit", "numpy", "numba", "zstandard", "lz4", "brotli", "isal", "pyarrow")
+_LIBRARIES = ("zipkit", "numpy", "numba", "zstandard", "lz4", "brotli", "isal", "pyarrow", "torch",
+              "transformers", "sentence-transformers", "scikit-learn", "gguf")
 
 
 def versions() -> dict[str, str]:

@@ -80,6 +80,22 @@ def _ifd(records: Records, variant: str, model: str, device: str, max_length: in
     return ifd, losses
 
 
+def loss_table(records: Any, method: str, *, tokens: str = "response",
+               variant: str = "superfiltering", model: str = DEFAULT_CAUSAL_LM, device: str = "auto",
+               max_length: int | None = None, batch_tokens: int | None = None, cache: Any = None,
+               progress: bool | None = None) -> dict[str, np.ndarray]:
+    """The method's score (``perplexity`` or ``ifd``) with every stored loss and token count,
+    per position: what ``zipkit score`` writes."""
+    records = read_records(records)
+    if method == "perplexity":
+        scores, losses = _perplexity(records, tokens, model, device, max_length or 1024,
+                                     batch_tokens, cache, progress)
+    else:
+        scores, losses = _ifd(records, variant, model, device, max_length, batch_tokens, cache,
+                              progress)
+    return {method: scores, **losses.table()}
+
+
 def select_perplexity(records: Records, *, budget: int | None = None,
                       budget_tokens: int | None = None, tokenizer: str = "whitespace",
                       tokens: str = "response", order: str = "highest",
