@@ -129,6 +129,20 @@ def test_dedup_and_the_long_history_context_select_no_copy():
     assert res.manifest["context_exactness"] == "conditional"
 
 
+def test_dedup_selects_as_if_the_copies_were_never_there():
+    pool = make_pool(150, duplicates=40)
+    recs = zipkit.read_records(pool)
+    seen, kept = set(), []
+    for i in range(len(recs)):
+        if recs.text(i) not in seen:
+            kept.append(i)
+        seen.add(recs.text(i))
+    deduped = zipkit.select(recs, budget=50, k1=100, k2=30, k3=10, dedup=True)
+    clean = zipkit.select([pool[i] for i in kept], budget=50, k1=100, k2=30, k3=10)
+    assert deduped.indices.tolist() == [kept[i] for i in clean.indices]
+    np.testing.assert_array_equal(deduped.scores, clean.scores)
+
+
 def test_resume_after_a_kill_gives_the_same_result(tmp_path, monkeypatch):
     recs = zipkit.read_records(make_pool(200))
     params = dict(budget=48, k1=60, k2=20, k3=6, checkpoint_every=2)

@@ -268,13 +268,15 @@ class _Run:
         return (lengths / sizes).astype(self.dtype)
 
     def score_singletons(self) -> None:
+        """Each record's own ratio; records already out of the pool (dedup) are skipped."""
         head, tail = self.config.frame.head, self.config.frame.tail
         size = self.config.compressor.size
         payloads = self.payloads
-        sizes = compressors.parallel_sizes(lambda i: size(head + bytes(payloads[i]) + tail),
-                                           range(len(payloads)), self.workers)
-        lengths = payloads.lengths + len(head) + len(tail)
-        self.pi[:] = (lengths / sizes).astype(self.dtype)
+        todo = np.flatnonzero(self.available)
+        sizes = compressors.parallel_sizes(lambda i: size(head + bytes(payloads[int(i)]) + tail),
+                                           todo, self.workers)
+        lengths = payloads.lengths[todo] + len(head) + len(tail)
+        self.pi[todo] = (lengths / sizes).astype(self.dtype)
 
     # --- the loop ------------------------------------------------------------------------
     def done(self) -> bool:
