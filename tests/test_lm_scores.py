@@ -42,10 +42,11 @@ def tiny_model(tmp_path_factory):
     return str(path)
 
 
-def direct_loss(model, ids, response_start):
+def direct_loss(model, ids, spans):
     """Mean CE of the response tokens, by transformers' own loss on one unpadded sequence."""
-    labels = torch.tensor([ids])
-    labels[0, :response_start] = -100
+    labels = torch.full((1, len(ids)), -100)
+    for a, b in spans:
+        labels[0, a:b] = torch.tensor(ids[a:b])
     with torch.no_grad():
         return float(model(input_ids=torch.tensor([ids]), labels=labels).loss)
 
@@ -59,10 +60,10 @@ def check_against_direct(model_path, records, fmt, max_length, cache):
     seqs = lm_scores.build_sequences(recs, tokenizer, fmt, lm_scores.PASSES, max_length, start)
     for p, got in (("cond", losses.loss_cond), ("direct", losses.loss_direct)):
         per_record = {}
-        for ids, split, owner in zip(seqs[p].ids, seqs[p].response_start, seqs[p].owner):
-            n = len(ids) - split
+        for ids, spans, owner in zip(seqs[p].ids, seqs[p].spans, seqs[p].owner):
+            n = sum(b - a for a, b in spans)
             total, count = per_record.get(owner, (0.0, 0))
-            per_record[owner] = (total + direct_loss(model, ids, split) * n, count + n)
+            per_record[owner] = (total + direct_loss(model, ids, spans) * n, count + n)
         expected = [per_record[i][0] / per_record[i][1] for i in range(len(recs))]
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
     return losses
@@ -93,6 +94,24 @@ def test_truncation_scores_the_same_response_tokens_in_both_passes(tiny_model):
                                  max_length=40, use_cache=False)
     assert losses.n_response[0] == losses.n_direct[0] >= 19
     assert losses.n_response[0] + losses.n_context[0] <= 39
+
+
+def test_a_conversation_is_one_sequence_when_it_fits(tiny_model):
+    recs = zipkit.read_records(DIALOGUE)
+    _, tokenizer, _ = lm_scores._model(tiny_model, "cpu")
+    whole = lm_scores.build_sequences(recs, tokenizer, "plain", lm_scores.PASSES, 512, 0)
+    assert len(whole["cond"].ids) == 1 and len(whole["cond"].spans[0]) == 2
+    assert len(whole["direct"].ids) == 2
+    split = lm_scores.build_sequences(recs, tokenizer, "plain", lm_scores.PASSES, 16, 0)
+    assert len(split["cond"].ids) == 2 and max(map(len, split["cond"].ids)) <= 16
+    # Each response is scored once in each pass, over the same tokens.
+    cond = [seq[a:b] for seq, spans in zip(split["cond"].ids, split["cond"].spans) for a, b in spans]
+    direct = [seq[a:b] for seq, spans in zip(split["direct"].ids, split["direct"].spans) for a, b in spans]
+    assert cond == direct and len(cond) == 2
+
+
+def test_long_conversations_split_and_still_match_direct_losses(tiny_model, tmp_path):
+    check_against_direct(tiny_model, DIALOGUE * 2, "alpaca", 40, tmp_path)
 
 
 def test_multi_turn_records_are_scored_per_assistant_turn():

@@ -1,15 +1,18 @@
 """One batched pass of a causal LM over a pool: the losses perplexity and IFD derive from.
 
-Every scored turn becomes token sequences, all starting with the same start token so
-that the first response token is scored in both passes:
+Every sequence starts with the same start token, so that the first response token is
+scored in both passes:
 
-- ``cond``: start + context + response. Gives the response's loss given its prompt (and
-  the conversation before it) and, with the context tokens, the full-sequence loss.
-- ``direct``: start + the format's prefix + response. The response's loss on its own.
+- ``cond``: start + the conversation: each turn's prompt, then its response, turn after
+  turn. One forward pass scores every response given everything before it (a causal LM
+  sees only the past), and the prompt tokens give the full-sequence loss. A conversation
+  longer than ``max_length`` continues in a new sequence that starts with as much of the
+  history as leaves room (the end of it), so those history tokens count twice in the
+  full-sequence loss.
+- ``direct``: start + the format's prefix + one response. The response's loss on its own.
 
-Context and response are tokenized apart and joined as ids, so both passes score exactly
-the same response tokens. A sequence longer than ``max_length`` keeps the end of its
-context and the start of its response; both passes keep the same response tokens.
+Prompts and responses are tokenized apart and joined as ids, so both passes score exactly
+the same response tokens. A response that does not fit is cut at its end, in both passes.
 
 Sequences run sorted by length in batches of at most ``batch_tokens`` padded tokens,
 right-padded with an attention mask; each sequence's losses come from its own logits
@@ -50,11 +53,12 @@ _SAVE_EVERY_S = 60.0
 
 @dataclass
 class Sequences:
-    """Token sequences of one pass: ids, where the response starts, whose record they are."""
+    """Token sequences of one pass: ids, the response spans in each (start, end) and whose
+    record each sequence is."""
 
     ids: list = field(default_factory=list)
-    response_start: list = field(default_factory=list)  # index of the first response token
-    owner: list = field(default_factory=list)           # record position
+    spans: list = field(default_factory=list)
+    owner: list = field(default_factory=list)
 
 
 @dataclass
@@ -120,15 +124,13 @@ def build_sequences(records: Records, tokenizer: Any, fmt: str, passes: tuple, m
     prefix = encode(turnmod.direct_prefix(fmt))
     for position in range(len(records)):
         turns = turnmod.turns_of(records[position], records.schema, records.text(position))
-        for turn, context in zip(turns, turnmod.contexts(turns, fmt)):
-            response = encode(turn.response)
-            ctx, resp = _fit(encode(context), response, prefix, max_length - 1)
-            if not resp:
-                continue
-            if "cond" in out:
-                _append(out["cond"], [start] + ctx + resp, 1 + len(ctx), position)
-            if "direct" in out:
-                _append(out["direct"], [start] + prefix + resp, 1 + len(prefix), position)
+        parts = [(encode(p), encode(r)) for p, r in turnmod.pieces(turns, fmt)]
+        kept = _pack(out.get("cond"), parts, start, max_length, len(prefix), position)
+        if "direct" in out:
+            for response in kept:
+                if response:
+                    _append(out["direct"], [start] + prefix + response,
+                            [(1 + len(prefix), 1 + len(prefix) + len(response))], position)
     return out
 
 
@@ -136,17 +138,44 @@ def _encode(tokenizer: Any, text: str) -> list[int]:
     return tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
 
 
-def _fit(context: list, response: list, prefix: list, room: int) -> tuple[list, list]:
+def _pack(seqs: Sequences | None, parts: list, start: int, max_length: int, prefix_len: int,
+          owner: int) -> list[list[int]]:
+    """A conversation's turns in as few sequences as fit ``max_length``: each response is
+    scored given everything before it, one forward pass for all the turns that fit. A turn
+    that does not fit starts a new sequence with as much of the history as leaves room.
+    Returns the response tokens kept for each turn (the direct pass scores the same)."""
+    room = max_length - 1
+    ids, spans, history, kept = [start], [], [], []
+    for prompt, response in parts:
+        response = response[:max(room - prefix_len, 0)]
+        if len(ids) + len(prompt) + len(response) > max_length:
+            if spans and seqs is not None:
+                _append(seqs, ids, spans, owner)
+            context, response = _fit(history + prompt, response, room)
+            ids, spans = [start] + context, []
+        else:
+            ids = ids + prompt
+        if response:
+            spans.append((len(ids), len(ids) + len(response)))
+        ids = ids + response
+        history += prompt + response
+        kept.append(response)
+    if spans and seqs is not None:
+        _append(seqs, ids, spans, owner)
+    return kept
+
+
+def _fit(context: list, response: list, room: int) -> tuple[list, list]:
     """Context (its end) and response (its start) within ``room`` tokens; the response keeps
-    at least half the room, and never more tokens than fit after the direct prefix."""
-    keep_response = min(len(response), max(room - len(context), room // 2), room - len(prefix))
+    at least half the room."""
+    keep_response = min(len(response), max(room - len(context), room // 2))
     keep_context = min(len(context), room - keep_response)
-    return context[len(context) - keep_context:], response[:max(keep_response, 0)]
+    return context[len(context) - keep_context:], response[:keep_response]
 
 
-def _append(seqs: Sequences, ids: list, response_start: int, owner: int) -> None:
+def _append(seqs: Sequences, ids: list, spans: list, owner: int) -> None:
     seqs.ids.append(ids)
-    seqs.response_start.append(response_start)
+    seqs.spans.append(spans)
     seqs.owner.append(owner)
 
 
@@ -179,7 +208,7 @@ def lm_losses(records: Records, *, model: str = DEFAULT_CAUSAL_LM, device: str =
     key_base = (where.describe(), format, max_length, start_name, records.schema)
     data_key = fingerprint(key_base, data=payloads.offsets.tobytes())
     for p in passes:
-        key = fingerprint("lm", p, data_key, data=payloads._view)
+        key = fingerprint("lm-v2", p, data_key, data=payloads._view)
         path = cache_dir(cache) / "lm_scores" / f"{key}.npz"
         begun = time.perf_counter()
         per_seq = _score_pass(lm, sequences[p], device, batch_tokens, path if use_cache else None,
@@ -261,15 +290,15 @@ def _run_batch(lm: Any, seqs: Sequences, batch: np.ndarray, device: str, state: 
     with torch.inference_mode():
         logits = lm(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
         for row, i in enumerate(batch):
-            length, split = len(seqs.ids[i]), seqs.response_start[i]
+            length = len(seqs.ids[i])
             # Token t is predicted by the logits at t - 1; the start token is not scored.
             nll = torch.nn.functional.cross_entropy(
                 logits[row, :length - 1].float(), ids[row, 1:length].to(device),
                 reduction="none").double().cpu().numpy()
-            state["nll_ctx"][i] = nll[:split - 1].sum()
-            state["n_ctx"][i] = split - 1
-            state["nll_resp"][i] = nll[split - 1:].sum()
-            state["n_resp"][i] = length - split
+            response = sum(nll[a - 1:b - 1].sum() for a, b in seqs.spans[i])
+            n_response = sum(b - a for a, b in seqs.spans[i])
+            state["nll_resp"][i], state["n_resp"][i] = response, n_response
+            state["nll_ctx"][i], state["n_ctx"][i] = nll.sum() - response, length - 1 - n_response
             state["done"][i] = True
 
 

@@ -98,15 +98,22 @@ def _prompt(turn: Turn, fmt: str, first: bool) -> str:
     return template.format(instruction=turn.instruction, input=turn.input)
 
 
-def contexts(turns: list[Turn], fmt: str) -> list[str]:
-    """The conditioning text of every turn: the conversation so far, then its prompt."""
+def pieces(turns: list[Turn], fmt: str) -> list[tuple[str, str]]:
+    """(prompt, response) text of every turn in order; each prompt carries what separates
+    it from the turn before, so joining all pieces gives the whole conversation."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+    between = "\n" if fmt == "plain" else ""
+    return [((between if k else "") + _prompt(turn, fmt, k == 0), turn.response)
+            for k, turn in enumerate(turns)]
+
+
+def contexts(turns: list[Turn], fmt: str) -> list[str]:
+    """The conditioning text of every turn: the conversation so far, then its prompt."""
     out, history = [], ""
-    for k, turn in enumerate(turns):
-        context = history + _prompt(turn, fmt, k == 0)
-        out.append(context)
-        history = context + turn.response + ("\n" if fmt == "plain" else "")
+    for prompt, response in pieces(turns, fmt):
+        out.append(history + prompt)
+        history += prompt + response
     return out
 
 
