@@ -34,7 +34,7 @@ demo: install
 test: dev models
 	$(BIN)/python -m pytest
 
-bench: dev
+bench: dev models
 	$(BIN)/pip install --quiet -e ".[bench]"
 	$(BIN)/asv machine --yes
 	$(BIN)/asv run --python=same --quick --show-stderr

@@ -87,3 +87,17 @@ def test_cli_writes_records_unchanged(tmp_path, argv):
     chosen = json.loads(report.read_text())["indices"]
     lines = src.read_text().splitlines(keepends=True)
     assert out.read_text() == "".join(lines[i] for i in chosen) and len(set(chosen)) == 12
+
+
+def test_cli_refuses_an_option_of_another_method(tmp_path, capsys):
+    from zipkit.cli import main
+
+    src = tmp_path / "pool.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in pool()))
+    out = tmp_path / "out.jsonl"
+    assert main(["select", str(src), "--method", "random", "--k1", "5", "--shortest", "--budget", "3",
+                 "-o", str(out)]) == 2
+    assert "--k1, --shortest do not apply to --method random" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["select", str(src), "--method", "length", "--shortest", "--budget", "3",
+                 "-o", str(out), "--no-progress"]) == 0

@@ -176,7 +176,7 @@ def _method_options(p: argparse.ArgumentParser) -> None:
                         help="default text (repr for zip's official variant)")
     shared.add_argument("--workers", type=int, default=None,
                         help="threads (zip) or processes (zipfit, dsir); default one per core")
-    shared.add_argument("--seed", type=int, default=0, help="random, dsir")
+    shared.add_argument("--seed", type=int, default=0, help="random, dsir, cluster")
     z = p.add_argument_group("zip")
     z.add_argument("--k1", type=int, default=10000, help="global window")
     z.add_argument("--k2", type=int, default=200, help="coarse window")
@@ -265,7 +265,9 @@ _SCORE_OPTIONS = {
 
 
 def _method_params(args: argparse.Namespace, names: tuple) -> dict:
-    """The options a method takes; unset ones (None) are left to the method's defaults."""
+    """The options a method takes; unset ones (None) are left to the method's defaults.
+    An option given that the method does not take is an error, not silently ignored."""
+    _refuse_foreign_options(args, names)
     params = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     if "target" in names:
         if args.target is None:
@@ -273,6 +275,21 @@ def _method_params(args: argparse.Namespace, names: tuple) -> dict:
         params["target"] = read_records(args.target, schema=args.target_schema,
                                         text_fields=args.target_fields, progress=False)
     return params
+
+
+def _refuse_foreign_options(args: argparse.Namespace, names: tuple) -> None:
+    defaults = vars(build_parser().parse_args([args.command, "POOL", "-o", "out.jsonl"]))
+    methods = _SELECT_OPTIONS if args.command == "select" else _SCORE_OPTIONS
+    every = {name for options in methods.values() for name in options}
+    every |= {"target_schema", "target_fields"} if "target" in every else set()
+    taken = set(names) | ({"target_schema", "target_fields"} if "target" in names else set())
+    foreign = sorted(name for name in every - taken if getattr(args, name) != defaults[name])
+    if foreign:
+        flags = {"longest": "shortest", "target_fields": "target-field"}
+        given = ", ".join("--" + flags.get(name, name.replace("_", "-")) for name in foreign)
+        verb = "does" if len(foreign) == 1 else "do"
+        raise ValueError(f"{given} {verb} not apply to --method {args.method}; drop it or pick the "
+                         f"method it belongs to (see zipkit {args.command} --help)")
 
 
 def _select_run(args: argparse.Namespace) -> int:
