@@ -79,3 +79,9 @@ def test_random_rule_and_token_budget(texts, tmp_path):
     assert sum(words[i] for i in tokens.indices) <= 20 and len(tokens.indices) >= 2
     with pytest.raises(ValueError, match="rule must be"):
         zipkit.select(texts, method="cluster", rule="farthest", budget=2, cache=tmp_path)
+
+
+def test_a_budget_larger_than_the_pool_fails_before_any_model_runs(monkeypatch, tmp_path):
+    monkeypatch.setattr(cluster, "load_encoder", lambda *a: pytest.fail("embedded"))
+    with pytest.raises(ValueError, match="larger than the pool"):
+        zipkit.select(["a", "b"], method="cluster", budget=3, device="cpu", cache=tmp_path)

@@ -39,6 +39,14 @@ def take(ranking: np.ndarray, budget: int | None, budget_tokens: int | None,
     return ranking
 
 
+def check_budget_early(records: Records, budget: int | None, budget_tokens: int | None,
+                       optional: bool = False) -> None:
+    """The budget checks of :func:`ranked_selection`, before a method's expensive scoring
+    (``optional``: a method with a filter may run without a budget)."""
+    if not optional or budget is not None or budget_tokens is not None:
+        check_budget(len(records), budget, budget_tokens)
+
+
 def ranked_selection(records: Records, *, method: str, keys: np.ndarray, params: dict,
                      budget: int | None, budget_tokens: int | None, tokenizer: str,
                      timings: Timings, descending: bool = True, eligible: np.ndarray | None = None,
@@ -49,8 +57,7 @@ def ranked_selection(records: Records, *, method: str, keys: np.ndarray, params:
     through; a count budget larger than what passes is an error naming the filter. With a
     filter, no budget at all selects everything that passes.
     """
-    if filter_name is None or budget is not None or budget_tokens is not None:
-        check_budget(len(records), budget, budget_tokens)
+    check_budget_early(records, budget, budget_tokens, optional=filter_name is not None)
     if eligible is not None and budget is not None and budget > int(eligible.sum()):
         raise ValueError(f"only {int(eligible.sum()):,} of {len(records):,} records pass "
                          f"{filter_name}; lower the budget or relax the filter")

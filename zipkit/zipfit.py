@@ -30,7 +30,7 @@ from .compressors.base import EXACT, resolve_workers
 from .manifest import Timings
 from .parallel import map_blocks
 from .progress import bar
-from .ranking import describe_target, ranked_selection
+from .ranking import check_budget_early, describe_target, ranked_selection
 from .records import Payloads, Records, read_records
 from .selection import Selection
 
@@ -187,6 +187,7 @@ def select_zipfit(records: Records, *, target: Any, budget: int | None = None,
     ``threshold`` keeps only records whose alignment is at least that value; with a
     threshold and no budget, every record that passes is selected, best first.
     """
+    check_budget_early(records, budget, budget_tokens, optional=threshold is not None)
     timings = Timings()
     with timings.stage("scores"):
         scores = zipfit_scores(records, target, compressor=compressor, serializer=serializer,

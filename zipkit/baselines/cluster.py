@@ -22,7 +22,7 @@ import numpy as np
 
 from ..manifest import Timings
 from ..models import DEFAULT_ENCODER, cache_dir, fingerprint, load_encoder, locate, require, resolve_device
-from ..ranking import ranked_selection
+from ..ranking import check_budget_early, ranked_selection
 from ..records import Records
 from ..selection import Selection
 
@@ -49,7 +49,7 @@ def embed(records: Records, model: str = DEFAULT_ENCODER, device: str = "auto",
     texts = [records.text(i) for i in range(len(records))]
     vectors = encoder.encode(texts, batch_size=batch_size or (512 if device.startswith("cuda") else 64),
                              normalize_embeddings=True, convert_to_numpy=True,
-                             show_progress_bar=bool(progress)).astype(np.float32)
+                             show_progress_bar=_show(progress)).astype(np.float32)
     if use_cache:
         from ..formats import atomic_output
 
@@ -57,6 +57,13 @@ def embed(records: Records, model: str = DEFAULT_ENCODER, device: str = "auto",
         with atomic_output(path) as out:
             np.save(out, vectors)
     return vectors
+
+
+def _show(progress: bool | None) -> bool:
+    """``None`` shows a bar only on a terminal, as every other progress bar here does."""
+    import sys
+
+    return sys.stderr.isatty() if progress is None else bool(progress)
 
 
 def kmeans(vectors: np.ndarray, k: int, seed: int = 0, iterations: int = 100,
@@ -172,6 +179,7 @@ def select_cluster(records: Records, *, budget: int | None = None, budget_tokens
     record per centroid, in cluster order, and a token budget takes them while they fit."""
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+    check_budget_early(records, budget, budget_tokens)
     timings = Timings()
     resolved = resolve_device(device)
     with timings.stage("embed"):

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..manifest import Timings
 from ..models import DEFAULT_CAUSAL_LM
-from ..ranking import ranked_selection
+from ..ranking import check_budget_early, ranked_selection
 from ..records import Records, read_records
 from ..selection import Selection
 from .lm_scores import lm_losses
@@ -105,6 +105,7 @@ def select_perplexity(records: Records, *, budget: int | None = None,
     """Records by mean NLL under a small causal LM: highest first by default."""
     if order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
+    check_budget_early(records, budget, budget_tokens)
     timings = Timings()
     with timings.stage("lm_scores"):
         loss, losses = _perplexity(records, tokens, model, device, max_length, batch_tokens,
@@ -134,6 +135,7 @@ def select_ifd(records: Records, *, budget: int | None = None, budget_tokens: in
                batch_tokens: int | None = None, cache: Any = None,
                progress: bool | None = None) -> Selection:
     """Highest IFD first among records the variant keeps (IFD < 1, or <= 1 for cherry)."""
+    check_budget_early(records, budget, budget_tokens)
     timings = Timings()
     with timings.stage("lm_scores"):
         ifd, losses = _ifd(records, variant, model, device, max_length, batch_tokens, cache,

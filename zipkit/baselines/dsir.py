@@ -26,7 +26,7 @@ from ..compressors.base import resolve_workers
 from ..manifest import Timings
 from ..parallel import map_blocks
 from ..progress import bar
-from ..ranking import describe_target, ranked_selection
+from ..ranking import check_budget_early, describe_target, ranked_selection
 from ..records import Records, read_records
 from ..selection import Selection
 
@@ -185,6 +185,7 @@ def select_dsir(records: Records, *, target: Any, budget: int | None = None,
     """
     if resampling not in RESAMPLING:
         raise ValueError(f"resampling must be one of {RESAMPLING}, got {resampling!r}")
+    check_budget_early(records, budget, budget_tokens)
     timings = Timings()
     estimator = DSIR(num_buckets, ngrams, workers, progress)
     with timings.stage("fit"):
