@@ -318,7 +318,8 @@ def _score_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("score", parents=[pool_options()], help="score every record of a pool",
                        description="Per-record scores, keyed by position: ratio (compression "
                                    "ratio), zipfit (alignment with --target), dsir (log importance "
-                                   "weight towards --target), length (tokens).")
+                                   "weight towards --target), length (tokens), perplexity and ifd "
+                                   "(with every LM loss and token count they come from).")
     p.add_argument("--method", default="ratio", choices=tuple(SCORERS))
     p.add_argument("-o", "--output", required=True,
                    help="position, record number, score per record (.parquet or .jsonl)")

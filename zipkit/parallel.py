@@ -3,8 +3,9 @@
 For Python-bound per-record work (ZIP-FIT pairs, DSIR tokenizing) threads contend for the
 GIL: two threads gave 1.46x on two cores where two processes gave 1.93x. Workers are
 forked on Linux (they start at once, share the parent's memory, and scripts need no
-``if __name__ == "__main__"`` guard) and spawned elsewhere; each is set up once by
-``init(*initargs)`` and then runs ``work(block)`` for the blocks it is handed.
+``if __name__ == "__main__"`` guard) and spawned elsewhere; each builds its worker once,
+``make_worker(*args)`` (a callable holding whatever state the work needs), and calls it on
+the blocks it is handed.
 """
 from __future__ import annotations
 
@@ -20,16 +21,30 @@ _START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
 _IN_FLIGHT_PER_WORKER = 4
 
 
-def map_blocks(work: Callable[[Any], Any], blocks: Iterable[Any], workers: int,
-               init: Callable[..., None], initargs: tuple = ()) -> Iterator[Any]:
-    """``work(block)`` for every block, in order, across ``workers`` processes."""
+def map_blocks(make_worker: Callable[..., Callable[[Any], Any]], args: tuple,
+               blocks: Iterable[Any], workers: int) -> Iterator[Any]:
+    """``make_worker(*args)(block)`` for every block, in order, across ``workers`` processes
+    (each process calls ``make_worker`` once)."""
     context = multiprocessing.get_context(_START_METHOD)
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=init,
-                             initargs=initargs) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                             initargs=(make_worker, args)) as pool:
         pending: deque = deque()
         for block in blocks:
-            pending.append(pool.submit(work, block))
+            pending.append(pool.submit(_run_worker, block))
             if len(pending) >= _IN_FLIGHT_PER_WORKER * workers:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+_worker: Callable[[Any], Any] | None = None  # this process's worker, when it is one
+
+
+def _start_worker(make_worker: Callable[..., Callable[[Any], Any]], args: tuple) -> None:
+    global _worker
+    _worker = make_worker(*args)
+
+
+def _run_worker(block: Any) -> Any:
+    assert _worker is not None, "worker process not started"
+    return _worker(block)

@@ -5,45 +5,20 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .lazy import lazy
 from .records import read_records
 from .ratio import record_ratios
 
 
-
-def _zipfit(records, **params):
-    from .zipfit import zipfit_scores
-
-    return zipfit_scores(records, **params)
-
-
-def _dsir(records, **params):
-    from .baselines.dsir import dsir_scores
-
-    return dsir_scores(records, **params)
-
-
-def _length(records, **params):
-    from .baselines.simple import length_scores
-
-    return length_scores(records, **params)
-
-
-def _perplexity(records, **params):
-    from .baselines.difficulty import perplexity_scores
-
-    return perplexity_scores(records, **params)
-
-
-def _ifd(records, **params):
-    from .baselines.difficulty import ifd_scores
-
-    return ifd_scores(records, **params)
-
-
 # Method name -> function(records, **params) -> float64 array aligned with the records.
+# All but ratio import their module when called, so that `import zipkit` stays light.
 SCORERS: dict[str, Callable[..., np.ndarray]] = {
-    "ratio": record_ratios, "zipfit": _zipfit, "dsir": _dsir, "length": _length,
-    "perplexity": _perplexity, "ifd": _ifd,
+    "ratio": record_ratios,
+    "zipfit": lazy("zipfit:zipfit_scores"),
+    "dsir": lazy("baselines.dsir:dsir_scores"),
+    "length": lazy("baselines.simple:length_scores"),
+    "perplexity": lazy("baselines.difficulty:perplexity_scores"),
+    "ifd": lazy("baselines.difficulty:ifd_scores"),
 }
 
 

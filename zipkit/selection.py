@@ -9,6 +9,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .formats import atomic_output
+from .lazy import lazy
 from .records import read_records
 
 
@@ -35,59 +36,17 @@ class Selection:
             out.write(json.dumps(self.report(), indent=1).encode() + b"\n")
 
 
-def _zip(records, **params):
-    from .zip import select_zip
-
-    return select_zip(records, **params)
-
-
-def _zipfit(records, **params):
-    from .zipfit import select_zipfit
-
-    return select_zipfit(records, **params)
-
-
-def _dsir(records, **params):
-    from .baselines.dsir import select_dsir
-
-    return select_dsir(records, **params)
-
-
-def _random(records, **params):
-    from .baselines.simple import select_random
-
-    return select_random(records, **params)
-
-
-def _length(records, **params):
-    from .baselines.simple import select_length
-
-    return select_length(records, **params)
-
-
-def _cluster(records, **params):
-    from .baselines.cluster import select_cluster
-
-    return select_cluster(records, **params)
-
-
-def _perplexity(records, **params):
-    from .baselines.difficulty import select_perplexity
-
-    return select_perplexity(records, **params)
-
-
-def _ifd(records, **params):
-    from .baselines.difficulty import select_ifd
-
-    return select_ifd(records, **params)
-
-
 # Method name -> function(records, **params) -> Selection. Each imports its module when
 # called, so that `import zipkit` stays light.
 SELECTORS: dict[str, Callable[..., Selection]] = {
-    "zip": _zip, "zipfit": _zipfit, "dsir": _dsir, "random": _random, "length": _length,
-    "cluster": _cluster, "perplexity": _perplexity, "ifd": _ifd,
+    "zip": lazy("zip:select_zip"),
+    "zipfit": lazy("zipfit:select_zipfit"),
+    "dsir": lazy("baselines.dsir:select_dsir"),
+    "random": lazy("baselines.simple:select_random"),
+    "length": lazy("baselines.simple:select_length"),
+    "cluster": lazy("baselines.cluster:select_cluster"),
+    "perplexity": lazy("baselines.difficulty:select_perplexity"),
+    "ifd": lazy("baselines.difficulty:select_ifd"),
 }
 
 

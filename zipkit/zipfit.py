@@ -112,10 +112,10 @@ def _blocks(job: _Job, sources: Payloads, spans: list, workers: int) -> Iterator
     if workers == 1 or len(spans) == 1 or pairs < _MIN_PAIRS_FOR_PROCESSES:
         scorer = _Scorer(job)
         for start, stop in spans:
-            yield (start, stop), scorer.block([sources[i] for i in range(start, stop)])
+            yield (start, stop), scorer([sources[i] for i in range(start, stop)])
         return
     blocks = ([bytes(sources[i]) for i in range(start, stop)] for start, stop in spans)
-    results = map_blocks(_worker_block, blocks, min(workers, len(spans)), _init_worker, (job,))
+    results = map_blocks(_Scorer, (job,), blocks, min(workers, len(spans)))
     yield from zip(spans, results)
 
 
@@ -130,7 +130,8 @@ class _Scorer:
         self.cached = self.compressor.default_exactness == EXACT
         self._target_contexts: dict[int, Any] = {}
 
-    def block(self, sources: list) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, sources: list) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and minimum NCD of every source in a block against all targets."""
         t_sizes = self.job.target_sizes
         mean = np.empty(len(sources), dtype=np.float64)
         low = np.empty(len(sources), dtype=np.float64)
@@ -163,19 +164,6 @@ class _Scorer:
         return context.size_with(x)
 
 
-_worker_scorer: _Scorer | None = None
-
-
-def _init_worker(job: _Job) -> None:
-    global _worker_scorer
-    _worker_scorer = _Scorer(job)
-
-
-def _worker_block(sources: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
-    assert _worker_scorer is not None, "worker not initialised"
-    return _worker_scorer.block(sources)
-
-
 def select_zipfit(records: Records, *, target: Any, budget: int | None = None,
                   budget_tokens: int | None = None, tokenizer: str = "whitespace",
                   threshold: float | None = None, compressor: str = DEFAULT_COMPRESSOR,
@@ -194,10 +182,11 @@ def select_zipfit(records: Records, *, target: Any, budget: int | None = None,
                                order=order, aggregate=aggregate, workers=workers,
                                context_min_bytes=context_min_bytes, progress=progress)
     eligible = scores >= threshold if threshold is not None else None
-    params = dict(compressor=compressors.get(compressor).spec, serializer=serializer, order=order,
+    engine = compressors.get(compressor)
+    params = dict(compressor=engine.spec, serializer=serializer, order=order,
                   aggregate=aggregate, threshold=threshold, workers=workers,
                   context_min_bytes=context_min_bytes)
-    extra = {"compressor": compressors.get(compressor).describe(), "target": describe_target(target)}
+    extra = {"compressor": engine.describe(), "target": describe_target(target)}
     return ranked_selection(records, method="zipfit", keys=scores, params=params, budget=budget,
                             budget_tokens=budget_tokens, tokenizer=tokenizer, timings=timings,
                             eligible=eligible, filter_name=f"threshold={threshold}", extra=extra)

@@ -15,7 +15,6 @@ take their turn in cluster order, so ties go the same way every run.
 """
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
@@ -186,7 +185,6 @@ def select_cluster(records: Records, *, budget: int | None = None, budget_tokens
         vectors = embed(records, model, resolved, batch_size, cache, progress=progress)
     k = clusters or _default_clusters(records, budget, budget_tokens, tokenizer)
     with timings.stage("kmeans"):
-        started = time.perf_counter()
         centroids, labels = kmeans(vectors, min(k, len(records)), seed, iterations, resolved)
     with timings.stage("assign"):
         if rule == "nearest":
@@ -199,8 +197,7 @@ def select_cluster(records: Records, *, budget: int | None = None, budget_tokens
     eligible = np.isfinite(keys)
     params = dict(model=model, device=resolved, rule=rule, clusters=k, seed=seed,
                   iterations=iterations, batch_size=batch_size)
-    extra = {"embedding_dim": int(vectors.shape[1]), "kmeans_seconds": time.perf_counter() - started,
-             "model_files": locate(model).describe()}
+    extra = {"embedding_dim": int(vectors.shape[1]), "model_files": locate(model).describe()}
     return ranked_selection(records, method="cluster", keys=np.where(eligible, keys, 0.0),
                             descending=False, params=params, budget=budget,
                             budget_tokens=budget_tokens, tokenizer=tokenizer, timings=timings,

@@ -31,7 +31,7 @@ from .lm_scores import lm_losses
 PERPLEXITY_TOKENS = ("response", "full")
 ORDERS = ("highest", "lowest", "middle")
 IFD_VARIANTS = {
-    # variant: (prompt format, max_length, formula, keep rule)
+    # variant: (prompt format, default max_length); formulas and keep rules in the docstring
     "superfiltering": ("plain", 1024),
     "cherry": ("alpaca", 512),
 }

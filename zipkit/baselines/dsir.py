@@ -15,10 +15,11 @@ blocks of records run in worker processes.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -113,7 +114,7 @@ class DSIR:
         if self.workers == 1 or len(records) < _MIN_RECORDS_FOR_PROCESSES:
             results: Iterator[Features] = (featurize(block, *args) for block in blocks)
         else:
-            results = map_blocks(_featurize_block, blocks, self.workers, _init_worker, args)
+            results = map_blocks(_featurizer, args, blocks, self.workers)
         with bar(len(records), f"dsir: hashing n-grams of the {what}", "rec", self.progress) as pbar:
             for (a, b), features in zip(spans, results):
                 pbar.update(b - a)
@@ -143,16 +144,9 @@ class DSIR:
         return np.concatenate([f.dot(self.log_diff) for f in features]) if features else np.empty(0)
 
 
-def _init_worker(num_buckets: int, ngrams: int) -> None:
-    global _worker_args
-    _worker_args = (num_buckets, ngrams)
-
-
-_worker_args: tuple = (NUM_BUCKETS, 2)
-
-
-def _featurize_block(texts: list[str]) -> Features:
-    return featurize(texts, *_worker_args)
+def _featurizer(num_buckets: int, ngrams: int) -> Callable[[Sequence[str]], Features]:
+    """A worker process's featurize, with the run's settings bound."""
+    return functools.partial(featurize, num_buckets=num_buckets, ngrams=ngrams)
 
 
 def dsir_scores(records: Any, target: Any, *, num_buckets: int = NUM_BUCKETS, ngrams: int = 2,

@@ -1,0 +1,17 @@
+"""Functions named by "module:function", imported on first call, so that `import zipkit`
+does not import every method's dependencies (numba, torch, transformers ...)."""
+from __future__ import annotations
+
+import importlib
+from typing import Any, Callable
+
+
+def lazy(target: str) -> Callable[..., Any]:
+    """A function that imports ``zipkit.<module>`` when called and calls its ``function``."""
+    module, name = target.split(":")
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(f"zipkit.{module}"), name)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    return call
