@@ -136,6 +136,15 @@ class QuerySpeedup:
 
     track_query_cost_spread_60kb_to_1mb.unit = "ratio"
 
+    def track_query_over_plain_compression_250kb(self):
+        """An exact zlib:9 query against 250 KB of history, in plain ``zlib.compress(s, 9)``
+        calls of the same suffixes: what a ZIP candidate costs, in compressions of itself."""
+        plain = min(timeit.repeat(lambda: [self.zlib9.size(s) for s in self.suffixes],
+                                  number=3, repeat=5)) / (3 * QUERIES)
+        return self._query_seconds("zlib:9 exact", 250_000) / plain
+
+    track_query_over_plain_compression_250kb.unit = "x"
+
     def track_flushed_speedup_over_exact_250kb(self):
         return (self._query_seconds("zlib:9 exact", 250_000)
                 / self._query_seconds("zlib:9 flushed", 250_000))

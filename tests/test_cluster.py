@@ -68,6 +68,19 @@ def test_one_record_per_topic_and_cached_embeddings(texts, tmp_path, monkeypatch
     centroids, _ = cluster.kmeans(vectors, 6, seed=0)
     assert again.indices.tolist() == cluster.nearest_unique(vectors, centroids).tolist()
     assert again.manifest["parameters"]["clusters"] == 6 and again.manifest["method"] == "cluster"
+    assert not result.manifest["embeddings_from_cache"] and again.manifest["embeddings_from_cache"]
+
+
+def test_embeddings_of_another_dtype_or_device_kind_are_cached_apart(texts, tmp_path):
+    recs = zipkit.read_records(texts)
+    cpu = cluster.embedding_cache(recs, "packaged:minilm", "cpu", tmp_path)
+    assert cluster.embedding_cache(recs, "packaged:minilm", "cpu", tmp_path) == cpu
+    # A GPU run embeds in fp16: its vectors get their own entry (whichever GPU it was).
+    gpu = cluster.embedding_cache(recs, "packaged:minilm", "cuda:1", tmp_path)
+    assert gpu != cpu and gpu == cluster.embedding_cache(recs, "packaged:minilm", "cuda", tmp_path)
+    other_text = cluster.embedding_cache(zipkit.read_records(texts[::-1]), "packaged:minilm", "cpu",
+                                         tmp_path)
+    assert other_text != cpu
 
 
 def test_random_rule_and_token_budget(texts, tmp_path):

@@ -8,7 +8,10 @@ from zipkit.baselines import dsir
 
 TEXTS = ["Alice went to the store.", "The store was closed; Alice went home!",
          "def add(x, y):\n    return x + y", "Ünïcödé — naïve café, “quotes”\tand 🙂!!", "...",
-         "import numpy as np\nprint(np.arange(3)) # numbers"]
+         "import numpy as np\nprint(np.arange(3)) # numbers",
+         # Combining marks (Devanagari and Bengali vowel signs, a virama, a Latin accent as its
+         # own code point): nltk's regex engine keeps each of these words whole.
+         "नमस्ते दुनिया, यह हिंदी है।", "বাংলা ভাষা খুব সুন্দর", "cafe\u0301 and re\u0301sume\u0301"]
 
 
 def test_regression_values_of_the_reference_package():
@@ -28,6 +31,14 @@ def test_features_equal_the_reference_featurizer():
         ours = np.bincount(features.buckets[start:start + n], minlength=dsir.NUM_BUCKETS)
         np.testing.assert_array_equal(ours, get_ngram_counts(text))
         start += n
+
+
+def test_words_with_combining_marks_are_one_token_as_in_the_reference():
+    from nltk.tokenize import WordPunctTokenizer
+
+    for text in TEXTS[-3:]:
+        assert dsir.tokenize(text) == WordPunctTokenizer().tokenize(text.lower())
+    assert dsir.tokenize("नमस्ते दुनिया") == ["नमस्ते", "दुनिया"]
 
 
 def test_unigrams_only():

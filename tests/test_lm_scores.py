@@ -194,6 +194,30 @@ def test_cache_resumes_an_interrupted_pass(tiny_model, tmp_path, monkeypatch):
     assert resumed_batches == [] and total > 0  # all cached: no model call
 
 
+@pytest.mark.parametrize("first, second, fmt", [
+    # Equal text ("Name a colour\nplease\nBlue."), another prompt/input split.
+    ({"instruction": "Name a colour\nplease", "input": "", "output": "Blue."},
+     {"instruction": "Name a colour", "input": "please", "output": "Blue."}, "alpaca"),
+    # Equal text, the roles swapped: another response is scored.
+    ({"conversations": [{"from": "human", "value": "Red or blue?"}, {"from": "gpt", "value": "Blue."}]},
+     {"conversations": [{"from": "gpt", "value": "Red or blue?"}, {"from": "human", "value": "Blue."}]},
+     "plain"),
+])
+def test_records_of_equal_text_scored_differently_never_share_cached_losses(tiny_model, tmp_path,
+                                                                            first, second, fmt):
+    a, b = zipkit.read_records([first]), zipkit.read_records([second])
+    assert a.text(0) == b.text(0)
+    kw = dict(model=tiny_model, device="cpu", format=fmt, cache=tmp_path)
+    lm_scores.lm_losses(a, **kw)
+    got = lm_scores.lm_losses(b, **kw)
+    fresh = lm_scores.lm_losses(b, model=tiny_model, device="cpu", format=fmt, use_cache=False)
+    np.testing.assert_array_equal(got.loss_cond, fresh.loss_cond)
+    np.testing.assert_array_equal(got.loss_direct, fresh.loss_direct)
+    assert got.manifest["cache"]["cond"]["sequences_from_cache"] == 0
+    again = lm_scores.lm_losses(b, **kw)
+    assert again.manifest["cache"]["cond"]["sequences_from_cache"] == fresh.manifest["sequences"]["cond"]
+
+
 def test_out_of_memory_halves_the_batch(tiny_model, monkeypatch):
     recs = zipkit.read_records(POOL)
     expected = lm_scores.lm_losses(recs, model=tiny_model, device="cpu", use_cache=False)

@@ -143,23 +143,28 @@ def test_dedup_selects_as_if_the_copies_were_never_there():
     np.testing.assert_array_equal(deduped.scores, clean.scores)
 
 
-def test_resume_after_a_kill_gives_the_same_result(tmp_path, monkeypatch):
-    recs = zipkit.read_records(make_pool(200))
-    params = dict(budget=48, k1=60, k2=20, k3=6, checkpoint_every=2)
-    whole = zipkit.select(recs, **params)
-    ckpt = tmp_path / "run.npz"
+def killed_in_round(n, monkeypatch, run):
+    """``run()`` interrupted (as by Ctrl-C) when ZIP starts its ``n``-th round."""
     real_round, calls = zipmod._Run.round, []
 
     def dying_round(self):
         calls.append(1)
-        if len(calls) == 5:
+        if len(calls) == n:
             raise KeyboardInterrupt("killed")
         real_round(self)
 
     monkeypatch.setattr(zipmod._Run, "round", dying_round)
     with pytest.raises(KeyboardInterrupt):
-        zipkit.select(recs, checkpoint=ckpt, **params)
+        run()
     monkeypatch.setattr(zipmod._Run, "round", real_round)
+
+
+def test_resume_after_a_kill_gives_the_same_result(tmp_path, monkeypatch):
+    recs = zipkit.read_records(make_pool(200))
+    params = dict(budget=48, k1=60, k2=20, k3=6, checkpoint_every=2)
+    whole = zipkit.select(recs, **params)
+    ckpt = tmp_path / "run.npz"
+    killed_in_round(5, monkeypatch, lambda: zipkit.select(recs, checkpoint=ckpt, **params))
     assert ckpt.exists()
     with pytest.raises(FileExistsError, match="resume"):
         zipkit.select(recs, checkpoint=ckpt, **params)
@@ -168,6 +173,55 @@ def test_resume_after_a_kill_gives_the_same_result(tmp_path, monkeypatch):
     np.testing.assert_array_equal(resumed.scores, whole.scores)
     with pytest.raises(ValueError, match="made by another run"):
         zipkit.select(recs, checkpoint=ckpt, resume=True, **{**params, "k3": 5})
+
+
+# One change per parameter of select_zip that can change its result; the test below fails
+# when a parameter is added without one (and so without proof the checkpoint covers it).
+_CHANGES = {
+    "budget": dict(budget=30, budget_tokens=None),
+    "budget_tokens": dict(budget_tokens=1500),
+    "tokenizer": dict(tokenizer="bytes"),
+    "k1": dict(k1=50), "k2": dict(k2=18), "k3": dict(k3=5),
+    "variant": dict(variant="official", budget=30, budget_tokens=None),
+    "compressor": dict(compressor="zlib:6"),
+    "serializer": dict(serializer="json"),
+    "fine_context": dict(fine_context="selected"),
+    "dedup": dict(dedup=True),
+    "exact": dict(exact=False),
+}
+
+
+def test_a_checkpoint_resumes_only_the_run_that_made_it(tmp_path):
+    import inspect
+
+    decisive = set(inspect.signature(zipmod.select_zip).parameters) - set(zipmod._HOW_TO_RUN)
+    assert decisive == set(_CHANGES)
+    pool = make_pool(150)
+    recs = zipkit.read_records(pool)
+    base = dict(budget_tokens=2000, tokenizer="whitespace", k1=60, k2=20, k3=6, checkpoint_every=1)
+    ckpt = tmp_path / "run.npz"
+    first = zipkit.select(recs, checkpoint=ckpt, **base)
+    # The same run, its defaults spelled out, continues (here: is already done).
+    again = zipkit.select(recs, checkpoint=ckpt, resume=True, compressor="zlib:9", **base)
+    assert again.indices.tolist() == first.indices.tolist()
+    for name, change in _CHANGES.items():
+        with pytest.raises(ValueError, match=f"made by another run .*{name}"):
+            zipkit.select(recs, checkpoint=ckpt, resume=True, **{**base, **change})
+    edited = [dict(r) for r in pool]
+    edited[77] = {**edited[77], "conversations": [{"from": "human", "value": "another question"}]}
+    with pytest.raises(ValueError, match="the pool's records"):
+        zipkit.select(edited, checkpoint=ckpt, resume=True, **base)
+
+
+def test_resume_with_another_tokenizer_is_refused_not_over_budget(tmp_path, monkeypatch):
+    """The reported failure: killed under whitespace tokens, resumed with byte tokens, the
+    old code accepted the checkpoint and ended over the token budget."""
+    recs = zipkit.read_records(make_pool(200))
+    params = dict(budget_tokens=1200, k1=60, k2=20, k3=4, checkpoint_every=1)
+    ckpt = tmp_path / "run.npz"
+    killed_in_round(4, monkeypatch, lambda: zipkit.select(recs, checkpoint=ckpt, **params))
+    with pytest.raises(ValueError, match="tokenizer"):
+        zipkit.select(recs, checkpoint=ckpt, resume=True, tokenizer="bytes", **params)
 
 
 def test_manifest_records_every_parameter():

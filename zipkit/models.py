@@ -114,12 +114,17 @@ def _packaged_module(model: str, module: str) -> Any:
         raise ImportError(f"{model} needs its package: {PACKAGED[model][1]}") from None
 
 
+def encoder_dtype(device: str) -> str:
+    """The dtype sentence embeddings are computed in: fp16 on a GPU, fp32 on the CPU."""
+    return "float16" if device.startswith("cuda") else "float32"
+
+
 def load_encoder(model: str, device: str) -> Any:
-    """A sentence-transformers model on ``device`` (fp16 on a GPU)."""
+    """A sentence-transformers model on ``device``, in :func:`encoder_dtype`."""
     st = require("sentence_transformers")
     where = locate(model)
     encoder = _loading(model, st.SentenceTransformer, where.directory, device=device)
-    if device.startswith("cuda"):
+    if encoder_dtype(device) == "float16":
         encoder = encoder.half()
     return encoder
 

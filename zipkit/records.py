@@ -8,6 +8,7 @@ it reaches the pool or the output.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from array import array
@@ -81,6 +82,7 @@ class Payloads(Sequence[memoryview]):
     def __init__(self, buffer: bytes | bytearray, offsets: np.ndarray) -> None:
         self._view = memoryview(buffer)
         self.offsets = offsets
+        self._digest: str | None = None
 
     @classmethod
     def pack(cls, items: Iterable[bytes]) -> "Payloads":
@@ -99,6 +101,15 @@ class Payloads(Sequence[memoryview]):
     @property
     def lengths(self) -> np.ndarray:
         return np.diff(self.offsets)
+
+    def digest(self) -> str:
+        """A hash of every item and where each ends: the same for the same bytes, in the same
+        order and split the same way. Checkpoints and caches use it to know their pool."""
+        if self._digest is None:
+            digest = hashlib.blake2b(self.offsets.tobytes(), digest_size=16)
+            digest.update(self._view)
+            self._digest = digest.hexdigest()
+        return self._digest
 
 
 # --- the pool -----------------------------------------------------------------------------

@@ -47,6 +47,8 @@ FINE_CONTEXTS = ("batch", "selected")
 # A context query costs 20-200 µs (it encodes the pending DEFLATE block), so a thread pool
 # pays off from a handful of candidates on; the fine stage's batches shrink to K2 - K3.
 _MIN_QUERIES_FOR_POOL = 8
+# Parameters of select_zip that cannot change which records it selects.
+_HOW_TO_RUN = ("records", "workers", "checkpoint", "checkpoint_every", "resume", "progress")
 # What each variant compresses and with what, unless the caller says otherwise.
 _DEFAULTS = {"paper": ("zlib:9", "text"), "official": ("zlib:9", "repr")}
 
@@ -86,22 +88,22 @@ def select_zip(records: Records, *, budget: int | None = None, budget_tokens: in
         Save the state to ``checkpoint`` (.npz) every ``checkpoint_every`` rounds; with
         ``resume=True`` an existing checkpoint of the same run is continued, to the same result.
     """
-    params = dict(budget=budget, budget_tokens=budget_tokens, tokenizer=tokenizer, k1=k1, k2=k2,
-                  k3=k3, variant=variant, compressor=compressor, serializer=serializer,
-                  fine_context=fine_context, dedup=dedup, exact=exact)
+    # Every parameter but the few that only say how the run is carried out: a parameter
+    # added later reaches the checkpoint's fingerprint and the manifest without a second edit.
+    params = {name: value for name, value in locals().items() if name not in _HOW_TO_RUN}
     config = _Config.build(records, params)
     timings = Timings()
     with timings.stage("prepare"):
-        available = _initial_pool(records, config, dedup)
+        available = _initial_pool(records, dedup)
         dedup_removed = int(len(records) - available.sum())
         check_budget(len(records) - dedup_removed, budget, budget_tokens)
         tokens = token_counts(records, tokenizer) if budget_tokens is not None else None
     run = _Run(records.payloads(config.serializer), config, available, tokens, workers, timings)
     path = Path(checkpoint) if checkpoint is not None else None
     # Hashing the pool is only needed to match a checkpoint to its run.
-    fingerprint = _fingerprint(records, config, dedup) if path is not None else ""
+    identity = _identity(records, params, config) if path is not None else {}
     if resume and path is not None and path.exists():
-        run.restore(path, fingerprint)
+        run.restore(path, identity)
     elif path is not None and path.exists() and not resume:
         raise FileExistsError(f"checkpoint {path} exists: pass resume=True (--resume) to continue "
                               f"it, or remove it to start over")
@@ -117,7 +119,7 @@ def select_zip(records: Records, *, budget: int | None = None, budget_tokens: in
             pbar.set_postfix(selected=len(run.selected), refresh=False)
             if path is not None and run.rounds % checkpoint_every == 0:
                 with timings.stage("checkpoint"):
-                    run.save(path, fingerprint)
+                    run.save(path, identity)
     timings["loop"] = round(time.perf_counter() - started, 6)
     if run.exhausted:
         warnings.warn(f"ZIP ({variant}) ran out of pool after {run.rounds} rounds with "
@@ -178,7 +180,7 @@ class _Config:
                    budget=params["budget"], budget_tokens=params["budget_tokens"])
 
 
-def _initial_pool(records: Records, config: _Config, dedup: bool) -> np.ndarray:
+def _initial_pool(records: Records, dedup: bool) -> np.ndarray:
     available = np.ones(len(records), dtype=np.bool_)
     if dedup:
         texts = records.payloads("text")
@@ -191,16 +193,28 @@ def _initial_pool(records: Records, config: _Config, dedup: bool) -> np.ndarray:
     return available
 
 
-def _fingerprint(records: Records, config: _Config, dedup: bool) -> str:
-    """Identifies a run: its parameters and the exact bytes it selects from."""
-    payloads = records.payloads(config.serializer)
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(json.dumps([config.variant, config.k1, config.k2, config.k3, config.compressor.spec,
-                              config.serializer, config.fine_context, config.exact, config.budget,
-                              config.budget_tokens, dedup]).encode())
-    digest.update(payloads.offsets.tobytes())
-    digest.update(payloads._view)
-    return digest.hexdigest()
+def _identity(records: Records, params: dict, config: _Config) -> dict:
+    """What makes a run this run: every parameter that can change its result (defaults
+    resolved) and the exact bytes it selects from (the serializer's, and the text that
+    dedup compares). A checkpoint continues only the run with the same identity."""
+    return {**{k: _plain(v) for k, v in params.items()},
+            "compressor": config.compressor.spec, "serializer": config.serializer,
+            "pool": records.payloads(config.serializer).digest(),
+            "pool_text": records.payloads("text").digest()}
+
+
+def _plain(value: Any) -> Any:
+    """A parameter as JSON can hold it (numpy integers and paths become int and str)."""
+    if isinstance(value, np.integer):
+        return int(value)
+    return value if value is None or isinstance(value, (bool, int, float, str)) else str(value)
+
+
+def _differences(saved: dict, identity: dict) -> str:
+    keys = sorted(k for k in saved.keys() | identity.keys() if saved.get(k) != identity.get(k))
+    named = ["the pool's records" if k.startswith("pool") else
+             f"{k} ({saved.get(k)!r} there, {identity.get(k)!r} now)" for k in keys]
+    return ", ".join(dict.fromkeys(named))
 
 
 class _Anchor:
@@ -342,18 +356,22 @@ class _Run:
         return picks, scores
 
     # --- checkpoints ---------------------------------------------------------------------
-    def save(self, path: Path, fingerprint: str) -> None:
+    def save(self, path: Path, identity: dict) -> None:
         with atomic_output(path) as out:
-            np.savez(out, fingerprint=np.array(fingerprint), selected=np.asarray(self.selected, np.int64),
+            np.savez(out, identity=np.array(json.dumps(identity, sort_keys=True)),
+                     selected=np.asarray(self.selected, np.int64),
                      scores=np.asarray(self.picked_scores, np.float64), available=self.available,
                      pi=self.pi, rounds=self.rounds, tokens_used=self.tokens_used,
                      stopped_by_tokens=self.stopped_by_tokens)
 
-    def restore(self, path: Path, fingerprint: str) -> None:
+    def restore(self, path: Path, identity: dict) -> None:
         with np.load(path) as state:
-            if str(state["fingerprint"]) != fingerprint:
-                raise ValueError(f"checkpoint {path} was made by another run (other parameters or "
-                                 f"other records); remove it or point --checkpoint elsewhere")
+            saved = json.loads(str(state["identity"])) if "identity" in state.files else {}
+            if saved != identity:
+                raise ValueError(f"checkpoint {path} was made by another run (it differs in "
+                                 f"{_differences(saved, identity) or 'its format'}); resume with "
+                                 f"the same parameters and pool, or remove the checkpoint or point "
+                                 f"--checkpoint elsewhere to start over")
             self.selected = state["selected"].tolist()
             self.picked_scores = state["scores"].tolist()
             self.available[:] = state["available"]

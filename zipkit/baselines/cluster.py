@@ -9,18 +9,21 @@ take their turn in cluster order, so ties go the same way every run.
 - ``rule="random"``: the other published rule: ``clusters=K`` (any K), then records drawn
   at random within each cluster, one cluster after another in turn, until the budget.
 - Embeddings are cached as ``.npy`` under :func:`zipkit.models.cache_dir`, keyed by the
-  model and the exact texts, so selecting again at another budget does not embed again.
+  model, its dtype, the device kind and the exact texts, so selecting again at another
+  budget does not embed again; the manifest says when they came from the cache.
 - k-means: scikit-learn on the CPU; on a GPU, Lloyd's algorithm in torch (same k-means++
   start), since sklearn has no GPU path and the assignment step is one matrix product.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..manifest import Timings
-from ..models import DEFAULT_ENCODER, cache_dir, fingerprint, load_encoder, locate, require, resolve_device
+from ..models import (DEFAULT_ENCODER, cache_dir, encoder_dtype, fingerprint, load_encoder, locate,
+                      require, resolve_device)
 from ..ranking import check_budget_early, ranked_selection
 from ..records import Records
 from ..selection import Selection
@@ -35,15 +38,12 @@ def embed(records: Records, model: str = DEFAULT_ENCODER, device: str = "auto",
           batch_size: int | None = None, cache: Any = None, use_cache: bool = True,
           progress: bool | None = None) -> np.ndarray:
     """L2-normalized float32 embeddings of every record's text, from the cache when there."""
-    payloads = records.payloads("text")
-    key = fingerprint("embed", locate(model).describe(), data=payloads.offsets.tobytes())
-    key = fingerprint(key, data=payloads._view)
-    path = cache_dir(cache) / "embeddings" / f"{key}.npy"
+    device = resolve_device(device)
+    path = embedding_cache(records, model, device, cache)
     if use_cache and path.is_file():
         vectors = np.load(path)
         if len(vectors) == len(records):
             return vectors
-    device = resolve_device(device)
     encoder = load_encoder(model, device)
     texts = [records.text(i) for i in range(len(records))]
     vectors = encoder.encode(texts, batch_size=batch_size or (512 if device.startswith("cuda") else 64),
@@ -56,6 +56,14 @@ def embed(records: Records, model: str = DEFAULT_ENCODER, device: str = "auto",
         with atomic_output(path) as out:
             np.save(out, vectors)
     return vectors
+
+
+def embedding_cache(records: Records, model: str, device: str, cache: Any = None) -> Path:
+    """Where the embeddings of these texts under this model, dtype and device kind are cached
+    (fp16 GPU vectors are never served to a CPU run)."""
+    key = fingerprint("embed-v2", locate(model).describe(), device.split(":")[0],
+                      encoder_dtype(device), records.payloads("text").digest())
+    return cache_dir(cache) / "embeddings" / f"{key}.npy"
 
 
 def _show(progress: bool | None) -> bool:
@@ -181,6 +189,7 @@ def select_cluster(records: Records, *, budget: int | None = None, budget_tokens
     check_budget_early(records, budget, budget_tokens)
     timings = Timings()
     resolved = resolve_device(device)
+    from_cache = embedding_cache(records, model, resolved, cache).is_file()
     with timings.stage("embed"):
         vectors = embed(records, model, resolved, batch_size, cache, progress=progress)
     k = clusters or _default_clusters(records, budget, budget_tokens, tokenizer)
@@ -197,7 +206,8 @@ def select_cluster(records: Records, *, budget: int | None = None, budget_tokens
     eligible = np.isfinite(keys)
     params = dict(model=model, device=resolved, rule=rule, clusters=k, seed=seed,
                   iterations=iterations, batch_size=batch_size)
-    extra = {"embedding_dim": int(vectors.shape[1]), "model_files": locate(model).describe()}
+    extra = {"embedding_dim": int(vectors.shape[1]), "model_files": locate(model).describe(),
+             "embedding_dtype": encoder_dtype(resolved), "embeddings_from_cache": from_cache}
     return ranked_selection(records, method="cluster", keys=np.where(eligible, keys, 0.0),
                             descending=False, params=params, budget=budget,
                             budget_tokens=budget_tokens, tokenizer=tokenizer, timings=timings,

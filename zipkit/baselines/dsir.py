@@ -1,7 +1,9 @@
 """DSIR: data selection by importance resampling on hashed n-grams (Xie et al. 2023).
 
 Features are those of the reference package (``data-selection`` 1.0.3, p-lambda/dsir):
-lower-cased word-punct tokens (``\\w+|[^\\w\\s]+``, nltk's WordPunctTokenizer), their
+lower-cased word-punct tokens (``\\w+|[^\\w\\s]+``, nltk's WordPunctTokenizer, matched as nltk
+matches it: with the ``regex`` engine, whose ``\\w`` takes in combining marks such as the
+vowel signs of Devanagari and Bengali, where ``re`` splits those words), their
 unigrams and bigrams (two words joined by one space), each hashed by sha256 of its UTF-8
 text, read as a big-endian integer, modulo ``num_buckets``. The raw pool and the target
 each give a bucket distribution; a record's log importance weight is its bucket counts
@@ -17,11 +19,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
+import regex
 
 from ..compressors.base import resolve_workers
 from ..manifest import Timings
@@ -31,7 +33,8 @@ from ..ranking import check_budget_early, describe_target, ranked_selection
 from ..records import Records, read_records
 from ..selection import Selection
 
-WORDPUNCT = re.compile(r"\w+|[^\w\s]+")
+# nltk compiles its patterns with the ``regex`` engine and these flags (nltk.tokenize.regexp).
+WORDPUNCT = regex.compile(r"\w+|[^\w\s]+", regex.UNICODE | regex.MULTILINE | regex.DOTALL)
 NUM_BUCKETS = 10_000
 SMOOTHING = 1e-8
 RESAMPLING = ("gumbel", "top_k")

@@ -24,8 +24,9 @@ module stores sums and counts (a multi-turn record pools the tokens of all its t
     loss_full   = NLL of context and response tokens / their count (the start token excluded)
 
 Results are cached per pass (``.npz`` under :func:`zipkit.models.cache_dir`, keyed by the
-model, the format, the length limit, the start token and the records' exact text), saved
-every few batches, so an interrupted run continues where it stopped. On a GPU an
+token ids and response spans of every sequence, the model, its dtype, the device kind and
+the length limit), saved at most a minute apart, so an interrupted run continues where it
+stopped; the manifest says how many sequences came from the cache. On a GPU an
 out-of-memory batch is retried at half the size.
 """
 from __future__ import annotations
@@ -204,15 +205,17 @@ def lm_losses(records: Records, *, model: str = DEFAULT_CAUSAL_LM, device: str =
     timings["tokenize"] = round(time.perf_counter() - begun, 6)
     n = len(records)
     sums = {p: (np.zeros(n), np.zeros(n, np.int64), np.zeros(n), np.zeros(n, np.int64)) for p in passes}
-    payloads = records.payloads("text")
-    key_base = (where.describe(), format, max_length, start_name, records.schema)
-    data_key = fingerprint(key_base, data=payloads.offsets.tobytes())
+    cached = {}
     for p in passes:
-        key = fingerprint("lm-v2", p, data_key, data=payloads._view)
+        # Keyed by what is scored (every token id and response span), and by what scores it:
+        # records of equal text split another way, or fp16 GPU losses, never share an entry.
+        key = fingerprint("lm-v3", p, where.describe(), str(lm.dtype), device.split(":")[0],
+                          max_length, data=_sequences_bytes(sequences[p]))
         path = cache_dir(cache) / "lm_scores" / f"{key}.npz"
         begun = time.perf_counter()
-        per_seq = _score_pass(lm, sequences[p], device, batch_tokens, path if use_cache else None,
-                              f"{p} pass ({where.name})", progress)
+        per_seq, reused = _score_pass(lm, sequences[p], device, batch_tokens,
+                                      path if use_cache else None, f"{p} pass ({where.name})", progress)
+        cached[p] = {"file": str(path) if use_cache else None, "sequences_from_cache": reused}
         timings[f"{p}_pass"] = round(time.perf_counter() - begun, 6)
         owner = np.asarray(sequences[p].owner, dtype=np.int64)
         nll_ctx, n_ctx, nll_resp, n_resp = per_seq
@@ -228,8 +231,17 @@ def lm_losses(records: Records, *, model: str = DEFAULT_CAUSAL_LM, device: str =
     manifest = {"model": where.describe(), "device": device, "dtype": str(lm.dtype),
                 "format": format, "passes": list(passes), "max_length": max_length,
                 "start_token": start_name, "batch_tokens": batch_tokens or _default_batch(device),
-                "sequences": {p: len(sequences[p].ids) for p in passes}, "timings": timings}
+                "sequences": {p: len(sequences[p].ids) for p in passes}, "cache": cached,
+                "timings": timings}
     return Losses(cond[0], cond[1], cond[2], cond[3], direct[0], direct[1], manifest)
+
+
+def _sequences_bytes(seqs: Sequences) -> bytes:
+    """Every sequence's token ids, response spans and owner, as one byte string."""
+    flat = [len(seqs.ids)]
+    for ids, spans, owner in zip(seqs.ids, seqs.spans, seqs.owner):
+        flat += [owner, len(ids), *ids, len(spans), *(bound for span in spans for bound in span)]
+    return np.asarray(flat, dtype=np.int64).tobytes()
 
 
 def _default_batch(device: str) -> int:
@@ -237,11 +249,13 @@ def _default_batch(device: str) -> int:
 
 
 def _score_pass(lm: Any, seqs: Sequences, device: str, batch_tokens: int | None,
-                path: Path | None, label: str, progress: bool | None) -> tuple:
-    """Per sequence: (NLL of context tokens, their count, NLL of response tokens, count)."""
+                path: Path | None, label: str, progress: bool | None) -> tuple[tuple, int]:
+    """Per sequence: (NLL of context tokens, their count, NLL of response tokens, count), and
+    how many sequences came from the cache."""
     n = len(seqs.ids)
     lengths = np.fromiter(map(len, seqs.ids), np.int64, n)
     state = _load_state(path, n)
+    reused = int(state["done"].sum())
     budget = batch_tokens or _default_batch(device)
     order = np.lexsort((np.arange(n), lengths))  # shortest first, ties by position
     todo = order[~state["done"][order]]
@@ -268,7 +282,7 @@ def _score_pass(lm: Any, seqs: Sequences, device: str, batch_tokens: int | None,
                 saved = time.perf_counter()
     if path is not None:
         _save_state(path, state)
-    return state["nll_ctx"], state["n_ctx"], state["nll_resp"], state["n_resp"]
+    return (state["nll_ctx"], state["n_ctx"], state["nll_resp"], state["n_resp"]), reused
 
 
 def _next_batch(todo: np.ndarray, k: int, lengths: np.ndarray, budget: int) -> np.ndarray:

@@ -35,8 +35,5 @@ class Isal(Compressor):
 
 class IsalContext(HistoryContext):
     def _raw_cost(self, suffix: bytes) -> int:
-        if self._history:
-            stream = isal_zlib.compressobj(self._compressor.level, zdict=self._history)
-        else:
-            stream = isal_zlib.compressobj(self._compressor.level)
+        stream = isal_zlib.compressobj(self._compressor.level, zdict=self._history)
         return len(stream.compress(suffix)) + len(stream.flush())

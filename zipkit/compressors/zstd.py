@@ -43,11 +43,9 @@ class Zstd(Compressor):
 
 class ZstdContext(HistoryContext):
     def _prepare(self) -> None:
-        self._dict = None
-        if self._history:
-            self._dict = zstandard.ZstdCompressionDict(
-                self._history, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
-            self._dict.precompute_compress(level=self._compressor.level)
+        self._dict = zstandard.ZstdCompressionDict(self._history,
+                                                  dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+        self._dict.precompute_compress(level=self._compressor.level)
 
     def _raw_cost(self, suffix: bytes) -> int:
         cctx = getattr(self._local, "cctx", None)
