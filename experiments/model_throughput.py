@@ -20,7 +20,7 @@ import numpy as np
 import zipkit
 from zipkit.baselines import cluster, lm_scores
 from zipkit.formats import atomic_output
-from zipkit.models import resolve_device
+from zipkit.baselines.models import resolve_device
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -70,6 +70,17 @@ def test_budget_errors(params, message):
         zipkit.select(pool(), method="random", **params)
 
 
+@pytest.mark.parametrize("method", ["zip", "zipfit", "random", "length", "dsir", "cluster",
+                                    "perplexity", "ifd"])
+def test_a_fractional_budget_is_refused_before_any_scoring(method):
+    # A model that does not exist: reaching the model would raise another error.
+    extra = {"target": ["def f(x): return x"]} if method in ("zipfit", "dsir") else {}
+    if method in ("cluster", "perplexity", "ifd"):
+        extra = {"model": "./no-such-model", "device": "cpu"}
+    with pytest.raises(ValueError, match="positive whole number of records"):
+        zipkit.select(pool(), method=method, budget=5.0, **extra)
+
+
 @pytest.mark.parametrize("argv", [["--method", "random", "--seed", "4", "--stratify", "source"],
                                   ["--method", "length", "--shortest"],
                                   ["--method", "dsir", "--resampling", "top_k"]])

@@ -58,17 +58,19 @@ def pool_texts(n=300, seed=0):
     return [" ".join(rng.choice(words, int(rng.integers(1, 150)))) for _ in range(n)] + TEXTS
 
 
-def test_log_weights_equal_the_reference_package(tmp_path):
+@pytest.mark.parametrize("cap", ["all", 3000])
+def test_log_weights_equal_the_reference_package(tmp_path, cap):
     from data_selection import HashedNgramDSIR
 
     raw = write_jsonl(tmp_path / "raw.jsonl", pool_texts())
     target = write_jsonl(tmp_path / "target.jsonl", TEXTS[2:4] + ["print(x) ; return y"])
     reference = HashedNgramDSIR([str(raw)], [str(target)], cache_dir=str(tmp_path / "cache"),
                                 num_proc=1, min_example_length=0)
-    reference.fit_importance_estimator(num_tokens_to_fit="all")
+    reference.fit_importance_estimator(num_tokens_to_fit=cap)
     reference.compute_importance_weights()
     expected = np.load(tmp_path / "cache" / "log_importance_weights" / "0.npy")
-    got = zipkit.score(str(raw), method="dsir", target=str(target), progress=False)
+    got = zipkit.score(str(raw), method="dsir", target=str(target), progress=False,
+                       raw_fit_ngrams=None if cap == "all" else cap)
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-9)
 
 

@@ -58,15 +58,16 @@ def check_against_direct(model_path, records, fmt, max_length, cache):
     model, tokenizer, _ = lm_scores._model(model_path, "cpu")
     start, _ = lm_scores.start_token_id(tokenizer)
     seqs = lm_scores.build_sequences(recs, tokenizer, fmt, lm_scores.PASSES, max_length, start)
+    expected = {}
     for p, got in (("cond", losses.loss_cond), ("direct", losses.loss_direct)):
         per_record = {}
         for ids, spans, owner in zip(seqs[p].ids, seqs[p].spans, seqs[p].owner):
             n = sum(b - a for a, b in spans)
             total, count = per_record.get(owner, (0.0, 0))
             per_record[owner] = (total + direct_loss(model, ids, spans) * n, count + n)
-        expected = [per_record[i][0] / per_record[i][1] for i in range(len(recs))]
-        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
-    return losses
+        expected[p] = np.array([per_record[i][0] / per_record[i][1] for i in range(len(recs))])
+        np.testing.assert_allclose(got, expected[p], rtol=1e-4, atol=1e-5)
+    return losses, expected
 
 
 @pytest.mark.parametrize("fmt", ["plain", "alpaca"])
@@ -75,16 +76,15 @@ def test_batched_losses_equal_unbatched_ones(tiny_model, tmp_path, fmt):
     check_against_direct(tiny_model, DIALOGUE * 2, fmt, 64, tmp_path)
 
 
-def test_full_loss_pools_context_and_response(tiny_model, tmp_path):
-    losses = lm_scores.lm_losses(zipkit.read_records(POOL), model=tiny_model, device="cpu",
-                                 passes=("cond",), cache=tmp_path)
-    big = lm_scores.lm_losses(zipkit.read_records(POOL), model=tiny_model, device="cpu",
-                              passes=("cond",), batch_tokens=10_000, use_cache=False)
-    np.testing.assert_allclose(losses.loss_full, big.loss_full, rtol=1e-5)
-    weights = losses.n_context / (losses.n_context + losses.n_response)
-    context_loss = losses.nll_context / np.maximum(losses.n_context, 1)
-    np.testing.assert_allclose(losses.loss_full,
-                               weights * context_loss + (1 - weights) * losses.loss_cond, rtol=1e-9)
+def test_full_loss_is_transformers_loss_over_every_token_but_the_start(tiny_model, tmp_path):
+    recs = zipkit.read_records(POOL)
+    losses = lm_scores.lm_losses(recs, model=tiny_model, device="cpu", passes=("cond",), cache=tmp_path)
+    model, tokenizer, _ = lm_scores._model(tiny_model, "cpu")
+    start, _ = lm_scores.start_token_id(tokenizer)
+    seqs = lm_scores.build_sequences(recs, tokenizer, "plain", ("cond",), 1024, start)["cond"]
+    assert seqs.owner == list(range(len(POOL)))  # one sequence per record here
+    expected = [direct_loss(model, ids, [(1, len(ids))]) for ids in seqs.ids]
+    np.testing.assert_allclose(losses.loss_full, expected, rtol=1e-4)
     assert np.isnan(losses.loss_direct).all()
 
 
@@ -118,12 +118,6 @@ def test_multi_turn_records_are_scored_per_assistant_turn():
     found = turns.turns_of(DIALOGUE[0], "sharegpt", "")
     assert found == [turns.Turn("Be brief.\nHi, who are you?", "", "An assistant."),
                      turns.Turn("What can you do?", "", "Answer questions and write text.")]
-    plain = turns.contexts(found, "plain")
-    assert plain == ["Be brief.\nHi, who are you?\n",
-                     "Be brief.\nHi, who are you?\nAn assistant.\nWhat can you do?\n"]
-    alpaca = turns.contexts(found, "alpaca")
-    assert alpaca[0].endswith("### Instruction:\nBe brief.\nHi, who are you?\n\n### Response:")
-    assert alpaca[1] == alpaca[0] + "An assistant." + turns.ALPACA_NEXT.format(instruction="What can you do?")
     lima = turns.turns_of({"conversations": ["q1", "a1", "q2", "a2"]}, "sharegpt", "")
     assert [t.response for t in lima] == ["a1", "a2"]
     messages = turns.turns_of({"messages": [{"role": "user", "content": "x"},
@@ -132,20 +126,57 @@ def test_multi_turn_records_are_scored_per_assistant_turn():
     assert turns.turns_of({"text": "plain"}, "text", "plain") == [turns.Turn("", "", "plain")]
 
 
+# The published prompts, written out: Cherry_LLM's Alpaca template (its direct pass puts
+# "### Response:" before the answer) and Superfiltering's plain "instruction\ninput\n".
+CHERRY_WITH_INPUT = (
+    "Below is an instruction that describes a task, paired with an input that provides further "
+    "context. Write a response that appropriately completes the request.\n\n### Instruction:\n"
+    "Add the numbers.\n\n### Input:\n2 and 3\n\n### Response:")
+CHERRY_DIALOGUE = [
+    "Below is an instruction that describes a task. Write a response that appropriately completes "
+    "the request.\n\n### Instruction:\nBe brief.\nHi, who are you?\n\n### Response:",
+    "\n\n### Instruction:\nWhat can you do?\n\n### Response:"]
+PLAIN_WITH_INPUT = "Add the numbers.\n2 and 3\n"
+PLAIN_DIALOGUE = ["Be brief.\nHi, who are you?\n", "\nWhat can you do?\n"]
+
+
+@pytest.mark.parametrize("fmt, record, prompts, direct_prefix", [
+    ("alpaca", POOL[0], [CHERRY_WITH_INPUT], "### Response:"),
+    ("plain", POOL[0], [PLAIN_WITH_INPUT], ""),
+    ("alpaca", DIALOGUE[0], CHERRY_DIALOGUE, "### Response:"),
+    ("plain", DIALOGUE[0], PLAIN_DIALOGUE, ""),
+])
+def test_sequences_are_the_published_templates(tiny_model, fmt, record, prompts, direct_prefix):
+    _, tokenizer, _ = lm_scores._model(tiny_model, "cpu")
+    ids = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"] if text else []  # noqa: E731
+    responses = [t.response for t in turns.turns_of(record, zipkit.read_records([record]).schema, "")]
+    seqs = lm_scores.build_sequences(zipkit.read_records([record]), tokenizer, fmt,
+                                     lm_scores.PASSES, 512, 7)
+    cond, spans = [7], []
+    for prompt, response in zip(prompts, responses):
+        cond += ids(prompt)
+        spans.append((len(cond), len(cond) + len(ids(response))))
+        cond += ids(response)
+    assert seqs["cond"].ids == [cond] and seqs["cond"].spans == [spans]
+    prefix = ids(direct_prefix)
+    assert seqs["direct"].ids == [[7] + prefix + ids(r) for r in responses]
+    assert seqs["direct"].spans == [[(1 + len(prefix), 1 + len(prefix) + len(ids(r)))] for r in responses]
+
+
 def test_ifd_formulas_and_keep_rules(tiny_model, tmp_path):
     recs = zipkit.read_records(POOL)
     for variant, fmt, limit in (("superfiltering", "plain", 1024), ("cherry", "alpaca", 512)):
-        losses = lm_scores.lm_losses(recs, model=tiny_model, device="cpu", format=fmt,
-                                     max_length=limit, cache=tmp_path)
+        # The losses as transformers computes them, one unpadded sequence at a time.
+        _, direct = check_against_direct(tiny_model, POOL, fmt, limit, tmp_path)
         ifd = zipkit.score(recs, method="ifd", variant=variant, model=tiny_model, device="cpu",
                            cache=tmp_path)
         if variant == "superfiltering":
-            expected = np.exp(losses.loss_cond - losses.loss_direct)
+            expected = np.exp(direct["cond"] - direct["direct"])
             kept = [i for i in range(len(POOL)) if expected[i] < 1]
         else:
-            expected = losses.loss_cond / losses.loss_direct
+            expected = direct["cond"] / direct["direct"]
             kept = [i for i in range(len(POOL)) if expected[i] <= 1]
-        np.testing.assert_allclose(ifd, expected, rtol=1e-12)
+        np.testing.assert_allclose(ifd, expected, rtol=1e-4)
         chosen = zipkit.select(recs, method="ifd", variant=variant, model=tiny_model, device="cpu",
                                cache=tmp_path, budget=len(kept))
         assert chosen.indices.tolist() == sorted(kept, key=lambda i: (-expected[i], i))
@@ -175,13 +206,13 @@ def test_cache_resumes_an_interrupted_pass(tiny_model, tmp_path, monkeypatch):
 
     def dies_after_two(*args):
         if len(calls) == 2:
-            raise KeyboardInterrupt
+            raise KeyboardInterrupt("killed")
         calls.append(1)
         real_run(*args)
 
     monkeypatch.setattr(lm_scores, "_SAVE_EVERY_S", 0.0)
     monkeypatch.setattr(lm_scores, "_run_batch", dies_after_two)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match="killed"):
         lm_scores.lm_losses(recs, model=tiny_model, device="cpu", batch_tokens=40, cache=tmp_path)
     resumed_batches = []
     monkeypatch.setattr(lm_scores, "_run_batch", lambda *a: (resumed_batches.append(1), real_run(*a)))
@@ -258,7 +289,7 @@ def test_cli_ifd_select(tiny_model, tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def smollm2():
-    from zipkit.models import locate
+    from zipkit.baselines.models import locate
 
     try:
         locate("packaged:smollm2")
@@ -268,14 +299,15 @@ def smollm2():
     return "packaged:smollm2"
 
 
+@pytest.mark.slow
 def test_packaged_smollm2_matches_direct_computation(smollm2, tmp_path):
     check_against_direct(smollm2, DIALOGUE, "alpaca", 256, tmp_path)
-    losses = check_against_direct(smollm2, POOL[:4], "plain", 256, tmp_path)
+    losses, direct = check_against_direct(smollm2, POOL[:4], "plain", 256, tmp_path)
     assert losses.manifest["start_token"] == "<|endoftext|>"
     assert np.all(losses.loss_cond < 8) and np.all(np.isfinite(losses.loss_direct))
     ifd = zipkit.score(POOL[:4], method="ifd", model=smollm2, device="cpu",
                        max_length=256, cache=tmp_path)
-    np.testing.assert_allclose(ifd, np.exp(losses.loss_cond - losses.loss_direct), rtol=1e-12)
+    np.testing.assert_allclose(ifd, np.exp(direct["cond"] - direct["direct"]), rtol=1e-4)
 
 
 def test_records_without_a_response_are_unscored(tiny_model, tmp_path, capsys):

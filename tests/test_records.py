@@ -182,7 +182,7 @@ def test_write_is_atomic_when_it_fails_midway(tmp_path, monkeypatch):
         return b"{}"
 
     monkeypatch.setattr(recs, "_json_bytes", boom)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="disk on fire"):
         recs.write([0, 1, 2], out)
     assert out.read_text() == "previous result\n"
     assert os.listdir(tmp_path) == ["out.jsonl"]

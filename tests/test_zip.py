@@ -73,8 +73,9 @@ def test_small_pools_do_not_crash():
     recs = zipkit.read_records(make_pool(30))
     res = zipkit.select(recs, budget=30, k1=1000, k2=200, k3=100)  # K1 > N, whole pool
     assert sorted(res.indices.tolist()) == list(range(30))
-    with pytest.warns(RuntimeWarning, match="ran out of pool"):
+    with pytest.warns(RuntimeWarning, match="ran out of pool") as caught:
         res = zipkit.select(recs, budget=20, k1=50, k2=10, k3=4, variant="official")
+    assert caught[0].filename == __file__  # the warning points at the caller's line
     # Official discards the unpicked K2 each round: 3 rounds of 10 leave, 4 picked each.
     assert len(res.indices) == 12 and res.manifest["exhausted"]
     assert len(set(res.indices.tolist())) == 12
@@ -87,7 +88,10 @@ def test_small_pools_do_not_crash():
     (dict(budget=500), "larger than the pool"),
     (dict(budget=5, budget_tokens=100), "exactly one of"),
     (dict(), "exactly one of"),
-    (dict(budget=0), "positive number of records"),
+    (dict(budget=0), "positive whole number of records"),
+    (dict(budget=5.0), "positive whole number of records"),
+    (dict(budget=True), "positive whole number of records"),
+    (dict(budget_tokens=99.5), "positive whole number of tokens"),
     (dict(budget_tokens=100, variant="official"), "official variant counts records"),
     (dict(budget=5, variant="fast"), "variant must be one of"),
     (dict(budget=5, fine_context="all"), "fine_context must be one of"),
@@ -154,7 +158,7 @@ def killed_in_round(n, monkeypatch, run):
         real_round(self)
 
     monkeypatch.setattr(zipmod._Run, "round", dying_round)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match="killed"):
         run()
     monkeypatch.setattr(zipmod._Run, "round", real_round)
 

@@ -120,7 +120,7 @@ def test_token_budget_and_threshold():
 
 
 def test_empty_target_is_an_error():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="target set is empty"):
         zipkit.score(SOURCES, method="zipfit", target=[])
 
 

@@ -42,10 +42,17 @@ def check_budget(n_available: int, budget: int | None, budget_tokens: int | None
     if (budget is None) == (budget_tokens is None):
         raise ValueError("give exactly one of budget=N (records) or budget_tokens=T (tokens)")
     if budget is not None:
-        if int(budget) != budget or budget < 1:
-            raise ValueError(f"budget must be a positive number of records, got {budget!r}")
+        if not _is_count(budget):
+            raise ValueError(f"budget must be a positive whole number of records (an int), got "
+                             f"{budget!r}")
         if budget > n_available:
             raise ValueError(f"budget {budget} is larger than the pool ({n_available} records "
                              f"available): lower the budget or add records")
-    elif int(budget_tokens) != budget_tokens or budget_tokens < 1:
-        raise ValueError(f"budget_tokens must be a positive number of tokens, got {budget_tokens!r}")
+    elif not _is_count(budget_tokens):
+        raise ValueError(f"budget_tokens must be a positive whole number of tokens (an int), got "
+                         f"{budget_tokens!r}")
+
+
+def _is_count(value: object) -> bool:
+    # A float such as 5.0 is refused: it is a sign of a computed budget gone wrong.
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1

@@ -1,7 +1,12 @@
 """Errors that name the file, the record and the fix."""
 from __future__ import annotations
 
+import sys
+import warnings
 from dataclasses import dataclass
+from pathlib import Path
+
+_PACKAGE = str(Path(__file__).resolve().parent)
 
 
 @dataclass(frozen=True)
@@ -25,3 +30,12 @@ class BadRecordError(ValueError):
         self.bad = bad
         super().__init__(f"{bad} (pass on_error='skip', or --skip-bad on the command line, to skip "
                          f"bad records and list them)")
+
+
+def warn_caller(message: str, category: type[Warning] = UserWarning) -> None:
+    """Warn at the first frame outside zipkit: the user's line, however deep the call
+    (``zipkit.select`` -> the lazy method table -> the method)."""
+    level, frame = 2, sys._getframe(1)  # stacklevel 2 is the frame that called us
+    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(_PACKAGE):
+        level, frame = level + 1, frame.f_back
+    warnings.warn(message, category, stacklevel=level)

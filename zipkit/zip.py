@@ -26,7 +26,6 @@ import json
 import math
 import os
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,9 +34,11 @@ import numpy as np
 
 from . import compressors
 from .budget import check_budget, token_counts
+from .errors import warn_caller
 from .formats import atomic_output
 from .kernels import argmin_available, bottom_k
 from .manifest import Timings, versions
+from .parallel import parallel_sizes
 from .progress import bar
 from .records import Payloads, Records, Serializer, get_serializer
 from .selection import Selection
@@ -122,9 +123,9 @@ def select_zip(records: Records, *, budget: int | None = None, budget_tokens: in
                     run.save(path, identity)
     timings["loop"] = round(time.perf_counter() - started, 6)
     if run.exhausted:
-        warnings.warn(f"ZIP ({variant}) ran out of pool after {run.rounds} rounds with "
-                      f"{len(run.selected)} records selected (the official variant discards the "
-                      f"unpicked K2 candidates of every round)", RuntimeWarning, stacklevel=3)  # the caller of zipkit.select
+        warn_caller(f"ZIP ({variant}) ran out of pool after {run.rounds} rounds with "
+                    f"{len(run.selected)} records selected (the official variant discards the "
+                    f"unpicked K2 candidates of every round)", RuntimeWarning)
     manifest = {
         "method": "zip", "parameters": {**params, "compressor": config.compressor.spec,
                                         "serializer": config.serializer,
@@ -229,16 +230,8 @@ class _Anchor:
         context = config.compressor.context(config.frame.head, exact=config.exact)
         return cls(context, config.frame, len(config.frame.head), 0)
 
-    def fork(self) -> "_Anchor":
-        return _Anchor(self.context.fork(), self.frame, self.length, self.members)
-
     def piece(self, item: bytes) -> bytes:
         return self.frame.sep + bytes(item) if self.members else bytes(item)
-
-    def ratio(self, item: bytes) -> float:
-        """Ratio of the list held plus ``item`` (closed with the frame's tail)."""
-        suffix = self.piece(item) + self.frame.tail
-        return (self.length + len(suffix)) / self.context.size_with(suffix)
 
     def add(self, item: bytes) -> None:
         piece = self.piece(item)
@@ -276,7 +269,7 @@ class _Run:
     def _ratios(self, anchor: _Anchor, positions: np.ndarray) -> np.ndarray:
         payloads, frame = self.payloads, anchor.frame
         suffixes = [anchor.piece(payloads[int(i)]) + frame.tail for i in positions]
-        sizes = compressors.parallel_sizes(anchor.context.size_with, suffixes, self.workers,
+        sizes = parallel_sizes(anchor.context.size_with, suffixes, self.workers,
                                            min_items=_MIN_QUERIES_FOR_POOL)
         lengths = anchor.length + np.fromiter(map(len, suffixes), dtype=np.int64, count=len(suffixes))
         return (lengths / sizes).astype(self.dtype)
@@ -287,7 +280,7 @@ class _Run:
         size = self.config.compressor.size
         payloads = self.payloads
         todo = np.flatnonzero(self.available)
-        sizes = compressors.parallel_sizes(lambda i: size(head + bytes(payloads[int(i)]) + tail),
+        sizes = parallel_sizes(lambda i: size(head + bytes(payloads[int(i)]) + tail),
                                            todo, self.workers)
         lengths = payloads.lengths[todo] + len(head) + len(tail)
         self.pi[todo] = (lengths / sizes).astype(self.dtype)

@@ -11,9 +11,9 @@ and the best-aligned sources are selected. ``aggregate="max"`` uses the nearest 
 instead of the mean; ``order="target_first"`` compresses t + x.
 
 Cost is one compression of x + t per pair; everything else is done once: C(x) and C(t)
-singly, and for DEFLATE a compressor fed the longer prefix (the source, or the target
-in ``target_first`` order) that every pair copies, so a pair compresses only the part
-after the prefix (exact: zlib's stream copies give one-shot sizes byte for byte). Work
+singly, and for DEFLATE a compressor fed the pair's first part (the source, or the target
+in ``target_first`` order, when it has at least ``CONTEXT_MIN_BYTES``) that every pair
+copies, so a pair compresses only the part after it (exact: zlib's stream copies give one-shot sizes byte for byte). Work
 is split into blocks of sources run in worker processes (the per-pair work is short and
 Python-bound enough that threads contend for the GIL); a block returns two numbers per
 source, so memory does not grow with sources x targets.
@@ -26,9 +26,9 @@ from typing import Any, Iterator
 import numpy as np
 
 from . import compressors
-from .compressors.base import EXACT, resolve_workers
+from .compressors.base import EXACT
 from .manifest import Timings
-from .parallel import map_blocks
+from .parallel import map_blocks, resolve_workers
 from .progress import bar
 from .ranking import check_budget_early, describe_target, ranked_selection
 from .records import Payloads, Records, read_records

@@ -8,7 +8,7 @@ take their turn in cluster order, so ties go the same way every run.
 
 - ``rule="random"``: the other published rule: ``clusters=K`` (any K), then records drawn
   at random within each cluster, one cluster after another in turn, until the budget.
-- Embeddings are cached as ``.npy`` under :func:`zipkit.models.cache_dir`, keyed by the
+- Embeddings are cached as ``.npy`` under :func:`zipkit.baselines.models.cache_dir`, keyed by the
   model, its dtype, the device kind and the exact texts, so selecting again at another
   budget does not embed again; the manifest says when they came from the cache.
 - k-means: scikit-learn on the CPU; on a GPU, Lloyd's algorithm in torch (same k-means++
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..manifest import Timings
-from ..models import (DEFAULT_ENCODER, cache_dir, encoder_dtype, fingerprint, load_encoder, locate,
+from .models import (DEFAULT_ENCODER, cache_dir, encoder_dtype, fingerprint, load_encoder, locate,
                       require, resolve_device)
 from ..ranking import check_budget_early, ranked_selection
 from ..records import Records

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..manifest import Timings
-from ..models import DEFAULT_CAUSAL_LM
+from .models import DEFAULT_CAUSAL_LM
 from ..ranking import check_budget_early, ranked_selection
 from ..records import Records, read_records
 from ..selection import Selection

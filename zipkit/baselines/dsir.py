@@ -25,9 +25,8 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import regex
 
-from ..compressors.base import resolve_workers
 from ..manifest import Timings
-from ..parallel import map_blocks
+from ..parallel import map_blocks, resolve_workers
 from ..progress import bar
 from ..ranking import check_budget_early, describe_target, ranked_selection
 from ..records import Records, read_records
@@ -126,15 +125,24 @@ class DSIR:
     def fit(self, raw: Records, target: Any, raw_fit_ngrams: int | None = None) -> list[Features]:
         """Fit both distributions; return the raw pool's features for weighting.
 
-        ``raw_fit_ngrams`` caps the n-gram counts that fit the raw distribution (blocks in
-        pool order, as the package stops once its count passes the cap); ``None`` = all.
+        ``raw_fit_ngrams`` caps the n-grams that fit the raw distribution: records in pool
+        order, up to and including the first after which the count passes the cap, as the
+        package stops (one shard); ``None`` = all.
         """
         raw_features = list(self.features(raw, "pool"))
         raw_counts = np.zeros(self.num_buckets, np.int64)
+        fitted = 0
         for block in raw_features:
-            if raw_fit_ngrams is not None and raw_counts.sum() > raw_fit_ngrams:
+            taken = len(block.buckets)
+            if raw_fit_ngrams is not None:
+                running = fitted + np.cumsum(block.ngrams)
+                past = np.flatnonzero(running > raw_fit_ngrams)
+                if len(past):
+                    taken = int(running[past[0]] - fitted)
+            raw_counts += np.bincount(block.buckets[:taken], minlength=self.num_buckets)
+            fitted += taken
+            if taken < len(block.buckets) or (raw_fit_ngrams is not None and fitted > raw_fit_ngrams):
                 break
-            raw_counts += block.counts(self.num_buckets)
         target_counts = sum((f.counts(self.num_buckets)
                              for f in self.features(read_records(target), "target")),
                             np.zeros(self.num_buckets, np.int64))

@@ -23,7 +23,7 @@ module stores sums and counts (a multi-turn record pools the tokens of all its t
     loss_direct = NLL of response tokens, unconditioned / response tokens
     loss_full   = NLL of context and response tokens / their count (the start token excluded)
 
-Results are cached per pass (``.npz`` under :func:`zipkit.models.cache_dir`, keyed by the
+Results are cached per pass (``.npz`` under :func:`zipkit.baselines.models.cache_dir`, keyed by the
 token ids and response spans of every sequence, the model, its dtype, the device kind and
 the length limit), saved at most a minute apart, so an interrupted run continues where it
 stopped; the manifest says how many sequences came from the cache. On a GPU an
@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from ..formats import atomic_output
-from ..models import (DEFAULT_CAUSAL_LM, cache_dir, fingerprint, load_causal_lm, require,
+from .models import (DEFAULT_CAUSAL_LM, cache_dir, fingerprint, load_causal_lm, require,
                       resolve_device)
 from ..progress import bar
 from ..records import Records

@@ -108,15 +108,6 @@ def pieces(turns: list[Turn], fmt: str) -> list[tuple[str, str]]:
             for k, turn in enumerate(turns)]
 
 
-def contexts(turns: list[Turn], fmt: str) -> list[str]:
-    """The conditioning text of every turn: the conversation so far, then its prompt."""
-    out, history = [], ""
-    for prompt, response in pieces(turns, fmt):
-        out.append(history + prompt)
-        history += prompt + response
-    return out
-
-
 def direct_prefix(fmt: str) -> str:
     """What precedes the response in the unconditioned pass (after the start token)."""
     return "### Response:" if fmt == "alpaca" else ""

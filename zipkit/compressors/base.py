@@ -6,68 +6,16 @@ and ``_stream`` (a streaming compressor with ``compress``/``flush``); it overrid
 """
 from __future__ import annotations
 
-import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Protocol, Sequence
+from typing import Any, Iterable, Protocol, Sequence
 
 import numpy as np
 
+from ..parallel import parallel_sizes
+
 EXACT = "exact"
 CONDITIONAL = "conditional"
-
-# Below this many items of instruction size a thread pool costs more than it saves.
-_MIN_ITEMS_FOR_POOL = 64
-_pools: dict[int, ThreadPoolExecutor] = {}
-_pools_lock = threading.Lock()
-
-
-def resolve_workers(workers: int | None) -> int:
-    """``None`` or 0 means one thread per core."""
-    if workers is None or workers == 0:
-        return os.cpu_count() or 1
-    if workers < 0:
-        raise ValueError(f"workers must be >= 0 (0 or None = one per core), got {workers}")
-    return workers
-
-
-def thread_pool(workers: int) -> ThreadPoolExecutor:
-    """A process-wide pool per size: every library here releases the GIL while it compresses."""
-    with _pools_lock:
-        pool = _pools.get(workers)
-        if pool is None:
-            pool = _pools[workers] = ThreadPoolExecutor(workers, thread_name_prefix="zipkit")
-        return pool
-
-
-def parallel_sizes(size: Callable[[Any], int], items: Sequence[Any], workers: int | None = None,
-                   min_items: int = _MIN_ITEMS_FOR_POOL) -> np.ndarray:
-    """``[size(x) for x in items]`` as int64, across a thread pool when there are enough items.
-
-    ``size`` is ``Compressor.size`` or ``Context.size_with``: both are safe to call from
-    several threads, and the libraries release the GIL while they compress. ``min_items``
-    is the smallest batch worth a pool: lower it for calls that take tens of microseconds
-    (context queries), where even a handful of items splits well.
-    """
-    n = len(items)
-    out = np.empty(n, dtype=np.int64)
-    workers = resolve_workers(workers)
-    if workers == 1 or n < max(min_items, 2):
-        for i in range(n):
-            out[i] = size(items[i])
-        return out
-    # Two spans per thread: enough to even out uneven items, few enough to keep the GIL
-    # hand-offs (which cost as much as compressing a 200-byte item) rare.
-    bounds = np.linspace(0, n, min(n, workers * 2) + 1, dtype=np.int64)
-
-    def fill(span: tuple[int, int]) -> None:
-        for i in range(span[0], span[1]):
-            out[i] = size(items[i])
-
-    list(thread_pool(workers).map(fill, zip(bounds[:-1].tolist(), bounds[1:].tolist())))
-    return out
-
 
 class Context(Protocol):
     """Size of ``prefix + suffix`` for many suffixes, without recompressing the prefix."""
