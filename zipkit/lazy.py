@@ -10,8 +10,12 @@ def lazy(target: str) -> Callable[..., Any]:
     """A function that imports ``zipkit.<module>`` when called and calls its ``function``."""
     module, name = target.split(":")
 
+    def resolve() -> Callable[..., Any]:
+        return getattr(importlib.import_module(f"zipkit.{module}"), name)
+
     def call(*args: Any, **kwargs: Any) -> Any:
-        return getattr(importlib.import_module(f"zipkit.{module}"), name)(*args, **kwargs)
+        return resolve()(*args, **kwargs)
 
     call.__name__ = call.__qualname__ = name
+    call.resolve = resolve  # type: ignore[attr-defined]  # the function itself, for its signature
     return call

@@ -49,9 +49,12 @@ def check_budget_early(records: Records, budget: int | None, budget_tokens: int 
 
 def ranked_selection(records: Records, *, method: str, keys: np.ndarray, params: dict,
                      budget: int | None, budget_tokens: int | None, tokenizer: str,
-                     timings: Timings, descending: bool = True, eligible: np.ndarray | None = None,
-                     filter_name: str | None = None, extra: dict | None = None) -> Selection:
+                     timings: Timings, score: str, descending: bool = True,
+                     eligible: np.ndarray | None = None, filter_name: str | None = None,
+                     extra: dict | None = None) -> Selection:
     """Select by ``keys`` (higher first unless ``descending=False``) under a budget.
+
+    ``score`` says what the keys are, for the manifest (with the order they rank in).
 
     ``eligible`` masks records a filter (named ``filter_name``, e.g. "threshold=0.3") let
     through; a count budget larger than what passes is an error naming the filter. With a
@@ -68,6 +71,7 @@ def ranked_selection(records: Records, *, method: str, keys: np.ndarray, params:
         "method": method,
         "parameters": {**params, "budget": budget, "budget_tokens": budget_tokens,
                        "tokenizer": tokenizer},
+        "score": {"is": score, "order": "descending" if descending else "ascending"},
         **(extra or {}),
         "pool": records.describe(),
         "eligible": len(records) if eligible is None else int(eligible.sum()),

@@ -9,10 +9,12 @@ The ``text`` serializer joins the content strings of a record with newlines, in 
 - text: the ``text`` field;
 - explicit ``text_fields``: those fields in the order given (strings or lists of turns).
 Role names, ids and other fields are not part of the text; the ``json`` and ``repr``
-serializers keep them.
+serializers keep them. A record is parsed once, into :class:`Message` s (role, content):
+its text joins their contents, and the LM scorers read its prompt/response turns from them.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 SCHEMAS = ("sharegpt", "messages", "alpaca", "preference", "text")
@@ -40,15 +42,40 @@ def detect(record: dict) -> str:
                       f"(--text-field on the command line)")
 
 
-def extractor(schema: str | None, text_fields: Sequence[str] | None) -> Callable[[dict], str]:
-    """A function from a record to its text for the given schema or explicit fields."""
+@dataclass(frozen=True)
+class Message:
+    """One piece of a record's content and the role it plays: a ShareGPT or OpenAI role
+    (``human``, ``gpt``, ``user``, ``assistant``, ``system``...), Alpaca's ``instruction``,
+    ``input`` and ``output``, a preference pair's ``rejected`` answer, or ``text``."""
+
+    role: str
+    content: str
+
+
+def messages(record: dict, schema: str | None, text_fields: Sequence[str] | None = None) -> list[Message]:
+    """A record parsed into its messages, in order: the one parse of a record's structure.
+    Its text (:func:`text_of`) and its prompt/response turns (``baselines.turns``) both
+    derive from it."""
     if text_fields:
-        fields = list(text_fields)
-        return lambda record: _join(_content(_field(record, f), f) for f in fields)
+        return [Message("text", _content(_field(record, f), f)) for f in text_fields]
     try:
-        return _EXTRACTORS[schema]
+        parse = _PARSERS[schema]
     except KeyError:
         raise ValueError(f"unknown schema {schema!r}; known: {', '.join(SCHEMAS)}") from None
+    return parse(record)
+
+
+def text_of(parts: Sequence[Message]) -> str:
+    """A record's text: the content of its messages, joined by newlines."""
+    return _join(m.content for m in parts)
+
+
+def extractor(schema: str | None, text_fields: Sequence[str] | None) -> Callable[[dict], str]:
+    """A function from a record to its text for the given schema or explicit fields."""
+    if not text_fields and schema not in _PARSERS:
+        raise ValueError(f"unknown schema {schema!r}; known: {', '.join(SCHEMAS)}")
+    fields = list(text_fields) if text_fields else None
+    return lambda record: text_of(messages(record, schema, fields))
 
 
 def _field(record: dict, name: str) -> Any:
@@ -82,51 +109,65 @@ def _turn_text(turn: Any, where: str) -> str:
     raise SchemaError(f"{where} holds {type(turn).__name__}, not a turn")
 
 
-def _sharegpt(record: dict) -> str:
+def _sharegpt(record: dict) -> list[Message]:
     turns = _field(record, "conversations")
     if not isinstance(turns, list):
         raise SchemaError("field 'conversations' is not a list of turns")
+    out = []
     for k, turn in enumerate(turns):
-        # LIMA ships its conversations as plain strings; ShareGPT as {'from', 'value'} dicts.
-        if not isinstance(turn, str) and (not isinstance(turn, dict) or "value" not in turn):
-            raise SchemaError(f"turn conversations[{k}] has no 'value' (ShareGPT turns are "
+        where = f"conversations[{k}]"
+        if isinstance(turn, str):  # LIMA: alternating user and assistant strings
+            out.append(Message("user" if k % 2 == 0 else "assistant", turn))
+        elif isinstance(turn, dict) and "value" in turn:
+            out.append(Message(str(turn.get("from", "")).lower(), _content(turn["value"], where)))
+        else:
+            raise SchemaError(f"turn {where} has no 'value' (ShareGPT turns are "
                               f"{{'from': ..., 'value': ...}}, LIMA turns are strings)")
-    return _content(turns, "conversations")
+    return out
 
 
-def _messages(record: dict) -> str:
-    messages = _field(record, "messages")
-    if not isinstance(messages, list):
+def _messages(record: dict) -> list[Message]:
+    listed = _field(record, "messages")
+    if not isinstance(listed, list):
         raise SchemaError("field 'messages' is not a list of messages")
-    for k, message in enumerate(messages):
+    out = []
+    for k, message in enumerate(listed):
         if not isinstance(message, dict) or "content" not in message:
             raise SchemaError(f"message messages[{k}] has no 'content' (OpenAI messages are "
                               f"{{'role': ..., 'content': ...}})")
-    return _join(_content(m["content"] or "", f"messages[{k}].content")
-                 for k, m in enumerate(messages))
+        out.append(Message(str(message.get("role", "user")),
+                           _content(message["content"] or "", f"messages[{k}].content")))
+    return out
 
 
-def _alpaca(record: dict) -> str:
-    parts = [_content(_field(record, "instruction"), "instruction")]
+def _alpaca(record: dict) -> list[Message]:
+    out = [Message("instruction", _content(_field(record, "instruction"), "instruction"))]
     extra = record.get("input") or ""
     if extra:
-        parts.append(_content(extra, "input"))
-    parts.append(_content(_field(record, "output"), "output"))
-    return _join(parts)
+        out.append(Message("input", _content(extra, "input")))
+    out.append(Message("output", _content(_field(record, "output"), "output")))
+    return out
 
 
-def _preference(record: dict) -> str:
-    parts = [_content(record["prompt"], "prompt")] if record.get("prompt") else []
-    parts += [_content(_field(record, key), key) for key in ("chosen", "rejected")]
-    return _join(parts)
+def _preference(record: dict) -> list[Message]:
+    out = [Message("user", _content(record["prompt"], "prompt"))] if record.get("prompt") else []
+    chosen = _field(record, "chosen")
+    if isinstance(chosen, list):  # a conversation in its own roles (user turns, then the answer)
+        for k, turn in enumerate(chosen):
+            role = turn.get("role", turn.get("from", "assistant")) if isinstance(turn, dict) else "assistant"
+            out.append(Message(str(role).lower(), _turn_text(turn, f"chosen[{k}]")))
+    else:
+        out.append(Message("assistant", _content(chosen, "chosen")))
+    out.append(Message("rejected", _content(_field(record, "rejected"), "rejected")))
+    return out
 
 
-def _text(record: dict) -> str:
-    return _content(_field(record, "text"), "text")
+def _text(record: dict) -> list[Message]:
+    return [Message("text", _content(_field(record, "text"), "text"))]
 
 
-_EXTRACTORS = {"sharegpt": _sharegpt, "messages": _messages, "alpaca": _alpaca,
-               "preference": _preference, "text": _text}
+_PARSERS = {"sharegpt": _sharegpt, "messages": _messages, "alpaca": _alpaca,
+            "preference": _preference, "text": _text}
 
 
 def alpaca_as_sharegpt(record: dict, id: Any, source: str = "alpaca") -> dict:

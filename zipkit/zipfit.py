@@ -185,8 +185,10 @@ def select_zipfit(records: Records, *, target: Any, budget: int | None = None,
     engine = compressors.get(compressor)
     params = dict(compressor=engine.spec, serializer=serializer, order=order,
                   aggregate=aggregate, threshold=threshold, workers=workers,
-                  context_min_bytes=context_min_bytes)
-    extra = {"compressor": engine.describe(), "target": describe_target(target)}
+                  context_min_bytes=context_min_bytes, target=describe_target(target),
+                  progress=progress)
+    extra = {"compressor": engine.describe()}
     return ranked_selection(records, method="zipfit", keys=scores, params=params, budget=budget,
+                            score=f"ZIP-FIT alignment, 1 - {aggregate} NCD to the target",
                             budget_tokens=budget_tokens, tokenizer=tokenizer, timings=timings,
                             eligible=eligible, filter_name=f"threshold={threshold}", extra=extra)

@@ -205,11 +205,13 @@ def select_cluster(records: Records, *, budget: int | None = None, budget_tokens
     keys[order] = np.arange(len(order), dtype=np.float64)
     eligible = np.isfinite(keys)
     params = dict(model=model, device=resolved, rule=rule, clusters=k, seed=seed,
-                  iterations=iterations, batch_size=batch_size)
+                  iterations=iterations, batch_size=batch_size,
+                  cache=None if cache is None else str(cache), progress=progress)
     extra = {"embedding_dim": int(vectors.shape[1]), "model_files": locate(model).describe(),
              "embedding_dtype": encoder_dtype(resolved), "embeddings_from_cache": from_cache}
     return ranked_selection(records, method="cluster", keys=np.where(eligible, keys, 0.0),
                             descending=False, params=params, budget=budget,
+                            score=f"place in the {rule} rule's order over the clusters",
                             budget_tokens=budget_tokens, tokenizer=tokenizer, timings=timings,
                             eligible=None if eligible.all() else eligible,
                             filter_name=f"one record per centroid of {k} clusters", extra=extra)

@@ -116,9 +116,11 @@ def select_perplexity(records: Records, *, budget: int | None = None,
         eligible = eligible.copy()
         eligible[ranked[: len(ranked) // 3]] = False  # skip the top third
     params = dict(tokens=tokens, order=order, model=model, device=device, max_length=max_length,
-                  batch_tokens=batch_tokens)
+                  batch_tokens=batch_tokens, cache=None if cache is None else str(cache),
+                  progress=progress)
     return ranked_selection(records, method="perplexity", keys=np.nan_to_num(loss, nan=-np.inf),
                             descending=order != "lowest", params=params, budget=budget,
+                            score=f"mean NLL of the {tokens} tokens",
                             budget_tokens=budget_tokens, tokenizer=tokenizer, timings=timings,
                             eligible=None if eligible.all() else eligible,
                             filter_name=_filter_name(order), extra={"lm": losses.manifest})
@@ -143,12 +145,13 @@ def select_ifd(records: Records, *, budget: int | None = None, budget_tokens: in
     finite = np.isfinite(ifd)
     keep = finite & ((ifd < 1) if variant == "superfiltering" else (ifd <= 1))
     params = dict(variant=variant, model=model, device=device, max_length=losses.manifest["max_length"],
-                  batch_tokens=batch_tokens)
+                  batch_tokens=batch_tokens, cache=None if cache is None else str(cache),
+                  progress=progress)
     extra = {"lm": losses.manifest, "ifd_dropped": int((finite & ~keep).sum()),
              "unscored": int((~finite).sum())}
     rule = "IFD < 1" if variant == "superfiltering" else "IFD <= 1"
     return ranked_selection(records, method="ifd", keys=np.where(finite, ifd, -np.inf),
                             params=params, budget=budget, budget_tokens=budget_tokens,
-                            tokenizer=tokenizer, timings=timings,
+                            tokenizer=tokenizer, timings=timings, score=f"IFD ({variant})",
                             eligible=None if keep.all() else keep,
                             filter_name=f"the {variant} rule ({rule})", extra=extra)

@@ -201,9 +201,10 @@ def select_dsir(records: Records, *, target: Any, budget: int | None = None,
     keys = gumbel_keys(log_weights, seed) if resampling == "gumbel" else log_weights
     eligible = words >= min_tokens if min_tokens else None
     params = dict(resampling=resampling, seed=seed, min_tokens=min_tokens, num_buckets=num_buckets,
-                  ngrams=ngrams, raw_fit_ngrams=raw_fit_ngrams, workers=workers)
-    extra = {"target": describe_target(target),
-             "log_weight": {"min": float(log_weights.min()), "max": float(log_weights.max())}}
-    return ranked_selection(records, method="dsir", keys=keys, params=params, budget=budget,
+                  ngrams=ngrams, raw_fit_ngrams=raw_fit_ngrams, workers=workers,
+                  target=describe_target(target), progress=progress)
+    extra = {"log_weight": {"min": float(log_weights.min()), "max": float(log_weights.max())}}
+    key = "log importance weight + Gumbel noise" if resampling == "gumbel" else "log importance weight"
+    return ranked_selection(records, method="dsir", keys=keys, params=params, budget=budget, score=key,
                             budget_tokens=budget_tokens, tokenizer=tokenizer, timings=timings,
                             eligible=eligible, filter_name=f"min_tokens={min_tokens}", extra=extra)

@@ -44,6 +44,7 @@ from .models import (DEFAULT_CAUSAL_LM, cache_dir, fingerprint, load_causal_lm, 
                       resolve_device)
 from ..progress import bar
 from ..records import Records
+from ..schemas import messages
 from . import turns as turnmod
 
 PASSES = ("cond", "direct")
@@ -124,7 +125,7 @@ def build_sequences(records: Records, tokenizer: Any, fmt: str, passes: tuple, m
     encode = functools.partial(_encode, tokenizer)
     prefix = encode(turnmod.direct_prefix(fmt))
     for position in range(len(records)):
-        turns = turnmod.turns_of(records[position], records.schema, records.text(position))
+        turns = turnmod.turns_of(messages(records[position], records.schema, records.text_fields))
         parts = [(encode(p), encode(r)) for p, r in turnmod.pieces(turns, fmt)]
         kept = _pack(out.get("cond"), parts, start, max_length, len(prefix), position)
         if "direct" in out:

@@ -51,14 +51,15 @@ def _strata(records: Records, field: str) -> np.ndarray:
 
 
 def select_random(records: Records, *, budget: int | None = None, budget_tokens: int | None = None,
-                  tokenizer: str = "whitespace", seed: int = 0, stratify: str | None = None,
-                  progress: bool | None = None) -> Selection:
+                  tokenizer: str = "whitespace", seed: int = 0,
+                  stratify: str | None = None) -> Selection:
     """A seeded random subset, optionally stratified by a field (``random_keys``)."""
     timings = Timings()
     with timings.stage("keys"):
         keys = random_keys(records, seed, stratify)
     return ranked_selection(records, method="random", keys=keys, descending=False,
                             params=dict(seed=seed, stratify=stratify), budget=budget,
+                            score="place in a seeded random order",
                             budget_tokens=budget_tokens, tokenizer=tokenizer, timings=timings)
 
 
@@ -68,12 +69,12 @@ def length_scores(records: Records, tokenizer: str = "whitespace") -> np.ndarray
 
 
 def select_length(records: Records, *, budget: int | None = None, budget_tokens: int | None = None,
-                  tokenizer: str = "whitespace", longest: bool = True,
-                  progress: bool | None = None) -> Selection:
+                  tokenizer: str = "whitespace", longest: bool = True) -> Selection:
     """The longest records first (``longest=False``: the shortest), counted by ``tokenizer``."""
     timings = Timings()
     with timings.stage("lengths"):
         keys = length_scores(records, tokenizer)
     return ranked_selection(records, method="length", keys=keys, descending=longest,
                             params=dict(longest=longest), budget=budget,
+                            score=f"tokens ({tokenizer})",
                             budget_tokens=budget_tokens, tokenizer=tokenizer, timings=timings)

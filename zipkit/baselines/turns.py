@@ -1,7 +1,7 @@
 """Records as prompt/response turns, and the prompt formats the LM scorers render them in.
 
-A record becomes a list of turns (instruction, input, response): Alpaca records are one
-turn; ShareGPT and OpenAI-messages records give one turn per assistant message, its
+A record, parsed once into messages by :func:`zipkit.schemas.messages`, becomes a list of
+turns (instruction, input, response): Alpaca records are one turn; ShareGPT and OpenAI-messages records give one turn per assistant message, its
 prompt being the user message(s) before it (a system message is put before the prompt
 that follows it); preference records are the prompt and the chosen answer; anything else
 (plain text) is one turn whose response is the whole text, with no prompt.
@@ -18,11 +18,13 @@ and the prefix of the unconditioned pass:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+from ..schemas import Message, text_of
 
 FORMATS = ("plain", "alpaca")
 _USER = {"human", "user"}
 _SYSTEM = {"system"}
+_ALPACA = {"instruction", "input", "output"}
 
 ALPACA_INPUT = ("Below is an instruction that describes a task, paired with an input that provides "
                 "further context. Write a response that appropriately completes the request.\n\n"
@@ -41,47 +43,25 @@ class Turn:
     response: str
 
 
-def turns_of(record: dict, schema: str | None, text: str) -> list[Turn]:
-    """The scored turns of a record (``text`` is its text, for schemas without turns)."""
-    if schema == "alpaca":
-        return [Turn(_str(record["instruction"]), _str(record.get("input") or ""),
-                     _str(record["output"]))]
-    if schema == "sharegpt":
-        return _dialogue(_sharegpt_messages(record["conversations"]))
-    if schema == "messages":
-        return _dialogue([(m.get("role", "user"), _str(m.get("content") or ""))
-                          for m in record["messages"]])
-    if schema == "preference" and isinstance(record.get("chosen"), str):
-        return [Turn(_str(record.get("prompt") or ""), "", record["chosen"])]
-    return [Turn("", "", text)]
+def turns_of(parts: list[Message]) -> list[Turn]:
+    """The scored turns of a record parsed into messages (:func:`zipkit.schemas.messages`)."""
+    roles = {m.role for m in parts}
+    if roles <= _ALPACA and "output" in roles:
+        content = {m.role: m.content for m in parts}
+        return [Turn(content["instruction"], content.get("input", ""), content["output"])]
+    if roles == {"text"}:
+        return [Turn("", "", text_of(parts))]
+    return _dialogue([m for m in parts if m.role != "rejected"])
 
 
-def _str(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):  # a list of content parts
-        return "\n".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in value)
-    return str(value)
-
-
-def _sharegpt_messages(turns: list) -> list[tuple[str, str]]:
-    out = []
-    for k, turn in enumerate(turns):
-        if isinstance(turn, str):  # LIMA: alternating user and assistant strings
-            out.append(("user" if k % 2 == 0 else "assistant", turn))
-        else:
-            out.append((str(turn.get("from", "")).lower(), _str(turn.get("value", ""))))
-    return out
-
-
-def _dialogue(messages: list[tuple[str, str]]) -> list[Turn]:
+def _dialogue(parts: list[Message]) -> list[Turn]:
     """One turn per assistant message, its prompt the user/system messages before it."""
     turns, pending = [], []
-    for role, content in messages:
-        if role in _USER or role in _SYSTEM:
-            pending.append(content)
+    for m in parts:
+        if m.role in _USER or m.role in _SYSTEM:
+            pending.append(m.content)
         else:  # gpt, chatgpt, bing, bard, assistant: a response
-            turns.append(Turn("\n".join(pending), "", content))
+            turns.append(Turn("\n".join(pending), "", m.content))
             pending = []
     return turns
 
