@@ -159,7 +159,7 @@ def test_ifd_formulas_and_keep_rules(tiny_model, tmp_path):
     for variant, fmt, limit in (("superfiltering", "plain", 1024), ("cherry", "alpaca", 512)):
         # The losses as transformers computes them, one unpadded sequence at a time.
         _, direct = check_against_direct(tiny_model, POOL, fmt, limit, tmp_path)
-        ifd = zipkit.score(recs, method="ifd", variant=variant, model=tiny_model, device="cpu",
+        ifd = zipkit.score(recs, method="ifd", ifd_variant=variant, model=tiny_model, device="cpu",
                            cache=tmp_path)
         if variant == "superfiltering":
             expected = np.exp(direct["cond"] - direct["direct"])
@@ -168,7 +168,7 @@ def test_ifd_formulas_and_keep_rules(tiny_model, tmp_path):
             expected = direct["cond"] / direct["direct"]
             kept = [i for i in range(len(POOL)) if expected[i] <= 1]
         np.testing.assert_allclose(ifd, expected, rtol=1e-4)
-        chosen = zipkit.select(recs, method="ifd", variant=variant, model=tiny_model, device="cpu",
+        chosen = zipkit.select(recs, method="ifd", ifd_variant=variant, model=tiny_model, device="cpu",
                                cache=tmp_path, budget=len(kept))
         assert chosen.indices.tolist() == sorted(kept, key=lambda i: (-expected[i], i))
         assert chosen.manifest["ifd_dropped"] == len(POOL) - len(kept)
@@ -180,14 +180,14 @@ def test_perplexity_orders(tiny_model, tmp_path):
     loss = zipkit.score(recs, method="perplexity", **kw)
     ranked = sorted(range(len(POOL)), key=lambda i: (-loss[i], i))
     assert zipkit.select(recs, method="perplexity", budget=3, **kw).indices.tolist() == ranked[:3]
-    assert zipkit.select(recs, method="perplexity", budget=3, order="lowest", **kw).indices.tolist() \
+    assert zipkit.select(recs, method="perplexity", budget=3, prefer="lowest", **kw).indices.tolist() \
         == sorted(range(len(POOL)), key=lambda i: (loss[i], i))[:3]
-    assert zipkit.select(recs, method="perplexity", budget=3, order="middle", **kw).indices.tolist() \
+    assert zipkit.select(recs, method="perplexity", budget=3, prefer="middle", **kw).indices.tolist() \
         == ranked[2:5]
     full = zipkit.score(recs, method="perplexity", tokens="full", **kw)
     assert not np.allclose(full, loss)
-    with pytest.raises(ValueError, match="order must be"):
-        zipkit.select(recs, method="perplexity", budget=3, order="top", **kw)
+    with pytest.raises(ValueError, match="prefer must be"):
+        zipkit.select(recs, method="perplexity", budget=3, prefer="top", **kw)
 
 
 def test_cache_resumes_an_interrupted_pass(tiny_model, tmp_path, monkeypatch):
@@ -270,12 +270,17 @@ def test_cli_ifd_select(tiny_model, tmp_path, capsys):
     pool.write_text("".join(json.dumps(r) + "\n" for r in POOL))
     out = tmp_path / "out.jsonl"
     assert main(["select", str(pool), "--method", "ifd", "--model", tiny_model, "--device", "cpu",
-                 "--variant", "cherry", "--budget", "2", "--cache", str(tmp_path / "c"), "-o", str(out),
+                 "--ifd-variant", "cherry", "--budget", "2", "--cache", str(tmp_path / "c"), "-o", str(out),
                  "--no-progress"]) == 0
     assert len(out.read_text().splitlines()) == 2
+    # --variant is ZIP's; IFD's is --ifd-variant, whose choices --help lists.
     assert main(["select", str(pool), "--method", "ifd", "--model", tiny_model, "--device", "cpu",
-                 "--variant", "alpaca", "--budget", "2", "-o", str(out)]) == 2
-    assert "variant must be one of" in capsys.readouterr().err
+                 "--variant", "official", "--budget", "2", "-o", str(out)]) == 2
+    assert "--variant does not apply to --method ifd" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="2"):
+        main(["select", str(pool), "--method", "ifd", "--ifd-variant", "alpaca", "--budget", "2",
+              "-o", str(out)])
+    assert "invalid choice: 'alpaca'" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import inspect
 import json
 import sys
 from collections import Counter
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -69,9 +69,11 @@ def _ratio_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                        description="The entropy-law measurement: ratio = raw bytes / compressed bytes "
                                    "(higher = more redundant), for the whole pool compressed as one "
                                    "document and for each record alone.")
-    p.add_argument("--compressor", default="zlib:9", help="a spec such as zlib:9, zstd:19, lz4hc:9 "
-                                                          "(see `zipkit compressors`)")
-    p.add_argument("--serializer", default="text", choices=tuple(SERIALIZERS))
+    p.add_argument("--compressor", default=ratio.DEFAULT_COMPRESSOR,
+                   help="a spec such as zlib:9, zstd:19, lz4hc:9 (see `zipkit compressors`; "
+                        "default: %(default)s)")
+    p.add_argument("--serializer", default=ratio.DEFAULT_SERIALIZER, choices=tuple(SERIALIZERS),
+                   help="default: %(default)s")
     p.add_argument("--workers", type=int, default=None, help="threads (default: one per core)")
     p.add_argument("--per-record", metavar="FILE",
                    help="write position, record number, bytes and ratio of every record "
@@ -153,12 +155,31 @@ def _print_ratio(summary: dict, per_record: np.ndarray) -> None:
 
 # --- zipkit select ------------------------------------------------------------------------
 
-def _budget_options(p: argparse.ArgumentParser) -> None:
+def _parameters(function: Callable) -> "Mapping[str, inspect.Parameter]":
+    """The parameters of a method (of the function behind a lazy entry of a method table)."""
+    return inspect.signature(getattr(function, "resolve", lambda: function)()).parameters
+
+
+def _defaults(functions: dict[str, Callable], name: str) -> str:
+    """The default of parameter ``name`` as the methods' signatures write it, for --help
+    (the one place a default is written): " (default: 10000)" when every method that takes
+    it agrees, else per method (" (default zipfit: gzip:6)"); None means "decided by the
+    method" and is left out."""
+    taking = {m: _parameters(f)[name].default for m, f in functions.items() if name in _parameters(f)}
+    given = {m: v for m, v in taking.items() if v not in (inspect.Parameter.empty, None)}
+    if not given:
+        return ""
+    if len(given) == len(taking) and len(set(map(repr, given.values()))) == 1:
+        return f" (default: {next(iter(given.values()))})"
+    return " (default " + "; ".join(f"{m}: {v}" for m, v in given.items()) + ")"
+
+
+def _budget_options(p: argparse.ArgumentParser, functions: dict[str, Callable]) -> None:
     budget = p.add_argument_group("budget (one of)")
     budget.add_argument("--budget", type=int, help="records to select")
     budget.add_argument("--budget-tokens", type=int, help="tokens to select")
-    budget.add_argument("--tokenizer", default="whitespace",
-                        help="whitespace, bytes, or a Hugging Face tokenizer path/name")
+    budget.add_argument("--tokenizer", help="whitespace, bytes, or a Hugging Face tokenizer "
+                                            "path/name" + _defaults(functions, "tokenizer"))
 
 
 def _target_options(p: argparse.ArgumentParser) -> None:
@@ -169,59 +190,67 @@ def _target_options(p: argparse.ArgumentParser) -> None:
                    help="a field of the target holding the text (repeat for several)")
 
 
-def _method_options(p: argparse.ArgumentParser) -> None:
-    """Options of every method, named as the Python API names them."""
+def _method_options(p: argparse.ArgumentParser, functions: dict[str, Callable]) -> None:
+    """Options of every method, named as the Python API names them. None of them has a
+    default here: an option left out is left to the method, whose signature --help quotes."""
+    def add(group, flag, **kw):
+        name = kw.get("dest") or flag.lstrip("-").replace("-", "_")
+        if any(name in _parameters(f) for f in functions.values()):  # else no method here takes it
+            kw["help"] = kw.get("help", "") + _defaults(functions, name)
+            group.add_argument(flag, **kw)
+
+    flag = dict(action="store_const", const=True)  # True when given, else the method's default
     shared = p.add_argument_group("shared by several methods")
-    shared.add_argument("--compressor", help="default zlib:9 (zip), gzip:6 (zipfit)")
-    shared.add_argument("--serializer", choices=tuple(SERIALIZERS),
-                        help="default text (repr for zip's official variant)")
-    shared.add_argument("--workers", type=int, default=None,
-                        help="threads (zip) or processes (zipfit, dsir); default one per core")
-    shared.add_argument("--seed", type=int, default=0, help="random, dsir, cluster")
+    add(shared, "--compressor", help="a spec such as zlib:9, zstd:19, lz4hc:12; zip's default "
+                                     "depends on --variant")
+    add(shared, "--serializer", choices=tuple(SERIALIZERS),
+        help="what is compressed; zip's default depends on --variant (repr for official)")
+    add(shared, "--workers", type=int,
+        help="cores for the per-record pass (threads for compression sizes, processes for "
+             "zipfit and dsir); 0 = one per core")
+    add(shared, "--seed", type=int, help="random, dsir, cluster")
     z = p.add_argument_group("zip")
-    z.add_argument("--k1", type=int, default=10000, help="global window")
-    z.add_argument("--k2", type=int, default=200, help="coarse window")
-    z.add_argument("--k3", type=int, default=100, help="fine picks per round")
-    z.add_argument("--variant", help="zip: paper (default) or official; ifd: superfiltering "
-                                     "(default) or cherry")
-    z.add_argument("--fine-context", default="batch", choices=("batch", "selected"))
-    z.add_argument("--dedup", action="store_true", help="drop exact duplicate texts first")
-    z.add_argument("--exact", default=None, action=argparse.BooleanOptionalAction,
-                   help="force exact (or conditional) compressor contexts")
-    z.add_argument("--checkpoint", help="save the state here (.npz) every few rounds")
-    z.add_argument("--checkpoint-every", type=int, default=5)
-    z.add_argument("--resume", action="store_true", help="continue the run saved in --checkpoint")
+    add(z, "--k1", type=int, help="global window")
+    add(z, "--k2", type=int, help="coarse window")
+    add(z, "--k3", type=int, help="fine picks per round")
+    add(z, "--variant", choices=("paper", "official"), help="Algorithm 1 as printed, or the authors' script")
+    add(z, "--fine-context", choices=("batch", "selected"), help="what the fine stage compresses with")
+    add(z, "--dedup", **flag, help="drop exact duplicate texts first")
+    add(z, "--exact", action=argparse.BooleanOptionalAction,
+        help="force exact (or conditional) compressor contexts; default the backend's")
+    add(z, "--checkpoint", help="save the state here (.npz) every few rounds")
+    add(z, "--checkpoint-every", type=int, help="rounds between checkpoints")
+    add(z, "--resume", **flag, help="continue the run saved in --checkpoint")
     f = p.add_argument_group("zipfit")
-    f.add_argument("--order", help="zipfit: source_first (default) or target_first; "
-                                   "perplexity: highest (default), lowest or middle")
-    f.add_argument("--aggregate", default="mean", choices=("mean", "max"),
-                   help="mean NCD over the targets (the paper) or the nearest target")
-    f.add_argument("--threshold", type=float, help="keep only records aligned at least this much")
+    add(f, "--order", choices=("source_first", "target_first"), help="C(x+t) or C(t+x)")
+    add(f, "--aggregate", choices=("mean", "max"),
+        help="mean NCD over the targets (the paper) or the nearest target")
+    add(f, "--threshold", type=float, help="keep only records aligned at least this much")
     d = p.add_argument_group("dsir")
-    d.add_argument("--resampling", default="gumbel", choices=("gumbel", "top_k"))
-    d.add_argument("--min-tokens", type=int, default=0,
-                   help="drop records with fewer word-punct tokens (the package uses 100)")
-    d.add_argument("--num-buckets", type=int, default=10000)
-    d.add_argument("--ngrams", type=int, default=2, choices=(1, 2))
-    d.add_argument("--raw-fit-ngrams", type=int, help="cap on n-grams that fit the raw model")
+    add(d, "--resampling", choices=("gumbel", "top_k"), help="Gumbel top-k sampling or plain top-k")
+    add(d, "--min-tokens", type=int, help="drop records with fewer word-punct tokens (the package uses 100)")
+    add(d, "--num-buckets", type=int, help="hash buckets of the n-gram features")
+    add(d, "--ngrams", type=int, choices=(1, 2), help="unigrams, or unigrams and bigrams")
+    add(d, "--raw-fit-ngrams", type=int, help="cap on n-grams that fit the raw model")
     m = p.add_argument_group("cluster, perplexity, ifd (models)")
-    m.add_argument("--model", help="a local model directory, or packaged:minilm (cluster's "
-                                   "default) / packaged:smollm2 (perplexity's and ifd's)")
-    m.add_argument("--device", help="auto (default: CUDA when present), cpu, cuda, cuda:1 ...")
-    m.add_argument("--max-length", type=int, help="tokens per scored sequence (ifd: 1024 "
-                                                  "superfiltering, 512 cherry)")
-    m.add_argument("--batch-tokens", type=int, help="padded tokens per LM batch")
-    m.add_argument("--batch-size", type=int, help="texts per embedding batch")
-    m.add_argument("--tokens", help="perplexity: response (default) or full")
-    m.add_argument("--rule", help="cluster: nearest (default) or random")
-    m.add_argument("--clusters", type=int, help="cluster: k (default: the budget)")
-    m.add_argument("--iterations", type=int, help="cluster: k-means iterations (default 100)")
-    m.add_argument("--cache", help="where embeddings and LM losses are cached "
-                                   "(default $ZIPKIT_CACHE or ~/.cache/zipkit)")
+    add(m, "--model", help="a local model directory, or packaged:minilm / packaged:smollm2")
+    add(m, "--device", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
+    add(m, "--max-length", type=int, help="tokens per scored sequence (ifd: by variant)")
+    add(m, "--batch-tokens", type=int, help="padded tokens per LM batch (default by device)")
+    add(m, "--batch-size", type=int, help="texts per embedding batch (default by device)")
+    add(m, "--tokens", choices=("response", "full"), help="perplexity: which tokens' loss")
+    add(m, "--prefer", choices=("highest", "lowest", "middle"), help="perplexity: which losses first")
+    add(m, "--ifd-variant", choices=("superfiltering", "cherry"), help="ifd: formula, template and rule")
+    add(m, "--rule", choices=("nearest", "random"), help="cluster: one record per centroid, or "
+                                                         "random records cluster by cluster")
+    add(m, "--clusters", type=int, help="cluster: k (default: from the budget)")
+    add(m, "--iterations", type=int, help="cluster: k-means iterations")
+    add(m, "--cache", help="where embeddings and LM losses are cached "
+                           "(default $ZIPKIT_CACHE or ~/.cache/zipkit)")
     r = p.add_argument_group("random, length")
-    r.add_argument("--stratify", metavar="FIELD", help="random: keep the field's proportions")
-    r.add_argument("--shortest", dest="longest", action="store_false",
-                   help="length: shortest first (default longest)")
+    add(r, "--stratify", metavar="FIELD", help="random: keep the field's proportions")
+    add(r, "--shortest", dest="longest", action="store_const", const=False,
+        help="length: shortest first, not longest")
 
 
 def _select_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -229,46 +258,27 @@ def _select_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                        description="Select records; the output holds the selected input records "
                                    "unchanged, in selection order; the report holds indices, "
                                    "scores and the manifest.")
-    p.add_argument("--method", default="zip", choices=tuple(SELECTORS))
+    p.add_argument("--method", default=_parameters(select)["method"].default, choices=tuple(SELECTORS),
+                   help="default: %(default)s")
     p.add_argument("-o", "--output", required=True, help="selected records (.jsonl, .json, .parquet)")
     p.add_argument("--report", help="indices, scores and manifest as JSON")
-    _budget_options(p)
+    _budget_options(p, SELECTORS)
     _target_options(p)
-    _method_options(p)
+    _method_options(p, SELECTORS)
     return p
 
 
-_BUDGET = ("budget", "budget_tokens", "tokenizer")
-# The options each method takes, beyond the pool.
-_SELECT_OPTIONS = {
-    "zip": _BUDGET + ("k1", "k2", "k3", "variant", "compressor", "serializer", "fine_context",
-                      "dedup", "exact", "workers", "checkpoint", "checkpoint_every", "resume"),
-    "zipfit": _BUDGET + ("target", "threshold", "compressor", "serializer", "order", "aggregate",
-                         "workers"),
-    "dsir": _BUDGET + ("target", "resampling", "seed", "min_tokens", "num_buckets", "ngrams",
-                       "raw_fit_ngrams", "workers"),
-    "random": _BUDGET + ("seed", "stratify"),
-    "length": _BUDGET + ("longest",),
-    "cluster": _BUDGET + ("model", "device", "rule", "clusters", "seed", "iterations", "batch_size",
-                          "cache"),
-    "perplexity": _BUDGET + ("tokens", "order", "model", "device", "max_length", "batch_tokens",
-                             "cache"),
-    "ifd": _BUDGET + ("variant", "model", "device", "max_length", "batch_tokens", "cache"),
-}
-_SCORE_OPTIONS = {
-    "ratio": ("compressor", "serializer", "workers"),
-    "zipfit": ("target", "compressor", "serializer", "order", "aggregate", "workers"),
-    "dsir": ("target", "num_buckets", "ngrams", "raw_fit_ngrams", "workers"),
-    "length": ("tokenizer",),
-    "perplexity": ("tokens", "model", "device", "max_length", "batch_tokens", "cache"),
-    "ifd": ("variant", "model", "device", "max_length", "batch_tokens", "cache"),
-}
+def _options_of(function: Callable, args: argparse.Namespace) -> tuple:
+    """The command-line options a method takes: its signature's parameters that are options."""
+    return tuple(name for name in _parameters(function)
+                 if name not in ("records", "progress") and hasattr(args, name))
 
 
-def _method_params(args: argparse.Namespace, names: tuple) -> dict:
-    """The options a method takes; unset ones (None) are left to the method's defaults.
+def _method_params(args: argparse.Namespace, functions: dict[str, Callable]) -> dict:
+    """The options the method takes; unset ones (None) are left to the method's defaults.
     An option given that the method does not take is an error, not silently ignored."""
-    _refuse_foreign_options(args, names)
+    names = _options_of(functions[args.method], args)
+    _refuse_foreign_options(args, names, functions)
     params = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     if "target" in names:
         if args.target is None:
@@ -278,13 +288,11 @@ def _method_params(args: argparse.Namespace, names: tuple) -> dict:
     return params
 
 
-def _refuse_foreign_options(args: argparse.Namespace, names: tuple) -> None:
-    defaults = vars(build_parser().parse_args([args.command, "POOL", "-o", "out.jsonl"]))
-    methods = _SELECT_OPTIONS if args.command == "select" else _SCORE_OPTIONS
-    every = {name for options in methods.values() for name in options}
+def _refuse_foreign_options(args: argparse.Namespace, names: tuple, functions: dict) -> None:
+    every = {name for function in functions.values() for name in _options_of(function, args)}
     every |= {"target_schema", "target_fields"} if "target" in every else set()
     taken = set(names) | ({"target_schema", "target_fields"} if "target" in names else set())
-    foreign = sorted(name for name in every - taken if getattr(args, name) != defaults[name])
+    foreign = sorted(name for name in every - taken if getattr(args, name) is not None)
     if foreign:
         flags = {"longest": "shortest", "target_fields": "target-field"}
         given = ", ".join("--" + flags.get(name, name.replace("_", "-")) for name in foreign)
@@ -296,8 +304,8 @@ def _refuse_foreign_options(args: argparse.Namespace, names: tuple) -> None:
 def _select_run(args: argparse.Namespace) -> int:
     output_format(args.output)  # a bad suffix fails now, not after the selection
     records = load_pool(args)
-    params = _method_params(args, _SELECT_OPTIONS[args.method])
-    if "progress" in inspect.signature(SELECTORS[args.method].resolve()).parameters:
+    params = _method_params(args, SELECTORS)
+    if "progress" in _parameters(SELECTORS[args.method]):
         params["progress"] = _progress(args)
     result = select(records, method=args.method, **params)
     result.manifest["argv"] = command_line()
@@ -323,12 +331,13 @@ def _score_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                                    "ratio), zipfit (alignment with --target), dsir (log importance "
                                    "weight towards --target), length (tokens), perplexity and ifd "
                                    "(with every LM loss and token count they come from).")
-    p.add_argument("--method", default="ratio", choices=tuple(SCORERS))
+    p.add_argument("--method", default=_parameters(score)["method"].default, choices=tuple(SCORERS),
+                   help="default: %(default)s")
     p.add_argument("-o", "--output", required=True,
                    help="position, record number, score per record (.parquet or .jsonl)")
-    p.add_argument("--tokenizer", default="whitespace", help="length: how tokens are counted")
+    p.add_argument("--tokenizer", help="length: how tokens are counted" + _defaults(SCORERS, "tokenizer"))
     _target_options(p)
-    _method_options(p)
+    _method_options(p, SCORERS)
     return p
 
 
@@ -337,8 +346,8 @@ def _score_run(args: argparse.Namespace) -> int:
     timings = Timings()
     with timings.stage("read"):
         records = load_pool(args)
-    params = _method_params(args, _SCORE_OPTIONS[args.method])
-    if args.method != "length":
+    params = _method_params(args, SCORERS)
+    if "progress" in _parameters(SCORERS[args.method]):
         params["progress"] = _progress(args)
     with timings.stage("score"):
         if args.method in ("perplexity", "ifd"):  # the score and every loss it comes from

@@ -2,7 +2,7 @@
 
 - perplexity: the entropy-law paper's baseline, "the samples with highest training loss".
   The score is the mean NLL (log perplexity) of the ``response`` tokens given their prompt,
-  or of the ``full`` sequence; ``order`` takes the ``highest`` first, the ``lowest``, or
+  or of the ``full`` sequence; ``prefer`` takes the ``highest`` first, the ``lowest``, or
   the ``middle`` (the highest after skipping the top third).
 - ifd: loss of the response given its prompt against its loss alone.
   ``superfiltering`` (default): IFD = PPL(A|Q) / PPL(A) = exp(loss_cond - loss_direct),
@@ -29,16 +29,18 @@ from ..selection import Selection
 from .lm_scores import lm_losses
 
 PERPLEXITY_TOKENS = ("response", "full")
-ORDERS = ("highest", "lowest", "middle")
+PERPLEXITY_MAX_LENGTH = 1024
+PREFER = ("highest", "lowest", "middle")
 IFD_VARIANTS = {
-    # variant: (prompt format, default max_length); formulas and keep rules in the docstring
+    # ifd_variant: (prompt format, default max_length); formulas and keep rules in the docstring
     "superfiltering": ("plain", 1024),
     "cherry": ("alpaca", 512),
 }
 
 
 def perplexity_scores(records: Any, *, tokens: str = "response", model: str = DEFAULT_CAUSAL_LM,
-                      device: str = "auto", max_length: int = 1024, batch_tokens: int | None = None,
+                      device: str = "auto", max_length: int = PERPLEXITY_MAX_LENGTH,
+                      batch_tokens: int | None = None,
                       cache: Any = None, progress: bool | None = None) -> np.ndarray:
     """Mean NLL per record (NaN for a record with no scored token)."""
     return _perplexity(read_records(records), tokens, model, device, max_length, batch_tokens,
@@ -55,25 +57,25 @@ def _perplexity(records: Records, tokens: str, model: str, device: str, max_leng
     return (losses.loss_cond if tokens == "response" else losses.loss_full), losses
 
 
-def ifd_scores(records: Any, *, variant: str = "superfiltering", model: str = DEFAULT_CAUSAL_LM,
+def ifd_scores(records: Any, *, ifd_variant: str = "superfiltering", model: str = DEFAULT_CAUSAL_LM,
                device: str = "auto", max_length: int | None = None,
                batch_tokens: int | None = None, cache: Any = None,
                progress: bool | None = None) -> np.ndarray:
-    """IFD per record by the variant's formula (NaN where no response token was scored)."""
-    return _ifd(read_records(records), variant, model, device, max_length, batch_tokens, cache,
+    """IFD per record by the ifd_variant's formula (NaN where no response token was scored)."""
+    return _ifd(read_records(records), ifd_variant, model, device, max_length, batch_tokens, cache,
                 progress)[0]
 
 
-def _ifd(records: Records, variant: str, model: str, device: str, max_length: int | None,
+def _ifd(records: Records, ifd_variant: str, model: str, device: str, max_length: int | None,
          batch_tokens: int | None, cache: Any, progress: bool | None):
-    if variant not in IFD_VARIANTS:
-        raise ValueError(f"variant must be one of {tuple(IFD_VARIANTS)}, got {variant!r}")
-    fmt, default_length = IFD_VARIANTS[variant]
+    if ifd_variant not in IFD_VARIANTS:
+        raise ValueError(f"ifd_variant must be one of {tuple(IFD_VARIANTS)}, got {ifd_variant!r}")
+    fmt, default_length = IFD_VARIANTS[ifd_variant]
     losses = lm_losses(records, model=model, device=device, format=fmt, passes=("cond", "direct"),
                        max_length=max_length or default_length, batch_tokens=batch_tokens,
                        cache=cache, progress=progress)
     with np.errstate(invalid="ignore", divide="ignore"):
-        if variant == "superfiltering":
+        if ifd_variant == "superfiltering":
             ifd = np.exp(losses.loss_cond - losses.loss_direct)
         else:
             ifd = losses.loss_cond / losses.loss_direct
@@ -81,77 +83,78 @@ def _ifd(records: Records, variant: str, model: str, device: str, max_length: in
 
 
 def loss_table(records: Any, method: str, *, tokens: str = "response",
-               variant: str = "superfiltering", model: str = DEFAULT_CAUSAL_LM, device: str = "auto",
+               ifd_variant: str = "superfiltering", model: str = DEFAULT_CAUSAL_LM, device: str = "auto",
                max_length: int | None = None, batch_tokens: int | None = None, cache: Any = None,
                progress: bool | None = None) -> dict[str, np.ndarray]:
     """The method's score (``perplexity`` or ``ifd``) with every stored loss and token count,
     per position: what ``zipkit score`` writes."""
     records = read_records(records)
     if method == "perplexity":
-        scores, losses = _perplexity(records, tokens, model, device, max_length or 1024,
+        scores, losses = _perplexity(records, tokens, model, device, max_length or PERPLEXITY_MAX_LENGTH,
                                      batch_tokens, cache, progress)
     else:
-        scores, losses = _ifd(records, variant, model, device, max_length, batch_tokens, cache,
+        scores, losses = _ifd(records, ifd_variant, model, device, max_length, batch_tokens, cache,
                               progress)
     return {method: scores, **losses.table()}
 
 
 def select_perplexity(records: Records, *, budget: int | None = None,
                       budget_tokens: int | None = None, tokenizer: str = "whitespace",
-                      tokens: str = "response", order: str = "highest",
-                      model: str = DEFAULT_CAUSAL_LM, device: str = "auto", max_length: int = 1024,
+                      tokens: str = "response", prefer: str = "highest",
+                      model: str = DEFAULT_CAUSAL_LM, device: str = "auto",
+                      max_length: int = PERPLEXITY_MAX_LENGTH,
                       batch_tokens: int | None = None, cache: Any = None,
                       progress: bool | None = None) -> Selection:
     """Records by mean NLL under a small causal LM: highest first by default."""
-    if order not in ORDERS:
-        raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
+    if prefer not in PREFER:
+        raise ValueError(f"prefer must be one of {PREFER}, got {prefer!r}")
     check_budget_early(records, budget, budget_tokens)
     timings = Timings()
     with timings.stage("lm_scores"):
         loss, losses = _perplexity(records, tokens, model, device, max_length, batch_tokens,
                                    cache, progress)
     eligible = np.isfinite(loss)
-    if order == "middle":
+    if prefer == "middle":
         ranked = np.flatnonzero(eligible)[np.lexsort((np.flatnonzero(eligible), -loss[eligible]))]
         eligible = eligible.copy()
         eligible[ranked[: len(ranked) // 3]] = False  # skip the top third
-    params = dict(tokens=tokens, order=order, model=model, device=device, max_length=max_length,
+    params = dict(tokens=tokens, prefer=prefer, model=model, device=device, max_length=max_length,
                   batch_tokens=batch_tokens, cache=None if cache is None else str(cache),
                   progress=progress)
     return ranked_selection(records, method="perplexity", keys=np.nan_to_num(loss, nan=-np.inf),
-                            descending=order != "lowest", params=params, budget=budget,
+                            descending=prefer != "lowest", params=params, budget=budget,
                             score=f"mean NLL of the {tokens} tokens",
                             budget_tokens=budget_tokens, tokenizer=tokenizer, timings=timings,
                             eligible=None if eligible.all() else eligible,
-                            filter_name=_filter_name(order), extra={"lm": losses.manifest})
+                            filter_name=_filter_name(prefer), extra={"lm": losses.manifest})
 
 
-def _filter_name(order: str) -> str:
-    skip = ", skipping the top third" if order == "middle" else ""
+def _filter_name(prefer: str) -> str:
+    skip = ", skipping the top third" if prefer == "middle" else ""
     return f"having a scored token{skip}"
 
 
 def select_ifd(records: Records, *, budget: int | None = None, budget_tokens: int | None = None,
-               tokenizer: str = "whitespace", variant: str = "superfiltering",
+               tokenizer: str = "whitespace", ifd_variant: str = "superfiltering",
                model: str = DEFAULT_CAUSAL_LM, device: str = "auto", max_length: int | None = None,
                batch_tokens: int | None = None, cache: Any = None,
                progress: bool | None = None) -> Selection:
-    """Highest IFD first among records the variant keeps (IFD < 1, or <= 1 for cherry)."""
+    """Highest IFD first among records the ifd_variant keeps (IFD < 1, or <= 1 for cherry)."""
     check_budget_early(records, budget, budget_tokens)
     timings = Timings()
     with timings.stage("lm_scores"):
-        ifd, losses = _ifd(records, variant, model, device, max_length, batch_tokens, cache,
+        ifd, losses = _ifd(records, ifd_variant, model, device, max_length, batch_tokens, cache,
                            progress)
     finite = np.isfinite(ifd)
-    keep = finite & ((ifd < 1) if variant == "superfiltering" else (ifd <= 1))
-    params = dict(variant=variant, model=model, device=device, max_length=losses.manifest["max_length"],
-                  batch_tokens=batch_tokens, cache=None if cache is None else str(cache),
+    keep = finite & ((ifd < 1) if ifd_variant == "superfiltering" else (ifd <= 1))
+    params = dict(ifd_variant=ifd_variant, model=model, device=device,
+                  max_length=losses.manifest["max_length"], batch_tokens=batch_tokens, cache=None if cache is None else str(cache),
                   progress=progress)
     extra = {"lm": losses.manifest, "ifd_dropped": int((finite & ~keep).sum()),
              "unscored": int((~finite).sum())}
-    rule = "IFD < 1" if variant == "superfiltering" else "IFD <= 1"
+    rule = "IFD < 1" if ifd_variant == "superfiltering" else "IFD <= 1"
     return ranked_selection(records, method="ifd", keys=np.where(finite, ifd, -np.inf),
                             params=params, budget=budget, budget_tokens=budget_tokens,
-                            tokenizer=tokenizer, timings=timings, score=f"IFD ({variant})",
+                            tokenizer=tokenizer, timings=timings, score=f"IFD ({ifd_variant})",
                             eligible=None if keep.all() else keep,
-                            filter_name=f"the {variant} rule ({rule})", extra=extra)
+                            filter_name=f"the {ifd_variant} rule ({rule})", extra=extra)
