@@ -85,6 +85,13 @@ def _field(record: dict, name: str) -> Any:
         raise SchemaError(f"has no {name!r} field") from None
 
 
+def _list_field(record: dict, name: str, of: str) -> list:
+    value = _field(record, name)
+    if not isinstance(value, list):
+        raise SchemaError(f"field {name!r} is not a list of {of}")
+    return value
+
+
 def _join(parts) -> str:
     return "\n".join(parts)
 
@@ -110,9 +117,7 @@ def _turn_text(turn: Any, where: str) -> str:
 
 
 def _sharegpt(record: dict) -> list[Message]:
-    turns = _field(record, "conversations")
-    if not isinstance(turns, list):
-        raise SchemaError("field 'conversations' is not a list of turns")
+    turns = _list_field(record, "conversations", "turns")
     out = []
     for k, turn in enumerate(turns):
         where = f"conversations[{k}]"
@@ -127,9 +132,7 @@ def _sharegpt(record: dict) -> list[Message]:
 
 
 def _messages(record: dict) -> list[Message]:
-    listed = _field(record, "messages")
-    if not isinstance(listed, list):
-        raise SchemaError("field 'messages' is not a list of messages")
+    listed = _list_field(record, "messages", "messages")
     out = []
     for k, message in enumerate(listed):
         if not isinstance(message, dict) or "content" not in message:

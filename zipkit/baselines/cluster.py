@@ -219,10 +219,8 @@ def select_cluster(records: Records, *, budget: int | None = None, budget_tokens
 
 def _default_clusters(records: Records, budget: int | None, budget_tokens: int | None,
                       tokenizer: str) -> int:
-    if budget is not None:
+    if budget is not None:  # the budgets were checked: otherwise budget_tokens is set
         return int(budget)
-    if budget_tokens is None:
-        raise ValueError("give exactly one of budget=N (records) or budget_tokens=T (tokens)")
     from ..budget import token_counts
 
     mean = max(float(token_counts(records, tokenizer).mean()), 1.0)
