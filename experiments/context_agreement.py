@@ -1,6 +1,7 @@
 """How far each backend's default context agrees with exact recompression by the same library.
 
     python -m experiments.context_agreement [--out FILE] [--counts 10 100 1000] [--no-zip]
+    python -m experiments.context_agreement --table BEFORE.json AFTER.json   # the README's table
 
 Pool: Alpaca in ShareGPT form (as experiments.zip_speedup builds it), records framed as
 ZIP's ``text`` serializer frames them (a newline between records).
@@ -80,6 +81,23 @@ def zip_overlap(spec: str, records, budget: int, k: list[int]) -> dict:
             "common": common, "default_s": runs["default"][1], "exact_s": runs["exact"][1]}
 
 
+def table(before: dict, after: dict) -> str:
+    """A markdown table of two runs (before and after a change), as the README shows it."""
+    lines = ["| compressor (default context) | size error after 10 / 100 / 1,000 records: before "
+             "| after | error of the bytes a record adds, after (10 / 100 / 1,000) "
+             "| ZIP overlap with exact: before | after |", "|---|---|---|---|---|---|"]
+    old = {row["compressor"]: row for row in before["rows"]}
+    for row in after["rows"]:
+        spec, was = row["compressor"], old[row["compressor"]]
+        sizes = lambda r, key="mean_error_pct": " / ".join(  # noqa: E731
+            f"{r['sizes'][n][key]:+.2f} %" for n in sorted(r["sizes"], key=int))
+        added = " / ".join(f"{row['sizes'][n]['mean_abs_error_of_added_bytes_pct']:.0f} %"
+                           for n in sorted(row["sizes"], key=int))
+        lines.append(f"| {spec} ({row['zip']['context']}) | {sizes(was)} | {sizes(row)} | {added} "
+                     f"| {was['zip']['overlap']:.2f} | {row['zip']['overlap']:.2f} |")
+    return "\n".join(lines)
+
+
 def _commit() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
@@ -97,7 +115,12 @@ def main() -> None:
     parser.add_argument("--k", type=int, nargs=3, default=[1000, 100, 50], metavar=("K1", "K2", "K3"))
     parser.add_argument("--no-zip", action="store_true", help="size errors only")
     parser.add_argument("--out", help="write the rows as JSON")
+    parser.add_argument("--table", nargs=2, metavar=("BEFORE", "AFTER"),
+                        help="print the markdown table of two result files, and stop")
     args = parser.parse_args()
+    if args.table:
+        print(table(*(json.loads(Path(path).read_text()) for path in args.table)))
+        return
     records = zipkit.read_records(alpaca_sharegpt_pool())
     payloads = records.payloads("text")
     rows = []
