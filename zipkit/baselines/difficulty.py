@@ -148,8 +148,8 @@ def select_ifd(records: Records, *, budget: int | None = None, budget_tokens: in
     finite = np.isfinite(ifd)
     keep = finite & ((ifd < 1) if ifd_variant == "superfiltering" else (ifd <= 1))
     params = dict(ifd_variant=ifd_variant, model=model, device=device,
-                  max_length=losses.manifest["max_length"], batch_tokens=batch_tokens, cache=None if cache is None else str(cache),
-                  progress=progress)
+                  max_length=losses.manifest["max_length"], batch_tokens=batch_tokens,
+                  cache=None if cache is None else str(cache), progress=progress)
     extra = {"lm": losses.manifest, "ifd_dropped": int((finite & ~keep).sum()),
              "unscored": int((~finite).sum())}
     rule = "IFD < 1" if ifd_variant == "superfiltering" else "IFD <= 1"

@@ -1,10 +1,12 @@
 """Records as prompt/response turns, and the prompt formats the LM scorers render them in.
 
 A record, parsed once into messages by :func:`zipkit.schemas.messages`, becomes a list of
-turns (instruction, input, response): Alpaca records are one turn; ShareGPT and OpenAI-messages records give one turn per assistant message, its
-prompt being the user message(s) before it (a system message is put before the prompt
-that follows it); preference records are the prompt and the chosen answer; anything else
-(plain text) is one turn whose response is the whole text, with no prompt.
+turns (instruction, input, response): Alpaca records are one turn; ShareGPT and
+OpenAI-messages records give one turn per assistant message, its prompt being the user
+message(s) before it (a system message is put before the prompt that follows it);
+preference records are scored on their chosen answer (after the prompt, or as the
+conversation they hold), never the rejected one; anything else (plain text) is one turn
+whose response is the whole text, with no prompt.
 
 A format renders the context of turn k (the conversation so far, then turn k's prompt)
 and the prefix of the unconditioned pass:
