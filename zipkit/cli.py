@@ -4,6 +4,7 @@ its parser and one that runs it. ``select`` takes the options of every method in
 from __future__ import annotations
 
 import argparse
+import functools
 import inspect
 import json
 import sys
@@ -155,6 +156,7 @@ def _print_ratio(summary: dict, per_record: np.ndarray) -> None:
 
 # --- zipkit select ------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=None)
 def _parameters(function: Callable) -> "Mapping[str, inspect.Parameter]":
     """The parameters of a method (of the function behind a lazy entry of a method table)."""
     return inspect.signature(getattr(function, "resolve", lambda: function)()).parameters

@@ -58,11 +58,14 @@ def messages(record: dict, schema: str | None, text_fields: Sequence[str] | None
     derive from it."""
     if text_fields:
         return [Message("text", _content(_field(record, f), f)) for f in text_fields]
+    return _parser(schema)(record)
+
+
+def _parser(schema: str | None) -> Callable[[dict], list[Message]]:
     try:
-        parse = _PARSERS[schema]
+        return _PARSERS[schema]
     except KeyError:
         raise ValueError(f"unknown schema {schema!r}; known: {', '.join(SCHEMAS)}") from None
-    return parse(record)
 
 
 def text_of(parts: Sequence[Message]) -> str:
@@ -72,8 +75,8 @@ def text_of(parts: Sequence[Message]) -> str:
 
 def extractor(schema: str | None, text_fields: Sequence[str] | None) -> Callable[[dict], str]:
     """A function from a record to its text for the given schema or explicit fields."""
-    if not text_fields and schema not in _PARSERS:
-        raise ValueError(f"unknown schema {schema!r}; known: {', '.join(SCHEMAS)}")
+    if not text_fields:
+        _parser(schema)  # an unknown name fails here, not at the first record
     fields = list(text_fields) if text_fields else None
     return lambda record: text_of(messages(record, schema, fields))
 

@@ -89,9 +89,11 @@ def select_zip(records: Records, *, budget: int | None = None, budget_tokens: in
         Save the state to ``checkpoint`` (.npz) every ``checkpoint_every`` rounds; with
         ``resume=True`` an existing checkpoint of the same run is continued, to the same result.
     """
-    # Every parameter but the few that only say how the run is carried out: a parameter
-    # added later reaches the checkpoint's fingerprint and the manifest without a second edit.
-    params = {name: value for name, value in locals().items() if name not in _HOW_TO_RUN}
+    # Every argument, captured before any other local exists: a parameter added later reaches
+    # the manifest, and (unless it only says how the run is carried out) the checkpoint's
+    # identity, without a second edit.
+    arguments = {name: value for name, value in locals().items() if name != "records"}
+    params = {name: value for name, value in arguments.items() if name not in _HOW_TO_RUN}
     config = _Config.build(records, params)
     timings = Timings()
     with timings.stage("prepare"):
@@ -127,11 +129,9 @@ def select_zip(records: Records, *, budget: int | None = None, budget_tokens: in
                     f"{len(run.selected)} records selected (the official variant discards the "
                     f"unpicked K2 candidates of every round)", RuntimeWarning)
     manifest = {
-        "method": "zip", "parameters": {**params, "compressor": config.compressor.spec,
+        "method": "zip", "parameters": {**arguments, "compressor": config.compressor.spec,
                                         "serializer": config.serializer,
-                                        "workers": workers, "checkpoint": str(path) if path else None,
-                                        "checkpoint_every": checkpoint_every, "resume": resume,
-                                        "progress": progress},
+                                        "checkpoint": str(path) if path else None},
         "score": {"is": "compression ratio of the round's picks with the record (fine stage)",
                   "order": "ascending"},
         "compressor": config.compressor.describe(), "context_exactness": run.exactness,
@@ -273,7 +273,7 @@ class _Run:
         payloads, frame = self.payloads, anchor.frame
         suffixes = [anchor.piece(payloads[int(i)]) + frame.tail for i in positions]
         sizes = parallel_sizes(anchor.context.size_with, suffixes, self.workers,
-                                           min_items=_MIN_QUERIES_FOR_POOL)
+                               min_items=_MIN_QUERIES_FOR_POOL)
         lengths = anchor.length + np.fromiter(map(len, suffixes), dtype=np.int64, count=len(suffixes))
         return (lengths / sizes).astype(self.dtype)
 
@@ -284,7 +284,7 @@ class _Run:
         payloads = self.payloads
         todo = np.flatnonzero(self.available)
         sizes = parallel_sizes(lambda i: size(head + bytes(payloads[int(i)]) + tail),
-                                           todo, self.workers)
+                               todo, self.workers)
         lengths = payloads.lengths[todo] + len(head) + len(tail)
         self.pi[todo] = (lengths / sizes).astype(self.dtype)
 

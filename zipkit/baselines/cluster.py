@@ -38,12 +38,18 @@ def embed(records: Records, model: str = DEFAULT_ENCODER, device: str = "auto",
           batch_size: int | None = None, cache: Any = None, use_cache: bool = True,
           progress: bool | None = None) -> np.ndarray:
     """L2-normalized float32 embeddings of every record's text, from the cache when there."""
+    return _embed(records, model, device, batch_size, cache, use_cache, progress)[0]
+
+
+def _embed(records: Records, model: str, device: str, batch_size: int | None, cache: Any,
+           use_cache: bool, progress: bool | None) -> tuple[np.ndarray, bool]:
+    """:func:`embed`, and whether the vectors came from the cache."""
     device = resolve_device(device)
     path = embedding_cache(records, model, device, cache)
     if use_cache and path.is_file():
         vectors = np.load(path)
         if len(vectors) == len(records):
-            return vectors
+            return vectors, True
     encoder = load_encoder(model, device)
     texts = [records.text(i) for i in range(len(records))]
     vectors = encoder.encode(texts, batch_size=batch_size or (512 if device.startswith("cuda") else 64),
@@ -55,7 +61,7 @@ def embed(records: Records, model: str = DEFAULT_ENCODER, device: str = "auto",
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_output(path) as out:
             np.save(out, vectors)
-    return vectors
+    return vectors, False
 
 
 def embedding_cache(records: Records, model: str, device: str, cache: Any = None) -> Path:
@@ -189,9 +195,8 @@ def select_cluster(records: Records, *, budget: int | None = None, budget_tokens
     check_budget_early(records, budget, budget_tokens)
     timings = Timings()
     resolved = resolve_device(device)
-    from_cache = embedding_cache(records, model, resolved, cache).is_file()
     with timings.stage("embed"):
-        vectors = embed(records, model, resolved, batch_size, cache, progress=progress)
+        vectors, from_cache = _embed(records, model, resolved, batch_size, cache, True, progress)
     k = clusters or _default_clusters(records, budget, budget_tokens, tokenizer)
     with timings.stage("kmeans"):
         centroids, labels = kmeans(vectors, min(k, len(records)), seed, iterations, resolved)

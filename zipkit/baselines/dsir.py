@@ -141,7 +141,7 @@ class DSIR:
                     taken = int(running[past[0]] - fitted)
             raw_counts += np.bincount(block.buckets[:taken], minlength=self.num_buckets)
             fitted += taken
-            if taken < len(block.buckets) or (raw_fit_ngrams is not None and fitted > raw_fit_ngrams):
+            if raw_fit_ngrams is not None and fitted > raw_fit_ngrams:
                 break
         target_counts = sum((f.counts(self.num_buckets)
                              for f in self.features(read_records(target), "target")),
