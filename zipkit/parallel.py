@@ -37,7 +37,7 @@ _pools_lock = threading.Lock()
 
 
 def resolve_workers(workers: int | None) -> int:
-    """``None`` or 0 means one thread per core."""
+    """``None`` or 0 means one worker (thread or process) per core."""
     if workers is None or workers == 0:
         return os.cpu_count() or 1
     if workers < 0:
