@@ -90,6 +90,13 @@ class ContextQuery:
     def time_fork_and_extend(self, name, size):
         self.contexts[0].fork().extend(self.suffixes[0])
 
+    def time_extend_then_query(self, name, size):
+        """What a ZIP round pays per context growth: a conditional context measures the true
+        size of all it holds again at the first query after an extend."""
+        twin = self.contexts[0].fork()
+        twin.extend(self.suffixes[0])
+        twin.size_with(self.suffixes[1])
+
 
 class Recompress:
     """What a query replaces: compressing prefix+suffix from scratch (the naive ZIP loop)."""
