@@ -53,6 +53,14 @@ def check_budget(n_available: int, budget: int | None, budget_tokens: int | None
                          f"{budget_tokens!r}")
 
 
+def check_fits(budget_tokens: int, tokens: np.ndarray, tokenizer: str) -> None:
+    """A token budget that no record fits selects nothing: say so before any work."""
+    smallest = int(tokens.min()) if len(tokens) else 0
+    if budget_tokens < smallest:
+        raise ValueError(f"budget_tokens={budget_tokens} fits no record: the smallest record has "
+                         f"{smallest} {tokenizer} tokens; raise the budget")
+
+
 def _is_count(value: object) -> bool:
     # A float such as 5.0 is refused: it is a sign of a computed budget gone wrong.
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1

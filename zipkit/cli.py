@@ -7,7 +7,10 @@ import argparse
 import functools
 import inspect
 import json
+import os
+import signal
 import sys
+import warnings
 from collections import Counter
 from typing import Callable, Mapping
 
@@ -16,6 +19,7 @@ import numpy as np
 from . import __version__, compressors, ratio
 from .errors import BadRecordError
 from .formats import atomic_output
+from .paths import check_outputs
 from .manifest import Timings, command_line, versions
 from .records import SERIALIZERS, Records, output_format, read_records
 from .scoring import SCORERS, score
@@ -86,6 +90,9 @@ def _ratio_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def _ratio_run(args: argparse.Namespace) -> int:
     compressor = compressors.get(args.compressor)
+    check_outputs({"--per-record": args.per_record, "--report": args.report}, {"the pool": args.pool})
+    if args.per_record:
+        output_format(args.per_record)
     timings = Timings()
     with timings.stage("read"):
         records = load_pool(args)
@@ -117,20 +124,29 @@ def _ratio_run(args: argparse.Namespace) -> int:
 
 
 def _write_per_record(path: str, records: Records, values: dict[str, np.ndarray]) -> None:
-    """One row per record: its position, its number in the file, then ``values``."""
+    """One row per record: its position, its number in the file, then ``values``, in the
+    format the suffix names (.parquet, .jsonl or a .json array)."""
     columns = {"position": np.arange(len(records)), "record": records.numbers, **values}
-    if path.endswith(".parquet"):
+    out_format = output_format(path)
+    if out_format == "parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         with atomic_output(path) as out:
             pq.write_table(pa.table(columns), out)
         return
+    rows = (json.dumps(dict(zip(columns, _json_row(row)))).encode()
+            for row in zip(*(c.tolist() for c in columns.values())))
     with atomic_output(path) as out:
-        for row in zip(*(c.tolist() for c in columns.values())):
-            # An unscored record's NaN is written as null: JSON has no NaN.
-            row = [None if isinstance(v, float) and v != v else v for v in row]
-            out.write(json.dumps(dict(zip(columns, row))).encode() + b"\n")
+        if out_format == "jsonl":
+            out.writelines(row + b"\n" for row in rows)
+        else:
+            out.write(b"[\n" + b",\n".join(rows) + b"\n]\n")
+
+
+def _json_row(row: tuple) -> list:
+    # An unscored record's NaN is written as null: JSON has no NaN.
+    return [None if isinstance(v, float) and v != v else v for v in row]
 
 
 def _print_ratio(summary: dict, per_record: np.ndarray) -> None:
@@ -303,9 +319,18 @@ def _refuse_foreign_options(args: argparse.Namespace, names: tuple, functions: d
                          f"method it belongs to (see zipkit {args.command} --help)")
 
 
+def _check_run_outputs(args: argparse.Namespace, **more: str | None) -> None:
+    """Every output of the command, checked before any work (a bad suffix, a path that is an
+    input or another output, a directory that cannot take it)."""
+    outputs = {"-o": args.output, "--report": getattr(args, "report", None), **more}
+    check_outputs(outputs, {"the pool": args.pool, "--target": getattr(args, "target", None)})
+    output_format(args.output)
+
+
 def _select_run(args: argparse.Namespace) -> int:
-    output_format(args.output)  # a bad suffix fails now, not after the selection
+    _check_run_outputs(args, **{"--checkpoint": getattr(args, "checkpoint", None)})
     records = load_pool(args)
+    records.check_output(args.output)
     params = _method_params(args, SELECTORS)
     if "progress" in _parameters(SELECTORS[args.method]):
         params["progress"] = _progress(args)
@@ -344,7 +369,7 @@ def _score_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def _score_run(args: argparse.Namespace) -> int:
-    output_format(args.output)
+    _check_run_outputs(args)
     timings = Timings()
     with timings.stage("read"):
         records = load_pool(args)
@@ -411,15 +436,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    warnings.formatwarning = _one_line_warning
     try:
         return args.run(args)
-    except (BadRecordError, ValueError, FileNotFoundError, FileExistsError, ImportError,
-            IndexError, RuntimeError) as err:
-        print(f"zipkit: error: {err}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt as stop:
+        print(f"zipkit: interrupted{_resume_hint(args)}", file=sys.stderr)
+        return 128 + getattr(stop, "signum", signal.SIGINT)
     except BrokenPipeError:  # `zipkit ... | head`: the reader left; not an error of ours
         sys.stderr.close()
         return 0
+    except (BadRecordError, ValueError, TypeError, OSError, ImportError, IndexError,
+            RuntimeError) as err:
+        print(f"zipkit: error: {_describe(err)}", file=sys.stderr)
+        return 2
+
+
+def _describe(err: Exception) -> str:
+    """An OS error as its reason and file ("No space left on device: out.jsonl"); others as
+    their message."""
+    if isinstance(err, OSError) and err.strerror and len(err.args) > 1:
+        return f"{err.strerror}: {err.filename}" if err.filename else err.strerror
+    return str(err)
+
+
+def _resume_hint(args: argparse.Namespace) -> str:
+    checkpoint = getattr(args, "checkpoint", None)
+    if checkpoint and os.path.exists(checkpoint):
+        return f"; the state is saved in {checkpoint}: run the same command with --resume to go on"
+    return "; nothing was written"
+
+
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"zipkit: warning: {message}\n"
 
 
 if __name__ == "__main__":

@@ -26,10 +26,13 @@ class BadRecord:
 class BadRecordError(ValueError):
     """A record cannot be read. ``on_error="skip"`` skips such records and lists them instead."""
 
-    def __init__(self, bad: BadRecord) -> None:
+    def __init__(self, bad: BadRecord, skippable: bool = True) -> None:
         self.bad = bad
-        super().__init__(f"{bad} (pass on_error='skip', or --skip-bad on the command line, to skip "
-                         f"bad records and list them)")
+        hint = ("pass on_error='skip', or --skip-bad on the command line, to skip bad records and "
+                "list them" if skippable else
+                "the records after this point cannot be found, so it cannot be skipped (not even with "
+                "--skip-bad): repair the file")
+        super().__init__(f"{bad} ({hint})")
 
 
 def warn_caller(message: str, category: type[Warning] = UserWarning) -> None:

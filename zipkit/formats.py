@@ -9,12 +9,17 @@ from __future__ import annotations
 import codecs
 import contextlib
 import gzip
+import io
 import json
 import os
+import sys
 import tempfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any, Callable, Iterator
+
+from .paths import check_writable, remove_stale_temps, temp_prefix
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -35,18 +40,81 @@ class Item:
 
 
 def open_binary(path: str | os.PathLike) -> IO[bytes]:
-    """Open a file for reading, decompressing gzip or zstd by their magic bytes."""
-    raw = open(path, "rb")
-    magic = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
-    if magic.startswith(_GZIP_MAGIC):
-        return gzip.GzipFile(fileobj=raw)
-    if magic.startswith(_ZSTD_MAGIC):
-        import io
-
-        import zstandard
-
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))
+    """Open a file (``-``: standard input) for reading, decompressing gzip or zstd by their
+    magic bytes. A cut-off or damaged compressed stream raises :class:`DamagedStreamError`
+    where it is found, never a silent end of the data."""
+    raw = os.fdopen(os.dup(sys.stdin.fileno()), "rb") if str(path) == "-" else open(path, "rb")
+    magic = raw.peek(4)[:4]
+    for kind, (start, _) in _CODECS.items():
+        if magic.startswith(start):
+            return io.BufferedReader(_Decompressed(raw, kind, str(path)), buffer_size=_CHUNK)
     return raw
+
+
+class DamagedStreamError(ValueError):
+    """A compressed input that ends early or holds bytes its format does not allow."""
+
+
+def _zstd_decompressor() -> Any:
+    import zstandard
+
+    return zstandard.ZstdDecompressor().decompressobj()
+
+
+# Magic bytes and a decompressor for one gzip member / zstd frame (a file may hold several).
+_CODECS: dict[str, tuple[bytes, Callable[[], Any]]] = {
+    "gzip": (_GZIP_MAGIC, lambda: zlib.decompressobj(wbits=31)),
+    "zstd": (_ZSTD_MAGIC, _zstd_decompressor),
+}
+
+
+class _Decompressed(io.RawIOBase):
+    """Decompressed bytes of a gzip or zstd file, member after member, that tells the end of
+    the data from a stream cut off mid-member or followed by bytes of another kind (the
+    libraries' own readers either stop silently there or raise bare errors)."""
+
+    def __init__(self, raw: IO[bytes], kind: str, path: str) -> None:
+        self.raw, self.kind, self.path = raw, kind, path  # .raw: read position for progress bars
+        self._magic, self._new = _CODECS[kind]
+        self._codec = self._new()
+        self._out, self._at, self._unused, self._started = b"", 0, b"", False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while self._at >= len(self._out):
+            data = self._unused or self.raw.read(_CHUNK)
+            self._unused = b""
+            if not data:
+                if self._started and not self._codec.eof:
+                    self._damaged("is truncated: it ends before the end of its last "
+                                  f"{'member' if self.kind == 'gzip' else 'frame'}")
+                return 0
+            if self._codec.eof:  # one member/frame done; what follows must be another
+                if not data.startswith(self._magic[:len(data)]):
+                    self._damaged("has bytes after its end that are not another "
+                                  f"{self.kind} {'member' if self.kind == 'gzip' else 'frame'}")
+                self._codec = self._new()
+            self._started = True
+            try:
+                self._out, self._at = self._codec.decompress(data), 0
+            except Exception as err:  # zlib.error, zstandard.ZstdError
+                self._damaged(f"is damaged ({err})")
+            if self._codec.eof:
+                self._unused = self._codec.unused_data
+        n = min(len(buffer), len(self._out) - self._at)
+        buffer[:n] = self._out[self._at:self._at + n]
+        self._at += n
+        return n
+
+    def _damaged(self, what: str) -> None:
+        raise DamagedStreamError(f"{self.path}: the {self.kind} stream {what}; --skip-bad cannot "
+                                 f"skip past it: fetch or compress the file again")
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
 
 
 def base_suffix(path: str | os.PathLike) -> str:
@@ -57,15 +125,18 @@ def base_suffix(path: str | os.PathLike) -> str:
     return suffixes[-1] if suffixes else ""
 
 
-def detect_format(path: str | os.PathLike) -> str:
-    """``jsonl``, ``json`` (an array) or ``parquet``; a ``.json`` file is looked into."""
+def detect_format(path: str | os.PathLike, stream: IO[bytes] | None = None) -> str:
+    """``jsonl``, ``json`` (an array) or ``parquet``; a ``.json`` file (or ``stream``, opened
+    on it, which is only peeked at) is looked into."""
     suffix = base_suffix(path)
     if suffix in (".parquet", ".pq"):
         return "parquet"
     if suffix in (".jsonl", ".ndjson"):
         return "jsonl"
-    with open_binary(path) as stream:
-        head = stream.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stream is None:
+        with open_binary(path) as opened:
+            return detect_format(path, opened)
+    head = stream.peek(4096)[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"PAR1"):
         return "parquet"
     return "json" if head.startswith(b"[") else "jsonl"
@@ -76,13 +147,22 @@ def _parse(text: str) -> tuple[Any, str | None]:
         return json.loads(text), None
     except json.JSONDecodeError as err:
         return None, f"malformed JSON at column {err.colno}: {err.msg}"
+    except RecursionError:
+        return None, _TOO_DEEP
+
+
+_TOO_DEEP = "nested too deeply (more levels of arrays/objects than Python's JSON parser takes)"
+_BOM = b"\xef\xbb\xbf"
 
 
 def iter_jsonl(stream: IO[bytes]) -> Iterator[Item]:
-    """One item per non-blank line; the raw bytes keep a trailing CR of CRLF files."""
+    """One item per non-blank line; the raw bytes keep a trailing CR of CRLF files. A UTF-8
+    byte order mark before the first line is not part of the first record."""
     number = 0
     for line_no, line in enumerate(stream, start=1):
         raw = line[:-1] if line.endswith(b"\n") else line
+        if line_no == 1 and raw.startswith(_BOM):
+            raw = raw[len(_BOM):]
         if not raw.strip():
             continue
         try:
@@ -92,6 +172,12 @@ def iter_jsonl(stream: IO[bytes]) -> Iterator[Item]:
                                                      f"of the line ({raw[err.start:err.start + 4]!r})")
         else:
             value, problem = _parse(text)
+            looks_like_array = (problem and problem != _TOO_DEEP) or isinstance(value, list)
+            if number == 0 and looks_like_array and raw.lstrip().startswith(b"["):
+                yield Item(number, line_no, raw, fatal=True,
+                           problem="the file looks like a JSON array, not JSON Lines (one record per "
+                                   "line): name it .json or pass --format json")
+                return
             yield Item(number, line_no, raw, value, problem)
         number += 1
 
@@ -143,12 +229,16 @@ def iter_json_array(stream: IO[bytes]) -> Iterator[Item]:
                 try:
                     value, end = _decoder.raw_decode(buf, pos)
                     break
+                except RecursionError:
+                    yield Item(number, start_line, b"", problem=_TOO_DEEP, fatal=True)
+                    return
                 except json.JSONDecodeError as err:
+                    error_at = err.pos - pos  # from the element's start: more() moves the buffer
                     if len(buf) - pos < _MAX_ELEMENT and more():
                         continue
                     # An unterminated string at end of file can only mean the file was cut off.
-                    cut = eof and (err.pos >= len(buf) - 1 or err.msg.startswith("Unterminated"))
-                    at_line = start_line + buf.count("\n", pos, err.pos)
+                    cut = eof and (pos + error_at >= len(buf) - 1 or err.msg.startswith("Unterminated"))
+                    at_line = start_line + buf.count("\n", pos, pos + error_at)
                     problem = ("the file ends inside this record (truncated)" if cut
                                else f"malformed JSON at line {at_line}: {err.msg}")
                     raw = buf[pos:pos + 200].encode("utf-8", "surrogatepass")
@@ -161,6 +251,12 @@ def iter_json_array(stream: IO[bytes]) -> Iterator[Item]:
             number += 1
             sep = skip_space()
             if sep == "]":
+                pos += 1
+                if skip_space():
+                    yield Item(number, line, b"", fatal=True,
+                               problem="more data after the array's closing ']': a file holds one "
+                                       "array; join the arrays into one, or write one record per "
+                                       "line as .jsonl")
                 return
             if sep != ",":
                 problem = ("the file ends after this record without closing the array (truncated)"
@@ -168,7 +264,11 @@ def iter_json_array(stream: IO[bytes]) -> Iterator[Item]:
                 yield Item(number, line, b"", problem=problem, fatal=True)
                 return
             pos += 1
-            skip_space()
+            if skip_space() == "]":
+                yield Item(number, line, b"", fatal=True,
+                           problem="a trailing comma after the last record: remove it (JSON "
+                                   "allows none)")
+                return
     except _NotUtf8 as err:
         yield Item(number, line, b"", problem=f"bytes that are not UTF-8 near record {number} "
                                                f"({err.args[0].reason})", fatal=True)
@@ -185,8 +285,9 @@ def atomic_output(path: str | os.PathLike) -> Iterator[IO[bytes]]:
     ``.gz`` and ``.zst`` suffixes compress what is written.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    check_writable(path)
+    remove_stale_temps(path)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent)
     try:
         with open(fd, "wb") as raw:
             if path.suffix.lower() == ".gz":
@@ -206,7 +307,11 @@ def atomic_output(path: str | os.PathLike) -> Iterator[IO[bytes]]:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(err, OSError) and err.errno is not None and err.filename is None:
+            # A failed write (a full disk) names no file: name the output, which is untouched.
+            raise type(err)(err.errno, f"{err.strerror} while writing {path} (nothing was "
+                                       f"written there)") from err
         raise

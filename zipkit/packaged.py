@@ -15,6 +15,8 @@ class PackagedPool:
     description: str
     # Known-bad records the pool ships with, skipped and listed rather than fatal.
     skip_bad: bool
+    # The file is known to be cut off: the records before the cut are the pool.
+    cut_off: bool = False
 
     def open(self) -> IO[bytes]:
         try:
@@ -31,7 +33,7 @@ POOLS = {
         description="ShareGPT V3 (unfiltered, cleaned split), the format ZIP's authors use; the "
                     "package's file is cut off mid-record, so the tail and empty conversations "
                     "are skipped and reported",
-        skip_bad=True),
+        skip_bad=True, cut_off=True),
 }
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 from collections import deque
@@ -38,11 +39,12 @@ _pools_lock = threading.Lock()
 
 def resolve_workers(workers: int | None) -> int:
     """``None`` or 0 means one worker (thread or process) per core."""
-    if workers is None or workers == 0:
+    if workers is None or (isinstance(workers, (int, np.integer)) and workers == 0):
         return os.cpu_count() or 1
-    if workers < 0:
-        raise ValueError(f"workers must be >= 0 (0 or None = one per core), got {workers}")
-    return workers
+    if not isinstance(workers, (int, np.integer)) or isinstance(workers, bool) or workers < 0:
+        raise ValueError(f"workers must be a whole number >= 0 (0 or None = one per core), got "
+                         f"{workers!r}")
+    return int(workers)
 
 
 def thread_pool(workers: int) -> ThreadPoolExecutor:
@@ -87,8 +89,9 @@ def map_blocks(make_worker: Callable[..., Callable[[Any], Any]], args: tuple,
     """``make_worker(*args)(block)`` for every block, in order, across ``workers`` processes
     (each process calls ``make_worker`` once)."""
     context = multiprocessing.get_context(_START_METHOD)
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                             initargs=(make_worker, args)) as pool:
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                               initargs=(make_worker, args))
+    try:
         pending: deque = deque()
         for block in blocks:
             pending.append(pool.submit(_run_worker, block))
@@ -96,6 +99,8 @@ def map_blocks(make_worker: Callable[..., Callable[[Any], Any]], args: tuple,
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+    finally:  # on an error or Ctrl-C, drop the queued blocks instead of finishing them
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 _worker: Callable[[Any], Any] | None = None  # this process's worker, when it is one
@@ -103,6 +108,9 @@ _worker: Callable[[Any], Any] | None = None  # this process's worker, when it is
 
 def _start_worker(make_worker: Callable[..., Callable[[Any], Any]], args: tuple) -> None:
     global _worker
+    # Ctrl-C reaches the whole process group: the parent stops the work, and the workers
+    # do not each print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker = make_worker(*args)
 
 

@@ -5,6 +5,9 @@ import sys
 
 from tqdm.auto import tqdm
 
+# Items per progress update of a per-record pass: large enough that a thread pool stays busy.
+BLOCK = 16384
+
 
 def bar(total: float | None, desc: str, unit: str = "it", enabled: bool | None = None) -> tqdm:
     return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, leave=False, file=sys.stderr,

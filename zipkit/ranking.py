@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .budget import check_budget, token_counts
+from .budget import check_budget, check_fits, token_counts
 from .manifest import Timings, versions
 from .records import Records
 from .selection import Selection
@@ -62,11 +62,19 @@ def ranked_selection(records: Records, *, method: str, keys: np.ndarray, params:
     """
     check_budget_early(records, budget, budget_tokens, optional=filter_name is not None)
     if eligible is not None and budget is not None and budget > int(eligible.sum()):
+        best = np.max(keys) if descending else np.min(keys)
         raise ValueError(f"only {int(eligible.sum()):,} of {len(records):,} records pass "
-                         f"{filter_name}; lower the budget or relax the filter")
+                         f"{filter_name} (the best score is {best:.4f}); lower the budget or "
+                         f"relax the filter")
     with timings.stage("rank"):
         tokens = token_counts(records, tokenizer) if budget_tokens is not None else None
-        picked = take(rank(keys, descending, eligible), budget, budget_tokens, tokens)
+        if tokens is not None:
+            check_fits(budget_tokens, tokens, tokenizer)
+        ranking = rank(keys, descending, eligible)
+        picked = take(ranking, budget, budget_tokens, tokens)
+    if not len(picked):
+        raise ValueError(_why_nothing(keys, descending, ranking, tokens, budget_tokens, tokenizer,
+                                      filter_name))
     manifest = {
         "method": method,
         "parameters": {**params, "budget": budget, "budget_tokens": budget_tokens,
@@ -81,6 +89,17 @@ def ranked_selection(records: Records, *, method: str, keys: np.ndarray, params:
         "timings": timings,
     }
     return Selection(picked.astype(np.int64), np.asarray(keys, np.float64)[picked], manifest)
+
+
+def _why_nothing(keys: np.ndarray, descending: bool, ranking: np.ndarray, tokens: np.ndarray | None,
+                 budget_tokens: int | None, tokenizer: str, filter_name: str | None) -> str:
+    """Why a selection came out empty, with the figure that decides it."""
+    if not len(ranking):
+        best = np.max(keys) if descending else np.min(keys)
+        return f"no record passes {filter_name} (the best score is {best:.4f}); relax the filter"
+    return (f"budget_tokens={budget_tokens} fits no record at the head of the ranking: the first "
+            f"has {int(tokens[ranking[0]])} {tokenizer} tokens (the smallest record "
+            f"{int(tokens.min())}); raise the budget")
 
 
 def describe_target(target: Any) -> dict:

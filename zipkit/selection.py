@@ -63,4 +63,7 @@ def select(records: Any, method: str = "zip", **params: Any) -> Selection:
         selector = SELECTORS[method]
     except KeyError:
         raise ValueError(f"unknown selection method {method!r}; known: {', '.join(SELECTORS)}") from None
-    return selector(read_records(records), **params)
+    result = selector(read_records(records), **params)
+    if not len(result.indices):  # each method says why first; this catches any that does not
+        raise ValueError(f"method {method!r} selected no record: check the budget and filters")
+    return result

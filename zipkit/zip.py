@@ -26,20 +26,21 @@ import json
 import math
 import os
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import compressors
-from .budget import check_budget, token_counts
+from . import compressors, interrupts
+from .budget import check_budget, check_fits, token_counts
 from .errors import warn_caller
 from .formats import atomic_output
 from .kernels import argmin_available, bottom_k
 from .manifest import Timings, versions
 from .parallel import parallel_sizes
-from .progress import bar
+from .progress import BLOCK, bar
 from .records import Payloads, Records, Serializer, get_serializer
 from .selection import Selection
 
@@ -95,14 +96,16 @@ def select_zip(records: Records, *, budget: int | None = None, budget_tokens: in
     arguments = {name: value for name, value in locals().items() if name != "records"}
     params = {name: value for name, value in arguments.items() if name not in _HOW_TO_RUN}
     config = _Config.build(records, params)
+    path = _checkpoint_path(checkpoint, checkpoint_every, resume)
     timings = Timings()
     with timings.stage("prepare"):
         available = _initial_pool(records, dedup)
         dedup_removed = int(len(records) - available.sum())
         check_budget(len(records) - dedup_removed, budget, budget_tokens)
         tokens = token_counts(records, tokenizer) if budget_tokens is not None else None
+        if tokens is not None:
+            check_fits(budget_tokens, tokens[available], tokenizer)
     run = _Run(records.payloads(config.serializer), config, available, tokens, workers, timings)
-    path = Path(checkpoint) if checkpoint is not None else None
     # Hashing the pool is only needed to match a checkpoint to its run.
     identity = _identity(records, params, config) if path is not None else {}
     if resume and path is not None and path.exists():
@@ -112,22 +115,26 @@ def select_zip(records: Records, *, budget: int | None = None, budget_tokens: in
                               f"it, or remove it to start over")
     else:
         with timings.stage("initial_scores"):
-            run.score_singletons()
+            run.score_singletons(progress)
     started = time.perf_counter()
-    with bar(run.expected_rounds(), "zip rounds", "round", progress) as pbar:
+    with bar(run.expected_rounds(), "zip rounds", "round", progress) as pbar, \
+            interrupts.deferred(path is not None) as signalled:
         pbar.update(run.rounds)
         while not run.done():
             run.round()
             pbar.update(1)
             pbar.set_postfix(selected=len(run.selected), refresh=False)
-            if path is not None and run.rounds % checkpoint_every == 0:
+            if path is not None and (run.rounds % checkpoint_every == 0 or signalled.pending):
                 with timings.stage("checkpoint"):
                     run.save(path, identity)
+            signalled.raise_if_signalled()  # after a round and its save: --resume goes on from here
     timings["loop"] = round(time.perf_counter() - started, 6)
+    if not run.selected:
+        raise ValueError(f"ZIP selected nothing: its first pick has {int(tokens[run.refused])} "
+                         f"{tokenizer} tokens, more than budget_tokens={budget_tokens}; raise the "
+                         f"budget")
     if run.exhausted:
-        warn_caller(f"ZIP ({variant}) ran out of pool after {run.rounds} rounds with "
-                    f"{len(run.selected)} records selected (the official variant discards the "
-                    f"unpicked K2 candidates of every round)", RuntimeWarning)
+        warn_caller(_exhausted(config, run), RuntimeWarning)
     manifest = {
         "method": "zip", "parameters": {**arguments, "compressor": config.compressor.spec,
                                         "serializer": config.serializer,
@@ -176,12 +183,37 @@ class _Config:
             raise ValueError("the official variant counts records, as the authors' script does: "
                              "use budget=N, or variant='paper' for a token budget")
         default_compressor, default_serializer = _DEFAULTS[variant]
-        serializer = params["serializer"] or default_serializer
+        serializer = default_serializer if params["serializer"] is None else params["serializer"]
         return cls(variant=variant, k1=int(params["k1"]), k2=int(params["k2"]), k3=int(params["k3"]),
-                   compressor=compressors.get(params["compressor"] or default_compressor),
+                   compressor=compressors.get(default_compressor if params["compressor"] is None
+                                              else params["compressor"]),
                    serializer=serializer, frame=get_serializer(serializer),
                    fine_context=params["fine_context"], exact=params["exact"],
                    budget=params["budget"], budget_tokens=params["budget_tokens"])
+
+
+def _checkpoint_path(checkpoint: str | os.PathLike | None, every: int, resume: bool) -> Path | None:
+    if not isinstance(every, (int, np.integer)) or isinstance(every, bool) or every < 1:
+        raise ValueError(f"checkpoint_every (--checkpoint-every) must be a whole number of rounds "
+                         f">= 1, got {every!r}")
+    if checkpoint is None:
+        if resume:
+            raise ValueError("resume=True (--resume) continues the run saved in a checkpoint: name "
+                             "it with checkpoint=PATH (--checkpoint PATH)")
+        return None
+    return Path(checkpoint)
+
+
+def _exhausted(config: _Config, run: "_Run") -> str:
+    if config.variant == "official":
+        return (f"ZIP (official) ran out of pool after {run.rounds} rounds with {len(run.selected)} "
+                f"records selected, short of budget={config.budget}: the authors' script drops "
+                f"the unpicked K2 candidates of every round; lower the budget or use "
+                f"variant='paper'")
+    wanted = (f"budget={config.budget}" if config.budget is not None
+              else f"budget_tokens={config.budget_tokens} ({run.tokens_used} tokens taken)")
+    return (f"ZIP (paper) selected every record of the pool ({len(run.selected)}) before reaching "
+            f"{wanted}")
 
 
 def _initial_pool(records: Records, dedup: bool) -> np.ndarray:
@@ -256,6 +288,7 @@ class _Run:
     rounds: int = 0
     exhausted: bool = False
     stopped_by_tokens: bool = False
+    refused: int | None = None  # the pick that would have gone over the token budget
 
     def __post_init__(self) -> None:
         self.dtype = np.float32 if self.config.variant == "official" else np.float64
@@ -277,14 +310,19 @@ class _Run:
         lengths = anchor.length + np.fromiter(map(len, suffixes), dtype=np.int64, count=len(suffixes))
         return (lengths / sizes).astype(self.dtype)
 
-    def score_singletons(self) -> None:
+    def score_singletons(self, progress: bool | None = None) -> None:
         """Each record's own ratio; records already out of the pool (dedup) are skipped."""
         head, tail = self.config.frame.head, self.config.frame.tail
         size = self.config.compressor.size
         payloads = self.payloads
         todo = np.flatnonzero(self.available)
-        sizes = parallel_sizes(lambda i: size(head + bytes(payloads[int(i)]) + tail),
-                               todo, self.workers)
+        sizes = np.empty(len(todo), dtype=np.int64)
+        with bar(len(todo), "zip: each record's ratio", "rec", progress) as pbar:
+            for start in range(0, len(todo), BLOCK):
+                block = todo[start:start + BLOCK]
+                sizes[start:start + len(block)] = parallel_sizes(
+                    lambda i: size(head + bytes(payloads[int(i)]) + tail), block, self.workers)
+                pbar.update(len(block))
         lengths = payloads.lengths[todo] + len(head) + len(tail)
         self.pi[todo] = (lengths / sizes).astype(self.dtype)
 
@@ -342,7 +380,7 @@ class _Run:
             pick = int(coarse[j])
             if self.tokens is not None:
                 if self.tokens_used + self.tokens[pick] > self.config.budget_tokens:
-                    self.stopped_by_tokens = True
+                    self.stopped_by_tokens, self.refused = True, pick
                     break
                 self.tokens_used += int(self.tokens[pick])
             taken[j] = True
@@ -361,21 +399,50 @@ class _Run:
                      stopped_by_tokens=self.stopped_by_tokens)
 
     def restore(self, path: Path, identity: dict) -> None:
-        with np.load(path) as state:
-            saved = json.loads(str(state["identity"])) if "identity" in state.files else {}
-            if saved != identity:
-                raise ValueError(f"checkpoint {path} was made by another run (it differs in "
-                                 f"{_differences(saved, identity) or 'its format'}); resume with "
-                                 f"the same parameters and pool, or remove the checkpoint or point "
-                                 f"--checkpoint elsewhere to start over")
-            self.selected = state["selected"].tolist()
-            self.picked_scores = state["scores"].tolist()
-            self.available[:] = state["available"]
-            self.pi[:] = state["pi"]
-            self.rounds = int(state["rounds"])
-            self.tokens_used = int(state["tokens_used"])
-            self.stopped_by_tokens = bool(state["stopped_by_tokens"])
+        state = _load_checkpoint(path, len(self.payloads))
+        saved = json.loads(str(state["identity"]))
+        if saved != identity:
+            raise ValueError(f"checkpoint {path} was made by another run (it differs in "
+                             f"{_differences(saved, identity) or 'its format'}); resume with "
+                             f"the same parameters and pool, or remove the checkpoint or point "
+                             f"--checkpoint elsewhere to start over")
+        self.selected = state["selected"].tolist()
+        self.picked_scores = state["scores"].tolist()
+        self.available[:] = state["available"]
+        self.pi[:] = state["pi"]
+        self.rounds = int(state["rounds"])
+        self.tokens_used = int(state["tokens_used"])
+        self.stopped_by_tokens = bool(state["stopped_by_tokens"])
         # Rebuild D' the way the run built it, one record at a time, so that contexts whose
         # estimates depend on how the prefix was fed (the conditional ones) agree too.
         for i in self.selected:
             self.anchor.add(self.payloads[i])
+
+
+# What a checkpoint holds: name -> (dims, kind): dims 0 for a scalar, "n" for one per record.
+_CHECKPOINT = {"identity": (0, "U"), "selected": (1, "i"), "scores": (1, "f"),
+               "available": ("n", "b"), "pi": ("n", "f"), "rounds": (0, "i"),
+               "tokens_used": (0, "i"), "stopped_by_tokens": (0, "b")}
+
+
+def _load_checkpoint(path: Path, n: int) -> dict[str, np.ndarray]:
+    """The arrays of a checkpoint, each of the kind and shape a run of ``n`` records saves,
+    or an error that names the file: a damaged one must never be resumed from."""
+    damaged = f"checkpoint {path} is damaged: remove it or point --checkpoint elsewhere"
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            state = {name: archive[name] for name in archive.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{damaged} (it cannot be read: {err})") from None
+    for name, (dims, kind) in _CHECKPOINT.items():
+        value = state.get(name)
+        shape_ok = value is not None and (value.ndim == 0 if dims == 0 else value.ndim == 1 and
+                                          (dims != "n" or len(value) == n))
+        if not shape_ok or value.dtype.kind != kind:
+            raise ValueError(f"{damaged} ({name} is missing or not what a run of {n} records "
+                             f"saves)")
+    selected = state["selected"]
+    if len(selected) != len(state["scores"]) or (selected.size and not (
+            0 <= selected.min() and selected.max() < n and len(np.unique(selected)) == len(selected))):
+        raise ValueError(f"{damaged} (its selected positions are out of range or repeated)")
+    return state

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from ..manifest import Timings
-from .models import (DEFAULT_ENCODER, cache_dir, encoder_dtype, fingerprint, load_encoder, locate,
-                      require, resolve_device)
+from .models import (DEFAULT_ENCODER, cache_dir, encoder_dtype, fingerprint, load_cached,
+                     load_encoder, locate, require, resolve_device)
 from ..ranking import check_budget_early, ranked_selection
 from ..records import Records
 from ..selection import Selection
@@ -46,10 +46,9 @@ def _embed(records: Records, model: str, device: str, batch_size: int | None, ca
     """:func:`embed`, and whether the vectors came from the cache."""
     device = resolve_device(device)
     path = embedding_cache(records, model, device, cache)
-    if use_cache and path.is_file():
-        vectors = np.load(path)
-        if len(vectors) == len(records):
-            return vectors, True
+    vectors = load_cached(path, lambda v: _not_embeddings(v, len(records))) if use_cache else None
+    if vectors is not None:
+        return vectors, True
     encoder = load_encoder(model, device)
     texts = [records.text(i) for i in range(len(records))]
     vectors = encoder.encode(texts, batch_size=batch_size or (512 if device.startswith("cuda") else 64),
@@ -62,6 +61,19 @@ def _embed(records: Records, model: str, device: str, batch_size: int | None, ca
         with atomic_output(path) as out:
             np.save(out, vectors)
     return vectors, False
+
+
+def _not_embeddings(vectors: Any, n: int) -> str | None:
+    """What makes a cached array unfit to be these records' embeddings (None if fit): the
+    encoder writes one unit-length float32 row per record."""
+    if not isinstance(vectors, np.ndarray) or vectors.ndim != 2 or len(vectors) != n:
+        return f"it is not {n} rows of vectors"
+    if vectors.dtype != np.float32 or not np.isfinite(vectors).all():
+        return "it holds values that are not finite float32"
+    norms = np.linalg.norm(vectors, axis=1)
+    if not np.allclose(norms, 1.0, atol=1e-3):
+        return f"its rows are not unit length (e.g. norm {norms[np.argmax(np.abs(norms - 1))]:.3g})"
+    return None
 
 
 def embedding_cache(records: Records, model: str, device: str, cache: Any = None) -> Path:

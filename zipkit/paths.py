@@ -1,0 +1,92 @@
+"""Where a run writes, checked before it works: never over an input, never into a place it
+cannot write, and never leaving a killed write's temporary file behind for long.
+
+Paths are compared as files, not strings: ``./a/../pool.jsonl``, a symlink and a hard link
+to the pool are all the pool.
+"""
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import tempfile
+from pathlib import Path
+from typing import Mapping
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether two paths name one file (following symlinks); a missing path is compared by
+    its resolved name, since it may be about to be written."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return Path(a).resolve() == Path(b).resolve()
+
+
+def check_outputs(outputs: Mapping[str, str | os.PathLike | None],
+                  inputs: Mapping[str, str | os.PathLike | None]) -> None:
+    """Refuse, before any work, an output that is an input, another output, a directory, or
+    in a directory that is missing or cannot be written. Keys name the option (``-o``)."""
+    given_inputs = {name: path for name, path in inputs.items() if _is_file_path(path)}
+    seen: dict[str, str | os.PathLike] = {}
+    for name, path in outputs.items():
+        if path is None:
+            continue
+        for other, source in given_inputs.items():
+            if same_file(path, source):
+                raise ValueError(f"{name} {path} is the same file as {other} {source}: zipkit never "
+                                 f"writes over its input; choose another output path")
+        for other, written in seen.items():
+            if same_file(path, written):
+                raise ValueError(f"{name} and {other} are both {path}: give each output its own path")
+        seen[name] = path
+        check_writable(path, name)
+
+
+def check_writable(path: str | os.PathLike, name: str = "output") -> None:
+    """The output's directory exists and takes a new file; the output is not a directory."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{name} {path} is a directory: give the path of a file")
+    parent = path.parent
+    if not parent.is_dir():
+        raise FileNotFoundError(f"the directory of {name} {path} does not exist: create {parent} "
+                                f"first, or write elsewhere")
+    try:  # os.access says yes to root on a read-only file system: try a real file
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=parent)
+    except OSError as err:
+        raise PermissionError(f"cannot write {name} {path}: {err.strerror} in {parent}") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def _is_file_path(path: object) -> bool:
+    return isinstance(path, (str, os.PathLike)) and str(path) not in ("", "-") \
+        and not str(path).startswith(("<", "packaged:"))
+
+
+# --- temporary files of atomic writes ------------------------------------------------------
+
+def temp_prefix(path: Path) -> str:
+    """``.NAME.PID.``: a temporary file names its writer, so a later run can tell a dead
+    writer's leftover from a live one's work in progress."""
+    return f".{path.name}.{os.getpid()}."
+
+
+def remove_stale_temps(path: Path) -> None:
+    """Delete temporary files beside ``path`` whose writing process is gone (a killed run)."""
+    for temp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = temp.name[len(path.name) + 2:].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                temp.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
