@@ -117,11 +117,13 @@ def _message(err: str, out: str) -> str:
     lines = [line.strip() for line in err.splitlines() if line.strip()]
     if any(line.startswith("Traceback") for line in lines):
         return "traceback: " + lines[-1]
-    errors = [line for line in lines if "error" in line.lower() or "warning" in line.lower()]
-    if errors:
-        return " / ".join(errors[:2])
+    said = [line for line in lines if "error" in line.lower() or "warning" in line.lower()][:2]
     out_lines = [line.strip() for line in out.splitlines() if line.strip()]
-    return (lines[-1] if lines else out_lines[0] if out_lines else "")[:400]
+    if not said and lines:
+        said = [lines[-1]]
+    if out_lines:  # what the run printed, after what it warned of
+        said.append(out_lines[0])
+    return " / ".join(said)[:400]
 
 
 # --- setups -------------------------------------------------------------------------------
@@ -356,8 +358,8 @@ CASES = [
     Case("os", "full disk", ["ratio", "pool.jsonl", "--per-record", "full/r.jsonl", "--no-progress"],
          setup=_with(_full_disk), check=_unmount),
     *(Case("checkpoint", f"checkpoint: {kind}",
-           [*SELECT[:-1], "--budget", "40", "--k3", "5", "-o", "out.jsonl", "--checkpoint", "run.npz",
-            "--resume"], setup=_with(_checkpoint(kind)))
+           ["select", "pool.jsonl", "--budget", "40", "--k3", "5", "-o", "out.jsonl", "--checkpoint",
+            "run.npz", "--resume", "--no-progress"], setup=_with(_checkpoint(kind)))
       for kind in ("truncated", "empty", "missing keys", "wrong shapes", "out-of-range indices",
                    "random bytes", "directory")),
     Case("validate", "--checkpoint-every 0", [*SELECT, "-o", "out.jsonl", "--checkpoint", "c.npz",

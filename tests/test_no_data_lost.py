@@ -1,6 +1,7 @@
 """Nothing a user owns is lost, and no run ends "successfully" on data it silently dropped."""
 import gzip
 import json
+import re
 
 import pytest
 import zstandard
@@ -183,3 +184,14 @@ def test_a_threshold_nothing_passes_fails_with_the_best_score(tmp_path, capsys):
     assert main(["select", str(tmp_path / "pool.jsonl"), "--method", "zipfit", "--target",
                  str(tmp_path / "target.jsonl"), "--threshold", "0.99", "-o", str(out)]) == 2
     assert "no record passes" in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.parametrize("content, said", [
+    (b"", "no records in .*: the pool is empty"),
+    (b'{"txt": 1}\n{"txt": 2}\n', "no readable records in .*: all 2 were skipped as bad"),
+])
+def test_a_pool_with_nothing_to_select_from_is_an_error(tmp_path, capsys, content, said):
+    path = tmp_path / "pool.jsonl"
+    path.write_bytes(content)
+    assert main(["ratio", str(path), "--skip-bad", "--no-progress"]) == 2
+    assert re.search(said, capsys.readouterr().err)

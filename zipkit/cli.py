@@ -49,7 +49,9 @@ def load_pool(args: argparse.Namespace) -> Records:
     if records.skipped:
         _report_skipped(records)
     if not len(records):
-        raise SystemExit(f"zipkit: no readable records in {args.pool}")
+        raise ValueError(f"no readable records in {args.pool}: all {len(records.skipped):,} were "
+                         f"skipped as bad (see above)" if records.skipped else
+                         f"no records in {args.pool}: the pool is empty")
     return records
 
 
