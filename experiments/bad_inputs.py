@@ -9,6 +9,9 @@ checkout can be measured by pointing at a ``git worktree`` of it). Recorded per 
 exit status, the message (the error line, or the last line of a traceback) and, where the
 case can lose data, what became of the files (``check``). ``--table`` puts two such runs
 side by side as the Markdown table of the issue's closing note.
+
+Run it as root: the full-disk case mounts an 8 KB tmpfs, and the unreadable-file cases drop
+root's power to override file permissions (``setpriv``), which only root can do.
 """
 from __future__ import annotations
 
