@@ -324,8 +324,9 @@ def test_records_without_a_response_are_unscored(tiny_model, tmp_path, capsys):
     assert "unscored 1" in capsys.readouterr().out
     rows = [json.loads(line) for line in (tmp_path / "s.jsonl").read_text().splitlines()]
     assert [r["position"] for r in rows] == [0, 1] and rows[0]["response_tokens"] == 0
-    assert rows[0]["perplexity"] is None  # NaN is not JSON
-    assert rows[1]["perplexity"] == rows[1]["loss_cond"] and rows[1]["context_tokens"] > 0
+    assert rows[0]["perplexity"] is None and rows[0]["mean_nll"] is None  # NaN is not JSON
+    assert rows[1]["mean_nll"] == rows[1]["loss_cond"] and rows[1]["context_tokens"] > 0
+    assert rows[1]["perplexity"] == pytest.approx(np.exp(rows[1]["loss_cond"]), rel=1e-12)
 
 
 def test_a_missing_model_directory_is_named():

@@ -22,7 +22,7 @@ from .formats import atomic_output
 from .paths import check_outputs
 from .manifest import Timings, command_line, versions
 from .records import SERIALIZERS, Records, output_format, read_records
-from .scoring import SCORERS, score
+from .scoring import SCORERS, score, score_manifest
 from .selection import SELECTORS, select
 from .schemas import SCHEMAS
 
@@ -114,7 +114,8 @@ def _ratio_run(args: argparse.Namespace) -> int:
                      "versions": versions(), "timings": timings},
     }
     if args.per_record:
-        _write_per_record(args.per_record, records, {"bytes": lengths, "ratio": per_record})
+        _write_per_record(args.per_record, records, {"bytes": lengths, "ratio": per_record},
+                          summary["manifest"])
     if args.report:
         with atomic_output(args.report) as out:
             out.write(json.dumps(summary, indent=2).encode() + b"\n")
@@ -125,17 +126,20 @@ def _ratio_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_per_record(path: str, records: Records, values: dict[str, np.ndarray]) -> None:
+def _write_per_record(path: str, records: Records, values: dict[str, np.ndarray],
+                      manifest: dict) -> None:
     """One row per record: its position, its number in the file, then ``values``, in the
-    format the suffix names (.parquet, .jsonl or a .json array)."""
+    format the suffix names (.parquet, .jsonl or a .json array). A parquet file carries the
+    run's manifest in its metadata (key ``zipkit``)."""
     columns = {"position": np.arange(len(records)), "record": records.numbers, **values}
     out_format = output_format(path)
     if out_format == "parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        table = pa.table(columns).replace_schema_metadata({"zipkit": json.dumps(manifest)})
         with atomic_output(path) as out:
-            pq.write_table(pa.table(columns), out)
+            pq.write_table(table, out)
         return
     rows = (json.dumps(dict(zip(columns, _json_row(row)))).encode()
             for row in zip(*(c.tolist() for c in columns.values())))
@@ -363,7 +367,10 @@ def _score_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--method", default=_parameters(score)["method"].default, choices=tuple(SCORERS),
                    help="default: %(default)s")
     p.add_argument("-o", "--output", required=True,
-                   help="position, record number, score per record (.parquet or .jsonl)")
+                   help="position, record number, score per record (.parquet, .jsonl or .json); "
+                        "parquet also carries the manifest")
+    p.add_argument("--report", help="the manifest (method, every parameter, compressor or model, "
+                                    "versions, timings) as JSON")
     p.add_argument("--tokenizer", help="length: how tokens are counted" + _defaults(SCORERS, "tokenizer"))
     _target_options(p)
     _method_options(p, SCORERS)
@@ -378,19 +385,24 @@ def _score_run(args: argparse.Namespace) -> int:
     params = _method_params(args, SCORERS)
     if "progress" in _parameters(SCORERS[args.method]):
         params["progress"] = _progress(args)
+    lm = None
     with timings.stage("score"):
         if args.method in ("perplexity", "ifd"):  # the score and every loss it comes from
             from .baselines.difficulty import loss_table
 
-            columns = loss_table(records, args.method, **params)
+            columns, lm = loss_table(records, args.method, **params)
         else:
             columns = {args.method: score(records, method=args.method, **params)}
-    values = columns[args.method]
-    _write_per_record(args.output, records, columns)
-    stats = ratio.summarize(values)
+    manifest = score_manifest(args.method, records, params, timings, lm=lm)
+    manifest["argv"] = command_line()
+    _write_per_record(args.output, records, columns, manifest)
+    if args.report:
+        with atomic_output(args.report) as out:
+            out.write(json.dumps(manifest, indent=1).encode() + b"\n")
+    stats = ratio.summarize(next(iter(columns.values())))
     print(f"scored   {len(records):,} records by {args.method} -> {args.output}")
-    print("scores   " + "  ".join(f"{k} {v:,}" if k == "unscored" else f"{k} {v:.4f}"
-                                  for k, v in stats.items()))
+    print(f"{next(iter(columns)):8} " + "  ".join(f"{k} {v:,}" if k == "unscored" else f"{k} {v:.4f}"
+                                                  for k, v in stats.items()))
     print("time     " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()))
     return 0
 

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from . import formats, packaged, schemas
-from .errors import BadRecord, BadRecordError
+from .errors import BadRecord, BadRecordError, warn_caller
 from .paths import check_outputs
 from .progress import bar
 
@@ -439,11 +439,23 @@ class _Builder:
         if self._extract is None:
             self.schema = schemas.detect(value)
             self._extract = schemas.extractor(self.schema, None)
+            self._say_what_is_left_out(value)
         text = self._extract(value)
         if not text.strip():
             raise schemas.SchemaError(f"has empty text (schema {self.schema or self.text_fields}): "
                                       f"remove the record or name another field with text_fields")
         return text
+
+    def _say_what_is_left_out(self, record: dict) -> None:
+        """Once per pool: a detected schema that leaves text fields of the record out."""
+        left = schemas.left_out(record, self.schema)
+        if left:
+            used = [f for f in schemas.FIELDS[self.schema] if f in record]
+            flags = " ".join(f"--text-field {f}" for f in used + left)
+            warn_caller(f"{self.path}: schema {self.schema} (detected) reads {', '.join(used)}; the "
+                        f"records' other text field(s) {', '.join(left)} are left out of what is "
+                        f"compressed and scored. To include them: {flags} (text_fields="
+                        f"{used + left})")
 
     def _bad(self, number: int, line: int | None, problem: str) -> None:
         bad = BadRecord(self.path, number, line, problem)

@@ -20,6 +20,19 @@ from typing import Any, Callable, Sequence
 SCHEMAS = ("sharegpt", "messages", "alpaca", "preference", "text")
 
 
+# The top-level fields each schema takes its text from.
+FIELDS = {"sharegpt": ("conversations",), "messages": ("messages",),
+          "alpaca": ("instruction", "input", "output"), "preference": ("prompt", "chosen", "rejected"),
+          "text": ("text",)}
+
+
+def left_out(record: dict, schema: str) -> list[str]:
+    """Fields of ``record`` that hold text (a string with a space in it: prose or code, not an
+    id) but that ``schema`` does not read: MBPP's ``code`` beside its ``text``."""
+    return [key for key, value in record.items()
+            if key not in FIELDS[schema] and isinstance(value, str) and " " in value.strip()]
+
+
 class SchemaError(ValueError):
     """A record lacks what its schema needs; the message names the field."""
 

@@ -1,6 +1,7 @@
 """``zipkit.score``: one value per record from a per-record scorer, by method name."""
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable
 
 import numpy as np
@@ -20,6 +21,29 @@ SCORERS: dict[str, Callable[..., np.ndarray]] = {
     "perplexity": lazy("baselines.difficulty:perplexity_scores"),
     "ifd": lazy("baselines.difficulty:ifd_scores"),
 }
+
+
+def score_manifest(method: str, records: Any, params: dict, timings: dict, lm: dict | None = None) -> dict:
+    """How scores were made, with the keys a selection's manifest has: the method, every
+    parameter (defaults resolved from the scorer's signature), the compressor or the model,
+    the pool, library versions and timings."""
+    from . import compressors
+    from .manifest import versions
+    from .ranking import describe_target
+
+    signature = inspect.signature(getattr(SCORERS[method], "resolve", lambda: SCORERS[method])())
+    parameters = {name: p.default for name, p in signature.parameters.items()
+                  if name not in ("records", "progress") and p.default is not inspect.Parameter.empty}
+    parameters.update({k: v for k, v in params.items() if k != "progress"})
+    if "target" in parameters:
+        parameters["target"] = describe_target(parameters["target"])
+    manifest = {"command": "score", "method": method, "parameters": parameters,
+                "pool": records.describe()}
+    if parameters.get("compressor"):
+        manifest["compressor"] = compressors.get(parameters["compressor"]).describe()
+    if lm is not None:
+        manifest["lm"] = lm
+    return {**manifest, "versions": versions(), "timings": timings}
 
 
 def score(records: Any, method: str = "ratio", **params: Any) -> np.ndarray:

@@ -122,8 +122,8 @@ def select_zip(records: Records, *, budget: int | None = None, budget_tokens: in
         pbar.update(run.rounds)
         while not run.done():
             run.round()
+            pbar.set_postfix(selected=len(run.selected), refresh=False)  # shown by the update
             pbar.update(1)
-            pbar.set_postfix(selected=len(run.selected), refresh=False)
             if path is not None and (run.rounds % checkpoint_every == 0 or signalled.pending):
                 with timings.stage("checkpoint"):
                     run.save(path, identity)

@@ -85,9 +85,12 @@ def _ifd(records: Records, ifd_variant: str, model: str, device: str, max_length
 def loss_table(records: Any, method: str, *, tokens: str = "response",
                ifd_variant: str = "superfiltering", model: str = DEFAULT_CAUSAL_LM, device: str = "auto",
                max_length: int | None = None, batch_tokens: int | None = None, cache: Any = None,
-               progress: bool | None = None) -> dict[str, np.ndarray]:
-    """The method's score (``perplexity`` or ``ifd``) with every stored loss and token count,
-    per position: what ``zipkit score`` writes."""
+               progress: bool | None = None) -> tuple[dict[str, np.ndarray], dict]:
+    """The method's score with every stored loss and token count, per position (what
+    ``zipkit score`` writes), and the LM manifest (model, dtype, device, cache, timings).
+
+    For ``perplexity`` the columns are ``perplexity`` (exp of the mean NLL, a perplexity)
+    and ``mean_nll`` (what the selection ranks by; the same order)."""
     records = read_records(records)
     if method == "perplexity":
         scores, losses = _perplexity(records, tokens, model, device, max_length or PERPLEXITY_MAX_LENGTH,
@@ -95,7 +98,12 @@ def loss_table(records: Any, method: str, *, tokens: str = "response",
     else:
         scores, losses = _ifd(records, ifd_variant, model, device, max_length, batch_tokens, cache,
                               progress)
-    return {method: scores, **losses.table()}
+    if method == "perplexity":
+        with np.errstate(over="ignore"):
+            columns = {"perplexity": np.exp(scores), "mean_nll": scores}
+    else:
+        columns = {method: scores}
+    return {**columns, **losses.table()}, losses.manifest
 
 
 def select_perplexity(records: Records, *, budget: int | None = None,

@@ -40,8 +40,8 @@ from typing import Any
 import numpy as np
 
 from ..formats import atomic_output
-from .models import (DEFAULT_CAUSAL_LM, cache_dir, fingerprint, load_cached, load_causal_lm, require,
-                      resolve_device)
+from .models import (DEFAULT_CAUSAL_LM, cache_dir, fingerprint, load_cached, load_causal_lm,
+                     quiet_loading, require, resolve_device)
 from ..progress import bar
 from ..records import Records
 from ..schemas import messages
@@ -198,7 +198,8 @@ def lm_losses(records: Records, *, model: str = DEFAULT_CAUSAL_LM, device: str =
     if max_length < 8:
         raise ValueError(f"max_length must be at least 8 tokens, got {max_length}")
     device = resolve_device(device)
-    lm, tokenizer, where = _model(model, device)
+    with quiet_loading(progress):
+        lm, tokenizer, where = _model(model, device)
     start, start_name = start_token_id(tokenizer, start_token)
     timings: dict[str, float] = {}
     begun = time.perf_counter()

@@ -11,12 +11,14 @@ Everything here needs the ``models`` extra (torch, transformers, sentence-transf
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib.util
 import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -143,6 +145,24 @@ def load_causal_lm(model: str, device: str, dtype: Any = None) -> tuple[Any, Any
     lm = _loading(model, transformers.AutoModelForCausalLM.from_pretrained, where.directory,
                   dtype=dtype or default_dtype(device), **kwargs)
     return lm.to(device).eval(), tokenizer, where
+
+
+@contextlib.contextmanager
+def quiet_loading(progress: bool | None) -> Iterator[None]:
+    """With ``progress=False``, no progress bar from transformers while a model loads (a GGUF
+    file's de-quantization shows one), as from every other stage."""
+    if progress is not False or importlib.util.find_spec("transformers") is None:
+        yield
+        return
+    from transformers.utils import logging as hf_logging
+
+    was_disabled = hf_logging.is_progress_bar_enabled() is False
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if not was_disabled:
+            hf_logging.enable_progress_bar()
 
 
 def cache_dir(explicit: str | os.PathLike | None = None) -> Path:
