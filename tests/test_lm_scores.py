@@ -1,5 +1,7 @@
 """Perplexity and IFD: batched losses against a direct, unbatched transformers computation,
 on a tiny random model (fast) and on the packaged SmolLM2-135M (real)."""
+import functools
+
 import numpy as np
 import pytest
 
@@ -8,6 +10,7 @@ transformers = pytest.importorskip("transformers")
 
 import zipkit  # noqa: E402
 from zipkit.baselines import difficulty, lm_scores, turns  # noqa: E402
+from zipkit.baselines.models import locate  # noqa: E402
 from zipkit.schemas import messages  # noqa: E402
 
 POOL = [
@@ -35,11 +38,24 @@ def direct_loss(model, ids, spans):
         return float(model(input_ids=torch.tensor([ids]), labels=labels).loss)
 
 
+@functools.lru_cache(maxsize=2)
+def reference_model(model_path):
+    """The model and tokenizer loaded by transformers alone, from the original files (for a
+    GGUF model: de-quantized here, not zipkit's converted copy)."""
+    import transformers
+
+    where = locate(model_path)
+    kwargs = {"gguf_file": where.gguf_file} if where.gguf_file else {}
+    tokenizer = transformers.AutoTokenizer.from_pretrained(where.directory, **kwargs)
+    model = transformers.AutoModelForCausalLM.from_pretrained(where.directory, dtype=torch.float32, **kwargs)
+    return model.eval(), tokenizer
+
+
 def check_against_direct(model_path, records, fmt, max_length, cache):
     recs = zipkit.read_records(records)
     losses = lm_scores.lm_losses(recs, model=model_path, device="cpu", format=fmt,
                                  max_length=max_length, batch_tokens=96, cache=cache)
-    model, tokenizer, _ = lm_scores._model(model_path, "cpu")
+    model, tokenizer = reference_model(model_path)
     start, _ = lm_scores.start_token_id(tokenizer)
     seqs = lm_scores.build_sequences(recs, tokenizer, fmt, lm_scores.PASSES, max_length, start)
     expected = {}
@@ -63,7 +79,7 @@ def test_batched_losses_equal_unbatched_ones(tiny_model, tmp_path, fmt):
 def test_full_loss_is_transformers_loss_over_every_token_but_the_start(tiny_model, tmp_path):
     recs = zipkit.read_records(POOL)
     losses = lm_scores.lm_losses(recs, model=tiny_model, device="cpu", passes=("cond",), cache=tmp_path)
-    model, tokenizer, _ = lm_scores._model(tiny_model, "cpu")
+    model, tokenizer = reference_model(tiny_model)
     start, _ = lm_scores.start_token_id(tokenizer)
     seqs = lm_scores.build_sequences(recs, tokenizer, "plain", ("cond",), 1024, start)["cond"]
     assert seqs.owner == list(range(len(POOL)))  # one sequence per record here
@@ -82,7 +98,7 @@ def test_truncation_scores_the_same_response_tokens_in_both_passes(tiny_model):
 
 def test_a_conversation_is_one_sequence_when_it_fits(tiny_model):
     recs = zipkit.read_records(DIALOGUE)
-    _, tokenizer, _ = lm_scores._model(tiny_model, "cpu")
+    tokenizer = reference_model(tiny_model)[1]
     whole = lm_scores.build_sequences(recs, tokenizer, "plain", lm_scores.PASSES, 512, 0)
     assert len(whole["cond"].ids) == 1 and len(whole["cond"].spans[0]) == 2
     assert len(whole["direct"].ids) == 2
@@ -138,7 +154,7 @@ PLAIN_DIALOGUE = ["Be brief.\nHi, who are you?\n", "\nWhat can you do?\n"]
     ("plain", DIALOGUE[0], PLAIN_DIALOGUE, ""),
 ])
 def test_sequences_are_the_published_templates(tiny_model, fmt, record, prompts, direct_prefix):
-    _, tokenizer, _ = lm_scores._model(tiny_model, "cpu")
+    tokenizer = reference_model(tiny_model)[1]
     ids = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"] if text else []  # noqa: E731
     responses = [t.response for t in turns.turns_of(messages(record, zipkit.read_records([record]).schema))]
     seqs = lm_scores.build_sequences(zipkit.read_records([record]), tokenizer, fmt,
@@ -295,9 +311,32 @@ def smollm2():
     return "packaged:smollm2"
 
 
+def test_a_fully_cached_run_never_loads_the_model(tiny_model, tmp_path, monkeypatch):
+    first = zipkit.score(POOL, method="ifd", model=tiny_model, device="cpu", cache=tmp_path)
+    monkeypatch.setattr(lm_scores, "_model", lambda *a, **k: pytest.fail("loaded the model"))
+    again = zipkit.score(POOL, method="ifd", model=tiny_model, device="cpu", cache=tmp_path)
+    np.testing.assert_array_equal(first, again)
+    with pytest.raises(pytest.fail.Exception, match="loaded the model"):  # one record more: it must
+        zipkit.score(POOL + [{"instruction": "New.", "input": "", "output": "A new answer."}],
+                     method="ifd", model=tiny_model, device="cpu", cache=tmp_path)
+
+
 @pytest.mark.slow
-def test_packaged_smollm2_matches_direct_computation(smollm2, tmp_path):
+def test_packaged_smollm2_matches_direct_computation(smollm2, tmp_path, monkeypatch):
+    """zipkit runs SmolLM2 from its de-quantized copy in the cache; the reference from the GGUF
+    file itself. The copy is made once per GGUF file."""
     check_against_direct(smollm2, DIALOGUE, "alpaca", 256, tmp_path)
+    converted = list((tmp_path / "models").iterdir())
+    assert len(converted) == 1 and (converted[0] / "model.safetensors").is_file()
+    lm_scores._model.cache_clear()
+    lm_scores._tokenizer.cache_clear()
+    real = transformers.AutoModelForCausalLM.from_pretrained
+
+    def no_gguf(*args, **kwargs):
+        assert "gguf_file" not in kwargs, "de-quantized the GGUF file again"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", no_gguf)
     losses, direct = check_against_direct(smollm2, POOL[:4], "plain", 256, tmp_path)
     assert losses.manifest["start_token"] == "<|endoftext|>"
     assert np.all(losses.loss_cond < 8) and np.all(np.isfinite(losses.loss_direct))

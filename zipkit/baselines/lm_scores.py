@@ -35,13 +35,13 @@ import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from ..formats import atomic_output
-from .models import (DEFAULT_CAUSAL_LM, cache_dir, fingerprint, load_cached, load_causal_lm,
-                     quiet_loading, require, resolve_device)
+from .models import (DEFAULT_CAUSAL_LM, cache_dir, default_dtype, fingerprint, load_cached,
+                     load_causal_lm, load_tokenizer, locate, quiet_loading, require, resolve_device)
 from ..progress import bar
 from ..records import Records
 from ..schemas import messages
@@ -182,9 +182,14 @@ def _append(seqs: Sequences, ids: list, spans: list, owner: int) -> None:
 
 
 @functools.lru_cache(maxsize=2)
-def _model(model: str, device: str) -> tuple[Any, Any, Any]:
-    """Loaded once per process: a GGUF model takes seconds to dequantize."""
-    return load_causal_lm(model, device)
+def _model(model: str, device: str, cache: Any = None) -> tuple[Any, Any]:
+    """The model and its files, loaded once per process."""
+    return load_causal_lm(model, device, cache=cache)
+
+
+@functools.lru_cache(maxsize=4)
+def _tokenizer(model: str, cache: Any = None) -> Any:
+    return load_tokenizer(model, cache)
 
 
 def lm_losses(records: Records, *, model: str = DEFAULT_CAUSAL_LM, device: str = "auto",
@@ -198,8 +203,15 @@ def lm_losses(records: Records, *, model: str = DEFAULT_CAUSAL_LM, device: str =
     if max_length < 8:
         raise ValueError(f"max_length must be at least 8 tokens, got {max_length}")
     device = resolve_device(device)
+    cache = None if cache is None else str(cache)
+    where, dtype = locate(model), str(default_dtype(device))
     with quiet_loading(progress):
-        lm, tokenizer, where = _model(model, device)
+        tokenizer = _tokenizer(model, cache)
+
+    def load() -> Any:  # only when some loss is not in the cache
+        with quiet_loading(progress):
+            return _model(model, device, cache)[0]
+
     start, start_name = start_token_id(tokenizer, start_token)
     timings: dict[str, float] = {}
     begun = time.perf_counter()
@@ -211,11 +223,11 @@ def lm_losses(records: Records, *, model: str = DEFAULT_CAUSAL_LM, device: str =
     for p in passes:
         # Keyed by what is scored (every token id and response span), and by what scores it:
         # records of equal text split another way, or fp16 GPU losses, never share an entry.
-        key = fingerprint("lm-v3", p, where.describe(), str(lm.dtype), device.split(":")[0],
+        key = fingerprint("lm-v3", p, where.describe(), dtype, device.split(":")[0],
                           max_length, data=_sequences_bytes(sequences[p]))
         path = cache_dir(cache) / "lm_scores" / f"{key}.npz"
         begun = time.perf_counter()
-        per_seq, reused = _score_pass(lm, sequences[p], device, batch_tokens,
+        per_seq, reused = _score_pass(load, sequences[p], device, batch_tokens,
                                       path if use_cache else None, f"{p} pass ({where.name})", progress)
         cached[p] = {"file": str(path) if use_cache else None, "sequences_from_cache": reused}
         timings[f"{p}_pass"] = round(time.perf_counter() - begun, 6)
@@ -230,7 +242,7 @@ def lm_losses(records: Records, *, model: str = DEFAULT_CAUSAL_LM, device: str =
     zero = np.zeros(n, np.int64)
     cond = sums.get("cond", (nan, zero, nan, zero))
     direct = sums.get("direct", (nan, zero, nan, zero))
-    manifest = {"model": where.describe(), "device": device, "dtype": str(lm.dtype),
+    manifest = {"model": where.describe(), "device": device, "dtype": dtype,
                 "format": format, "passes": list(passes), "max_length": max_length,
                 "start_token": start_name, "batch_tokens": batch_tokens or _default_batch(device),
                 "sequences": {p: len(sequences[p].ids) for p in passes}, "cache": cached,
@@ -250,10 +262,10 @@ def _default_batch(device: str) -> int:
     return DEFAULT_BATCH_TOKENS["cuda" if device.startswith("cuda") else "cpu"]
 
 
-def _score_pass(lm: Any, seqs: Sequences, device: str, batch_tokens: int | None,
+def _score_pass(load: Callable[[], Any], seqs: Sequences, device: str, batch_tokens: int | None,
                 path: Path | None, label: str, progress: bool | None) -> tuple[tuple, int]:
     """Per sequence: (NLL of context tokens, their count, NLL of response tokens, count), and
-    how many sequences came from the cache."""
+    how many sequences came from the cache. ``load()`` gives the model, if any is to run."""
     n = len(seqs.ids)
     lengths = np.fromiter(map(len, seqs.ids), np.int64, n)
     state = _load_state(path, n)
@@ -262,6 +274,7 @@ def _score_pass(lm: Any, seqs: Sequences, device: str, batch_tokens: int | None,
     order = np.lexsort((np.arange(n), lengths))  # shortest first, ties by position
     todo = order[~state["done"][order]]
     saved = time.perf_counter()
+    lm = load() if len(todo) else None
     with bar(int(lengths[todo].sum()), label, "tok", progress) as pbar:
         k = 0
         while k < len(todo):

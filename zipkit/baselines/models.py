@@ -15,6 +15,8 @@ import contextlib
 import hashlib
 import importlib.util
 import os
+import shutil
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,15 +138,60 @@ def load_encoder(model: str, device: str) -> Any:
     return encoder
 
 
-def load_causal_lm(model: str, device: str, dtype: Any = None) -> tuple[Any, Any, ModelFiles]:
-    """A causal LM and its tokenizer, in eval mode on ``device``."""
+def load_tokenizer(model: str, cache: Any = None) -> Any:
+    """The tokenizer of a causal LM (from its converted copy when the model is a GGUF file)."""
     transformers = require("transformers")
+    return _loading(model, transformers.AutoTokenizer.from_pretrained, _weights_dir(model, cache))
+
+
+def load_causal_lm(model: str, device: str, dtype: Any = None, cache: Any = None) -> tuple[Any, ModelFiles]:
+    """A causal LM in eval mode on ``device``, and where its files are."""
+    transformers = require("transformers")
+    lm = _loading(model, transformers.AutoModelForCausalLM.from_pretrained, _weights_dir(model, cache),
+                  dtype=dtype or default_dtype(device))
+    return lm.to(device).eval(), locate(model)
+
+
+def _weights_dir(model: str, cache: Any) -> str:
+    """A directory transformers loads the model from: the model's own, or for a GGUF file
+    its de-quantized copy in the cache (made on first use), which loads in a fraction of a
+    second instead of the 10-15 s that de-quantizing takes every time."""
     where = locate(model)
-    kwargs = {"gguf_file": where.gguf_file} if where.gguf_file else {}
-    tokenizer = _loading(model, transformers.AutoTokenizer.from_pretrained, where.directory, **kwargs)
-    lm = _loading(model, transformers.AutoModelForCausalLM.from_pretrained, where.directory,
-                  dtype=dtype or default_dtype(device), **kwargs)
-    return lm.to(device).eval(), tokenizer, where
+    return str(_converted_gguf(where, cache)) if where.gguf_file else where.directory
+
+
+def _converted_gguf(where: ModelFiles, cache: Any) -> Path:
+    """The GGUF model de-quantized once into safetensors, keyed by the GGUF file's hash, so
+    an edited or replaced file is converted anew; written to a temporary folder and renamed,
+    so a killed conversion leaves nothing that looks complete."""
+    gguf = Path(where.directory) / where.gguf_file
+    digest = hashlib.blake2b(digest_size=12)
+    with open(gguf, "rb") as stream:
+        while chunk := stream.read(1 << 24):
+            digest.update(chunk)
+    target = cache_dir(cache) / "models" / f"{gguf.stem}-{digest.hexdigest()}"
+    if (target / "config.json").is_file() and (target / "model.safetensors").is_file():
+        return target
+    transformers = require("transformers")
+    from safetensors.torch import save_model
+
+    tokenizer = transformers.AutoTokenizer.from_pretrained(where.directory, gguf_file=where.gguf_file)
+    lm = transformers.AutoModelForCausalLM.from_pretrained(where.directory, gguf_file=where.gguf_file,
+                                                           dtype=require("torch").float32)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    try:
+        save_model(lm, str(tmp / "model.safetensors"))  # handles the tied embeddings
+        config = lm.config.to_dict()
+        config.pop("quantization_config", None)  # the copy holds plain fp32 weights
+        type(lm.config).from_dict(config).save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        if not (target / "config.json").is_file():  # else another process converted it first
+            shutil.rmtree(target, ignore_errors=True)
+            os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
 
 
 @contextlib.contextmanager
