@@ -120,3 +120,23 @@ def test_a_detected_schema_says_which_text_fields_it_leaves_out(tmp_path):
         warnings.simplefilter("error")
         zipkit.read_records(rows, text_fields=["text", "code"])  # named: nothing to say
         zipkit.read_records(POOL)  # alpaca's fields are all read
+
+
+@pytest.mark.parametrize("message, expected", [
+    ("give exactly one of budget=N (records) or budget_tokens=T (tokens)",
+     "give exactly one of --budget N (records) or --budget-tokens T (tokens)"),
+    ("no CUDA device here: pass device='cpu' or 'auto'", "no CUDA device here: pass --device cpu or 'auto'"),
+    ("resume=True continues the run saved in a checkpoint: name it with checkpoint=PATH",
+     "--resume continues the run saved in a checkpoint: name it with --checkpoint PATH"),
+    ("x (pass on_error='skip' to skip bad records)", "x (pass --skip-bad to skip bad records)"),
+    ("unknown=3 and k1=5", "unknown=3 and --k1 5"),
+])
+def test_cli_errors_speak_in_options(message, expected):
+    args = cli.build_parser().parse_args(["select", "p.jsonl", "-o", "o.jsonl"])
+    assert cli.cli_words(message, args) == expected
+
+
+def test_a_cli_error_names_the_option(tmp_path, capsys):
+    pool = write_jsonl(tmp_path / "pool.jsonl", POOL)
+    assert cli.main(["select", str(pool), "-o", str(tmp_path / "o.jsonl")]) == 2
+    assert "give exactly one of --budget N (records) or --budget-tokens T" in capsys.readouterr().err

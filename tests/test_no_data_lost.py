@@ -188,7 +188,9 @@ def test_a_threshold_nothing_passes_fails_with_the_best_score(tmp_path, capsys):
 
 @pytest.mark.parametrize("content, said", [
     (b"", "no records in .*: the pool is empty"),
-    (b'{"txt": 1}\n{"txt": 2}\n', "no readable records in .*: all 2 were skipped as bad"),
+    (b'{"text": ""}\n{"text": " "}\n', "no readable records in .*: all 2 were skipped as bad"),
+    (b'{"txt": "a b"}\n{"txt": "c d"}\n', "record 0: matches no known schema.*--text-field FIELD "
+                                          "\\(--skip-bad would skip every record like it"),
 ])
 def test_a_pool_with_nothing_to_select_from_is_an_error(tmp_path, capsys, content, said):
     path = tmp_path / "pool.jsonl"

@@ -8,6 +8,7 @@ import functools
 import inspect
 import json
 import os
+import re
 import signal
 import sys
 import warnings
@@ -193,6 +194,7 @@ def _defaults(functions: dict[str, Callable], name: str) -> str:
     given = {m: v for m, v in taking.items() if v not in (inspect.Parameter.empty, None)}
     if not given:
         return ""
+    given = {m: "off" if v is False else v for m, v in given.items()}  # a flag's default
     if len(given) == len(taking) and len(set(map(repr, given.values()))) == 1:
         return f" (default: {next(iter(given.values()))})"
     return " (default " + "; ".join(f"{m}: {v}" for m, v in given.items()) + ")"
@@ -217,10 +219,10 @@ def _target_options(p: argparse.ArgumentParser) -> None:
 def _method_options(p: argparse.ArgumentParser, functions: dict[str, Callable]) -> None:
     """Options of every method, named as the Python API names them. None of them has a
     default here: an option left out is left to the method, whose signature --help quotes."""
-    def add(group, flag, **kw):
+    def add(group, flag, show_default=True, **kw):
         name = kw.get("dest") or flag.lstrip("-").replace("-", "_")
         if any(name in _parameters(f) for f in functions.values()):  # else no method here takes it
-            kw["help"] = kw.get("help", "") + _defaults(functions, name)
+            kw["help"] = kw.get("help", "") + (_defaults(functions, name) if show_default else "")
             group.add_argument(flag, **kw)
 
     flag = dict(action="store_const", const=True)  # True when given, else the method's default
@@ -231,7 +233,7 @@ def _method_options(p: argparse.ArgumentParser, functions: dict[str, Callable]) 
         help="what is compressed; zip's default depends on --variant (repr for official)")
     add(shared, "--workers", type=int,
         help="cores for the per-record pass (threads for compression sizes, processes for "
-             "zipfit and dsir); 0 = one per core")
+             "zipfit and dsir); 0 = one per core (default: one per core)")
     add(shared, "--seed", type=int, help="random, dsir, cluster")
     z = p.add_argument_group("zip")
     add(z, "--k1", type=int, help="global window")
@@ -255,7 +257,7 @@ def _method_options(p: argparse.ArgumentParser, functions: dict[str, Callable]) 
     add(d, "--min-tokens", type=int, help="drop records with fewer word-punct tokens (the package uses 100)")
     add(d, "--num-buckets", type=int, help="hash buckets of the n-gram features")
     add(d, "--ngrams", type=int, choices=(1, 2), help="unigrams, or unigrams and bigrams")
-    add(d, "--raw-fit-ngrams", type=int, help="cap on n-grams that fit the raw model")
+    add(d, "--raw-fit-ngrams", type=int, help="cap on n-grams that fit the raw model (default: none)")
     m = p.add_argument_group("cluster, perplexity, ifd (models)")
     add(m, "--model", help="a local model directory, or packaged:minilm / packaged:smollm2")
     add(m, "--device", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
@@ -273,8 +275,33 @@ def _method_options(p: argparse.ArgumentParser, functions: dict[str, Callable]) 
                            "(default $ZIPKIT_CACHE or ~/.cache/zipkit)")
     r = p.add_argument_group("random, length")
     add(r, "--stratify", metavar="FIELD", help="random: keep the field's proportions")
-    add(r, "--shortest", dest="longest", action="store_const", const=False,
-        help="length: shortest first, not longest")
+    add(r, "--shortest", dest="longest", action="store_const", const=False, show_default=False,
+        help="length: shortest first (default: longest first)")
+
+
+# What each method does, in a line, for --method's help.
+_SELECT_METHODS = {
+    "zip": "a low-redundancy set, greedily by compression ratio (the entropy-law paper)",
+    "zipfit": "the records closest to --target by compression distance",
+    "dsir": "importance resampling towards --target on hashed n-grams",
+    "random": "a seeded random subset (--stratify keeps a field's mix)",
+    "length": "the longest records first (--shortest: the shortest)",
+    "cluster": "k-means on sentence embeddings, records near the centroids",
+    "perplexity": "by mean NLL under a small causal LM",
+    "ifd": "by instruction-following difficulty under a small causal LM",
+}
+_SCORE_METHODS = {
+    "ratio": "each record's own compression ratio",
+    "zipfit": "alignment with --target (1 - mean NCD)",
+    "dsir": "log importance weight towards --target",
+    "length": "tokens by --tokenizer",
+    "perplexity": "perplexity and mean NLL under a causal LM, with every loss",
+    "ifd": "IFD with the losses it comes from",
+}
+
+
+def _method_help(methods: dict[str, str]) -> str:
+    return "; ".join(f"{name}: {what}" for name, what in methods.items()) + " (default: %(default)s)"
 
 
 def _select_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -283,7 +310,7 @@ def _select_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                                    "unchanged, in selection order; the report holds indices, "
                                    "scores and the manifest.")
     p.add_argument("--method", default=_parameters(select)["method"].default, choices=tuple(SELECTORS),
-                   help="default: %(default)s")
+                   help=_method_help(_SELECT_METHODS))
     p.add_argument("-o", "--output", required=True, help="selected records (.jsonl, .json, .parquet)")
     p.add_argument("--report", help="indices, scores and manifest as JSON")
     _budget_options(p, SELECTORS)
@@ -365,7 +392,7 @@ def _score_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                                    "weight towards --target), length (tokens), perplexity and ifd "
                                    "(with every LM loss and token count they come from).")
     p.add_argument("--method", default=_parameters(score)["method"].default, choices=tuple(SCORERS),
-                   help="default: %(default)s")
+                   help=_method_help(_SCORE_METHODS))
     p.add_argument("-o", "--output", required=True,
                    help="position, record number, score per record (.parquet, .jsonl or .json); "
                         "parquet also carries the manifest")
@@ -549,8 +576,35 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except (BadRecordError, ValueError, TypeError, OSError, ImportError, IndexError,
             RuntimeError) as err:
-        print(f"zipkit: error: {_describe(err)}", file=sys.stderr)
+        print(f"zipkit: error: {cli_words(_describe(err), args)}", file=sys.stderr)
         return 2
+
+
+# API phrases whose command-line form is not --name VALUE.
+_CLI_PHRASES = {"on_error='skip'": "--skip-bad", "text_fields=[...]": "--text-field FIELD",
+                "resume=True": "--resume", "variant='paper'": "--variant paper"}
+
+
+def cli_words(message: str, args: argparse.Namespace) -> str:
+    """An error of the Python API in the words of the command line: ``budget=N`` becomes
+    ``--budget N``, ``device='cpu'`` ``--device cpu``, for every option the command has
+    (the API's messages are written once, in its own words)."""
+    for phrase, flag in _CLI_PHRASES.items():
+        message = message.replace(phrase, flag)
+    flags = {name: "--" + name.replace("_", "-") for name in vars(args)}
+    flags.update(_RENAMED_FLAGS)
+
+    def flag(match: re.Match) -> str:
+        name, value = match.group(1), match.group(2)
+        if name not in flags:
+            return match.group(0)
+        value = value.strip("'\"")
+        return flags[name] if value == "True" else f"{flags[name]} {value}"
+
+    return re.sub(r"(?<![\w-])([a-z][a-z0-9_]*)=('[^']*'|\"[^\"]*\"|[^\s,;)]+)", flag, message)
+
+
+_RENAMED_FLAGS = {"longest": "--shortest", "target_fields": "--target-field", "text_fields": "--text-field"}
 
 
 def _describe(err: Exception) -> str:

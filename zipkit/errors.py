@@ -26,12 +26,17 @@ class BadRecord:
 class BadRecordError(ValueError):
     """A record cannot be read. ``on_error="skip"`` skips such records and lists them instead."""
 
-    def __init__(self, bad: BadRecord, skippable: bool = True) -> None:
+    # Why a record cannot be skipped, when it cannot.
+    UNSKIPPABLE = {
+        "cut": "the records after this point cannot be found, so it cannot be skipped (not even "
+               "with on_error='skip'): repair the file",
+        "every": "on_error='skip' would skip every record like it, leaving nothing",
+    }
+
+    def __init__(self, bad: BadRecord, unskippable: str | None = None) -> None:
         self.bad = bad
-        hint = ("pass on_error='skip', or --skip-bad on the command line, to skip bad records and "
-                "list them" if skippable else
-                "the records after this point cannot be found, so it cannot be skipped (not even with "
-                "--skip-bad): repair the file")
+        hint = (self.UNSKIPPABLE[unskippable] if unskippable else
+                "pass on_error='skip' to skip bad records and list them")
         super().__init__(f"{bad} ({hint})")
 
 

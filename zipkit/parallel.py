@@ -42,8 +42,7 @@ def resolve_workers(workers: int | None) -> int:
     if workers is None or (isinstance(workers, (int, np.integer)) and workers == 0):
         return os.cpu_count() or 1
     if not isinstance(workers, (int, np.integer)) or isinstance(workers, bool) or workers < 0:
-        raise ValueError(f"workers must be a whole number >= 0 (0 or None = one per core), got "
-                         f"{workers!r}")
+        raise ValueError(f"workers={workers!r} is not a whole number >= 0 (0 or None = one per core)")
     return int(workers)
 
 

@@ -467,6 +467,9 @@ class _Builder:
         try:
             text = self._text(value)
         except schemas.SchemaError as err:
+            if self._extract is None and isinstance(value, dict):  # no schema fits: none will
+                raise BadRecordError(BadRecord(self.path, number, line, str(err)),
+                                     unskippable="every") from None
             self._bad(number, line, str(err))
             return False
         self.texts += _encode(text)
@@ -484,7 +487,7 @@ class _Builder:
                 if item.fatal and not self.cut_off:
                     # Past it nothing can be read: skipping it would lose the rest unseen.
                     raise BadRecordError(BadRecord(self.path, item.number, item.line, item.problem),
-                                         skippable=False)
+                                         unskippable="cut")
                 if item.problem is not None:
                     self._bad(item.number, item.line, item.problem)
                     if item.fatal:

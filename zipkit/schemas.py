@@ -51,8 +51,7 @@ def detect(record: dict) -> str:
         return "text"
     keys = ", ".join(map(repr, list(record)[:12])) or "none"
     raise SchemaError(f"matches no known schema ({', '.join(SCHEMAS)}); its keys are {keys}. "
-                      f"Name the field(s) holding the text with text_fields=[...] "
-                      f"(--text-field on the command line)")
+                      f"Name the field(s) holding the text with text_fields=[...]")
 
 
 @dataclass(frozen=True)

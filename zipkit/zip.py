@@ -194,12 +194,11 @@ class _Config:
 
 def _checkpoint_path(checkpoint: str | os.PathLike | None, every: int, resume: bool) -> Path | None:
     if not isinstance(every, (int, np.integer)) or isinstance(every, bool) or every < 1:
-        raise ValueError(f"checkpoint_every (--checkpoint-every) must be a whole number of rounds "
-                         f">= 1, got {every!r}")
+        raise ValueError(f"checkpoint_every={every!r} is not a whole number of rounds >= 1")
     if checkpoint is None:
         if resume:
-            raise ValueError("resume=True (--resume) continues the run saved in a checkpoint: name "
-                             "it with checkpoint=PATH (--checkpoint PATH)")
+            raise ValueError("resume=True continues the run saved in a checkpoint: name it with "
+                             "checkpoint=PATH")
         return None
     return Path(checkpoint)
 

@@ -106,8 +106,7 @@ class DSIR:
                  workers: int | None = None, progress: bool | None = None) -> None:
         if not isinstance(num_buckets, (int, np.integer)) or isinstance(num_buckets, bool) \
                 or num_buckets < 1:
-            raise ValueError(f"num_buckets (--num-buckets) must be a whole number >= 1 of hash "
-                             f"buckets, got {num_buckets!r}")
+            raise ValueError(f"num_buckets={num_buckets!r} is not a whole number >= 1 of hash buckets")
         self.num_buckets, self.ngrams = int(num_buckets), int(ngrams)
         self.workers, self.progress = resolve_workers(workers), progress
         self.log_diff: np.ndarray | None = None
