@@ -83,7 +83,7 @@ def test_a_fractional_budget_is_refused_before_any_scoring(method):
 
 @pytest.mark.parametrize("argv", [["--method", "random", "--seed", "4", "--stratify", "source"],
                                   ["--method", "length", "--shortest"],
-                                  ["--method", "dsir", "--resampling", "top_k"]])
+                                  ["--method", "dsir", "--resampling", "top_k", "--min-tokens", "0"]])
 def test_cli_writes_records_unchanged(tmp_path, argv):
     from zipkit.cli import main
 

@@ -98,7 +98,8 @@ def test_resampling_is_seeded_and_top_k_is_the_ranking():
     assert a.indices.tolist() == b.indices.tolist() != c.indices.tolist()
     assert len(set(a.indices.tolist())) == 40
     weights = zipkit.score(texts, method="dsir", target=target)
-    top = zipkit.select(texts, method="dsir", target=target, budget=40, resampling="top_k")
+    top = zipkit.select(texts, method="dsir", target=target, budget=40, resampling="top_k",
+                         min_tokens=0)
     assert top.indices.tolist() == sorted(range(len(texts)), key=lambda i: (-weights[i], i))[:40]
     assert a.manifest["parameters"]["seed"] == 1 and a.manifest["method"] == "dsir"
 

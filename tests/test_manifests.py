@@ -21,7 +21,7 @@ KEPT_BY_TINY_IFD = [{"instruction": "Add the numbers.", "input": "2 and 3", "out
 @pytest.mark.parametrize("method", sorted(SELECTORS))
 def test_manifest_has_every_parameter_and_the_score_direction(method, tmp_path, request):
     extra = {"zip": dict(k1=20, k2=8, k3=4), "zipfit": dict(target=["explain the answer"]),
-             "dsir": dict(target=["explain the answer"]),
+             "dsir": dict(target=["explain the answer"], min_tokens=0),
              "cluster": dict(device="cpu", cache=tmp_path)}.get(method, {})
     if method in ("perplexity", "ifd"):
         extra = dict(model=request.getfixturevalue("tiny_model"), device="cpu", cache=tmp_path)
