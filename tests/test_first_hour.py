@@ -140,3 +140,19 @@ def test_a_cli_error_names_the_option(tmp_path, capsys):
     pool = write_jsonl(tmp_path / "pool.jsonl", POOL)
     assert cli.main(["select", str(pool), "-o", str(tmp_path / "o.jsonl")]) == 2
     assert "give exactly one of --budget N (records) or --budget-tokens T" in capsys.readouterr().err
+
+
+def test_help_says_what_each_method_does_and_every_default(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["select", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for method in zipkit.selection.SELECTORS:
+        assert f"{method}: " in text
+    assert "--k1 K1 global window (default: 10000)" in text
+    assert "--dedup drop exact duplicate texts first (default: off)" in text
+    assert "--shortest length: shortest first (default: longest first)" in text
+    assert "--min-tokens MIN_TOKENS" in text and "(default: 100)" in text
+    with pytest.raises(SystemExit):
+        cli.main(["score", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "zip's default" not in text and "--k1" not in text and "--report" in text

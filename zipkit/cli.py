@@ -227,10 +227,11 @@ def _method_options(p: argparse.ArgumentParser, functions: dict[str, Callable]) 
 
     flag = dict(action="store_const", const=True)  # True when given, else the method's default
     shared = p.add_argument_group("shared by several methods")
-    add(shared, "--compressor", help="a spec such as zlib:9, zstd:19, lz4hc:12; zip's default "
-                                     "depends on --variant")
+    zip_note = "zip's default depends on --variant" if "zip" in functions else ""
+    add(shared, "--compressor", help="a spec such as zlib:9, zstd:19, lz4hc:12" +
+        (f"; {zip_note}" if zip_note else ""))
     add(shared, "--serializer", choices=tuple(SERIALIZERS),
-        help="what is compressed; zip's default depends on --variant (repr for official)")
+        help="what is compressed" + (f"; {zip_note} (repr for official)" if zip_note else ""))
     add(shared, "--workers", type=int,
         help="cores for the per-record pass (threads for compression sizes, processes for "
              "zipfit and dsir); 0 = one per core (default: one per core)")

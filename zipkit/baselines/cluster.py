@@ -228,7 +228,7 @@ def select_cluster(records: Records, *, budget: int | None = None, budget_tokens
              "embedding_dtype": encoder_dtype(resolved), "embeddings_from_cache": from_cache}
     return ranked_selection(records, method="cluster", keys=np.where(eligible, keys, 0.0),
                             descending=False, params=params, budget=budget,
-                            score=f"place in the {rule} rule's order over the clusters",
+                            score=f"rank in the {rule} rule's order over the clusters (0 = first)",
                             budget_tokens=budget_tokens, tokenizer=tokenizer, timings=timings,
                             eligible=None if eligible.all() else eligible,
                             filter_name=f"one record per centroid of {k} clusters", extra=extra)

@@ -59,7 +59,7 @@ def select_random(records: Records, *, budget: int | None = None, budget_tokens:
         keys = random_keys(records, seed, stratify)
     return ranked_selection(records, method="random", keys=keys, descending=False,
                             params=dict(seed=seed, stratify=stratify), budget=budget,
-                            score="place in a seeded random order",
+                            score="rank in a seeded random order (0 = first)",
                             budget_tokens=budget_tokens, tokenizer=tokenizer, timings=timings)
 
 
