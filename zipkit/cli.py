@@ -11,8 +11,10 @@ import os
 import re
 import signal
 import sys
+import time
 import warnings
 from collections import Counter
+from pathlib import Path
 from typing import Callable, Mapping
 
 import numpy as np
@@ -545,6 +547,39 @@ def _print_summary(result: dict) -> None:
             print(f"  {r['name']:{width}}" + "".join(f"{v:>8.3f}" for v in line))
 
 
+# --- zipkit experiment --------------------------------------------------------------------
+
+EXPERIMENTS = {"compressors": "compressor ablation: ZIP (and ZIP-FIT) under every compressor"}
+
+
+def _experiment_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("experiment", help="run an experiment from a TOML config",
+                       description="Runs an experiment; every selection is cached in the output "
+                                   "folder, so a rerun reuses it and a killed run continues. Writes "
+                                   "results.json, results.md, results.csv and PNG plots there.")
+    p.add_argument("name", choices=tuple(EXPERIMENTS),
+                   help="; ".join(f"{k}: {v}" for k, v in EXPERIMENTS.items()))
+    p.add_argument("--config", required=True, help="the TOML config (see experiments/*.toml)")
+    p.add_argument("--out", help="output folder (default: ./NAME-results)")
+    p.add_argument("--no-progress", action="store_true", help="print nothing while it runs")
+    return p
+
+
+def _experiment_run(args: argparse.Namespace) -> int:
+    import importlib
+
+    from .experiments.runner import Runner, build_pool, load_config
+
+    config = load_config(args.config)
+    out = Path(args.out or f"{args.name}-results")
+    module = importlib.import_module(f"zipkit.experiments.{args.name}")
+    runner = Runner(out, build_pool(config), progress=False if args.no_progress else None)
+    module.run(runner, config)
+    print(f"{args.name}: {runner.made} selections made, {runner.reused} reused, "
+          f"{time.perf_counter() - runner.started:.1f} s -> {out}/results.md")
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable, Callable]] = {
     "select": (_select_parser, _select_run),
     "score": (_score_parser, _score_run),
@@ -552,6 +587,7 @@ COMMANDS: dict[str, tuple[Callable, Callable]] = {
     "compressors": (_compressors_parser, _compressors_run),
     "inspect": (_inspect_parser, _inspect_run),
     "compare": (functools.partial(_inspect_parser, name="compare"), _inspect_run),
+    "experiment": (_experiment_parser, _experiment_run),
 }
 
 

@@ -95,6 +95,7 @@ def describe(chosen: Chosen, pool: Records, tokens: np.ndarray, specs: Sequence[
         "random_ratio_at_equal_tokens": {
             spec: framed_ratio([payloads[int(i)] for i in random_set], serializer, spec) for spec in specs},
         "duplicate_texts": len(texts) - len(set(texts)),
+        "near_duplicates": near_duplicates([t.decode("utf-8", "replace") for t in texts]),
         "roles": _roles(pool, idx),
         "first": [pool.text(int(i))[:100].replace("\n", " / ") for i in idx[:3]],
     }
@@ -106,6 +107,25 @@ def describe(chosen: Chosen, pool: Records, tokens: np.ndarray, specs: Sequence[
                          "first": float(chosen.scores[0]), "median": float(np.median(chosen.scores)),
                          "last": float(chosen.scores[-1])}
     return row
+
+
+def near_duplicates(texts: Sequence[str], threshold: float = 0.8, num_perm: int = 64) -> int | None:
+    """Records whose word 3-gram set has an estimated Jaccard similarity of at least
+    ``threshold`` with an earlier record's (MinHash LSH, ``datasketch``; None without it)."""
+    try:
+        from datasketch import MinHash, MinHashLSH
+    except ImportError:
+        return None
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    found = 0
+    for k, text in enumerate(texts):
+        words = text.split()
+        grams = {" ".join(words[i:i + 3]) for i in range(max(len(words) - 2, 1))}
+        signature = MinHash(num_perm=num_perm, seed=1)
+        signature.update_batch([g.encode("utf-8") for g in grams])
+        found += bool(lsh.query(signature))
+        lsh.insert(str(k), signature)
+    return found
 
 
 def _random_at_tokens(tokens: np.ndarray, budget: int, seed: int) -> np.ndarray:
@@ -160,28 +180,7 @@ def compare(paths: Sequence[str], pool: Any, *, compressor_specs: Sequence[str] 
 
 def plot(result: dict, path: str | Path) -> None:
     """Token-length histograms of the selections, one step line each, on a log scale."""
-    try:
-        import matplotlib
+    from .experiments.plots import histograms
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ImportError("--plot needs matplotlib: pip install 'zipkit[plot]'") from None
-    lengths = result["lengths"]
-    top = max((max(v) for v in lengths.values() if v), default=2)
-    low = max(min((min(v) for v in lengths.values() if v), default=1), 1)
-    bins = np.logspace(np.log10(low), np.log10(max(top, low + 1)) + 0.02, 30)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for name, values in lengths.items():
-        ax.hist(values, bins=bins, histtype="step", linewidth=1.6, label=f"{name} (n={len(values):,})")
-    ax.set_xscale("log")
-    ax.set_xlabel(f"tokens per record ({result['tokenizer']}, log scale)")
-    ax.set_ylabel("records")
-    ax.set_title(f"Token lengths of the selections of {Path(result['pool']['path']).name}")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    from .formats import atomic_output
-
-    with atomic_output(path) as out:
-        fig.savefig(out, format="png", dpi=120)
-    plt.close(fig)
+    histograms(result["lengths"], f"tokens per record ({result['tokenizer']})",
+               f"Token lengths of the selections of {Path(result['pool']['path']).name}", path)

@@ -1,0 +1,82 @@
+"""PNG figures (matplotlib, no display): heatmaps, a labelled scatter, length histograms."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..formats import atomic_output
+
+
+def _pyplot():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ImportError("plots need matplotlib: pip install 'zipkit[plot]'") from None
+    return plt
+
+
+def _save(fig, path: str | Path) -> None:
+    fig.tight_layout()
+    with atomic_output(path) as out:
+        fig.savefig(out, format="png", dpi=120)
+    _pyplot().close(fig)
+
+
+def heatmap(values: Sequence[Sequence[float]], rows: Sequence[str], columns: Sequence[str], title: str,
+            xlabel: str, ylabel: str, path: str | Path) -> None:
+    plt = _pyplot()
+    data = np.asarray(values, dtype=float)
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 + 0.75 * len(columns)), 1.6 + 0.42 * len(rows)))
+    image = ax.imshow(data, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(columns)), columns, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(rows)), rows, fontsize=8)
+    middle = np.nanmean(data)
+    for i in range(data.shape[0]):
+        for j in range(data.shape[1]):
+            ax.text(j, i, f"{data[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                    color="black" if data[i, j] > middle else "white")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(textwrap.fill(title, 60), fontsize=10)
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    _save(fig, path)
+
+
+def scatter(x: Sequence[float], y: Sequence[float], labels: Sequence[str], xlabel: str, ylabel: str,
+            title: str, path: str | Path, log_x: bool = True) -> None:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.scatter(x, y, s=30)
+    for xi, yi, label in zip(x, y, labels):
+        ax.annotate(label, (xi, yi), textcoords="offset points", xytext=(4, 3), fontsize=8)
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
+def histograms(lengths: dict[str, Sequence[float]], xlabel: str, title: str, path: str | Path) -> None:
+    """One step histogram per named set, on shared logarithmic bins."""
+    plt = _pyplot()
+    values = [v for v in lengths.values() if len(v)]
+    low = max(min((min(v) for v in values), default=1), 1)
+    top = max((max(v) for v in values), default=2)
+    bins = np.logspace(np.log10(low), np.log10(max(top, low + 1)) + 0.02, 30)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, v in lengths.items():
+        ax.hist(v, bins=bins, histtype="step", linewidth=1.4, label=f"{name} (n={len(v):,})")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"{xlabel} (log scale)")
+    ax.set_ylabel("records")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, ncol=2 if len(lengths) > 6 else 1)
+    _save(fig, path)

@@ -1,0 +1,127 @@
+"""The experiment runner: configs, the pool, selections cached by their parameters, outputs.
+
+A selection is saved in ``OUT/selections/`` as the report ``zipkit select`` writes (indices,
+scores, manifest), named by a hash of the pool's bytes, the method and its parameters: a
+rerun, or a new table over the same runs, reuses it, and a killed run loses only the
+selection it was making. Only positions are saved, never copies of the records.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..formats import atomic_output
+from ..manifest import versions
+from ..records import Records, read_records
+from ..selection import Selection, select
+from ..summary import Chosen
+from . import pools
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+
+def load_config(path: str | Path) -> dict:
+    try:
+        with open(path, "rb") as stream:
+            return tomllib.load(stream)
+    except tomllib.TOMLDecodeError as err:
+        raise ValueError(f"config {path} is not valid TOML: {err}") from None
+
+
+def build_pool(config: dict) -> Records:
+    """The pool a config's ``[pool]`` table names: a ``path``, or ``sources`` (see
+    ``pools.SOURCES``), ``limit`` records sampled with ``seed``, ``data_dir`` (default
+    ../shared/data)."""
+    spec = config.get("pool", {})
+    if "path" in spec:  # a pool file of the user's own
+        return read_records(spec["path"], progress=False)
+    records = pools.build(spec.get("sources", ["sharegpt"]), spec.get("data_dir"), spec.get("limit"),
+                          spec.get("seed", 0))
+    return read_records(records, progress=False)
+
+
+@dataclass
+class Runner:
+    out: Path
+    pool: Records
+    progress: bool | None = None
+
+    def __post_init__(self) -> None:
+        (self.out / "selections").mkdir(parents=True, exist_ok=True)
+        self.started = time.perf_counter()
+        self.made = self.reused = 0
+
+    def select(self, label: str, method: str, **params: Any) -> Chosen:
+        """The selection, from the cache when this pool, method and parameters ran before."""
+        from ..baselines.models import fingerprint
+
+        key = fingerprint(method, sorted((k, repr(v)) for k, v in params.items()),
+                          data=self.pool.payloads("text").digest().encode())
+        path = self.out / "selections" / f"{_safe(label)}-{key}.json"
+        if path.is_file():
+            self.reused += 1
+            report = json.loads(path.read_text())
+        else:
+            self.say(f"selecting: {label}")
+            sel: Selection = select(self.pool, method=method, **params)
+            report = sel.report()
+            with atomic_output(path) as out:
+                out.write(json.dumps(report).encode())
+            self.made += 1
+        return Chosen(label, np.asarray(report["indices"], np.int64),
+                      np.asarray(report["scores"], np.float64), report["manifest"])
+
+    def say(self, message: str) -> None:
+        if self.progress is not False:
+            print(f"[{time.perf_counter() - self.started:7.1f} s] {message}", file=sys.stderr, flush=True)
+
+    def write(self, name: str, config: dict, results: dict, tables: dict[str, list[dict]]) -> None:
+        """results.json (every figure and the manifests), results.md (the tables) and
+        results.csv (the first table), atomically."""
+        results = {"experiment": name, "config": config, "pool": self.pool.describe(), **results,
+                   "selections_made": self.made, "selections_reused": self.reused,
+                   "seconds": round(time.perf_counter() - self.started, 1), "versions": versions()}
+        with atomic_output(self.out / "results.json") as out:
+            out.write(json.dumps(results, indent=1, default=_plain).encode() + b"\n")
+        with atomic_output(self.out / "results.md") as out:
+            out.write("\n\n".join(f"## {title}\n\n{markdown(rows)}" for title, rows in tables.items())
+                      .encode() + b"\n")
+        first = next(iter(tables.values()))
+        with atomic_output(self.out / "results.csv") as out:
+            text = io.StringIO()
+            writer = csv.DictWriter(text, fieldnames=list(first[0]))
+            writer.writeheader()
+            writer.writerows(first)
+            out.write(text.getvalue().encode())
+
+
+def markdown(rows: list[dict]) -> str:
+    """A Markdown table of rows (dicts with the same keys); floats to 4 significant figures."""
+    head = list(rows[0])
+    cell = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)  # noqa: E731
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(cell(row[k]) for k in head) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _safe(label: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON: {type(value).__name__}")
