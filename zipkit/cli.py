@@ -30,11 +30,15 @@ from .selection import SELECTORS, select
 from .schemas import SCHEMAS
 
 
-def pool_options() -> argparse.ArgumentParser:
-    """Options shared by every command that reads a pool (a parent parser)."""
+def pool_options(many: bool = False) -> argparse.ArgumentParser:
+    """Options shared by every command that reads a pool (a parent parser); ``many``: one or
+    several pools."""
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("pool")
-    group.add_argument("pool", help="a .json/.jsonl(.gz/.zst)/.parquet file, or packaged:sharegpt")
+    group.add_argument("pool", nargs="+" if many else None,
+                       help="a .json/.jsonl(.gz/.zst)/.parquet file, - (standard input), or "
+                            "packaged:sharegpt" + ("; several: compared in one table, in order "
+                                                   "(versions of a dataset)" if many else ""))
     group.add_argument("--format", choices=("json", "jsonl", "parquet"), help="default: from the file")
     group.add_argument("--schema", choices=SCHEMAS, help="default: detected from the first record")
     group.add_argument("--text-field", dest="text_fields", action="append", metavar="FIELD",
@@ -45,16 +49,17 @@ def pool_options() -> argparse.ArgumentParser:
     return parent
 
 
-def load_pool(args: argparse.Namespace) -> Records:
-    records = read_records(args.pool, format=args.format, schema=args.schema,
+def load_pool(args: argparse.Namespace, path: str | None = None) -> Records:
+    path = args.pool if path is None else path
+    records = read_records(path, format=args.format, schema=args.schema,
                            text_fields=args.text_fields,
                            on_error="skip" if args.skip_bad else "raise", progress=_progress(args))
     if records.skipped:
         _report_skipped(records)
     if not len(records):
-        raise ValueError(f"no readable records in {args.pool}: all {len(records.skipped):,} were "
+        raise ValueError(f"no readable records in {path}: all {len(records.skipped):,} were "
                          f"skipped as bad (see above)" if records.skipped else
-                         f"no records in {args.pool}: the pool is empty")
+                         f"no records in {path}: the pool is empty")
     return records
 
 
@@ -74,7 +79,7 @@ def _report_skipped(records: Records) -> None:
 # --- zipkit ratio -------------------------------------------------------------------------
 
 def _ratio_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser("ratio", parents=[pool_options()],
+    p = sub.add_parser("ratio", parents=[pool_options(many=True)],
                        help="compression ratio of a pool and the distribution of per-record ratios",
                        description="The entropy-law measurement: ratio = raw bytes / compressed bytes "
                                    "(higher = more redundant), for the whole pool compressed as one "
@@ -90,17 +95,48 @@ def _ratio_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         "(.parquet or .jsonl)")
     p.add_argument("--report", metavar="FILE", help="write the summary and manifest as JSON")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--plot", metavar="FILE.png",
+                   help="draw each pool's ratio and its per-record ratios (versions side by side)")
     return p
 
 
 def _ratio_run(args: argparse.Namespace) -> int:
     compressor = compressors.get(args.compressor)
-    check_outputs({"--per-record": args.per_record, "--report": args.report}, {"the pool": args.pool})
+    if args.per_record and len(args.pool) > 1:
+        raise ValueError("--per-record takes one pool; give the pools one at a time")
+    check_outputs({"--per-record": args.per_record, "--report": args.report, "--plot": args.plot},
+                  {f"pool {k + 1}": path for k, path in enumerate(args.pool)})
     if args.per_record:
         output_format(args.per_record)
+    summaries, per_records = [], []
+    for path in args.pool:
+        summary, per_record, records = _ratio_of(args, path, compressor)
+        summaries.append(summary)
+        per_records.append(per_record)
+    if args.per_record:
+        _write_per_record(args.per_record, records, {"bytes": records.payloads(args.serializer).lengths,
+                                                     "ratio": per_records[0]}, summaries[0]["manifest"])
+    result = summaries[0] if len(summaries) == 1 else {"pools": summaries,
+                                                       "changes": ratio.changes(summaries)}
+    if args.report:
+        with atomic_output(args.report) as out:
+            out.write(json.dumps(result, indent=2).encode() + b"\n")
+    if args.plot:
+        ratio.plot_versions(summaries, per_records, args.plot)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    elif len(summaries) == 1:
+        _print_ratio(summaries[0], per_records[0])
+    else:
+        _print_versions(result)
+    return 0
+
+
+def _ratio_of(args: argparse.Namespace, path: str, compressor) -> tuple[dict, np.ndarray, Records]:
+    """One pool's whole and per-record ratios, with the manifest."""
     timings = Timings()
     with timings.stage("read"):
-        records = load_pool(args)
+        records = load_pool(args, path)
     with timings.stage("record_ratios"):
         per_record = ratio.record_ratios(records, compressor, args.serializer, args.workers,
                                          progress=_progress(args))
@@ -116,17 +152,20 @@ def _ratio_run(args: argparse.Namespace) -> int:
                      "serializer": args.serializer, "workers": args.workers,
                      "versions": versions(), "timings": timings},
     }
-    if args.per_record:
-        _write_per_record(args.per_record, records, {"bytes": lengths, "ratio": per_record},
-                          summary["manifest"])
-    if args.report:
-        with atomic_output(args.report) as out:
-            out.write(json.dumps(summary, indent=2).encode() + b"\n")
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        _print_ratio(summary, per_record)
-    return 0
+    return summary, per_record, records
+
+
+def _print_versions(result: dict) -> None:
+    spec = result["pools"][0]["manifest"]["compressor"]["spec"]
+    width = max(len(s["pool"]["path"]) for s in result["pools"]) + 2
+    print(f"{'pool':{width}}{'records':>10}{'MB':>9}{'ratio':>9}{'change':>9}{'median':>9}"
+          f"{'p5':>8}{'p95':>8}   ({spec}; per-record ratios: median, p5, p95)")
+    for s, change in zip(result["pools"], result["changes"]):
+        stats, whole = s["per_record"], s["dataset"]
+        moved = "" if change is None else f"{change:+.1%}"
+        print(f"{s['pool']['path']:{width}}{s['pool']['records']:>10,}{whole['bytes'] / 1e6:>9.2f}"
+              f"{whole['ratio']:>9.4f}{moved:>9}{stats['median']:>9.4f}{stats['p5']:>8.4f}"
+              f"{stats['p95']:>8.4f}")
 
 
 def _write_per_record(path: str, records: Records, values: dict[str, np.ndarray],

@@ -6,6 +6,7 @@ dataset's ratio compresses all records as one document framed by the serializer
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -107,3 +108,32 @@ def histogram(values: np.ndarray, bins: int = 12, width: int = 40) -> list[str]:
              for a, b, n in zip(edges[:-1], edges[1:], counts)]
     below, above = int((values < lo).sum()), int((values > hi).sum())
     return [f"{'below':>9}   {lo:9.3f} {below:>9,d}", *lines, f"{'above':>9}   {hi:9.3f} {above:>9,d}"]
+
+
+def changes(summaries: list[dict]) -> list[float | None]:
+    """Each pool's dataset ratio relative to the previous one's (None for the first)."""
+    ratios = [s["dataset"]["ratio"] for s in summaries]
+    return [None] + [b / a - 1 for a, b in zip(ratios, ratios[1:])]
+
+
+def plot_versions(summaries: list[dict], per_record: list[np.ndarray], path) -> None:
+    """Each pool's ratio (a point per pool, joined in order) over its per-record ratios (box
+    plots): a version whose redundancy jumps stands out."""
+    from .experiments.plots import pyplot, save, set_title
+
+    plt = pyplot()
+    names = [Path(s["pool"]["path"]).name for s in summaries]
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(names) + 2), 4.5))
+    positions = np.arange(1, len(names) + 1)
+    ax.boxplot([v[np.isfinite(v)] for v in per_record], positions=positions, widths=0.5,
+               showfliers=False)
+    ax.plot(positions, [s["dataset"]["ratio"] for s in summaries], "o-", color="C3",
+            label="whole pool as one document")
+    ax.set_xticks(positions, names, rotation=20, ha="right", fontsize=8)
+    spec = summaries[0]["manifest"]["compressor"]["spec"]
+    ax.set_ylabel(f"compression ratio ({spec}, raw / compressed)")
+    set_title(ax, "Compression ratio of each pool as one document (line) and of its records "
+                  "alone (boxes: quartiles and 1.5 IQR whiskers)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, axis="y")
+    save(fig, path)

@@ -95,12 +95,12 @@ def _zipfit(runner: Runner, spec: dict) -> list[dict]:
         alignments[compressor] = score(sources, method="zipfit", target=target, compressor=compressor)
         seconds[compressor] = time.perf_counter() - started
     k = max(len(sources) // 10, 1)
-    top = lambda a: set(np.argsort(-a, kind="stable")[:k].tolist())  # noqa: E731
+    top = {c: set(np.argsort(-a, kind="stable")[:k].tolist()) for c, a in alignments.items()}
     pairs = len(sources) * len(target)
     return [{"compressor": c, "s": round(seconds[c], 2), "us/pair": round(seconds[c] / pairs * 1e6, 2),
              f"speed vs {reference}": round(seconds[reference] / seconds[c], 2),
              f"Spearman vs {reference}": round(ratio.spearman(alignments[c], alignments[reference]), 4),
-             f"top-10% overlap vs {reference}": round(len(top(alignments[c]) & top(alignments[reference])) / k, 4)}
+             f"top-10% overlap vs {reference}": round(len(top[c] & top[reference]) / k, 4)}
             for c in alignments]
 
 

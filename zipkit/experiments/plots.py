@@ -10,7 +10,7 @@ import numpy as np
 from ..formats import atomic_output
 
 
-def _pyplot():
+def pyplot():
     try:
         import matplotlib
 
@@ -21,16 +21,21 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: str | Path) -> None:
+def set_title(ax, text: str) -> None:
+    """A title wrapped to the figure's width (long titles are cut off otherwise)."""
+    ax.set_title(textwrap.fill(text, 70), fontsize=10)
+
+
+def save(fig, path: str | Path) -> None:
     fig.tight_layout()
     with atomic_output(path) as out:
         fig.savefig(out, format="png", dpi=120)
-    _pyplot().close(fig)
+    pyplot().close(fig)
 
 
 def heatmap(values: Sequence[Sequence[float]], rows: Sequence[str], columns: Sequence[str], title: str,
             xlabel: str, ylabel: str, path: str | Path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     data = np.asarray(values, dtype=float)
     fig, ax = plt.subplots(figsize=(max(6.0, 1.6 + 0.75 * len(columns)), 1.6 + 0.42 * len(rows)))
     image = ax.imshow(data, cmap="viridis", aspect="auto")
@@ -43,14 +48,14 @@ def heatmap(values: Sequence[Sequence[float]], rows: Sequence[str], columns: Seq
                     color="black" if data[i, j] > middle else "white")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(textwrap.fill(title, 60), fontsize=10)
+    set_title(ax, title)
     fig.colorbar(image, ax=ax, shrink=0.8)
-    _save(fig, path)
+    save(fig, path)
 
 
 def scatter(x: Sequence[float], y: Sequence[float], labels: Sequence[str], xlabel: str, ylabel: str,
             title: str, path: str | Path, log_x: bool = True) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.scatter(x, y, s=30)
     for xi, yi, label in zip(x, y, labels):
@@ -59,14 +64,14 @@ def scatter(x: Sequence[float], y: Sequence[float], labels: Sequence[str], xlabe
         ax.set_xscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
+    set_title(ax, title)
     ax.grid(alpha=0.3)
-    _save(fig, path)
+    save(fig, path)
 
 
 def histograms(lengths: dict[str, Sequence[float]], xlabel: str, title: str, path: str | Path) -> None:
     """One step histogram per named set, on shared logarithmic bins."""
-    plt = _pyplot()
+    plt = pyplot()
     values = [v for v in lengths.values() if len(v)]
     low = max(min((min(v) for v in values), default=1), 1)
     top = max((max(v) for v in values), default=2)
@@ -77,6 +82,6 @@ def histograms(lengths: dict[str, Sequence[float]], xlabel: str, title: str, pat
     ax.set_xscale("log")
     ax.set_xlabel(f"{xlabel} (log scale)")
     ax.set_ylabel("records")
-    ax.set_title(title, fontsize=10)
+    set_title(ax, title)
     ax.legend(fontsize=7, ncol=2 if len(lengths) > 6 else 1)
-    _save(fig, path)
+    save(fig, path)
