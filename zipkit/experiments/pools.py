@@ -32,11 +32,15 @@ def default_data_dir() -> Path:
 
 
 def build(sources: list[str], data_dir: str | Path | None = None, limit: int | None = None,
-          seed: int = 0) -> list[dict]:
+          seed: int = 0, max_chars: int | None = None) -> list[dict]:
     """The records of ``sources`` (names of :data:`SOURCES`), in ShareGPT form with a
-    ``source`` field; ``limit`` keeps a seeded sample of that many, in pool order."""
+    ``source`` field; ``max_chars`` leaves out longer records (conversations a small model's
+    context would cut, which no token budget of a few thousand fits); ``limit`` keeps a
+    seeded sample of that many, in pool order."""
     data = Path(data_dir) if data_dir else default_data_dir()
     pool = [record for name in sources for record in _source(name, data)]
+    if max_chars is not None:
+        pool = [r for r in pool if sum(len(t["value"]) for t in r["conversations"]) <= max_chars]
     if limit is not None and limit < len(pool):
         keep = sorted(random.Random(seed).sample(range(len(pool)), limit))
         pool = [pool[i] for i in keep]

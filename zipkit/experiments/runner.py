@@ -41,13 +41,13 @@ def load_config(path: str | Path) -> dict:
 
 def build_pool(config: dict) -> Records:
     """The pool a config's ``[pool]`` table names: a ``path``, or ``sources`` (see
-    ``pools.SOURCES``), ``limit`` records sampled with ``seed``, ``data_dir`` (default
-    ../shared/data)."""
+    ``pools.SOURCES``), ``max_chars`` per record, ``limit`` records sampled with ``seed``,
+    ``data_dir`` (default ../shared/data)."""
     spec = config.get("pool", {})
     if "path" in spec:  # a pool file of the user's own
         return read_records(spec["path"], progress=False)
     records = pools.build(spec.get("sources", ["sharegpt"]), spec.get("data_dir"), spec.get("limit"),
-                          spec.get("seed", 0))
+                          spec.get("seed", 0), spec.get("max_chars"))
     return read_records(records, progress=False)
 
 
@@ -68,6 +68,8 @@ class Runner:
 
         key = fingerprint(method, sorted((k, repr(v)) for k, v in params.items()),
                           data=self.pool.payloads("text").digest().encode())
+        if self.progress is False and "progress" in _parameters(method):  # not part of the key
+            params = {**params, "progress": False}
         path = self.out / "selections" / f"{_safe(label)}-{key}.json"
         if path.is_file():
             self.reused += 1
@@ -125,3 +127,12 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.tolist()
     raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def _parameters(method: str) -> set:
+    import inspect
+
+    from ..selection import SELECTORS
+
+    function = SELECTORS[method]
+    return set(inspect.signature(getattr(function, "resolve", lambda: function)()).parameters)
