@@ -13,11 +13,16 @@ from zipkit.ratio import framed_ratio
 SPECS = ["zlib:6", "lz4:1"]
 
 
+def files(tmp_path, n):
+    """A pool of ``n`` generated records tagged with three sources, and a target of 8."""
+    records = [{**r, "source": f"s{i % 3}"} for i, r in enumerate(alpaca(n))]
+    return (write_jsonl(tmp_path / "pool.jsonl", records),
+            write_jsonl(tmp_path / "target.jsonl", alpaca(8, seed=3)))
+
+
 @pytest.fixture
 def config(tmp_path):
-    records = [{**r, "source": f"s{i % 3}"} for i, r in enumerate(alpaca(120))]
-    pool = write_jsonl(tmp_path / "pool.jsonl", records)
-    target = write_jsonl(tmp_path / "target.jsonl", alpaca(8, seed=3))
+    pool, target = files(tmp_path, 120)
     path = tmp_path / "c.toml"
     path.write_text(f"""
 [pool]
@@ -103,9 +108,7 @@ def test_a_bad_config_is_named(tmp_path, capsys):
 
 def test_methods_fill_the_tokens_zip_selected(tmp_path):
     pytest.importorskip("sentence_transformers")
-    records = [{**r, "source": f"s{i % 2}"} for i, r in enumerate(alpaca(150))]
-    pool = write_jsonl(tmp_path / "pool.jsonl", records)
-    target = write_jsonl(tmp_path / "target.jsonl", alpaca(6, seed=5))
+    pool, target = files(tmp_path, 150)
     config = tmp_path / "m.toml"
     config.write_text(f"""
 [pool]
