@@ -76,7 +76,7 @@ def test_every_column_is_computed_from_the_selections(config, tmp_path):
         assert (out / f"{png}.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_a_rerun_reuses_and_a_killed_run_continues(config, tmp_path, monkeypatch):
+def test_a_rerun_reuses_and_a_killed_run_continues(config, tmp_path, monkeypatch, capsys):
     out = tmp_path / "out"
     real, calls = runner.select, []
 
@@ -88,6 +88,7 @@ def test_a_rerun_reuses_and_a_killed_run_continues(config, tmp_path, monkeypatch
 
     monkeypatch.setattr(runner, "select", dies_on_the_third)
     assert run(config, out) == 130
+    assert "kept in the output folder: run the same command" in capsys.readouterr().err
     assert len(list((out / "selections").iterdir())) == 2 and not (out / "results.json").exists()
     monkeypatch.setattr(runner, "select", real)
     assert run(config, out) == 0
