@@ -23,7 +23,7 @@ import numpy as np
 
 from ..manifest import Timings
 from .models import (DEFAULT_ENCODER, cache_dir, encoder_dtype, fingerprint, load_cached,
-                     load_encoder, locate, require, resolve_device)
+                     load_encoder, locate, quiet_loading, require, resolve_device)
 from ..ranking import check_budget_early, ranked_selection
 from ..records import Records
 from ..selection import Selection
@@ -49,7 +49,8 @@ def _embed(records: Records, model: str, device: str, batch_size: int | None, ca
     vectors = load_cached(path, lambda v: _not_embeddings(v, len(records))) if use_cache else None
     if vectors is not None:
         return vectors, True
-    encoder = load_encoder(model, device)
+    with quiet_loading(progress):
+        encoder = load_encoder(model, device)
     texts = [records.text(i) for i in range(len(records))]
     vectors = encoder.encode(texts, batch_size=batch_size or (512 if device.startswith("cuda") else 64),
                              normalize_embeddings=True, convert_to_numpy=True,

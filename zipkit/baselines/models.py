@@ -16,6 +16,7 @@ import hashlib
 import importlib.util
 import os
 import shutil
+import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -196,9 +197,11 @@ def _converted_gguf(where: ModelFiles, cache: Any) -> Path:
 
 @contextlib.contextmanager
 def quiet_loading(progress: bool | None) -> Iterator[None]:
-    """With ``progress=False``, no progress bar from transformers while a model loads (a GGUF
-    file's de-quantization shows one), as from every other stage."""
-    if progress is not False or importlib.util.find_spec("transformers") is None:
+    """Progress bars from transformers while a model loads (a GGUF file's de-quantization
+    shows one) only where zipkit's own would show: ``progress=True``, or ``None`` on a
+    terminal."""
+    shown = progress if progress is not None else sys.stderr.isatty()
+    if shown or importlib.util.find_spec("transformers") is None:
         yield
         return
     from transformers.utils import logging as hf_logging
