@@ -85,7 +85,7 @@ def describe(chosen: Chosen, pool: Records, tokens: np.ndarray, specs: Sequence[
     idx = chosen.indices
     picked = tokens[idx]
     payloads = pool.payloads(serializer)
-    texts = [bytes(pool.payloads("text")[int(i)]) for i in idx]
+    texts = [pool.text(int(i)) for i in idx]
     random_set = _random_at_tokens(tokens, int(picked.sum()), seed)
     row = {
         "name": chosen.name, "records": len(idx), "tokens": int(picked.sum()),
@@ -95,10 +95,10 @@ def describe(chosen: Chosen, pool: Records, tokens: np.ndarray, specs: Sequence[
         "random_ratio_at_equal_tokens": {
             spec: framed_ratio([payloads[int(i)] for i in random_set], serializer, spec) for spec in specs},
         "duplicate_texts": len(texts) - len(set(texts)),
-        "near_duplicates": near_duplicates([t.decode("utf-8", "replace") for t in texts]),
-        "distinct_bigrams": distinct_bigrams([t.decode("utf-8", "replace") for t in texts]),
+        "near_duplicates": near_duplicates(texts),
+        "distinct_bigrams": distinct_bigrams(texts),
         "roles": _roles(pool, idx),
-        "first": [pool.text(int(i))[:100].replace("\n", " / ") for i in idx[:3]],
+        "first": [text[:100].replace("\n", " / ") for text in texts[:3]],
     }
     if by:
         row["mix"] = _mix(pool, idx, by)
