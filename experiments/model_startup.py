@@ -44,7 +44,8 @@ def _score(pool: Path, cache: str) -> float:
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "zipkit.cli", "score", str(pool), "--method", "perplexity",
                     "--model", "packaged:smollm2", "--device", "cpu", "--cache", cache, "-o",
-                    str(Path(cache) / "s.parquet"), "--no-progress"], capture_output=True, check=True)
+                    str(Path(cache).with_suffix(".parquet")), "--no-progress"], capture_output=True,
+                   check=True)
     return round(time.perf_counter() - started, 2)
 
 
