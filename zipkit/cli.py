@@ -92,7 +92,7 @@ def _ratio_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="threads (default: one per core)")
     p.add_argument("--per-record", metavar="FILE",
                    help="write position, record number, bytes and ratio of every record "
-                        "(.parquet or .jsonl)")
+                        "(.parquet, .jsonl or .json)")
     p.add_argument("--report", metavar="FILE", help="write the summary and manifest as JSON")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--plot", metavar="FILE.png",
