@@ -125,12 +125,12 @@ def test_running_out_of_pool_warns_in_one_line_that_fits_the_variant(pool, tmp_p
 
 def test_zips_initial_scoring_reports_progress(monkeypatch):
     totals = []
-    real_bar = zipkit.zip.bar
+    real_bar = zipkit.parallel.bar  # the bar of sizes_in_blocks, which ZIP's initial pass uses
 
     def spy(total, desc, *args, **kwargs):
         totals.append((desc, total))
         return real_bar(total, desc, *args, **kwargs)
 
-    monkeypatch.setattr(zipkit.zip, "bar", spy)
+    monkeypatch.setattr(zipkit.parallel, "bar", spy)
     zipkit.select(POOL, budget=5, progress=False)
     assert ("zip: each record's ratio", len(POOL)) in totals

@@ -15,13 +15,14 @@ import time
 import warnings
 from collections import Counter
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable
 
 import numpy as np
 
 from . import __version__, compressors, ratio
 from .errors import BadRecordError
 from .formats import atomic_output
+from .lazy import parameters
 from .paths import check_outputs
 from .manifest import Timings, command_line, versions
 from .records import SERIALIZERS, Records, output_format, read_records
@@ -108,14 +109,10 @@ def _ratio_run(args: argparse.Namespace) -> int:
                   {f"pool {k + 1}": path for k, path in enumerate(args.pool)})
     if args.per_record:
         output_format(args.per_record)
-    summaries, per_records = [], []
-    for path in args.pool:
-        summary, per_record, records = _ratio_of(args, path, compressor)
-        summaries.append(summary)
-        per_records.append(per_record)
-    if args.per_record:
-        _write_per_record(args.per_record, records, {"bytes": records.payloads(args.serializer).lengths,
-                                                     "ratio": per_records[0]}, summaries[0]["manifest"])
+    summaries, per_records, pools = zip(*(_ratio_of(args, path, compressor) for path in args.pool))
+    if args.per_record:  # one pool (checked above)
+        _write_per_record(args.per_record, pools[0], {"bytes": pools[0].payloads(args.serializer).lengths,
+                                                      "ratio": per_records[0]}, summaries[0]["manifest"])
     result = summaries[0] if len(summaries) == 1 else {"pools": summaries,
                                                        "changes": ratio.changes(summaries)}
     if args.report:
@@ -220,18 +217,12 @@ def _print_ratio(summary: dict, per_record: np.ndarray) -> None:
 
 # --- zipkit select ------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=None)
-def _parameters(function: Callable) -> "Mapping[str, inspect.Parameter]":
-    """The parameters of a method (of the function behind a lazy entry of a method table)."""
-    return inspect.signature(getattr(function, "resolve", lambda: function)()).parameters
-
-
 def _defaults(functions: dict[str, Callable], name: str) -> str:
     """The default of parameter ``name`` as the methods' signatures write it, for --help
     (the one place a default is written): " (default: 10000)" when every method that takes
     it agrees, else per method (" (default zipfit: gzip:6)"); None means "decided by the
     method" and is left out."""
-    taking = {m: _parameters(f)[name].default for m, f in functions.items() if name in _parameters(f)}
+    taking = {m: parameters(f)[name].default for m, f in functions.items() if name in parameters(f)}
     given = {m: v for m, v in taking.items() if v not in (inspect.Parameter.empty, None)}
     if not given:
         return ""
@@ -262,7 +253,7 @@ def _method_options(p: argparse.ArgumentParser, functions: dict[str, Callable]) 
     default here: an option left out is left to the method, whose signature --help quotes."""
     def add(group, flag, show_default=True, **kw):
         name = kw.get("dest") or flag.lstrip("-").replace("-", "_")
-        if any(name in _parameters(f) for f in functions.values()):  # else no method here takes it
+        if any(name in parameters(f) for f in functions.values()):  # else no method here takes it
             kw["help"] = kw.get("help", "") + (_defaults(functions, name) if show_default else "")
             group.add_argument(flag, **kw)
 
@@ -352,7 +343,7 @@ def _select_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                        description="Select records; the output holds the selected input records "
                                    "unchanged, in selection order; the report holds indices, "
                                    "scores and the manifest.")
-    p.add_argument("--method", default=_parameters(select)["method"].default, choices=tuple(SELECTORS),
+    p.add_argument("--method", default=parameters(select)["method"].default, choices=tuple(SELECTORS),
                    help=_method_help(_SELECT_METHODS))
     p.add_argument("-o", "--output", required=True, help="selected records (.jsonl, .json, .parquet)")
     p.add_argument("--report", help="indices, scores and manifest as JSON")
@@ -364,7 +355,7 @@ def _select_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def _options_of(function: Callable, args: argparse.Namespace) -> tuple:
     """The command-line options a method takes: its signature's parameters that are options."""
-    return tuple(name for name in _parameters(function)
+    return tuple(name for name in parameters(function)
                  if name not in ("records", "progress") and hasattr(args, name))
 
 
@@ -408,7 +399,7 @@ def _select_run(args: argparse.Namespace) -> int:
     records = load_pool(args)
     records.check_output(args.output)
     params = _method_params(args, SELECTORS)
-    if "progress" in _parameters(SELECTORS[args.method]):
+    if "progress" in parameters(SELECTORS[args.method]):
         params["progress"] = _progress(args)
     result = select(records, method=args.method, **params)
     result.manifest["argv"] = command_line()
@@ -434,7 +425,7 @@ def _score_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                                    "ratio), zipfit (alignment with --target), dsir (log importance "
                                    "weight towards --target), length (tokens), perplexity and ifd "
                                    "(with every LM loss and token count they come from).")
-    p.add_argument("--method", default=_parameters(score)["method"].default, choices=tuple(SCORERS),
+    p.add_argument("--method", default=parameters(score)["method"].default, choices=tuple(SCORERS),
                    help=_method_help(_SCORE_METHODS))
     p.add_argument("-o", "--output", required=True,
                    help="position, record number, score per record (.parquet, .jsonl or .json); "
@@ -453,7 +444,7 @@ def _score_run(args: argparse.Namespace) -> int:
     with timings.stage("read"):
         records = load_pool(args)
     params = _method_params(args, SCORERS)
-    if "progress" in _parameters(SCORERS[args.method]):
+    if "progress" in parameters(SCORERS[args.method]):
         params["progress"] = _progress(args)
     lm = None
     with timings.stage("score"):

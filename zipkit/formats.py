@@ -13,13 +13,12 @@ import io
 import json
 import os
 import sys
-import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
 
-from .paths import check_writable, remove_stale_temps, temp_prefix
+from .paths import make_temp, remove_stale_temps
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -285,9 +284,8 @@ def atomic_output(path: str | os.PathLike) -> Iterator[IO[bytes]]:
     ``.gz`` and ``.zst`` suffixes compress what is written.
     """
     path = Path(path)
-    check_writable(path)
     remove_stale_temps(path)
-    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent)
+    fd, tmp = make_temp(path)
     try:
         with open(fd, "wb") as raw:
             if path.suffix.lower() == ".gz":

@@ -2,8 +2,10 @@
 does not import every method's dependencies (numba, torch, transformers ...)."""
 from __future__ import annotations
 
+import functools
 import importlib
-from typing import Any, Callable
+import inspect
+from typing import Any, Callable, Mapping
 
 
 def lazy(target: str) -> Callable[..., Any]:
@@ -19,3 +21,9 @@ def lazy(target: str) -> Callable[..., Any]:
     call.__name__ = call.__qualname__ = name
     call.resolve = resolve  # type: ignore[attr-defined]  # the function itself, for its signature
     return call
+
+
+@functools.lru_cache(maxsize=None)
+def parameters(function: Callable[..., Any]) -> Mapping[str, inspect.Parameter]:
+    """The parameters of a function, or of the function behind a :func:`lazy` one."""
+    return inspect.signature(getattr(function, "resolve", lambda: function)()).parameters

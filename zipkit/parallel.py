@@ -26,6 +26,8 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from .progress import BLOCK, bar
+
 _START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
 # Blocks in flight per worker: enough to keep every worker busy, few enough that a huge
 # pool is not copied into the queue all at once.
@@ -80,6 +82,18 @@ def parallel_sizes(size: Callable[[Any], int], items: Sequence[Any], workers: in
             out[i] = size(items[i])
 
     list(thread_pool(workers).map(fill, zip(bounds[:-1].tolist(), bounds[1:].tolist())))
+    return out
+
+
+def sizes_in_blocks(size: Callable[[Any], int], items: np.ndarray, workers: int | None,
+                    desc: str, progress: bool | None) -> np.ndarray:
+    """:func:`parallel_sizes` over ``items`` a block at a time, with a progress bar."""
+    out = np.empty(len(items), dtype=np.int64)
+    with bar(len(items), desc, "rec", progress) as pbar:
+        for start in range(0, len(items), BLOCK):
+            block = items[start:start + BLOCK]
+            out[start:start + len(block)] = parallel_sizes(size, block, workers)
+            pbar.update(len(block))
     return out
 
 

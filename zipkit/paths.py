@@ -45,6 +45,14 @@ def check_outputs(outputs: Mapping[str, str | os.PathLike | None],
 
 def check_writable(path: str | os.PathLike, name: str = "output") -> None:
     """The output's directory exists and takes a new file; the output is not a directory."""
+    fd, probe = make_temp(path, ".probe", name)
+    os.close(fd)
+    os.unlink(probe)
+
+
+def make_temp(path: str | os.PathLike, suffix: str = ".tmp", name: str = "output") -> tuple[int, str]:
+    """A new private file beside ``path``, named for this process (:func:`temp_prefix`), or
+    an error that says why ``path`` cannot be written there."""
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{name} {path} is a directory: give the path of a file")
@@ -53,11 +61,9 @@ def check_writable(path: str | os.PathLike, name: str = "output") -> None:
         raise FileNotFoundError(f"the directory of {name} {path} does not exist: create {parent} "
                                 f"first, or write elsewhere")
     try:  # os.access says yes to root on a read-only file system: try a real file
-        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=parent)
+        return tempfile.mkstemp(prefix=temp_prefix(path), suffix=suffix, dir=parent)
     except OSError as err:
         raise PermissionError(f"cannot write {name} {path}: {err.strerror} in {parent}") from None
-    os.close(fd)
-    os.unlink(probe)
 
 
 def _is_file_path(path: object) -> bool:

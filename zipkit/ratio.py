@@ -12,7 +12,8 @@ from typing import Sequence
 import numpy as np
 
 from . import compressors
-from .progress import BLOCK, bar
+from .parallel import sizes_in_blocks
+from .progress import bar
 from .records import Records, get_serializer
 
 
@@ -26,12 +27,8 @@ def record_ratios(records: Records, compressor: str = DEFAULT_COMPRESSOR,
     """Each record's own compression ratio (float64, aligned with ``records``)."""
     payloads = records.payloads(serializer)
     compressor = compressors.get(compressor)
-    sizes = np.empty(len(payloads), dtype=np.int64)
-    with bar(len(payloads), f"compressing records ({compressor.spec})", "rec", progress) as pbar:
-        for start in range(0, len(payloads), BLOCK):
-            stop = min(start + BLOCK, len(payloads))
-            sizes[start:stop] = compressor.sizes([payloads[i] for i in range(start, stop)], workers)
-            pbar.update(stop - start)
+    sizes = sizes_in_blocks(lambda i: compressor.size(payloads[int(i)]), np.arange(len(payloads)),
+                            workers, f"compressing records ({compressor.spec})", progress)
     return payloads.lengths / sizes
 
 

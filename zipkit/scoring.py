@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .lazy import lazy
+from .lazy import lazy, parameters
 from .records import read_records
 from .ratio import record_ratios
 
@@ -31,16 +31,15 @@ def score_manifest(method: str, records: Any, params: dict, timings: dict, lm: d
     from .manifest import versions
     from .ranking import describe_target
 
-    signature = inspect.signature(getattr(SCORERS[method], "resolve", lambda: SCORERS[method])())
-    parameters = {name: p.default for name, p in signature.parameters.items()
-                  if name not in ("records", "progress") and p.default is not inspect.Parameter.empty}
-    parameters.update({k: v for k, v in params.items() if k != "progress"})
-    if "target" in parameters:
-        parameters["target"] = describe_target(parameters["target"])
-    manifest = {"command": "score", "method": method, "parameters": parameters,
+    resolved = {name: p.default for name, p in parameters(SCORERS[method]).items()
+                if name not in ("records", "progress") and p.default is not inspect.Parameter.empty}
+    resolved.update({k: v for k, v in params.items() if k != "progress"})
+    if "target" in resolved:
+        resolved["target"] = describe_target(resolved["target"])
+    manifest = {"command": "score", "method": method, "parameters": resolved,
                 "pool": records.describe()}
-    if parameters.get("compressor"):
-        manifest["compressor"] = compressors.get(parameters["compressor"]).describe()
+    if resolved.get("compressor"):
+        manifest["compressor"] = compressors.get(resolved["compressor"]).describe()
     if lm is not None:
         manifest["lm"] = lm
     return {**manifest, "versions": versions(), "timings": timings}

@@ -17,6 +17,7 @@ import numpy as np
 
 from . import compressors
 from .budget import token_counts
+from .ranking import take
 from .ratio import framed_ratio
 from .records import Records, read_records
 from .schemas import messages
@@ -136,10 +137,8 @@ def near_duplicates(texts: Sequence[str], threshold: float = 0.8, num_perm: int 
 
 
 def _random_at_tokens(tokens: np.ndarray, budget: int, seed: int) -> np.ndarray:
-    """A seeded random order of the pool, taken while it stays within ``budget`` tokens."""
-    order = np.random.default_rng(seed).permutation(len(tokens))
-    running = np.cumsum(tokens[order])
-    return order[:int(np.searchsorted(running, budget, side="right"))]
+    """A seeded random order of the pool, taken as every method takes a token budget."""
+    return take(np.random.default_rng(seed).permutation(len(tokens)), None, budget, tokens)
 
 
 def _roles(pool: Records, idx: np.ndarray) -> dict:

@@ -39,8 +39,8 @@ from .errors import warn_caller
 from .formats import atomic_output
 from .kernels import argmin_available, bottom_k
 from .manifest import Timings, versions
-from .parallel import parallel_sizes
-from .progress import BLOCK, bar
+from .parallel import parallel_sizes, sizes_in_blocks
+from .progress import bar
 from .records import Payloads, Records, Serializer, get_serializer
 from .selection import Selection
 
@@ -315,13 +315,8 @@ class _Run:
         size = self.config.compressor.size
         payloads = self.payloads
         todo = np.flatnonzero(self.available)
-        sizes = np.empty(len(todo), dtype=np.int64)
-        with bar(len(todo), "zip: each record's ratio", "rec", progress) as pbar:
-            for start in range(0, len(todo), BLOCK):
-                block = todo[start:start + BLOCK]
-                sizes[start:start + len(block)] = parallel_sizes(
-                    lambda i: size(head + bytes(payloads[int(i)]) + tail), block, self.workers)
-                pbar.update(len(block))
+        sizes = sizes_in_blocks(lambda i: size(head + bytes(payloads[int(i)]) + tail), todo,
+                                self.workers, "zip: each record's ratio", progress)
         lengths = payloads.lengths[todo] + len(head) + len(tail)
         self.pi[todo] = (lengths / sizes).astype(self.dtype)
 

@@ -21,7 +21,8 @@ import numpy as np
 from ..formats import atomic_output
 from ..manifest import versions
 from ..records import Records, read_records
-from ..selection import Selection, select
+from ..lazy import parameters
+from ..selection import SELECTORS, Selection, select
 from ..summary import Chosen
 from . import pools
 
@@ -68,7 +69,7 @@ class Runner:
 
         key = fingerprint(method, sorted((k, repr(v)) for k, v in params.items()),
                           data=self.pool.payloads("text").digest().encode())
-        if self.progress is False and "progress" in _parameters(method):  # not part of the key
+        if self.progress is False and "progress" in parameters(SELECTORS[method]):  # not in the key
             params = {**params, "progress": False}
         path = self.out / "selections" / f"{_safe(label)}-{key}.json"
         if path.is_file():
@@ -128,11 +129,3 @@ def _plain(value: Any) -> Any:
         return value.tolist()
     raise TypeError(f"not JSON: {type(value).__name__}")
 
-
-def _parameters(method: str) -> set:
-    import inspect
-
-    from ..selection import SELECTORS
-
-    function = SELECTORS[method]
-    return set(inspect.signature(getattr(function, "resolve", lambda: function)()).parameters)
