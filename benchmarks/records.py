@@ -26,3 +26,32 @@ class Serialize:
     def time_payloads(self, serializer):
         self.records._payloads.pop(serializer, None)
         self.records.payloads(serializer)
+
+
+class ReadCompressed:
+    """The ShareGPT pool as JSON Lines, compressed: zipkit's own decompressing reader (which
+    tells a cut-off stream from the end of the data) against the plain file."""
+
+    params = (["plain", "gz", "zst"],)
+    param_names = ["codec"]
+    timeout = 300
+
+    def setup_cache(self):
+        import gzip
+        import json
+        import tempfile
+
+        import zstandard
+
+        pool = zipkit.read_records("packaged:sharegpt", progress=False)
+        data = b"".join(json.dumps(r).encode() + b"\n" for r in pool)
+        folder = tempfile.mkdtemp(prefix="zipkit-asv-")
+        packed = {"plain": data, "gz": gzip.compress(data, 6),
+                  "zst": zstandard.ZstdCompressor(level=3).compress(data)}
+        for codec, content in packed.items():
+            with open(f"{folder}/pool.jsonl.{codec}", "wb") as out:
+                out.write(content)
+        return folder
+
+    def time_read(self, folder, codec):
+        zipkit.read_records(f"{folder}/pool.jsonl.{codec}", format="jsonl", progress=False)
