@@ -581,7 +581,10 @@ def _print_summary(result: dict) -> None:
 # --- zipkit experiment --------------------------------------------------------------------
 
 EXPERIMENTS = {"compressors": "compressor ablation: ZIP (and ZIP-FIT) under every compressor",
-               "methods": "ZIP against the baselines at equal tokens (the entropy-law paper's Table 1)"}
+               "methods": "ZIP against the baselines at equal tokens (the entropy-law paper's Table 1)",
+               "train": "proxy fine-tuning of a small causal LM on each selection of an experiment",
+               "entropy-law": "held-out loss against the compression ratio and first-epoch loss",
+               "zipfit": "the ZIP-FIT replication: target loss against tokens, ZIP-FIT vs DSIR vs random"}
 
 
 def _experiment_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -604,7 +607,7 @@ def _experiment_run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     out = Path(args.out or f"{args.name}-results")
-    module = importlib.import_module(f"zipkit.experiments.{args.name}")
+    module = importlib.import_module(f"zipkit.experiments.{args.name.replace('-', '_')}")
     runner = Runner(out, build_pool(config), progress=False if args.no_progress else None)
     module.run(runner, config)
     print(f"{args.name}: {runner.made} selections made, {runner.reused} reused, "

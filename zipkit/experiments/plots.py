@@ -33,6 +33,16 @@ def save(fig, path: str | Path) -> None:
     pyplot().close(fig)
 
 
+def _finish(ax, xlabel: str, ylabel: str, title: str, log_x: bool) -> None:
+    """Axis labels, the title, a light grid, and a log x axis if asked."""
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    set_title(ax, title)
+    ax.grid(alpha=0.3)
+
+
 def heatmap(values: Sequence[Sequence[float]], rows: Sequence[str], columns: Sequence[str], title: str,
             xlabel: str, ylabel: str, path: str | Path) -> None:
     plt = pyplot()
@@ -60,12 +70,7 @@ def scatter(x: Sequence[float], y: Sequence[float], labels: Sequence[str], xlabe
     ax.scatter(x, y, s=30)
     for xi, yi, label in zip(x, y, labels):
         ax.annotate(label, (xi, yi), textcoords="offset points", xytext=(4, 3), fontsize=8)
-    if log_x:
-        ax.set_xscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    set_title(ax, title)
-    ax.grid(alpha=0.3)
+    _finish(ax, xlabel, ylabel, title, log_x)
     save(fig, path)
 
 
@@ -91,17 +96,55 @@ def histograms(lengths: dict[str, Sequence[float]], xlabel: str, title: str, pat
     save(fig, path)
 
 
-def boxes(values: dict[str, Sequence[float]], xlabel: str, title: str, path: str | Path) -> None:
+def boxes(values: dict[str, Sequence[float]], xlabel: str, title: str, path: str | Path,
+          log_x: bool = True) -> None:
     """One horizontal box plot per named set (quartiles, 1.5 IQR whiskers, mean as a dot)."""
     plt = pyplot()
     names = list(values)
     fig, ax = plt.subplots(figsize=(7, 1.2 + 0.32 * len(names)))
-    ax.boxplot([values[n] for n in names], vert=False, showfliers=False, showmeans=True,
+    ax.boxplot([values[n] for n in names], orientation="horizontal", showfliers=False, showmeans=True,
                meanprops={"marker": "o", "markersize": 4})
     ax.set_yticks(range(1, len(names) + 1), names, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xscale("log")
-    ax.set_xlabel(f"{xlabel} (log scale)")
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_xlabel(f"{xlabel} (log scale)" if log_x else xlabel)
     set_title(ax, title)
     ax.grid(alpha=0.3, axis="x")
+    save(fig, path)
+
+
+def lines(series: dict[str, tuple[Sequence[float], Sequence[float]]], xlabel: str, ylabel: str, title: str,
+          path: str | Path, log_x: bool = False, bands: dict[str, Sequence[float]] | None = None,
+          reference: tuple[str, float] | None = None) -> None:
+    """One line per named (x, y) series, with markers; ``bands`` (name -> the spread of y)
+    shades y +- spread; ``reference`` (label, y) draws a dashed horizontal line."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, (x, y) in series.items():
+        (line,) = ax.plot(x, y, marker="o" if len(x) < 30 else None, markersize=4, linewidth=1.4, label=name)
+        if bands and name in bands:
+            y, spread = np.asarray(y, float), np.asarray(bands[name], float)
+            ax.fill_between(x, y - spread, y + spread, color=line.get_color(), alpha=0.15)
+    if reference:
+        ax.axhline(reference[1], color="grey", linestyle="--", linewidth=1, label=reference[0])
+    _finish(ax, xlabel, ylabel, title, log_x)
+    ax.legend(fontsize=7, ncol=2 if len(series) > 6 else 1)
+    save(fig, path)
+
+
+def fitted(x: Sequence[float], y: Sequence[float], groups: Sequence[str], fit: tuple[float, float], xlabel: str,
+           ylabel: str, title: str, path: str | Path, errors: Sequence[float] | None = None) -> None:
+    """Points coloured by group (with error bars when given) and the fitted line y = a x + b."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    for group in dict.fromkeys(groups):
+        mask = np.array([g == group for g in groups])
+        ax.errorbar(x[mask], y[mask], yerr=None if errors is None else np.asarray(errors, float)[mask],
+                    fmt="o", markersize=5, capsize=2, label=group)
+    span = np.linspace(x.min(), x.max(), 50)
+    ax.plot(span, fit[0] * span + fit[1], color="black", linewidth=1, label=f"fit: y = {fit[0]:.3g} x + {fit[1]:.3g}")
+    _finish(ax, xlabel, ylabel, title, log_x=False)
+    ax.legend(fontsize=7)
     save(fig, path)

@@ -3,6 +3,7 @@
 ShareGPT, every record in ShareGPT form and tagged with its ``source``."""
 from __future__ import annotations
 
+import json
 import random
 import warnings
 from pathlib import Path
@@ -21,6 +22,18 @@ SOURCES = {
     "ultrachat": ("ultrachat_sample/test_200.jsonl", None),
     "sharegpt": ("packaged:sharegpt", None),
 }
+# name -> a function of the data folder giving plain texts (sources that are not records files).
+TEXTS = {
+    "mbpp": lambda data: [r["text"] + "\n" + r["code"].replace("\r\n", "\n")
+                          for r in _jsonl(data / "mbpp/mbpp.jsonl")],
+    "c4": lambda data: [r["text"] for r in _jsonl(data / "llamafactory_demo/c4_demo.jsonl")],
+    "lean4_minif2f": lambda data: _lean4_prover(data / "lean4_deepseek_prover/minif2f.jsonl", None),
+    # ProofNet's valid split only: its test split is the autoformalization evaluation set.
+    "lean4_proofnet_valid": lambda data: _lean4_prover(data / "lean4_deepseek_prover/proofnet.jsonl", "valid"),
+    "putnambench": lambda data: [p.read_text() for p in sorted((data / "putnambench/lean4/src").glob("*.lean"))],
+    "formal_conjectures": lambda data: [decl for p in sorted((data / "formal_conjectures").rglob("*.lean"))
+                                        for decl in _lean_declarations(p.read_text())],
+}
 # Roles as ShareGPT names them.
 _ROLES = {"user": "human", "instruction": "human", "input": "human", "assistant": "gpt",
           "output": "gpt", "text": "human"}
@@ -32,26 +45,40 @@ def default_data_dir() -> Path:
 
 
 def build(sources: list[str], data_dir: str | Path | None = None, limit: int | None = None,
-          seed: int = 0, max_chars: int | None = None) -> list[dict]:
+          seed: int = 0, max_chars: int | None = None, holdout: int = 0) -> list[dict]:
     """The records of ``sources`` (names of :data:`SOURCES`), in ShareGPT form with a
     ``source`` field; ``max_chars`` leaves out longer records (conversations a small model's
     context would cut, which no token budget of a few thousand fits); ``limit`` keeps a
-    seeded sample of that many, in pool order."""
+    seeded sample of that many, in pool order. With ``holdout=N``: instead, N records of the
+    same sources that the pool does not hold (a held-out split of its distribution)."""
     data = Path(data_dir) if data_dir else default_data_dir()
     pool = [record for name in sources for record in _source(name, data)]
     if max_chars is not None:
         pool = [r for r in pool if sum(len(t["value"]) for t in r["conversations"]) <= max_chars]
+    keep = range(len(pool))
     if limit is not None and limit < len(pool):
         keep = sorted(random.Random(seed).sample(range(len(pool)), limit))
-        pool = [pool[i] for i in keep]
-    return pool
+    if holdout:
+        rest = sorted(set(range(len(pool))) - set(keep))
+        if holdout > len(rest):
+            raise ValueError(f"holdout={holdout}, but only {len(rest)} records of these sources are "
+                             f"outside the pool: lower holdout or limit")
+        keep = sorted(random.Random(f"{seed}-holdout").sample(rest, holdout))
+    return [pool[i] for i in keep]
 
 
 def _source(name: str, data: Path) -> list[dict]:
+    if name in TEXTS:
+        try:
+            texts = TEXTS[name](data)
+        except FileNotFoundError as err:
+            raise FileNotFoundError(f"pool source {name!r} needs {err.filename} (../shared/data beside "
+                                    f"the checkout)") from None
+        return [{"conversations": [{"from": "human", "value": t}], "source": name} for t in texts if t.strip()]
     try:
         path, fields = SOURCES[name]
     except KeyError:
-        raise ValueError(f"unknown pool source {name!r}; known: {', '.join(SOURCES)}") from None
+        raise ValueError(f"unknown pool source {name!r}; known: {', '.join([*SOURCES, *TEXTS])}") from None
     where = path if path.startswith("packaged:") else data / path
     if not path.startswith("packaged:") and not Path(where).exists():
         raise FileNotFoundError(f"pool source {name!r} needs {where} (../shared/data beside the "
@@ -76,3 +103,21 @@ def _as_sharegpt(record: dict, schema: str | None, fields: Any, source: str) -> 
     if human:
         turns.append({"from": "human", "value": "\n".join(human)})
     return {"conversations": turns, "source": source}
+
+
+def _jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as stream:
+        return [json.loads(line) for line in stream if line.strip()]
+
+
+def _lean4_prover(path: Path, split: str | None) -> list[str]:
+    """DeepSeek-Prover's statements: the informal docstring, then the Lean 4 theorem."""
+    return [r["informal_prefix"] + r["formal_statement"] for r in _jsonl(path) if split in (None, r["split"])]
+
+
+def _lean_declarations(source: str) -> list[str]:
+    """The theorem and lemma statements of a Lean file: its blank-line separated blocks that
+    declare one (with their docstrings and attributes), without the licence and imports."""
+    blocks = [b.strip() for b in source.replace("\r\n", "\n").split("\n\n")]
+    return [b for b in blocks if any(line.startswith(("theorem ", "lemma ", "@[")) for line in b.splitlines())
+            and ("theorem " in b or "lemma " in b)]

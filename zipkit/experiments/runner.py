@@ -43,13 +43,25 @@ def load_config(path: str | Path) -> dict:
 def build_pool(config: dict) -> Records:
     """The pool a config's ``[pool]`` table names: a ``path``, or ``sources`` (see
     ``pools.SOURCES``), ``max_chars`` per record, ``limit`` records sampled with ``seed``,
-    ``data_dir`` (default ../shared/data)."""
+    ``data_dir`` (default ../shared/data); or ``from``, the output folder of an earlier
+    experiment, whose pool it rebuilds (the config is updated to that pool's table)."""
     spec = config.get("pool", {})
+    if "from" in spec:
+        config["pool"] = spec = pool_of(spec["from"])
     if "path" in spec:  # a pool file of the user's own
         return read_records(spec["path"], progress=False)
     records = pools.build(spec.get("sources", ["sharegpt"]), spec.get("data_dir"), spec.get("limit"),
                           spec.get("seed", 0), spec.get("max_chars"))
     return read_records(records, progress=False)
+
+
+def pool_of(folder: str | Path) -> dict:
+    """The ``[pool]`` table of the experiment whose output is in ``folder``."""
+    path = Path(folder) / "results.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"[pool] from = {str(folder)!r}: no {path}; run that experiment first")
+    pool = json.loads(path.read_text())["config"].get("pool", {})
+    return pool_of(pool["from"]) if "from" in pool else pool
 
 
 @dataclass

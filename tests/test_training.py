@@ -1,0 +1,268 @@
+"""Proxy training on a tiny random model over generated pools: the loop learns, equal tokens
+mean equal steps, a killed run resumes to the same losses, and the train and entropy-law
+experiments run end to end from a config."""
+import json
+import signal
+
+import numpy as np
+import pytest
+from helpers import alpaca, write_jsonl
+
+import zipkit
+from zipkit import cli
+from zipkit.experiments import training
+from zipkit.interrupts import Interrupted
+from zipkit.ratio import dataset_ratio
+
+torch = pytest.importorskip("torch")
+
+
+def settings(tiny_model, **kw):
+    return training.Settings(model=tiny_model, seq_len=16, batch_size=2, lr=kw.pop("lr", 3e-3), warmup=0.0,
+                             device="cpu", eval_max_tokens=32, checkpoint_every=kw.pop("checkpoint_every", 3), **kw)
+
+
+def texts(n, seed=0):
+    return [r["instruction"] + "\n" + r["output"] for r in alpaca(n, seed)]
+
+
+def test_loss_decreases_on_a_repeated_batch(tiny_model):
+    s = settings(tiny_model, lr=1e-2)
+    ids = training.encode(texts(1), tiny_model)
+    blocks = training.pack(ids, training.end_token(tiny_model), s.tokens_per_step, s, seed=0)
+    repeated = np.repeat(blocks, 30, axis=0)  # the same batch, 30 steps
+    run = training.train(repeated, s, 0, {})
+    assert run.steps == 30 and len(run.losses) == 30
+    assert run.losses[-1] < 0.5 * run.losses[0]  # it memorizes the batch
+
+
+def test_equal_tokens_give_equal_steps_whatever_the_texts(tiny_model):
+    s = settings(tiny_model)
+    end = training.end_token(tiny_model)
+    short = training.encode(["a b"] * 200, tiny_model)  # many short texts
+    long = training.encode([" ".join(texts(60))], tiny_model)  # one long one
+    for tokens in (32, 100, 320):
+        a, b = (training.pack(ids, end, tokens, s, seed=1) for ids in (short, long))
+        assert a.shape == b.shape == (tokens // 32, 2, 16)
+    packed = training.pack(short, end, 320, s, seed=1).ravel()
+    assert (packed == end).sum() == 320 // 3  # "a b" is two tokens, then the end token
+    with pytest.raises(ValueError, match="fewer than the"):
+        training.pack(short[:2], end, 320, s, seed=0)
+    with pytest.raises(ValueError, match="less than one step"):
+        training.pack(short, end, 10, s, seed=0)
+
+
+def test_the_learning_rate_warms_up_then_follows_the_cosine_down_to_its_floor(tiny_model):
+    s = settings(tiny_model, min_lr=0.2)
+    s = training.Settings(**{**s.__dict__, "warmup": 0.25})
+    multipliers = [training.learning_rate(k, 20, s) for k in range(20)]
+    assert multipliers[:5] == pytest.approx([0.2, 0.4, 0.6, 0.8, 1.0])
+    assert all(a >= b for a, b in zip(multipliers[4:], multipliers[5:]))
+    expected_last = 0.2 + 0.8 * 0.5 * (1 + np.cos(np.pi * 14 / 15))
+    assert multipliers[-1] == pytest.approx(expected_last)
+
+
+def test_a_killed_run_resumes_to_the_same_losses(tiny_model, tmp_path, monkeypatch):
+    s = settings(tiny_model, lr=1e-3)
+    ids = training.encode(texts(40), tiny_model)
+    blocks = training.pack(ids, training.end_token(tiny_model), 320, s, seed=2)
+    held = {"h": training.encode(texts(5, seed=9), tiny_model)}
+    whole = training.train(blocks, s, 7, held)
+
+    clip = torch.nn.utils.clip_grad_norm_
+    calls = []
+
+    def killed_at_step_5(*args, **kwargs):  # SIGINT arrives in the middle of step 5
+        calls.append(1)
+        if len(calls) == 5:
+            signal.raise_signal(signal.SIGINT)
+        return clip(*args, **kwargs)
+
+    checkpoint = tmp_path / "run.ckpt"
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", killed_at_step_5)
+    with pytest.raises(Interrupted):
+        training.train(blocks, s, 7, held, checkpoint=checkpoint)
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", clip)
+    saved = torch.load(checkpoint, weights_only=True)
+    assert len(saved["losses"]) == 5  # the step it was in finished and was saved
+    resumed = training.train(blocks, s, 7, held, checkpoint=checkpoint)
+    assert resumed.losses == pytest.approx(whole.losses, rel=1e-5)
+    assert resumed.held_out["h"] == pytest.approx(whole.held_out["h"], rel=1e-5)
+
+
+def test_held_out_loss_is_the_mean_cross_entropy_of_each_text_scored_alone(tiny_model):
+    s = settings(tiny_model)
+    ids = training.encode(texts(7, seed=4), tiny_model)
+    lm = training.load_model(s, "cpu")
+    total = count = 0
+    with torch.no_grad():
+        for i in ids:
+            x = torch.from_numpy(i[:s.eval_max_tokens])[None]
+            n = x.shape[1] - 1
+            total += lm(input_ids=x, labels=x).loss.item() * n  # transformers' mean over n predictions
+            count += n
+    assert training.held_out_loss(lm, ids, s, "cpu") == pytest.approx(total / count, rel=1e-5)
+
+
+def test_bad_settings_name_the_setting():
+    with pytest.raises(ValueError, match="seq_len"):
+        training.Settings(seq_len=0)
+    with pytest.raises(ValueError, match="unknown train setting.*lrate"):
+        training.Settings.from_config({"lrate": 1e-4})
+
+
+@pytest.fixture
+def experiment(tmp_path, tiny_model):
+    """A pool file, a compressors experiment over it (its selections), and a held-out file."""
+    pool = write_jsonl(tmp_path / "pool.jsonl", alpaca(80))
+    write_jsonl(tmp_path / "held.jsonl", alpaca(6, seed=5))
+    (tmp_path / "c.toml").write_text(f"""
+[pool]
+path = "{pool}"
+[zip]
+budget = 10
+budget_tokens = 300
+k1 = 60
+k2 = 20
+k3 = 5
+compressors = ["zlib:6", "lz4:1"]
+""")
+    assert cli.main(["experiment", "compressors", "--config", str(tmp_path / "c.toml"), "--out",
+                     str(tmp_path / "sel"), "--no-progress"]) == 0
+    return tmp_path
+
+
+SETTINGS = """
+[train.settings]
+model = "{model}"
+seq_len = 16
+batch_size = 2
+lr = 1e-3
+device = "cpu"
+"""
+TRAIN = """
+[train]
+selections = "{sel}"
+seeds = [0, 1]
+eval = ["{held}"]
+""" + SETTINGS
+
+
+def test_train_experiment_trains_every_selection_at_equal_tokens(experiment, tiny_model):
+    d = experiment
+    (d / "t.toml").write_text("[pool]\nfrom = \"" + str(d / "sel") + "\"\n"
+                              + TRAIN.format(sel=d / "sel", held=d / "held.jsonl", model=tiny_model))
+    assert cli.main(["experiment", "train", "--config", str(d / "t.toml"), "--out", str(d / "t"),
+                     "--no-progress"]) == 0
+    results = json.loads((d / "t" / "results.json").read_text())
+    assert len(results["runs"]) == 4 * 2  # 4 selections, 2 seeds
+    pool = zipkit.read_records(d / "pool.jsonl")
+    fewest = min(training.stream_length(training.encode([pool.text(i) for i in json.loads(p.read_text())["indices"]],
+                                                        tiny_model)) for p in (d / "sel" / "selections").glob("*.json"))
+    assert results["tokens"] == fewest // 32 * 32
+    assert {r["steps"] for r in results["runs"]} == {results["tokens"] // 32}
+    for r in results["runs"]:
+        assert r["first_epoch_loss"] == pytest.approx(np.mean(r["losses"]))
+    assert (d / "t" / "loss_curves.png").stat().st_size > 0 and not list((d / "t" / "runs").glob("*.ckpt"))
+    # A rerun trains nothing: the same figures come from the cached runs.
+    before = sorted(p.stat().st_mtime_ns for p in (d / "t" / "runs").glob("*.json"))
+    assert cli.main(["experiment", "train", "--config", str(d / "t.toml"), "--out", str(d / "t"),
+                     "--no-progress"]) == 0
+    assert sorted(p.stat().st_mtime_ns for p in (d / "t" / "runs").glob("*.json")) == before
+    assert json.loads((d / "t" / "results.json").read_text())["runs"] == results["runs"]
+
+
+def test_entropy_law_fits_and_correlations_come_from_the_runs(experiment, tiny_model):
+    from scipy import stats
+
+    d = experiment
+    (d / "e.toml").write_text(f"""
+[pool]
+path = "{d / 'pool.jsonl'}"
+[entropy_law]
+budget_tokens = 300
+tokenizer = "whitespace"
+k1 = 60
+k2 = 20
+k3 = 5
+compressors = ["zlib:6", "lz4:1"]
+random_seeds = [0, 1, 2]
+[train]
+seeds = [0, 1]
+eval = ["{d / 'held.jsonl'}"]
+""" + SETTINGS.format(model=tiny_model))
+    assert cli.main(["experiment", "entropy-law", "--config", str(d / "e.toml"), "--out", str(d / "e"),
+                     "--no-progress"]) == 0
+    results = json.loads((d / "e" / "results.json").read_text())
+    points = results["points"]
+    assert len(points) == 5
+    pool = zipkit.read_records(d / "pool.jsonl")
+    for seed in (0, 1):
+        runs = {r["selection"]: r for r in results["runs"] if r["seed"] == seed}
+        loss = [runs[p["selection"]]["held_out_mean"] for p in points]
+        r = stats.pearsonr([p["ratio"] for p in points], loss)[0]
+        assert results["fits"]["ratio"]["pearson"]["values"][seed] == pytest.approx(r)
+        rho = stats.spearmanr([runs[p["selection"]]["first_epoch_loss"] for p in points], loss)[0]
+        assert results["fits"]["first_epoch_loss"]["spearman"]["values"][seed] == pytest.approx(rho)
+    ratio = dataset_ratio(zipkit.read_records(
+        [pool[i] for i in json.loads(next((d / "e" / "selections").glob("random_seed_1-*.json")).read_text())["indices"]]),
+        "zlib:9")["ratio"]
+    assert [p["ratio"] for p in points if p["selection"] == "random seed 1"][0] == pytest.approx(ratio, rel=0.02)
+
+
+@pytest.mark.parametrize("method", ["zipfit", "dsir", "random"])
+def test_a_smaller_budget_selects_the_prefix_of_the_larger_budgets_ranking(method):
+    from zipkit.budget import token_counts
+    from zipkit.experiments.zipfit import prefix_within
+
+    pool = zipkit.read_records(alpaca(150))
+    target = texts(5, seed=8)
+    params = {"target": target} if method != "random" else {"seed": 3}
+    if method == "dsir":
+        params["min_tokens"] = 0
+    tokens = token_counts(pool, "whitespace")
+    large = zipkit.select(pool, method=method, budget_tokens=3000, **params)
+    for budget in (200, 700, 1500):
+        small = zipkit.select(pool, method=method, budget_tokens=budget, **params)
+        assert prefix_within(large.indices, tokens, budget).tolist() == small.indices.tolist()
+
+
+def test_tokens_to_reach_interpolates_in_log_tokens():
+    from zipkit.experiments.zipfit import tokens_to_reach
+
+    points = [(1024, 3.0), (2048, 2.5), (4096, 2.0)]
+    assert tokens_to_reach(points, 3.2) == 1024
+    assert tokens_to_reach(points, 2.25) == pytest.approx(2 ** 11.5)
+    assert tokens_to_reach(points, 2.0) == pytest.approx(4096)
+    assert tokens_to_reach(points, 1.9) is None
+
+
+def test_zipfit_experiment_trains_each_method_at_each_budget(tmp_path, tiny_model):
+    pool = write_jsonl(tmp_path / "pool.jsonl", alpaca(100))
+    write_jsonl(tmp_path / "target.jsonl", alpaca(5, seed=6))
+    write_jsonl(tmp_path / "eval.jsonl", alpaca(5, seed=7))
+    (tmp_path / "z.toml").write_text(f"""
+[pool]
+path = "{pool}"
+[zipfit]
+tokenizer = "whitespace"
+budgets = [150, 300]
+[zipfit.params.dsir]
+min_tokens = 0
+[[zipfit.task]]
+name = "toy"
+target = "{tmp_path / 'target.jsonl'}"
+eval = "{tmp_path / 'eval.jsonl'}"
+[train]
+seeds = [0]
+""" + SETTINGS.format(model=tiny_model))
+    assert cli.main(["experiment", "zipfit", "--config", str(tmp_path / "z.toml"), "--out", str(tmp_path / "z"),
+                     "--no-progress"]) == 0
+    task = json.loads((tmp_path / "z" / "results.json").read_text())["tasks"]["toy"]
+    assert sorted((r["method"], r["budget"]) for r in task["runs"]) == sorted(
+        (m, b) for m in ("zipfit", "dsir", "random") for b in (150, 300))
+    for budget in (150, 300):  # equal tokens across methods at each budget
+        assert len({r["tokens"] for r in task["runs"] if r["budget"] == budget}) == 1
+    random_last = [r["loss"] for r in task["runs"] if r["method"] == "random" and r["budget"] == 300][0]
+    assert task["reach_loss"] == random_last and task["tokens_to_reach"]["random"] is not None
+    assert (tmp_path / "z" / "toy_loss_vs_tokens.png").stat().st_size > 0

@@ -1,0 +1,178 @@
+"""``zipkit experiment train``: proxy fine-tuning on each selection of a ``methods`` or
+``compressors`` experiment, at equal tokens.
+
+The config's ``[pool] from = DIR`` names that experiment's output folder (its pool is rebuilt
+from the config in ``DIR/results.json``), and ``[train] selections = DIR`` the folder whose
+``selections/`` are trained on (``only`` picks some by label). Every run trains the same model
+with the same ``[train.settings]`` (see ``training.Settings``) on the same number of tokens:
+``tokens``, or the largest multiple of one step that every selection holds; once per seed in
+``seeds``. Held-out sets are named in ``eval`` (see ``heldout``), ``eval_limit`` texts each.
+
+Runs are cached in ``OUT/runs/`` by everything that decides their result, so a rerun, or
+another experiment over the same runs (``reuse = [DIR, ...]``), does not train again; a killed
+run continues from its checkpoint (``OUT/runs/*.ckpt``, removed when the run ends).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from ..baselines.models import fingerprint
+from ..formats import atomic_output
+from ..summary import Chosen
+from . import heldout, plots, training
+from .runner import Runner, _safe
+
+DEFAULT_EVAL = ["mt_bench", "lima_test", "vicuna", "pool_holdout"]
+
+
+def run(runner: Runner, config: dict) -> None:
+    spec = config["train"]
+    chosen = saved_selections(Path(spec["selections"]), spec.get("only"))
+    trainer = Trainer(runner, config)
+    rows = trainer.run_all(chosen)
+    summary = summarize(rows, trainer.eval_names)
+    table = [{"selection": "(no training)", "runs": 0, "records": "", "first-epoch loss": "",
+              **{f"{n} loss": round(v, 4) for n, v in trainer.base.items()}, "mean held-out": round(
+                  float(np.mean(list(trainer.base.values()))), 4), "tokens/s": ""}] + [
+        _table_row(s, trainer.eval_names) for s in summary]
+    curves(runner.out / "loss_curves.png", rows, trainer.tokens)
+    plots.boxes({s["selection"]: s["held_out_means"] for s in summary}, "mean held-out loss (nats/token)",
+                f"Held-out loss after training on each selection ({trainer.tokens:,} tokens, "
+                f"{len(trainer.seeds)} seeds)", runner.out / "held_out.png", log_x=False)
+    runner.write("train", config, trainer.describe(rows, summary),
+                 {f"Proxy training at {trainer.tokens:,} tokens (mean ± sd over seeds)": table})
+
+
+def saved_selections(folder: Path, only: list[str] | None = None) -> list[Chosen]:
+    """The selections an experiment saved in ``folder/selections`` (one file per label)."""
+    files = sorted((folder / "selections").glob("*.json"))
+    if not files:
+        raise FileNotFoundError(f"no selections in {folder / 'selections'}: run that experiment first")
+    found: dict[str, Chosen] = {}
+    for path in files:
+        report = json.loads(path.read_text())
+        label = report["manifest"].get("label") or path.stem.rsplit("-", 1)[0]
+        if label in found:
+            raise ValueError(f"{folder / 'selections'} holds two selections labelled {label!r} (from "
+                             f"different parameters): remove the stale one")
+        found[label] = Chosen(label, np.asarray(report["indices"], np.int64),
+                              np.asarray(report["scores"], float), report["manifest"])
+    if only:
+        missing = [label for label in only if label not in found]
+        if missing:
+            raise ValueError(f"no selection labelled {', '.join(missing)} in {folder}; it has {', '.join(found)}")
+        return [found[label] for label in only]
+    return list(found.values())
+
+
+class Trainer:
+    """Trains the runs of an experiment and caches each one's result."""
+
+    def __init__(self, runner: Runner, config: dict) -> None:
+        spec = config.get("train", {})
+        self.runner = runner
+        self.settings = training.Settings.from_config(spec.get("settings", {}))
+        self.seeds = list(spec.get("seeds", [0]))
+        self.asked_tokens = spec.get("tokens")
+        self.reuse = [Path(p) / "runs" for p in spec.get("reuse", [])]
+        self.eval_names = list(spec.get("eval", DEFAULT_EVAL))
+        limit = spec.get("eval_limit", 50)
+        runner.say(f"held-out sets: {', '.join(self.eval_names)}")
+        texts = {name: heldout.texts(name, limit=limit, pool=config.get("pool"),
+                                     seed=spec.get("eval_seed", 0)) for name in self.eval_names}
+        self.held_out = {name: training.encode(t, self.settings.model) for name, t in texts.items()}
+        self.end = training.end_token(self.settings.model)
+        self.eval_key = fingerprint(self.eval_names, limit, data=json.dumps(texts, sort_keys=True).encode())
+        (runner.out / "runs").mkdir(parents=True, exist_ok=True)
+        self.tokens = 0
+        self.base: dict[str, float] = {}
+
+    def run_all(self, chosen: list[Chosen], tokens: int | None = None) -> list[dict]:
+        """Every selection once per seed, at ``tokens`` (else the config's, else the most
+        that every selection holds, in whole steps)."""
+        ids = {c.name: training.encode([self.runner.pool.text(int(i)) for i in c.indices], self.settings.model)
+               for c in chosen}
+        step = self.settings.tokens_per_step
+        fewest = min(training.stream_length(v) for v in ids.values())
+        self.tokens = tokens or self.asked_tokens or fewest // step * step
+        self.base = self._cached("base", lambda: {"held_out": training.base_losses(
+            self.settings, self.held_out)}, key=fingerprint("base", self.settings.model, self.eval_key))["held_out"]
+        rows = []
+        for c in chosen:
+            for seed in self.seeds:
+                rows.append(self.one(c, ids[c.name], seed))
+        return rows
+
+    def one(self, c: Chosen, ids: list, seed: int) -> dict:
+        key = fingerprint("train", asdict(self.settings), seed, self.tokens, self.eval_key,
+                          data=np.ascontiguousarray(c.indices).tobytes()
+                          + self.runner.pool.payloads("text").digest().encode())
+        name = f"{_safe(c.name)}-seed{seed}-{key}"
+
+        def train() -> dict:
+            self.runner.say(f"training on {c.name}, seed {seed}: {self.tokens:,} tokens")
+            blocks = training.pack(ids, self.end, self.tokens, self.settings, seed)
+            result = training.train(blocks, self.settings, seed, self.held_out,
+                                    checkpoint=self.runner.out / "runs" / f"{name}.ckpt", say=self.runner.say)
+            return result.to_dict()
+
+        result = self._cached(name, train)
+        return {"selection": c.name, "seed": seed, "records": len(c.indices), **result,
+                "held_out_mean": float(np.mean(list(result["held_out"].values())))}
+
+    def _cached(self, name: str, compute, key: str | None = None) -> dict:
+        filename = f"{name}-{key}.json" if key else f"{name}.json"
+        for folder in [self.runner.out / "runs", *self.reuse]:
+            if (folder / filename).is_file():
+                return json.loads((folder / filename).read_text())
+        result = compute()
+        with atomic_output(self.runner.out / "runs" / filename) as out:
+            out.write(json.dumps(result).encode())
+        (self.runner.out / "runs" / f"{name}.ckpt").unlink(missing_ok=True)
+        return result
+
+    def describe(self, rows: list[dict], summary: list[dict]) -> dict:
+        return {"settings": asdict(self.settings), "tokens": self.tokens, "seeds": self.seeds,
+                "held_out_sets": {n: len(v) for n, v in self.held_out.items()},
+                "held_out_tokens": {n: int(sum(min(len(i), self.settings.eval_max_tokens) for i in v))
+                                    for n, v in self.held_out.items()},
+                "base_held_out": self.base, "runs": rows, "summary": summary}
+
+
+def summarize(rows: list[dict], eval_names: list[str]) -> list[dict]:
+    """Per selection: mean and standard deviation over seeds of each measured loss."""
+    out = []
+    for label in dict.fromkeys(r["selection"] for r in rows):
+        runs = [r for r in rows if r["selection"] == label]
+        entry = {"selection": label, "runs": len(runs), "records": runs[0]["records"],
+                 "held_out_means": [r["held_out_mean"] for r in runs]}
+        for name, values in [("first_epoch_loss", [r["first_epoch_loss"] for r in runs]),
+                             ("held_out_mean", entry["held_out_means"]),
+                             ("tokens_per_second", [r["tokens_per_second"] for r in runs]),
+                             *[(n, [r["held_out"][n] for r in runs]) for n in eval_names]]:
+            entry[name] = float(np.mean(values))
+            entry[f"{name}_sd"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+        out.append(entry)
+    return out
+
+
+def _table_row(s: dict, eval_names: list[str]) -> dict:
+    pm = lambda name: f"{s[name]:.4f} ± {s[name + '_sd']:.4f}"  # noqa: E731
+    return {"selection": s["selection"], "runs": s["runs"], "records": s["records"],
+            "first-epoch loss": pm("first_epoch_loss"), **{f"{n} loss": pm(n) for n in eval_names},
+            "mean held-out": pm("held_out_mean"), "tokens/s": round(s["tokens_per_second"], 1)}
+
+
+def curves(path: Path, rows: list[dict], tokens: int) -> None:
+    """Training loss against tokens trained, one line per selection (its first seed)."""
+    series = {}
+    for r in rows:
+        if r["selection"] not in series:
+            per_step = r["tokens"] / r["steps"]
+            series[r["selection"]] = ([per_step * (k + 1) for k in range(r["steps"])], r["losses"])
+    plots.lines(series, "tokens trained", "training loss (nats/token)",
+                f"Training loss on each selection (seed {rows[0]['seed']}, {tokens:,} tokens)", path)

@@ -1,0 +1,102 @@
+"""``zipkit experiment zipfit``: the ZIP-FIT replication. Does data aligned with a target by
+compression lower the target's cross-entropy with fewer tokens than DSIR or random?
+
+For each ``[[zipfit.task]]`` (a ``target`` and an ``eval`` held-out set, see ``heldout``),
+each method of ``methods`` selects from the pool towards the target at the largest of
+``budgets`` (tokens under ``tokenizer``); the selection at a smaller budget is the longest
+prefix of that ranking that fits it, which is what the method selects at that budget (a
+ranked selection stops at the first record that does not fit). Each (method, budget) is
+trained on by the ``train`` experiment's code at equal tokens across methods, and scored on
+the task's evaluation set. Reported: the evaluation loss against tokens trained (the paper's
+figure) and, per method, the tokens it needs to reach ``reach_loss`` (default: the loss random
+reaches at the largest budget), interpolated linearly in log tokens between budgets.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..budget import token_counts
+from ..summary import Chosen
+from . import heldout, plots
+from .runner import Runner
+from .train import Trainer
+
+METHODS = {"zipfit": {}, "dsir": {}, "random": {"seed": 0}}
+
+
+def run(runner: Runner, config: dict) -> None:
+    spec = config["zipfit"]
+    tokenizer = spec.get("tokenizer", "packaged:smollm2")
+    budgets = sorted(spec["budgets"])
+    tokens = token_counts(runner.pool, tokenizer)
+    results, tables = {}, {}
+    for task in spec["task"]:
+        runner.say(f"task {task['name']}: target {task['target']}, evaluation {task['eval']}")
+        target = heldout.texts(task["target"], pool=config.get("pool"))
+        ranked = {m: runner.select(f"{task['name']} {m}", m, budget_tokens=budgets[-1], tokenizer=tokenizer,
+                                   **({"target": target} if m != "random" else {}),
+                                   **{**METHODS.get(m, {}), **spec.get("params", {}).get(m, {})})
+                  for m in spec.get("methods", list(METHODS))}
+        trainer = Trainer(runner, {**config, "train": {**config.get("train", {}), "eval": [task["eval"]]}})
+        runs = []
+        for budget in budgets:
+            chosen = [Chosen(f"{m} {budget}", prefix_within(c.indices, tokens, budget), None, c.manifest)
+                      for m, c in ranked.items()]
+            for row in trainer.run_all(chosen):
+                runs.append({"method": row["selection"].rsplit(" ", 1)[0], "budget": budget,
+                             "tokens": row["tokens"], "records": row["records"],
+                             "loss": row["held_out"][task["eval"]], "first_epoch_loss": row["first_epoch_loss"],
+                             "train_seconds": row["train_seconds"], "tokens_per_second": row["tokens_per_second"]})
+        base = trainer.base[task["eval"]]
+        reach = task.get("reach_loss") or min(r["loss"] for r in runs
+                                              if r["method"] == "random" and r["budget"] == budgets[-1])
+        needed = {m: tokens_to_reach([(r["tokens"], r["loss"]) for r in runs if r["method"] == m], reach)
+                  for m in ranked}
+        results[task["name"]] = {"target": task["target"], "eval": task["eval"], "target_texts": len(target),
+                                 "base_loss": base, "reach_loss": reach, "tokens_to_reach": needed, "runs": runs}
+        tables[f"{task['name']}: {task['eval']} loss after training (before: {base:.4f})"] = _table(runs, budgets)
+        tables[f"{task['name']}: tokens to reach loss {reach:.4f}"] = [
+            {"method": m, "tokens": "not reached" if t is None else round(t)} for m, t in needed.items()]
+        _plot(runner.out / f"{task['name']}_loss_vs_tokens.png", task, runs, base, reach)
+    runner.write("zipfit", config, {"budgets": budgets, "tokenizer": tokenizer, "tasks": results}, tables)
+
+
+def prefix_within(indices: np.ndarray, tokens: np.ndarray, budget: int) -> np.ndarray:
+    """The longest prefix of a ranked selection whose tokens fit ``budget``."""
+    fits = np.cumsum(tokens[indices]) <= budget
+    return indices[:int(np.argmin(fits)) if not fits.all() else len(indices)]
+
+
+def tokens_to_reach(points: list[tuple[int, float]], loss: float) -> float | None:
+    """The tokens at which the loss first reaches ``loss``, interpolated linearly in log
+    tokens between the measured budgets; None when no budget reaches it."""
+    points = sorted(points)
+    for k, (tokens, value) in enumerate(points):
+        if value <= loss:
+            if k == 0:
+                return float(tokens)
+            (t0, v0) = points[k - 1]
+            share = (v0 - loss) / (v0 - value)
+            return float(2 ** (np.log2(t0) + share * (np.log2(tokens) - np.log2(t0))))
+    return None
+
+
+def _table(runs: list[dict], budgets: list[int]) -> list[dict]:
+    rows = []
+    for method in dict.fromkeys(r["method"] for r in runs):
+        row = {"method": method}
+        for budget in budgets:
+            r = next(r for r in runs if r["method"] == method and r["budget"] == budget)
+            row[f"{r['tokens']:,} tok"] = round(r["loss"], 4)
+        rows.append(row)
+    return rows
+
+
+def _plot(path: Path, task: dict, runs: list[dict], base: float, reach: float) -> None:
+    series = {m: ([r["tokens"] for r in runs if r["method"] == m], [r["loss"] for r in runs if r["method"] == m])
+              for m in dict.fromkeys(r["method"] for r in runs)}
+    plots.lines(series, "tokens trained (log scale)", f"cross-entropy on {task['eval']} (nats/token)",
+                f"{task['name']}: evaluation loss against tokens trained (target: {task['target']}; "
+                f"before training: {base:.3f})", path, log_x=True, reference=(f"loss to reach: {reach:.3f}", reach))
