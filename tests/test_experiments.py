@@ -88,7 +88,7 @@ def test_a_rerun_reuses_and_a_killed_run_continues(config, tmp_path, monkeypatch
 
     monkeypatch.setattr(runner, "select", dies_on_the_third)
     assert run(config, out) == 130
-    assert "kept in the output folder: run the same command" in capsys.readouterr().err
+    assert "in its checkpoint: run the same command to go on" in capsys.readouterr().err
     assert len(list((out / "selections").iterdir())) == 2 and not (out / "results.json").exists()
     monkeypatch.setattr(runner, "select", real)
     assert run(config, out) == 0

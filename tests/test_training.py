@@ -62,30 +62,33 @@ def test_the_learning_rate_warms_up_then_follows_the_cosine_down_to_its_floor(ti
     assert multipliers[-1] == pytest.approx(expected_last)
 
 
+def killed_and_resumed(blocks, s, held, checkpoint, monkeypatch, at_step=5):
+    """Train with SIGINT arriving in the middle of step ``at_step``, then train again."""
+    clip = torch.nn.utils.clip_grad_norm_
+    calls = []
+
+    def killed(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == at_step:
+            signal.raise_signal(signal.SIGINT)
+        return clip(*args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", killed)
+    with pytest.raises(Interrupted):
+        training.train(blocks, s, 7, held, checkpoint=checkpoint)
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", clip)
+    saved = torch.load(checkpoint, weights_only=True)
+    assert len(saved["losses"]) == at_step  # the step it was in finished and was saved
+    return saved, training.train(blocks, s, 7, held, checkpoint=checkpoint)
+
+
 def test_a_killed_run_resumes_to_the_same_losses(tiny_model, tmp_path, monkeypatch):
     s = settings(tiny_model, lr=1e-3)
     ids = training.encode(texts(40), tiny_model)
     blocks = training.pack(ids, training.end_token(tiny_model), 320, s, seed=2)
     held = {"h": training.encode(texts(5, seed=9), tiny_model)}
     whole = training.train(blocks, s, 7, held)
-
-    clip = torch.nn.utils.clip_grad_norm_
-    calls = []
-
-    def killed_at_step_5(*args, **kwargs):  # SIGINT arrives in the middle of step 5
-        calls.append(1)
-        if len(calls) == 5:
-            signal.raise_signal(signal.SIGINT)
-        return clip(*args, **kwargs)
-
-    checkpoint = tmp_path / "run.ckpt"
-    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", killed_at_step_5)
-    with pytest.raises(Interrupted):
-        training.train(blocks, s, 7, held, checkpoint=checkpoint)
-    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", clip)
-    saved = torch.load(checkpoint, weights_only=True)
-    assert len(saved["losses"]) == 5  # the step it was in finished and was saved
-    resumed = training.train(blocks, s, 7, held, checkpoint=checkpoint)
+    _, resumed = killed_and_resumed(blocks, s, held, tmp_path / "run.ckpt", monkeypatch)
     assert resumed.losses == pytest.approx(whole.losses, rel=1e-5)
     assert resumed.held_out["h"] == pytest.approx(whole.held_out["h"], rel=1e-5)
 
@@ -266,3 +269,43 @@ seeds = [0]
     random_last = [r["loss"] for r in task["runs"] if r["method"] == "random" and r["budget"] == 300][0]
     assert task["reach_loss"] == random_last and task["tokens_to_reach"]["random"] is not None
     assert (tmp_path / "z" / "toy_loss_vs_tokens.png").stat().st_size > 0
+
+
+def test_lora_trains_only_the_adapters_and_resumes(tiny_model, tmp_path, monkeypatch):
+    s = settings(tiny_model, lora_r=4, lr=1e-2)
+    ids = training.encode(texts(30), tiny_model)
+    blocks = training.pack(ids, training.end_token(tiny_model), 160, s, seed=0)
+    lm = training.load_model(s, "cpu")
+    trained = [name for name, p in lm.named_parameters() if p.requires_grad]
+    assert trained and all("lora_" in name for name in trained)
+    repeated = training.train(np.repeat(blocks[:1], 20, axis=0), s, 0, {})
+    assert repeated.losses[-1] < repeated.losses[0] - 0.2  # the adapters alone learn the batch
+    whole = training.train(blocks, s, 7, {})
+    saved, resumed = killed_and_resumed(blocks, s, {}, tmp_path / "lora.ckpt", monkeypatch, at_step=3)
+    assert saved["model"] and all("lora_" in k for k in saved["model"])  # the adapters only
+    assert resumed.losses == pytest.approx(whole.losses, rel=1e-5)
+
+
+def test_every_committed_experiment_config_parses():
+    """The presets in experiments/ name known settings and the keys their experiment reads."""
+    from pathlib import Path
+
+    from zipkit.experiments.runner import load_config
+
+    needs = {"train": ["selections"], "entropy_law": ["methods"], "zipfit": ["budgets", "task"]}
+    for path in sorted((Path(__file__).parents[1] / "experiments").glob("*.toml")):
+        config = load_config(path)
+        if "train" in config:
+            training.Settings.from_config(config["train"].get("settings", {}))
+        for table, keys in needs.items():
+            if path.name.startswith(table):  # train*.toml, entropy_law*.toml, zipfit*.toml
+                assert all(k in config[table] for k in keys), path
+
+
+def test_selections_from_another_pool_are_refused(experiment, tiny_model, capsys):
+    d = experiment
+    other = write_jsonl(d / "other.jsonl", alpaca(50, seed=1))
+    (d / "t.toml").write_text(f'[pool]\npath = "{other}"\n'
+                              + TRAIN.format(sel=d / "sel", held=d / "held.jsonl", model=tiny_model))
+    assert cli.main(["experiment", "train", "--config", str(d / "t.toml"), "--out", str(d / "t")]) == 2
+    assert "was made from a pool of 80 records, but this pool has 50" in capsys.readouterr().err

@@ -689,8 +689,8 @@ def _describe(err: Exception) -> str:
 
 def _resume_hint(args: argparse.Namespace) -> str:
     if args.command == "experiment":
-        return ("; the selections it finished are kept in the output folder: run the same command "
-                "to go on")
+        return ("; the selections and training runs it finished are kept in the output folder, and a "
+                "training run it was in the middle of in its checkpoint: run the same command to go on")
     checkpoint = getattr(args, "checkpoint", None)
     if checkpoint and os.path.exists(checkpoint):
         return f"; the state is saved in {checkpoint}: run the same command with --resume to go on"

@@ -22,7 +22,7 @@ from ..ratio import framed_ratio, spearman
 from ..summary import Chosen
 from . import plots
 from .runner import Runner
-from .train import Trainer, saved_selections, summarize
+from .train import Trainer, check_pool, saved_selections, summarize
 
 
 def run(runner: Runner, config: dict) -> None:
@@ -55,10 +55,15 @@ def run(runner: Runner, config: dict) -> None:
 def _selections(runner: Runner, spec: dict) -> tuple[list[Chosen], dict[str, str]]:
     """The selections and the group each belongs to (method, compressor, stages, random)."""
     chosen = saved_selections(Path(spec["methods"])) if "methods" in spec else []
+    check_pool(chosen, len(runner.pool), spec.get("methods", ""))
     groups = {c.name: "random" if c.name == "random" else "zip" if c.name == "zip" else "method"
               for c in chosen}
-    budget = spec.get("budget_tokens") or json.loads((Path(spec["methods"]) / "results.json").read_text())[
-        "budget_tokens"]
+    budget = spec.get("budget_tokens")
+    if budget is None:
+        if "methods" not in spec:
+            raise ValueError("[entropy_law] needs budget_tokens, or methods = DIR (a methods experiment's "
+                             "output, whose budget it takes)")
+        budget = json.loads((Path(spec["methods"]) / "results.json").read_text())["budget_tokens"]
     common = {"budget_tokens": int(budget), "tokenizer": spec.get("tokenizer", "packaged:smollm2")}
     k = {name: spec[name] for name in ("k1", "k2", "k3") if name in spec}
     for compressor in spec.get("compressors", []):

@@ -97,8 +97,9 @@ def histograms(lengths: dict[str, Sequence[float]], xlabel: str, title: str, pat
 
 
 def boxes(values: dict[str, Sequence[float]], xlabel: str, title: str, path: str | Path,
-          log_x: bool = True) -> None:
-    """One horizontal box plot per named set (quartiles, 1.5 IQR whiskers, mean as a dot)."""
+          log_x: bool = True, reference: tuple[str, float] | None = None) -> None:
+    """One horizontal box plot per named set (quartiles, 1.5 IQR whiskers, mean as a dot);
+    ``reference`` (label, x) draws a dashed vertical line."""
     plt = pyplot()
     names = list(values)
     fig, ax = plt.subplots(figsize=(7, 1.2 + 0.32 * len(names)))
@@ -106,6 +107,9 @@ def boxes(values: dict[str, Sequence[float]], xlabel: str, title: str, path: str
                meanprops={"marker": "o", "markersize": 4})
     ax.set_yticks(range(1, len(names) + 1), names, fontsize=8)
     ax.invert_yaxis()
+    if reference:
+        ax.axvline(reference[1], color="grey", linestyle="--", linewidth=1, label=reference[0])
+        ax.legend(fontsize=7)
     if log_x:
         ax.set_xscale("log")
     ax.set_xlabel(f"{xlabel} (log scale)" if log_x else xlabel)

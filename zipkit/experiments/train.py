@@ -32,6 +32,7 @@ DEFAULT_EVAL = ["mt_bench", "lima_test", "vicuna", "pool_holdout"]
 def run(runner: Runner, config: dict) -> None:
     spec = config["train"]
     chosen = saved_selections(Path(spec["selections"]), spec.get("only"))
+    check_pool(chosen, len(runner.pool), spec["selections"])
     trainer = Trainer(runner, config)
     rows = trainer.run_all(chosen)
     summary = summarize(rows, trainer.eval_names)
@@ -42,7 +43,8 @@ def run(runner: Runner, config: dict) -> None:
     curves(runner.out / "loss_curves.png", rows, trainer.tokens)
     plots.boxes({s["selection"]: s["held_out_means"] for s in summary}, "mean held-out loss (nats/token)",
                 f"Held-out loss after training on each selection ({trainer.tokens:,} tokens, "
-                f"{len(trainer.seeds)} seeds)", runner.out / "held_out.png", log_x=False)
+                f"{len(trainer.seeds)} seeds)", runner.out / "held_out.png", log_x=False,
+                reference=("before training", float(np.mean(list(trainer.base.values())))))
     runner.write("train", config, trainer.describe(rows, summary),
                  {f"Proxy training at {trainer.tokens:,} tokens (mean ± sd over seeds)": table})
 
@@ -67,6 +69,16 @@ def saved_selections(folder: Path, only: list[str] | None = None) -> list[Chosen
             raise ValueError(f"no selection labelled {', '.join(missing)} in {folder}; it has {', '.join(found)}")
         return [found[label] for label in only]
     return list(found.values())
+
+
+def check_pool(chosen: list[Chosen], n: int, folder: str) -> None:
+    """Refuse selections made from another pool (their positions would name other records)."""
+    for c in chosen:
+        made_from = c.manifest.get("pool", {}).get("records")
+        if made_from != n or (len(c.indices) and int(c.indices.max()) >= n):
+            raise ValueError(f"selection {c.name!r} in {folder} was made from a pool of {made_from} records, "
+                             f"but this pool has {n}: set [pool] from = the folder of the experiment "
+                             f"that made it")
 
 
 class Trainer:
@@ -140,7 +152,10 @@ class Trainer:
                 "held_out_sets": {n: len(v) for n, v in self.held_out.items()},
                 "held_out_tokens": {n: int(sum(min(len(i), self.settings.eval_max_tokens) for i in v))
                                     for n, v in self.held_out.items()},
-                "base_held_out": self.base, "runs": rows, "summary": summary}
+                "base_held_out": self.base, "runs": rows, "summary": summary,
+                # what the runs cost when they were made (a rerun from the cache takes seconds)
+                "runs_train_seconds": round(sum(r["train_seconds"] for r in rows), 1),
+                "runs_eval_seconds": round(sum(r["eval_seconds"] for r in rows), 1)}
 
 
 def summarize(rows: list[dict], eval_names: list[str]) -> list[dict]:

@@ -122,10 +122,12 @@ def learning_rate(step: int, steps: int, settings: Settings) -> float:
 
 
 def load_model(settings: Settings, device: str, cache: Any = None) -> Any:
-    """The model to train, on ``device`` in bf16 on a GPU and fp32 on the CPU, LoRA-wrapped
-    when ``lora_r`` is set."""
+    """The model to train, on ``device`` with fp32 weights (bf16 updates of a small learning
+    rate round away: on a GPU the forward pass runs in bf16 under :func:`precision`),
+    LoRA-wrapped when ``lora_r`` is set."""
+    torch = require("torch")
     with quiet_loading(False):  # the runner reports progress; no bar per run
-        lm, _ = load_causal_lm(settings.model, device, default_dtype(device), cache)
+        lm, _ = load_causal_lm(settings.model, device, torch.float32, cache)
     if settings.lora_r:
         try:
             peft = require("peft")
@@ -135,6 +137,16 @@ def load_model(settings: Settings, device: str, cache: Any = None) -> Any:
                                  target_modules="all-linear", task_type="CAUSAL_LM")
         lm = peft.get_peft_model(lm, config)
     return lm
+
+
+def precision(device: str) -> Any:
+    """bf16 autocast on a GPU (fp16 where bf16 is missing), nothing on the CPU (fp32)."""
+    import contextlib
+
+    torch = require("torch")
+    if not device.startswith("cuda"):
+        return contextlib.nullcontext()
+    return torch.autocast(device_type="cuda", dtype=default_dtype(device))
 
 
 def held_out_loss(lm: Any, ids: Sequence[np.ndarray], settings: Settings, device: str) -> float:
@@ -156,7 +168,8 @@ def held_out_loss(lm: Any, ids: Sequence[np.ndarray], settings: Settings, device
                 x[row, :len(b)] = torch.from_numpy(b)
                 mask[row, :len(b)] = 1
             x, mask = x.to(device), mask.to(device)
-            logits = lm(input_ids=x, attention_mask=mask).logits[:, :-1].float()
+            with precision(device):
+                logits = lm(input_ids=x, attention_mask=mask).logits[:, :-1].float()
             labels = x[:, 1:].masked_fill(mask[:, 1:] == 0, -100)
             total += torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
                                                        ignore_index=-100, reduction="sum").item()
@@ -212,7 +225,8 @@ def train(blocks: np.ndarray, settings: Settings, seed: int, held_out: dict[str,
         for step in range(len(losses), steps):
             started = time.perf_counter()
             x = torch.from_numpy(blocks[step]).to(device)
-            loss = lm(input_ids=x, labels=x).loss
+            with precision(device):
+                loss = lm(input_ids=x, labels=x).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, settings.grad_clip)
             optimizer.step()

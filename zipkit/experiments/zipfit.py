@@ -45,22 +45,38 @@ def run(runner: Runner, config: dict) -> None:
             chosen = [Chosen(f"{m} {budget}", prefix_within(c.indices, tokens, budget), None, c.manifest)
                       for m, c in ranked.items()]
             for row in trainer.run_all(chosen):
-                runs.append({"method": row["selection"].rsplit(" ", 1)[0], "budget": budget,
+                runs.append({"method": row["selection"].rsplit(" ", 1)[0], "budget": budget, "seed": row["seed"],
                              "tokens": row["tokens"], "records": row["records"],
                              "loss": row["held_out"][task["eval"]], "first_epoch_loss": row["first_epoch_loss"],
                              "train_seconds": row["train_seconds"], "tokens_per_second": row["tokens_per_second"]})
         base = trainer.base[task["eval"]]
-        reach = task.get("reach_loss") or min(r["loss"] for r in runs
+        curve = mean_over_seeds(runs)
+        reach = task.get("reach_loss") or min(r["loss"] for r in curve
                                               if r["method"] == "random" and r["budget"] == budgets[-1])
-        needed = {m: tokens_to_reach([(r["tokens"], r["loss"]) for r in runs if r["method"] == m], reach)
+        needed = {m: tokens_to_reach([(r["tokens"], r["loss"]) for r in curve if r["method"] == m], reach)
                   for m in ranked}
         results[task["name"]] = {"target": task["target"], "eval": task["eval"], "target_texts": len(target),
-                                 "base_loss": base, "reach_loss": reach, "tokens_to_reach": needed, "runs": runs}
-        tables[f"{task['name']}: {task['eval']} loss after training (before: {base:.4f})"] = _table(runs, budgets)
+                                 "base_loss": base, "reach_loss": reach, "tokens_to_reach": needed,
+                                 "curve": curve, "runs": runs}
+        seeds = f"mean over {len(trainer.seeds)} seeds" if len(trainer.seeds) > 1 else "one seed"
+        tables[f"{task['name']}: {task['eval']} loss after training ({seeds}; before training: {base:.4f})"] = \
+            _table(curve, budgets)
         tables[f"{task['name']}: tokens to reach loss {reach:.4f}"] = [
             {"method": m, "tokens": "not reached" if t is None else round(t)} for m, t in needed.items()]
-        _plot(runner.out / f"{task['name']}_loss_vs_tokens.png", task, runs, base, reach)
+        _plot(runner.out / f"{task['name']}_loss_vs_tokens.png", task, curve, base, reach)
     runner.write("zipfit", config, {"budgets": budgets, "tokenizer": tokenizer, "tasks": results}, tables)
+
+
+def mean_over_seeds(runs: list[dict]) -> list[dict]:
+    """Per (method, budget): the tokens trained, and the loss's mean and sd over seeds."""
+    curve = []
+    for method, budget in dict.fromkeys((r["method"], r["budget"]) for r in runs):
+        losses = [r["loss"] for r in runs if r["method"] == method and r["budget"] == budget]
+        first = next(r for r in runs if r["method"] == method and r["budget"] == budget)
+        curve.append({"method": method, "budget": budget, "tokens": first["tokens"], "records": first["records"],
+                      "loss": float(np.mean(losses)), "loss_sd": float(np.std(losses, ddof=1)) if len(losses) > 1
+                      else 0.0, "seeds": len(losses)})
+    return curve
 
 
 def prefix_within(indices: np.ndarray, tokens: np.ndarray, budget: int) -> np.ndarray:
@@ -94,9 +110,11 @@ def _table(runs: list[dict], budgets: list[int]) -> list[dict]:
     return rows
 
 
-def _plot(path: Path, task: dict, runs: list[dict], base: float, reach: float) -> None:
-    series = {m: ([r["tokens"] for r in runs if r["method"] == m], [r["loss"] for r in runs if r["method"] == m])
-              for m in dict.fromkeys(r["method"] for r in runs)}
-    plots.lines(series, "tokens trained (log scale)", f"cross-entropy on {task['eval']} (nats/token)",
+def _plot(path: Path, task: dict, curve: list[dict], base: float, reach: float) -> None:
+    methods = list(dict.fromkeys(r["method"] for r in curve))
+    pick = lambda m, key: [r[key] for r in curve if r["method"] == m]  # noqa: E731
+    plots.lines({m: (pick(m, "tokens"), pick(m, "loss")) for m in methods}, "tokens trained (log scale)",
+                f"cross-entropy on {task['eval']} (nats/token)",
                 f"{task['name']}: evaluation loss against tokens trained (target: {task['target']}; "
-                f"before training: {base:.3f})", path, log_x=True, reference=(f"loss to reach: {reach:.3f}", reach))
+                f"before training: {base:.3f})", path, log_x=True, reference=(f"loss to reach: {reach:.3f}", reach),
+                bands={m: pick(m, "loss_sd") for m in methods})
