@@ -190,6 +190,7 @@ k2 = 20
 k3 = 5
 compressors = ["zlib:6", "lz4:1"]
 random_seeds = [0, 1, 2]
+exclude_from_fit = ["random seed 0"]
 [train]
 seeds = [0, 1]
 eval = ["{d / 'held.jsonl'}"]
@@ -207,6 +208,9 @@ eval = ["{d / 'held.jsonl'}"]
         assert results["fits"]["ratio"]["pearson"]["values"][seed] == pytest.approx(r)
         rho = stats.spearmanr([runs[p["selection"]]["first_epoch_loss"] for p in points], loss)[0]
         assert results["fits"]["first_epoch_loss"]["spearman"]["values"][seed] == pytest.approx(rho)
+        kept = [k for k, p in enumerate(points) if p["selection"] != "random seed 0"]
+        r = stats.pearsonr([points[k]["ratio"] for k in kept], [loss[k] for k in kept])[0]
+        assert results["fits"]["ratio without random seed 0"]["pearson"]["values"][seed] == pytest.approx(r)
     ratio = dataset_ratio(zipkit.read_records(
         [pool[i] for i in json.loads(next((d / "e" / "selections").glob("random_seed_1-*.json")).read_text())["indices"]]),
         "zlib:9")["ratio"]
@@ -214,20 +218,21 @@ eval = ["{d / 'held.jsonl'}"]
 
 
 @pytest.mark.parametrize("method", ["zipfit", "dsir", "random"])
-def test_a_smaller_budget_selects_the_prefix_of_the_larger_budgets_ranking(method):
-    from zipkit.budget import token_counts
-    from zipkit.experiments.zipfit import prefix_within
+def test_a_prefix_of_the_whole_ranking_is_what_the_method_selects_at_that_count(method):
+    from zipkit.experiments.zipfit import prefix_holding
 
     pool = zipkit.read_records(alpaca(150))
-    target = texts(5, seed=8)
-    params = {"target": target} if method != "random" else {"seed": 3}
+    params = {"target": texts(5, seed=8)} if method != "random" else {"seed": 3}
     if method == "dsir":
         params["min_tokens"] = 0
-    tokens = token_counts(pool, "whitespace")
-    large = zipkit.select(pool, method=method, budget_tokens=3000, **params)
+    ranking = zipkit.select(pool, method=method, budget=len(pool), **params).indices
+    assert sorted(ranking.tolist()) == list(range(len(pool)))
+    tokens = np.array([len(pool.text(i).split()) + 1 for i in range(len(pool))])
     for budget in (200, 700, 1500):
-        small = zipkit.select(pool, method=method, budget_tokens=budget, **params)
-        assert prefix_within(large.indices, tokens, budget).tolist() == small.indices.tolist()
+        prefix = prefix_holding(ranking, tokens, budget)
+        assert tokens[prefix].sum() >= budget > tokens[prefix[:-1]].sum()  # the shortest that holds it
+        top = zipkit.select(pool, method=method, budget=len(prefix), **params)
+        assert top.indices.tolist() == prefix.tolist()
 
 
 def test_tokens_to_reach_interpolates_in_log_tokens():
@@ -248,7 +253,6 @@ def test_zipfit_experiment_trains_each_method_at_each_budget(tmp_path, tiny_mode
 [pool]
 path = "{pool}"
 [zipfit]
-tokenizer = "whitespace"
 budgets = [150, 300]
 [zipfit.params.dsir]
 min_tokens = 0
@@ -264,8 +268,8 @@ seeds = [0]
     task = json.loads((tmp_path / "z" / "results.json").read_text())["tasks"]["toy"]
     assert sorted((r["method"], r["budget"]) for r in task["runs"]) == sorted(
         (m, b) for m in ("zipfit", "dsir", "random") for b in (150, 300))
-    for budget in (150, 300):  # equal tokens across methods at each budget
-        assert len({r["tokens"] for r in task["runs"] if r["budget"] == budget}) == 1
+    for budget in (150, 300):  # every method trains on the budget's tokens, in whole steps of 32
+        assert {r["tokens"] for r in task["runs"] if r["budget"] == budget} == {budget // 32 * 32}
     random_last = [r["loss"] for r in task["runs"] if r["method"] == "random" and r["budget"] == 300][0]
     assert task["reach_loss"] == random_last and task["tokens_to_reach"]["random"] is not None
     assert (tmp_path / "z" / "toy_loss_vs_tokens.png").stat().st_size > 0

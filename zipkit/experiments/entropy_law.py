@@ -38,12 +38,16 @@ def run(runner: Runner, config: dict) -> None:
                "held_out": summary[c.name]["held_out_mean"], "held_out_sd": summary[c.name]["held_out_mean_sd"],
                "first_epoch_loss": summary[c.name]["first_epoch_loss"],
                "first_epoch_loss_sd": summary[c.name]["first_epoch_loss_sd"]} for c in chosen]
-    fits = {x: fit(points, rows, x) for x in ("ratio", "first_epoch_loss")}
-    _plots(runner.out, points, fits, measure, trainer.tokens)
+    fits = {x: fit(points, rows, x) for x in MEASURES}
+    excluded = spec.get("exclude_from_fit", [])
+    if excluded:  # the same fits without outliers the config names (a fit is not robust to one)
+        kept = [p for p in points if p["selection"] not in excluded]
+        fits.update({f"{x} without {', '.join(excluded)}": fit(kept, rows, x) for x in MEASURES})
+    _plots(runner.out, points, fits, measure, trainer.tokens, excluded)
     table = [{"selection": p["selection"], "group": p["group"], "records": p["records"],
               f"ratio {measure}": round(p["ratio"], 4), "first-epoch loss": _pm(p, "first_epoch_loss"),
               "held-out loss": _pm(p, "held_out")} for p in points]
-    fit_table = [{"x": x, "slope": round(f["slope"], 4), "intercept": round(f["intercept"], 4),
+    fit_table = [{"x": x, "selections": f["selections"], "slope": round(f["slope"], 4), "intercept": round(f["intercept"], 4),
                   **{f"{kind} r": f"{f[kind]['mean']:.3f} [{f[kind]['low']:.3f}, {f[kind]['high']:.3f}]"
                      for kind in ("pearson", "spearman")}, "seeds": f["seeds"]} for x, f in fits.items()]
     runner.write("entropy-law", config, {**trainer.describe(rows, list(summary.values())), "measure": measure,
@@ -78,6 +82,9 @@ def _selections(runner: Runner, spec: dict) -> tuple[list[Chosen], dict[str, str
     return chosen, groups
 
 
+MEASURES = ("ratio", "first_epoch_loss")
+
+
 def fit(points: list[dict], rows: list[dict], x: str) -> dict:
     """Least squares held-out loss = slope * x + intercept over the selections (means over
     seeds), and per-seed Pearson and Spearman correlations, their mean and 95% t-interval."""
@@ -92,7 +99,7 @@ def fit(points: list[dict], rows: list[dict], x: str) -> dict:
         xs_seed = xs if x == "ratio" else np.array([runs[p["selection"]]["first_epoch_loss"] for p in points])
         per_seed["pearson"].append(float(np.corrcoef(xs_seed, ys_seed)[0, 1]))
         per_seed["spearman"].append(spearman(xs_seed, ys_seed))
-    return {"slope": float(slope), "intercept": float(intercept), "seeds": len(seeds),
+    return {"slope": float(slope), "intercept": float(intercept), "seeds": len(seeds), "selections": len(points),
             **{kind: interval(values) for kind, values in per_seed.items()}}
 
 
@@ -111,16 +118,19 @@ def _pm(point: dict, name: str) -> str:
     return f"{point[name]:.4f} ± {point[name + '_sd']:.4f}"
 
 
-def _plots(out: Path, points: list[dict], fits: dict, measure: str, tokens: int) -> None:
+def _plots(out: Path, points: list[dict], fits: dict, measure: str, tokens: int, excluded: list[str]) -> None:
     groups = [p["group"] for p in points]
     y = [p["held_out"] for p in points]
     errors = [p["held_out_sd"] for p in points]
     for x, label, name in (("ratio", f"compression ratio of the selected set ({measure})", "loss_vs_ratio.png"),
                            ("first_epoch_loss", "first-epoch training loss (nats/token)",
                             "loss_vs_first_epoch_loss.png")):
-        f = fits[x]
-        plots.fitted([p[x] for p in points], y, groups, (f["slope"], f["intercept"]), label,
-                     "mean held-out loss (nats/token)",
+        lines = [(f"fit, all {fits[x]['selections']}: r = {fits[x]['pearson']['mean']:.2f}", fits[x])]
+        if excluded:
+            f = fits[f"{x} without {', '.join(excluded)}"]
+            lines.append((f"fit without {', '.join(excluded)}: r = {f['pearson']['mean']:.2f}", f))
+        plots.fitted([p[x] for p in points], y, groups, [(t, f["slope"], f["intercept"]) for t, f in lines],
+                     label, "mean held-out loss (nats/token)",
                      f"Held-out loss against {label.split(' (')[0]} ({len(points)} selections at {tokens:,} "
-                     f"tokens; Pearson r = {f['pearson']['mean']:.2f} over {f['seeds']} seeds)",
+                     f"tokens; error bars: sd over {fits[x]['seeds']} seeds; r: Pearson, mean over seeds)",
                      out / name, errors=errors)

@@ -137,18 +137,22 @@ def lines(series: dict[str, tuple[Sequence[float], Sequence[float]]], xlabel: st
     save(fig, path)
 
 
-def fitted(x: Sequence[float], y: Sequence[float], groups: Sequence[str], fit: tuple[float, float], xlabel: str,
-           ylabel: str, title: str, path: str | Path, errors: Sequence[float] | None = None) -> None:
-    """Points coloured by group (with error bars when given) and the fitted line y = a x + b."""
+def fitted(x: Sequence[float], y: Sequence[float], groups: Sequence[str],
+           fits: Sequence[tuple[str, float, float]], xlabel: str, ylabel: str, title: str, path: str | Path,
+           errors: Sequence[float] | None = None) -> None:
+    """Points coloured by group (with error bars when given) and fitted lines (label, slope,
+    intercept), the first solid, the others dashed."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
     x, y = np.asarray(x, float), np.asarray(y, float)
     for group in dict.fromkeys(groups):
         mask = np.array([g == group for g in groups])
         ax.errorbar(x[mask], y[mask], yerr=None if errors is None else np.asarray(errors, float)[mask],
                     fmt="o", markersize=5, capsize=2, label=group)
     span = np.linspace(x.min(), x.max(), 50)
-    ax.plot(span, fit[0] * span + fit[1], color="black", linewidth=1, label=f"fit: y = {fit[0]:.3g} x + {fit[1]:.3g}")
+    for k, (label, slope, intercept) in enumerate(fits):
+        ax.plot(span, slope * span + intercept, color="black", linewidth=1, linestyle="-" if k == 0 else "--",
+                label=f"{label} (y = {slope:.3g} x + {intercept:.3g})")
     _finish(ax, xlabel, ylabel, title, log_x=False)
     ax.legend(fontsize=7)
     save(fig, path)

@@ -2,12 +2,13 @@
 compression lower the target's cross-entropy with fewer tokens than DSIR or random?
 
 For each ``[[zipfit.task]]`` (a ``target`` and an ``eval`` held-out set, see ``heldout``),
-each method of ``methods`` selects from the pool towards the target at the largest of
-``budgets`` (tokens under ``tokenizer``); the selection at a smaller budget is the longest
-prefix of that ranking that fits it, which is what the method selects at that budget (a
-ranked selection stops at the first record that does not fit). Each (method, budget) is
-trained on by the ``train`` experiment's code at equal tokens across methods, and scored on
-the task's evaluation set. Reported: the evaluation loss against tokens trained (the paper's
+each method of ``methods`` ranks the whole pool towards the target (ZIP-FIT and DSIR by their
+scores, random by its seeded order); at each of ``budgets`` (tokens of the model's tokenizer)
+the selection is the shortest prefix of that ranking whose packed stream (texts with their
+end tokens) holds the budget, and every method trains on exactly the budget's tokens (in
+whole steps), so the methods differ only in which records they rank first. Each (method,
+budget) is trained on by the ``train`` experiment's code and scored on the task's evaluation
+set. Reported: the evaluation loss against tokens trained (the paper's
 figure) and, per method, the tokens it needs to reach ``reach_loss`` (default: the loss random
 reaches at the largest budget), interpolated linearly in log tokens between budgets.
 """
@@ -17,9 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..budget import token_counts
 from ..summary import Chosen
-from . import heldout, plots
+from . import heldout, plots, training
 from .runner import Runner
 from .train import Trainer
 
@@ -28,23 +28,23 @@ METHODS = {"zipfit": {}, "dsir": {}, "random": {"seed": 0}}
 
 def run(runner: Runner, config: dict) -> None:
     spec = config["zipfit"]
-    tokenizer = spec.get("tokenizer", "packaged:smollm2")
     budgets = sorted(spec["budgets"])
-    tokens = token_counts(runner.pool, tokenizer)
     results, tables = {}, {}
     for task in spec["task"]:
         runner.say(f"task {task['name']}: target {task['target']}, evaluation {task['eval']}")
         target = heldout.texts(task["target"], pool=config.get("pool"))
-        ranked = {m: runner.select(f"{task['name']} {m}", m, budget_tokens=budgets[-1], tokenizer=tokenizer,
+        ranked = {m: runner.select(f"{task['name']} {m}", m, budget=len(runner.pool),
                                    **({"target": target} if m != "random" else {}),
                                    **{**METHODS.get(m, {}), **spec.get("params", {}).get(m, {})})
                   for m in spec.get("methods", list(METHODS))}
         trainer = Trainer(runner, {**config, "train": {**config.get("train", {}), "eval": [task["eval"]]}})
+        tokens = stream_tokens(runner.pool, trainer.settings.model)
+        step = trainer.settings.tokens_per_step
         runs = []
         for budget in budgets:
-            chosen = [Chosen(f"{m} {budget}", prefix_within(c.indices, tokens, budget), None, c.manifest)
+            chosen = [Chosen(f"{m} {budget}", prefix_holding(c.indices, tokens, budget), None, c.manifest)
                       for m, c in ranked.items()]
-            for row in trainer.run_all(chosen):
+            for row in trainer.run_all(chosen, tokens=max(budget // step, 1) * step):
                 runs.append({"method": row["selection"].rsplit(" ", 1)[0], "budget": budget, "seed": row["seed"],
                              "tokens": row["tokens"], "records": row["records"],
                              "loss": row["held_out"][task["eval"]], "first_epoch_loss": row["first_epoch_loss"],
@@ -64,7 +64,7 @@ def run(runner: Runner, config: dict) -> None:
         tables[f"{task['name']}: tokens to reach loss {reach:.4f}"] = [
             {"method": m, "tokens": "not reached" if t is None else round(t)} for m, t in needed.items()]
         _plot(runner.out / f"{task['name']}_loss_vs_tokens.png", task, curve, base, reach)
-    runner.write("zipfit", config, {"budgets": budgets, "tokenizer": tokenizer, "tasks": results}, tables)
+    runner.write("zipfit", config, {"budgets": budgets, "tasks": results}, tables)
 
 
 def mean_over_seeds(runs: list[dict]) -> list[dict]:
@@ -79,10 +79,17 @@ def mean_over_seeds(runs: list[dict]) -> list[dict]:
     return curve
 
 
-def prefix_within(indices: np.ndarray, tokens: np.ndarray, budget: int) -> np.ndarray:
-    """The longest prefix of a ranked selection whose tokens fit ``budget``."""
-    fits = np.cumsum(tokens[indices]) <= budget
-    return indices[:int(np.argmin(fits)) if not fits.all() else len(indices)]
+def stream_tokens(pool, model: str) -> np.ndarray:
+    """Each record's tokens in a packed training stream: its text's, plus the end token."""
+    ids = training.encode([pool.text(i) for i in range(len(pool))], model)
+    return np.array([len(i) + 1 for i in ids], np.int64)
+
+
+def prefix_holding(indices: np.ndarray, tokens: np.ndarray, budget: int) -> np.ndarray:
+    """The shortest prefix of a ranking whose records hold ``budget`` tokens (all of it when
+    the whole ranking holds fewer)."""
+    reached = np.cumsum(tokens[indices]) >= budget
+    return indices[:int(np.argmax(reached)) + 1 if reached.any() else len(indices)]
 
 
 def tokens_to_reach(points: list[tuple[int, float]], loss: float) -> float | None:
