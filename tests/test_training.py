@@ -239,9 +239,9 @@ def test_tokens_to_reach_interpolates_in_log_tokens():
     from zipkit.experiments.zipfit import tokens_to_reach
 
     points = [(1024, 3.0), (2048, 2.5), (4096, 2.0)]
-    assert tokens_to_reach(points, 3.2) == 1024
-    assert tokens_to_reach(points, 2.25) == pytest.approx(2 ** 11.5)
-    assert tokens_to_reach(points, 2.0) == pytest.approx(4096)
+    assert tokens_to_reach(points, 3.2) == {"tokens": 1024, "at_most": True}
+    assert tokens_to_reach(points, 2.25) == {"tokens": pytest.approx(2 ** 11.5), "at_most": False}
+    assert tokens_to_reach(points, 2.0)["tokens"] == pytest.approx(4096)
     assert tokens_to_reach(points, 1.9) is None
 
 
@@ -271,7 +271,11 @@ seeds = [0]
     for budget in (150, 300):  # every method trains on the budget's tokens, in whole steps of 32
         assert {r["tokens"] for r in task["runs"] if r["budget"] == budget} == {budget // 32 * 32}
     random_last = [r["loss"] for r in task["runs"] if r["method"] == "random" and r["budget"] == 300][0]
-    assert task["reach_loss"] == random_last and task["tokens_to_reach"]["random"] is not None
+    label = "random at 288"
+    assert task["reach"][label] == random_last and task["tokens_to_reach"][label]["random"] is not None
+    assert set(task["reach"]) == {"dsir at 288", "random at 288"}
+    for r in task["runs"]:
+        assert sum(r["mix"].values()) == r["records"]
     assert (tmp_path / "z" / "toy_loss_vs_tokens.png").stat().st_size > 0
 
 

@@ -103,9 +103,9 @@ class Trainer:
         self.tokens = 0
         self.base: dict[str, float] = {}
 
-    def run_all(self, chosen: list[Chosen], tokens: int | None = None) -> list[dict]:
-        """Every selection once per seed, at ``tokens`` (else the config's, else the most
-        that every selection holds, in whole steps)."""
+    def run_all(self, chosen: list[Chosen], tokens: int | None = None, seeds: list[int] | None = None) -> list[dict]:
+        """Every selection once per seed (``seeds``, else the config's), at ``tokens`` (else
+        the config's, else the most that every selection holds, in whole steps)."""
         ids = {c.name: training.encode([self.runner.pool.text(int(i)) for i in c.indices], self.settings.model)
                for c in chosen}
         step = self.settings.tokens_per_step
@@ -115,7 +115,7 @@ class Trainer:
             self.settings, self.held_out)}, key=fingerprint("base", self.settings.model, self.eval_key))["held_out"]
         rows = []
         for c in chosen:
-            for seed in self.seeds:
+            for seed in seeds if seeds is not None else self.seeds:
                 rows.append(self.one(c, ids[c.name], seed))
         return rows
 

@@ -23,7 +23,7 @@ from . import heldout, plots, training
 from .runner import Runner
 from .train import Trainer
 
-METHODS = {"zipfit": {}, "dsir": {}, "random": {"seed": 0}}
+METHODS = {"zipfit": {}, "dsir": {}, "random": {}}
 
 
 def run(runner: Runner, config: dict) -> None:
@@ -31,40 +31,82 @@ def run(runner: Runner, config: dict) -> None:
     budgets = sorted(spec["budgets"])
     results, tables = {}, {}
     for task in spec["task"]:
-        runner.say(f"task {task['name']}: target {task['target']}, evaluation {task['eval']}")
-        target = heldout.texts(task["target"], pool=config.get("pool"))
-        ranked = {m: runner.select(f"{task['name']} {m}", m, budget=len(runner.pool),
-                                   **({"target": target} if m != "random" else {}),
-                                   **{**METHODS.get(m, {}), **spec.get("params", {}).get(m, {})})
-                  for m in spec.get("methods", list(METHODS))}
-        trainer = Trainer(runner, {**config, "train": {**config.get("train", {}), "eval": [task["eval"]]}})
-        tokens = stream_tokens(runner.pool, trainer.settings.model)
-        step = trainer.settings.tokens_per_step
-        runs = []
+        results[task["name"]] = result = _task(runner, config, task, budgets)
+        seeds = f"mean over {result['seeds']} seeds" if result["seeds"] > 1 else "one seed"
+        tables[f"{task['name']}: {task['eval']} loss after training ({seeds}; before training: "
+               f"{result['base_loss']:.4f})"] = _table(result["curve"], budgets)
+        tables[f"{task['name']}: tokens each method needs to reach a loss (interpolated in log tokens; "
+               f"'<= N': already at the smallest budget)"] = [
+            {"method": m, **{f"{label} ({loss:.4f})": _tokens(result["tokens_to_reach"][label][m])
+                             for label, loss in result["reach"].items()}} for m in result["methods"]]
+        _plot(runner.out / f"{task['name']}_loss_vs_tokens.png", task, result)
+    runner.write("zipfit", config, {"budgets": budgets, "tasks": results}, tables)
+
+
+def _task(runner: Runner, config: dict, task: dict, budgets: list[int]) -> dict:
+    """One task: each method's ranking towards the target, a run per (method, budget), the
+    curve, and the tokens each method needs to reach each reference loss."""
+    spec = config["zipfit"]
+    runner.say(f"task {task['name']}: target {task['target']}, evaluation {task['eval']}")
+    target = heldout.texts(task["target"], pool=config.get("pool"))
+    methods = spec.get("methods", list(METHODS))
+    trainer = Trainer(runner, {**config, "train": {**config.get("train", {}), "eval": [task["eval"]]}})
+    tokens = stream_tokens(runner.pool, trainer.settings.model)
+    step = trainer.settings.tokens_per_step
+    runs = []
+    for seed in trainer.seeds:  # the training seed is also random's selection seed
+        ranked = {m: ranking(runner, task["name"], m, target, seed, spec.get("params", {}).get(m, {}))
+                  for m in methods}
         for budget in budgets:
             chosen = [Chosen(f"{m} {budget}", prefix_holding(c.indices, tokens, budget), None, c.manifest)
                       for m, c in ranked.items()]
-            for row in trainer.run_all(chosen, tokens=max(budget // step, 1) * step):
-                runs.append({"method": row["selection"].rsplit(" ", 1)[0], "budget": budget, "seed": row["seed"],
-                             "tokens": row["tokens"], "records": row["records"],
+            mix = {c.name: _mix(runner.pool, c.indices) for c in chosen}
+            for row in trainer.run_all(chosen, tokens=max(budget // step, 1) * step, seeds=[seed]):
+                runs.append({"method": row["selection"].rsplit(" ", 1)[0], "budget": budget, "seed": seed,
+                             "tokens": row["tokens"], "records": row["records"], "mix": mix[row["selection"]],
                              "loss": row["held_out"][task["eval"]], "first_epoch_loss": row["first_epoch_loss"],
                              "train_seconds": row["train_seconds"], "tokens_per_second": row["tokens_per_second"]})
-        base = trainer.base[task["eval"]]
-        curve = mean_over_seeds(runs)
-        reach = task.get("reach_loss") or min(r["loss"] for r in curve
-                                              if r["method"] == "random" and r["budget"] == budgets[-1])
-        needed = {m: tokens_to_reach([(r["tokens"], r["loss"]) for r in curve if r["method"] == m], reach)
-                  for m in ranked}
-        results[task["name"]] = {"target": task["target"], "eval": task["eval"], "target_texts": len(target),
-                                 "base_loss": base, "reach_loss": reach, "tokens_to_reach": needed,
-                                 "curve": curve, "runs": runs}
-        seeds = f"mean over {len(trainer.seeds)} seeds" if len(trainer.seeds) > 1 else "one seed"
-        tables[f"{task['name']}: {task['eval']} loss after training ({seeds}; before training: {base:.4f})"] = \
-            _table(curve, budgets)
-        tables[f"{task['name']}: tokens to reach loss {reach:.4f}"] = [
-            {"method": m, "tokens": "not reached" if t is None else round(t)} for m, t in needed.items()]
-        _plot(runner.out / f"{task['name']}_loss_vs_tokens.png", task, curve, base, reach)
-    runner.write("zipfit", config, {"budgets": budgets, "tasks": results}, tables)
+    curve = mean_over_seeds(runs)
+    reach = reference_losses(task, curve, budgets[-1])
+    needed = {label: {m: tokens_to_reach([(r["tokens"], r["loss"]) for r in curve if r["method"] == m], loss)
+                      for m in methods} for label, loss in reach.items()}
+    return {"target": task["target"], "eval": task["eval"], "target_texts": len(target), "methods": methods,
+            "seeds": len(trainer.seeds), "base_loss": trainer.base[task["eval"]], "reach": reach,
+            "tokens_to_reach": needed, "curve": curve, "runs": runs}
+
+
+def ranking(runner: Runner, task: str, method: str, target: list[str], seed: int, params: dict) -> Chosen:
+    """The method's order of the whole pool: towards the target (ZIP-FIT, DSIR: the same
+    for every seed), or random by ``seed``."""
+    if method == "random":
+        return runner.select(f"{task} random seed {seed}", "random", budget=len(runner.pool), seed=seed, **params)
+    return runner.select(f"{task} {method}", method, budget=len(runner.pool), target=target,
+                         **{**METHODS.get(method, {}), **params})
+
+
+def reference_losses(task: dict, curve: list[dict], largest: int) -> dict[str, float]:
+    """The losses to reach: the config's ``reach_loss`` (a number or a list), else the loss
+    each method other than ZIP-FIT reaches at the largest budget."""
+    given = task.get("reach_loss")
+    if given is not None:
+        return {f"loss {v}": float(v) for v in (given if isinstance(given, list) else [given])}
+    return {f"{r['method']} at {r['tokens']:,}": r["loss"] for r in curve
+            if r["budget"] == largest and r["method"] != "zipfit"}
+
+
+def _mix(pool, indices: np.ndarray) -> dict[str, int]:
+    """How many of the records come from each source (records without one: '?')."""
+    counts: dict[str, int] = {}
+    for i in indices:
+        source = pool[int(i)].get("source", "?")
+        counts[source] = counts.get(source, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def _tokens(reached: dict | None) -> str:
+    if reached is None:
+        return "not reached"
+    return f"<= {reached['tokens']:,.0f}" if reached["at_most"] else f"{reached['tokens']:,.0f}"
 
 
 def mean_over_seeds(runs: list[dict]) -> list[dict]:
@@ -92,17 +134,18 @@ def prefix_holding(indices: np.ndarray, tokens: np.ndarray, budget: int) -> np.n
     return indices[:int(np.argmax(reached)) + 1 if reached.any() else len(indices)]
 
 
-def tokens_to_reach(points: list[tuple[int, float]], loss: float) -> float | None:
+def tokens_to_reach(points: list[tuple[int, float]], loss: float) -> dict | None:
     """The tokens at which the loss first reaches ``loss``, interpolated linearly in log
-    tokens between the measured budgets; None when no budget reaches it."""
+    tokens between the measured budgets (``at_most`` when the smallest budget already
+    reaches it); None when no budget reaches it."""
     points = sorted(points)
     for k, (tokens, value) in enumerate(points):
         if value <= loss:
             if k == 0:
-                return float(tokens)
+                return {"tokens": float(tokens), "at_most": True}
             (t0, v0) = points[k - 1]
             share = (v0 - loss) / (v0 - value)
-            return float(2 ** (np.log2(t0) + share * (np.log2(tokens) - np.log2(t0))))
+            return {"tokens": float(2 ** (np.log2(t0) + share * (np.log2(tokens) - np.log2(t0)))), "at_most": False}
     return None
 
 
@@ -117,11 +160,13 @@ def _table(runs: list[dict], budgets: list[int]) -> list[dict]:
     return rows
 
 
-def _plot(path: Path, task: dict, curve: list[dict], base: float, reach: float) -> None:
-    methods = list(dict.fromkeys(r["method"] for r in curve))
+def _plot(path: Path, task: dict, result: dict) -> None:
+    curve = result["curve"]
     pick = lambda m, key: [r[key] for r in curve if r["method"] == m]  # noqa: E731
-    plots.lines({m: (pick(m, "tokens"), pick(m, "loss")) for m in methods}, "tokens trained (log scale)",
+    first_reach = next(iter(result["reach"].items()))
+    plots.lines({m: (pick(m, "tokens"), pick(m, "loss")) for m in result["methods"]}, "tokens trained (log scale)",
                 f"cross-entropy on {task['eval']} (nats/token)",
                 f"{task['name']}: evaluation loss against tokens trained (target: {task['target']}; "
-                f"before training: {base:.3f})", path, log_x=True, reference=(f"loss to reach: {reach:.3f}", reach),
-                bands={m: pick(m, "loss_sd") for m in methods})
+                f"before training: {result['base_loss']:.3f})", path, log_x=True,
+                reference=(f"{first_reach[0]}: {first_reach[1]:.3f}", first_reach[1]),
+                bands={m: pick(m, "loss_sd") for m in result["methods"]})
