@@ -190,6 +190,7 @@ k2 = 20
 k3 = 5
 compressors = ["zlib:6", "lz4:1"]
 random_seeds = [0, 1, 2]
+zip_budgets = [600]
 exclude_from_fit = ["random seed 0"]
 [train]
 seeds = [0, 1]
@@ -199,7 +200,8 @@ eval = ["{d / 'held.jsonl'}"]
                      "--no-progress"]) == 0
     results = json.loads((d / "e" / "results.json").read_text())
     points = results["points"]
-    assert len(points) == 5
+    assert len(points) == 6
+    assert {r["tokens"] for r in results["runs"]} == {results["tokens"]}  # the larger ZIP set too
     pool = zipkit.read_records(d / "pool.jsonl")
     for seed in (0, 1):
         runs = {r["selection"]: r for r in results["runs"] if r["seed"] == seed}

@@ -1,9 +1,11 @@
 """``zipkit experiment entropy-law``: does held-out loss track the selected set's compression
 ratio and its first-epoch training loss (the entropy-law paper's Figures 3 and 4)?
 
-Selections that differ in ratio, all at the same token budget on one pool: every selection of
-a ``methods`` experiment (``[entropy_law] methods = DIR``), ZIP under each of ``compressors``,
-ZIP with each ``stages`` = [K1, K2, K3], and random at each of ``random_seeds``. Each is trained
+Selections that differ in ratio, on one pool: every selection of a ``methods`` experiment
+(``[entropy_law] methods = DIR``), ZIP under each of ``compressors``, ZIP with each ``stages``
+= [K1, K2, K3] and random at each of ``random_seeds``, all at the same token budget; and ZIP at
+each of the larger ``zip_budgets`` (tokens), whose sets are more redundant. Every run trains on
+the same number of tokens (a larger set is sampled by the seed's shuffle). Each is trained
 by the ``train`` experiment's code (``[train]``: settings, seeds, held-out sets; runs already
 made by a ``train`` experiment are reused through ``reuse``). Per selection: its ratio under
 ``measure``, the mean held-out loss and the first-epoch loss over seeds. The fits are least
@@ -73,6 +75,10 @@ def _selections(runner: Runner, spec: dict) -> tuple[list[Chosen], dict[str, str
     for compressor in spec.get("compressors", []):
         chosen.append(runner.select(f"zip {compressor}", "zip", compressor=compressor, **k, **common))
         groups[chosen[-1].name] = "zip, other compressor"
+    for tokens in spec.get("zip_budgets", []):  # larger ZIP sets, more redundant by construction
+        chosen.append(runner.select(f"zip at {tokens:,} tokens", "zip", **k,
+                                    **{**common, "budget_tokens": int(tokens)}))
+        groups[chosen[-1].name] = "zip, larger budget"
     for k1, k2, k3 in spec.get("stages", []):
         chosen.append(runner.select(f"zip K={k1}/{k2}/{k3}", "zip", k1=k1, k2=k2, k3=k3, **common))
         groups[chosen[-1].name] = "zip, other K1/K2/K3"
