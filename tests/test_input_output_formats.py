@@ -23,11 +23,12 @@ def pool(tmp_path):
 
 
 @pytest.mark.parametrize("name, said", [
-    (".", "is a directory: pass one file"),
-    ("*.jsonl", "zipkit does not expand wildcards"),
+    ("empty", "is a directory with no record files"),
+    ("*.parquet", "no file matches the pool pattern *.parquet"),
 ])
-def test_a_directory_or_a_glob_is_named_as_such(pool, monkeypatch, capsys, name, said):
+def test_a_directory_or_a_glob_without_shards_is_named_as_such(pool, monkeypatch, capsys, name, said):
     monkeypatch.chdir(pool.parent)
+    (pool.parent / "empty").mkdir()
     assert cli.main(["ratio", name]) == 2
     assert said in capsys.readouterr().err
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
 
-from .paths import make_temp, remove_stale_temps
+from .paths import base_suffix, make_temp, remove_stale_temps  # noqa: F401 (base_suffix: formats' API)
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -114,14 +114,6 @@ class _Decompressed(io.RawIOBase):
     def close(self) -> None:
         self.raw.close()
         super().close()
-
-
-def base_suffix(path: str | os.PathLike) -> str:
-    """The format suffix of a path, past a compression suffix: ``a.jsonl.gz`` -> ``.jsonl``."""
-    suffixes = [s.lower() for s in Path(path).suffixes]
-    if suffixes and suffixes[-1] in (".gz", ".zst"):
-        suffixes.pop()
-    return suffixes[-1] if suffixes else ""
 
 
 def detect_format(path: str | os.PathLike, stream: IO[bytes] | None = None) -> str:

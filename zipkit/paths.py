@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Mapping
@@ -25,8 +26,9 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
 
 def check_outputs(outputs: Mapping[str, str | os.PathLike | None],
                   inputs: Mapping[str, str | os.PathLike | None]) -> None:
-    """Refuse, before any work, an output that is an input, another output, a directory, or
-    in a directory that is missing or cannot be written. Keys name the option (``-o``)."""
+    """Refuse, before any work, an output that is an input (or would be read as a shard of a
+    sharded input), another output, a directory, or in a directory that is missing or cannot
+    be written. Keys name the option (``-o``)."""
     given_inputs = {name: path for name, path in inputs.items() if _is_file_path(path)}
     seen: dict[str, str | os.PathLike] = {}
     for name, path in outputs.items():
@@ -36,6 +38,10 @@ def check_outputs(outputs: Mapping[str, str | os.PathLike | None],
             if same_file(path, source):
                 raise ValueError(f"{name} {path} is the same file as {other} {source}: zipkit never "
                                  f"writes over its input; choose another output path")
+            if is_shard_of(path, source):
+                raise ValueError(f"{name} {path} would be a shard of {other} {source} (it is in its "
+                                 f"folder or matches its pattern): a later run would read it as part "
+                                 f"of the pool; write it elsewhere")
         for other, written in seen.items():
             if same_file(path, written):
                 raise ValueError(f"{name} and {other} are both {path}: give each output its own path")
@@ -64,6 +70,64 @@ def make_temp(path: str | os.PathLike, suffix: str = ".tmp", name: str = "output
         return tempfile.mkstemp(prefix=temp_prefix(path), suffix=suffix, dir=parent)
     except OSError as err:
         raise PermissionError(f"cannot write {name} {path}: {err.strerror} in {parent}") from None
+
+
+# --- sharded pools: a directory of record files, or a glob pattern ------------------------
+
+SHARD_SUFFIXES = (".jsonl", ".json", ".parquet", ".pq")
+GLOB_CHARACTERS = "*?["
+
+
+def base_suffix(path: str | os.PathLike) -> str:
+    """The format suffix of a path, past a compression suffix: ``a.jsonl.gz`` -> ``.jsonl``."""
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if suffixes and suffixes[-1] in (".gz", ".zst"):
+        suffixes.pop()
+    return suffixes[-1] if suffixes else ""
+
+
+def is_sharded(source: object) -> bool:
+    """Whether a pool source names shards: a directory, or a glob pattern that is not itself
+    the name of a file."""
+    if not _is_file_path(source):
+        return False
+    path = Path(source)  # type: ignore[arg-type]
+    return path.is_dir() or (any(c in str(source) for c in GLOB_CHARACTERS) and not path.exists())
+
+
+def shard_paths(source: str | os.PathLike) -> list[Path]:
+    """The shards of a sharded pool in their order (the order of record positions): the
+    record files of a directory (``.jsonl``, ``.json``, ``.parquet``, each optionally
+    ``.gz``/``.zst``; hidden files left out), or the files a glob pattern matches, sorted by
+    name with numbers compared as numbers (``shard-2`` before ``shard-10``)."""
+    path = Path(source)
+    if path.is_dir():
+        found = [p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")
+                 and base_suffix(p) in SHARD_SUFFIXES]
+        if not found:
+            raise FileNotFoundError(f"pool {source} is a directory with no record files (looked for "
+                                    f"{', '.join(SHARD_SUFFIXES)}, optionally .gz or .zst)")
+    else:
+        found = [Path(p) for p in glob.glob(str(source), recursive=True) if Path(p).is_file()]
+        if not found:
+            raise FileNotFoundError(f"no file matches the pool pattern {source}")
+    return sorted(found, key=_natural)
+
+
+def is_shard_of(output: str | os.PathLike, source: str | os.PathLike) -> bool:
+    """Whether a file written at ``output`` would be read as a shard of ``source``."""
+    if not is_sharded(source):
+        return False
+    out = Path(output).resolve()
+    if Path(source).is_dir():
+        return out.parent == Path(source).resolve() and base_suffix(out) in SHARD_SUFFIXES \
+            and not out.name.startswith(".")
+    return any(same_file(output, match) for match in glob.glob(str(source), recursive=True)) or \
+        Path(os.path.abspath(output)).match(os.path.abspath(str(source)))
+
+
+def _natural(path: Path) -> list:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(path))]
 
 
 def _is_file_path(path: object) -> bool:

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import formats, packaged, schemas
 from .errors import BadRecord, BadRecordError, warn_caller
-from .paths import check_outputs
+from .paths import check_outputs, is_sharded, shard_paths
 from .progress import bar
 
 ON_ERROR = ("raise", "skip")
@@ -95,6 +95,13 @@ class Payloads(Sequence[memoryview]):
             ends.append(len(buffer))
         return cls(buffer, np.frombuffer(ends, dtype=np.int64))
 
+    @classmethod
+    def concat(cls, parts: Sequence["Payloads"]) -> "Payloads":
+        """The items of every part, in order, in one buffer."""
+        starts = np.cumsum([0] + [int(p.offsets[-1]) for p in parts])
+        offsets = np.concatenate([[0]] + [p.offsets[1:] + start for p, start in zip(parts, starts)])
+        return cls(b"".join(p.buffer for p in parts), offsets.astype(np.int64))
+
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
@@ -128,7 +135,9 @@ class Records(Sequence[dict]):
     Attributes: ``path`` (where they came from), ``format``, ``schema`` (or the explicit
     ``text_fields``), ``numbers`` (each record's 0-based number in its file, which differs
     from its position once bad records are skipped), ``lines`` (1-based start lines where
-    the format has lines) and ``skipped`` (the :class:`BadRecord` list).
+    the format has lines) and ``skipped`` (the :class:`BadRecord` list). A sharded pool
+    (a directory or glob pattern) also has ``shards`` (the files, in order) and
+    ``shard_of`` (each record's shard); ``numbers`` and ``lines`` are within its shard.
     """
 
     def __init__(self, *, path: str, format: str, schema: str | None, text_fields: list | None,
@@ -140,6 +149,32 @@ class Records(Sequence[dict]):
         self.numbers, self.lines, self.skipped = numbers, lines, skipped
         self._raw, self._table, self._rows = raw, table, rows
         self._payloads = {"text": texts}
+        self.shards: list[str] | None = None
+        self.shard_of: np.ndarray | None = None
+
+    @classmethod
+    def concat(cls, parts: Sequence["Records"], path: str) -> "Records":
+        """The shards' records as one pool, positions in shard order then file order."""
+        texts = Payloads.concat([p._payloads["text"] for p in parts])
+        store = _concat_tables(parts) if all(p._raw is None for p in parts) else None
+        if store is None:  # JSON shards, or a mix: every record as its JSON bytes
+            store = {"raw": Payloads.concat([p._raw if p._raw is not None else
+                                             Payloads.pack(p.raw(i) for i in range(len(p))) for p in parts])}
+        kinds = {p.format for p in parts}
+        lines = None
+        if any(p.lines is not None for p in parts):
+            lines = np.concatenate([p.lines if p.lines is not None else np.full(len(p), -1, np.int64)
+                                    for p in parts])
+        pool = cls(path=path, format=kinds.pop() if len(kinds) == 1 else "mixed", schema=parts[0].schema,
+                   text_fields=parts[0].text_fields, numbers=np.concatenate([p.numbers for p in parts]),
+                   lines=lines, skipped=[bad for p in parts for bad in p.skipped], texts=texts, **store)
+        pool.shards = [p.path for p in parts]
+        pool.shard_of = np.repeat(np.arange(len(parts), dtype=np.int32), [len(p) for p in parts])
+        return pool
+
+    def origin(self, i: int) -> str:
+        """The file record ``i`` came from (its shard, in a sharded pool)."""
+        return self.shards[int(self.shard_of[i])] if self.shards is not None else self.path
 
     def __len__(self) -> int:
         return len(self.numbers)
@@ -178,9 +213,12 @@ class Records(Sequence[dict]):
 
     def describe(self) -> dict:
         """Facts about the pool for manifests."""
-        return {"path": self.path, "format": self.format, "records": len(self),
-                "schema": self.schema, "text_fields": self.text_fields,
-                "skipped": len(self.skipped)}
+        facts = {"path": self.path, "format": self.format, "records": len(self),
+                 "schema": self.schema, "text_fields": self.text_fields,
+                 "skipped": len(self.skipped)}
+        if self.shards is not None:
+            facts["shards"] = self.shards
+        return facts
 
     def write(self, indices: Sequence[int], path: str | os.PathLike) -> None:
         """Write the records at ``indices`` to ``path``, in that order, atomically.
@@ -217,7 +255,7 @@ class Records(Sequence[dict]):
         if output_format(path) == "parquet" and self._raw is not None:
             position = self._lone_surrogate(positions)
             if position is not None:
-                where = BadRecord(self.path, int(self.numbers[position]),
+                where = BadRecord(self.origin(position), int(self.numbers[position]),
                                   int(self.lines[position]) if self.lines is not None else None,
                                   "holds a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape), "
                                   "which parquet's UTF-8 strings cannot store")
@@ -333,6 +371,9 @@ def read_records(source: Any, *, format: str | None = None, schema: str | None =
         builder.cut_off = pool.cut_off
         with pool.open() as stream:
             return builder.from_items(formats.iter_json_array(stream), "json", stream, progress)
+    if is_sharded(source):
+        return _read_shards(source, format=format, schema=schema, text_fields=text_fields,
+                            on_error=on_error, progress=progress)
     if isinstance(source, (str, os.PathLike)):
         return _read_path(Path(source), format, builder, progress)
     if isinstance(source, (list, tuple)):
@@ -347,6 +388,32 @@ def read_records(source: Any, *, format: str | None = None, schema: str | None =
         return builder.from_table(table, "dataset", progress)
     raise TypeError(f"cannot read records from {type(source).__name__}: pass a path, a list of "
                     f"dicts, a datasets.Dataset or 'packaged:sharegpt'")
+
+
+def _read_shards(source: str | os.PathLike, *, schema: str | None, text_fields: Sequence[str] | None,
+                 **options: Any) -> Records:
+    """A sharded pool: each shard read on its own (errors name the shard and line), every
+    shard by the schema detected in the first."""
+    parts = []
+    for shard in shard_paths(source):
+        part = read_records(shard, schema=schema, text_fields=text_fields, **options)
+        if schema is None and not text_fields and part.schema is not None:
+            schema = part.schema
+        parts.append(part)
+    return Records.concat(parts, str(source))
+
+
+def _concat_tables(parts: Sequence[Records]) -> dict | None:
+    """Parquet shards as one table (columns a shard lacks are null), or None when their
+    columns' types conflict."""
+    import pyarrow as pa
+
+    try:
+        table = pa.concat_tables([p._table for p in parts], promote_options="default")
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    starts = np.cumsum([0] + [p._table.num_rows for p in parts])
+    return {"table": table, "rows": np.concatenate([p._rows + start for p, start in zip(parts, starts)])}
 
 
 def _read_path(path: Path, format: str | None, builder: "_Builder", progress: bool | None) -> Records:
@@ -371,13 +438,8 @@ def _check_readable(path: Path) -> None:
     """A pool is one file, a FIFO or ``-`` (standard input); say what else it is."""
     if str(path) == "-":
         return
-    if path.is_dir():
-        raise IsADirectoryError(f"pool {path} is a directory: pass one file (sharded pools are not "
-                                f"read yet: concatenate the shards, e.g. cat {path}/*.jsonl > pool.jsonl)")
     if not path.exists():
-        hint = (" (zipkit does not expand wildcards: let the shell expand them into one file, "
-                "e.g. cat shards*.jsonl > pool.jsonl)" if any(c in str(path) for c in "*?[") else "")
-        raise FileNotFoundError(f"no such pool file: {path}{hint}")
+        raise FileNotFoundError(f"no such pool file: {path}")
     if not os.access(path, os.R_OK):
         raise PermissionError(f"cannot read pool {path}: permission denied (check its mode and owner)")
 
