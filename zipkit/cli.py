@@ -37,7 +37,8 @@ def pool_options(many: bool = False) -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("pool")
     group.add_argument("pool", nargs="+" if many else None,
-                       help="a .json/.jsonl(.gz/.zst)/.parquet file, - (standard input), or "
+                       help="a .json/.jsonl(.gz/.zst)/.parquet file, a directory of such shards or a "
+                            "quoted glob of them ('data/*.jsonl.zst'), - (standard input), or "
                             "packaged:sharegpt" + ("; several: compared in one table, in order "
                                                    "(versions of a dataset)" if many else ""))
     group.add_argument("--format", choices=("json", "jsonl", "parquet"), help="default: from the file")

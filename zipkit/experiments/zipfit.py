@@ -167,6 +167,7 @@ def _plot(path: Path, task: dict, result: dict) -> None:
     plots.lines({m: (pick(m, "tokens"), pick(m, "loss")) for m in result["methods"]}, "tokens trained (log scale)",
                 f"cross-entropy on {task['eval']} (nats/token)",
                 f"{task['name']}: evaluation loss against tokens trained (target: {task['target']}; "
-                f"before training: {result['base_loss']:.3f})", path, log_x=True,
+                f"before training: {result['base_loss']:.3f}; mean over {result['seeds']} seed(s), shaded: "
+                f"+- sd)", path, log_x=True,
                 reference=(f"{first_reach[0]}: {first_reach[1]:.3f}", first_reach[1]),
                 bands={m: pick(m, "loss_sd") for m in result["methods"]})
