@@ -23,6 +23,7 @@ from . import __version__, compressors, ratio
 from .errors import BadRecordError
 from .formats import atomic_output
 from .lazy import parameters
+from .engine import ENGINES, RAY_METHODS, check_engine, ray_scores
 from .paths import check_outputs
 from .manifest import Timings, command_line, versions
 from .records import SERIALIZERS, Records, output_format, read_records
@@ -436,11 +437,20 @@ def _score_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--tokenizer", help="length: how tokens are counted" + _defaults(SCORERS, "tokenizer"))
     _target_options(p)
     _method_options(p, SCORERS)
+    engine = p.add_argument_group("engine")
+    engine.add_argument("--engine", choices=ENGINES, default="local",
+                        help=f"where the pass runs: this process, or Ray shard by shard ({', '.join(RAY_METHODS)})")
+    engine.add_argument("--ray-address", help="an existing Ray cluster (auto, ray://HOST:10001); default: a local "
+                                              "one started for the run")
+    engine.add_argument("--ray-cpus", type=float, default=1, help="CPUs per Ray task (default 1)")
+    engine.add_argument("--scores-dir", help="keep each shard's scores here: a rerun scores only the shards "
+                                             "not done (default: a temporary folder)")
     return p
 
 
 def _score_run(args: argparse.Namespace) -> int:
     _check_run_outputs(args)
+    check_engine(args.engine, args.method)
     timings = Timings()
     with timings.stage("read"):
         records = load_pool(args)
@@ -453,9 +463,12 @@ def _score_run(args: argparse.Namespace) -> int:
             from .baselines.difficulty import loss_table
 
             columns, lm = loss_table(records, args.method, **params)
+        elif args.engine == "ray":
+            columns = {args.method: _ray_scores(args, params)}
         else:
             columns = {args.method: score(records, method=args.method, **params)}
     manifest = score_manifest(args.method, records, params, timings, lm=lm)
+    manifest["engine"] = {"engine": args.engine, "ray_address": args.ray_address, "cpus_per_task": args.ray_cpus}
     manifest["argv"] = command_line()
     _write_per_record(args.output, records, columns, manifest)
     if args.report:
@@ -467,6 +480,16 @@ def _score_run(args: argparse.Namespace) -> int:
                                                   for k, v in stats.items()))
     print("time     " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()))
     return 0
+
+
+def _ray_scores(args: argparse.Namespace, params: dict) -> np.ndarray:
+    """The scores from the Ray engine (the pool read there, shard by shard, with the same
+    options as here)."""
+    read = {"format": args.format, "schema": args.schema, "text_fields": args.text_fields,
+            "on_error": "skip" if args.skip_bad else "raise"}
+    scores, _ = ray_scores(args.pool, args.method, ray_address=args.ray_address, cpus_per_task=args.ray_cpus,
+                           scores_dir=args.scores_dir, read=read, **params)
+    return scores
 
 
 # --- zipkit compressors -------------------------------------------------------------------

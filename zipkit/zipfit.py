@@ -21,7 +21,7 @@ source, so memory does not grow with sources x targets.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -73,14 +73,34 @@ def zipfit_scores(records: Any, target: Any, *, compressor: str = DEFAULT_COMPRE
     which makes the score a function of length. ``workers`` is the number of processes
     (default one per core; 1 runs in this process).
     """
-    if order not in ORDERS:
-        raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
-    if aggregate not in AGGREGATES:
-        raise ValueError(f"aggregate must be one of {AGGREGATES}, got {aggregate!r}")
+    _check_options(order, aggregate)
     sources = read_records(records).payloads(serializer)
     job = make_job(target, compressor, serializer, order, context_min_bytes)
     ncd_mean, ncd_min = _run(job, sources, resolve_workers(workers), progress)
     return 1.0 - (ncd_mean if aggregate == "mean" else ncd_min)
+
+
+def shard_scorer(target: Any, *, compressor: str = DEFAULT_COMPRESSOR, serializer: str = "text",
+                 order: str = "source_first", aggregate: str = "mean",
+                 context_min_bytes: int = CONTEXT_MIN_BYTES) -> Callable[[Any], np.ndarray]:
+    """:func:`zipfit_scores` as a function of the records alone, with the target compressed
+    once: what each worker of a distributed pass holds (``zipkit.engine``)."""
+    _check_options(order, aggregate)
+    scorer = _Scorer(make_job(target, compressor, serializer, order, context_min_bytes))
+
+    def score(records: Any) -> np.ndarray:
+        sources = read_records(records).payloads(serializer)
+        mean, low = scorer([sources[i] for i in range(len(sources))])
+        return 1.0 - (mean if aggregate == "mean" else low)
+
+    return score
+
+
+def _check_options(order: str, aggregate: str) -> None:
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
+    if aggregate not in AGGREGATES:
+        raise ValueError(f"aggregate must be one of {AGGREGATES}, got {aggregate!r}")
 
 
 def make_job(target: Any, compressor: str, serializer: str = "text", order: str = "source_first",

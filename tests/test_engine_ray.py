@@ -1,0 +1,95 @@
+"""The Ray engine on a real local Ray cluster: every per-record score equals the local
+engine's exactly, a rerun skips the shards it finished, and a bad record fails the job with
+its shard and line named (or is skipped and listed)."""
+import json
+
+import numpy as np
+import pytest
+from helpers import alpaca, write_jsonl
+
+import zipkit
+from zipkit import BadRecordError
+from zipkit.engine import check_engine, ray_scores
+
+ray = pytest.importorskip("ray")
+
+TARGET = [r["instruction"] + "\n" + r["output"] for r in alpaca(6, seed=11)]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture
+def shards(tmp_path):
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    records = alpaca(90, seed=4)
+    for k in range(4):
+        write_jsonl(folder / f"part-{k}.jsonl", records[k * 25:(k + 1) * 25])
+    return folder
+
+
+@pytest.mark.parametrize("method, params", [
+    ("ratio", {"compressor": "zlib:9"}),
+    ("ratio", {"compressor": "zstd:3"}),
+    ("zipfit", {"target": TARGET}),
+    ("zipfit", {"target": TARGET, "compressor": "lz4:1", "aggregate": "max"}),
+    ("length", {}),
+])
+def test_ray_scores_equal_the_local_engines(cluster, shards, method, params):
+    local = zipkit.score(zipkit.read_records(shards), method=method, **params)
+    on_ray, skipped = ray_scores(shards, method, **params)
+    assert skipped == [] and len(on_ray) == 90
+    assert np.array_equal(on_ray, local)  # exactly, not to a tolerance
+
+
+def test_a_rerun_scores_only_the_shards_not_done(cluster, shards, tmp_path):
+    scores = tmp_path / "scores"
+    first, _ = ray_scores(shards, "zipfit", scores_dir=scores, target=TARGET)
+    kept = {p.name: p.stat().st_mtime_ns for p in scores.iterdir()}
+    assert sorted(kept) == [f"shard-{k:05d}.parquet" for k in range(4)]
+    (scores / "shard-00002.parquet").unlink()  # the shard a killed job had not finished
+    again, _ = ray_scores(shards, "zipfit", scores_dir=scores, target=TARGET)
+    assert np.array_equal(again, first)
+    for name, mtime in kept.items():
+        if name != "shard-00002.parquet":
+            assert (scores / name).stat().st_mtime_ns == mtime
+
+
+def test_a_bad_record_names_its_shard_and_line_or_is_skipped(cluster, shards):
+    bad = shards / "part-2.jsonl"
+    lines = bad.read_bytes().splitlines(keepends=True)
+    bad.write_bytes(b"".join(lines[:6]) + b'{"instruction": \n' + b"".join(lines[6:]))
+    with pytest.raises(BadRecordError, match=f"{bad}: line 7, record 6"):
+        ray_scores(shards, "ratio")
+    scores, skipped = ray_scores(shards, "ratio", read={"on_error": "skip"})
+    assert [(s.path, s.line) for s in skipped] == [(str(bad), 7)]
+    local = zipkit.score(zipkit.read_records(shards, on_error="skip"), method="ratio")
+    assert np.array_equal(scores, local)
+
+
+def test_methods_without_a_ray_pass_are_refused_by_name():
+    with pytest.raises(ValueError, match="perplexity runs on engine='local'"):
+        check_engine("ray", "perplexity")
+    with pytest.raises(ValueError, match="engine must be one of"):
+        check_engine("spark", "ratio")
+
+
+def test_the_cli_scores_on_ray_as_it_does_locally(cluster, shards, tmp_path):
+    from zipkit import cli
+
+    write_jsonl(tmp_path / "target.jsonl", [{"text": t} for t in TARGET])
+    common = ["score", str(shards), "--method", "zipfit", "--target", str(tmp_path / "target.jsonl"), "--no-progress"]
+    assert cli.main([*common, "-o", str(tmp_path / "local.jsonl")]) == 0
+    assert cli.main([*common, "--engine", "ray", "--scores-dir", str(tmp_path / "s"), "-o",
+                     str(tmp_path / "ray.jsonl")]) == 0
+    local, on_ray = ([json.loads(line) for line in (tmp_path / name).read_text().splitlines()]
+                     for name in ("local.jsonl", "ray.jsonl"))
+    assert on_ray == local and len(local) == 90
+    assert len(list((tmp_path / "s").glob("shard-*.parquet"))) == 4
+    assert cli.main(["score", str(shards), "--method", "dsir", "--target", str(tmp_path / "target.jsonl"),
+                     "--engine", "ray", "-o", str(tmp_path / "d.jsonl")]) == 2

@@ -1,0 +1,184 @@
+"""Where a per-record pass runs: in this process (``engine="local"``) or on Ray
+(``engine="ray"``), shard by shard.
+
+On Ray, a Ray Data pipeline maps the pool's shards (a sharded pool's files; a one-file pool is
+one shard) through a scorer that each worker builds once: for ZIP-FIT it holds the compressed
+target set, for ``ratio`` the compressor. Every shard's scores are written as
+``SCORES/shard-NNNNN.parquet`` (columns ``position`` within the shard and ``score``) through a
+temporary file and a rename, so a killed job reruns only the shards it had not finished, and
+the driver holds nothing but the scores. Positions are the local engine's: shard order, then
+record order in the shard. A bad record fails the job with the shard and line named, or with
+``on_error="skip"`` is left out and listed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .errors import BadRecord, BadRecordError
+from .paths import is_sharded, shard_paths
+
+ENGINES = ("local", "ray")
+# Methods whose score of a record depends on that record alone (and fixed parameters).
+RAY_METHODS = ("ratio", "zipfit", "length")
+_READ_OPTIONS = ("format", "schema", "text_fields", "on_error")
+
+
+def check_engine(engine: str, method: str) -> None:
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    if engine == "ray" and method not in RAY_METHODS:
+        raise ValueError(f"engine='ray' runs {', '.join(RAY_METHODS)}; {method} runs on engine='local' "
+                         f"(its Ray pass is not written yet)")
+
+
+def ray_scores(source: str | os.PathLike, method: str, *, scores_dir: str | os.PathLike | None = None,
+               ray_address: str | None = None, cpus_per_task: float = 1, read: dict | None = None,
+               **params: Any) -> tuple[np.ndarray, list[BadRecord]]:
+    """Every record's score under ``method`` on Ray, and the records skipped as bad.
+
+    ``ray_address``: an existing cluster (``"auto"``, ``"ray://host:10001"``), else a local
+    one started for the run. ``scores_dir``: where each shard's scores are kept (a rerun with
+    the same folder skips the shards done); default a temporary folder removed at the end.
+    ``read``: the options of :func:`zipkit.read_records` for each shard.
+    """
+    check_engine("ray", method)
+    ray = _ray(ray_address)
+    shards = shard_paths(source) if is_sharded(source) else [Path(source)]
+    with _folder(scores_dir) as folder:
+        items = [{"shard": k, "path": str(p)} for k, p in enumerate(shards)]
+        workers = max(1, min(len(shards), int(ray.cluster_resources().get("CPU", 1) // cpus_per_task)))
+        try:
+            done = ray.data.from_items(items).map_batches(
+                _ShardScorer, fn_constructor_kwargs={"method": method, "params": params, "read": read or {},
+                                                     "folder": str(folder)},
+                batch_size=1, concurrency=(1, workers), num_cpus=cpus_per_task).take_all()
+        except Exception as error:  # noqa: BLE001 - say which job failed, with Ray's reason
+            raise RuntimeError(f"the Ray job scoring {source} failed: {error}") from None
+        done.sort(key=lambda row: row["shard"])
+        failed = next((row["error"] for row in done if row["error"]), None)
+        if failed:
+            raise _rebuild(json.loads(failed))
+        skipped = [BadRecord(*bad) for row in done for bad in row["skipped"]]
+        return _gather(folder, len(shards)), skipped
+
+
+class _ShardScorer:
+    """Built once per Ray worker: the method's scorer (the target compressed once)."""
+
+    def __init__(self, method: str, params: dict, read: dict, folder: str) -> None:
+        self.score = _per_shard_scorer(method, params)
+        self.read, self.folder = read, Path(folder)
+
+    def __call__(self, batch: dict) -> dict:
+        from .records import read_records
+
+        shard, path = int(batch["shard"][0]), str(batch["path"][0])
+        out = self.folder / f"shard-{shard:05d}.parquet"
+        try:
+            records = read_records(path, progress=False,
+                                   **{k: v for k, v in self.read.items() if k in _READ_OPTIONS})
+            if not out.is_file():  # else done by an earlier run of this job
+                _write(out, self.score(records))
+        except (ValueError, TypeError, OSError) as error:
+            # Returned, not raised: Ray's wrapper would keep only the message of what we raise.
+            return {"shard": [shard], "skipped": [[]], "error": [_describe(error)]}
+        skipped = [[b.path, b.record, b.line, b.problem] for b in records.skipped]
+        return {"shard": [shard], "skipped": [skipped], "error": [""]}
+
+
+def _per_shard_scorer(method: str, params: dict) -> Callable[[Any], np.ndarray]:
+    """A function of a shard's records to their scores, with its setup done once."""
+    params = {k: v for k, v in params.items() if k not in ("progress", "workers")}
+    if method == "zipfit":
+        from .zipfit import shard_scorer
+
+        return shard_scorer(**params)
+    from .scoring import SCORERS
+
+    from .lazy import parameters
+
+    scorer = SCORERS[method]
+    takes = parameters(scorer)
+    extra = {k: v for k, v in {"workers": 1, "progress": False}.items() if k in takes}  # one task, one core
+    return lambda records: scorer(records, **extra, **params)
+
+
+def _write(path: Path, scores: np.ndarray) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"position": np.arange(len(scores), dtype=np.int64), "score": np.asarray(scores, np.float64)})
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def _gather(folder: Path, shards: int) -> np.ndarray:
+    import pyarrow.parquet as pq
+
+    parts = []
+    for k in range(shards):
+        table = pq.read_table(folder / f"shard-{k:05d}.parquet")
+        positions = table.column("position").to_numpy()
+        if not np.array_equal(positions, np.arange(len(positions))):
+            raise ValueError(f"{folder}/shard-{k:05d}.parquet does not hold every position of its shard "
+                             f"in order: delete it to score that shard again")
+        parts.append(table.column("score").to_numpy())
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+class _folder:
+    """The scores folder: the one given (kept), or a temporary one (removed)."""
+
+    def __init__(self, given: str | os.PathLike | None) -> None:
+        self.given = given
+
+    def __enter__(self) -> Path:
+        if self.given is not None:
+            Path(self.given).mkdir(parents=True, exist_ok=True)
+            return Path(self.given)
+        self._tmp = tempfile.TemporaryDirectory(prefix="zipkit-scores-")
+        return Path(self._tmp.name)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.given is None:
+            self._tmp.cleanup()
+
+
+def _ray(address: str | None) -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise ImportError("engine='ray' needs Ray: pip install 'zipkit[ray]'") from None
+    import ray.data
+
+    if not ray.is_initialized():
+        import logging
+
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
+                 ignore_reinit_error=True)
+        ray.data.DataContext.get_current().enable_progress_bars = False
+    return ray
+
+
+def _describe(error: Exception) -> str:
+    """An error a task met, as JSON the driver raises again (a bad record keeps its place)."""
+    if isinstance(error, BadRecordError):
+        bad = error.bad
+        return json.dumps({"bad": [bad.path, bad.record, bad.line, bad.problem], "message": str(error)})
+    return json.dumps({"type": type(error).__name__, "message": str(error)})
+
+
+def _rebuild(described: dict) -> Exception:
+    if "bad" in described:
+        error = BadRecordError(BadRecord(*described["bad"]))
+        error.args = (described["message"],)  # with the task's hint (some records cannot be skipped)
+        return error
+    kinds = {"ValueError": ValueError, "TypeError": TypeError}
+    return kinds.get(described["type"], OSError)(described["message"])
