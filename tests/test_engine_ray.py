@@ -41,19 +41,21 @@ def shards(tmp_path):
     ("length", {}),
 ])
 def test_ray_scores_equal_the_local_engines(cluster, shards, method, params):
-    local = zipkit.score(zipkit.read_records(shards), method=method, **params)
-    on_ray, skipped = ray_scores(shards, method, **params)
-    assert skipped == [] and len(on_ray) == 90
-    assert np.array_equal(on_ray, local)  # exactly, not to a tolerance
+    pool = zipkit.read_records(shards)
+    local = zipkit.score(pool, method=method, **params)
+    on_ray = ray_scores(shards, method, **params)
+    assert on_ray.skipped == [] and len(on_ray) == 90
+    assert np.array_equal(on_ray.scores, local)  # exactly, not to a tolerance
+    assert np.array_equal(on_ray.shard_of, pool.shard_of) and np.array_equal(on_ray.numbers, pool.numbers)
 
 
 def test_a_rerun_scores_only_the_shards_not_done(cluster, shards, tmp_path):
     scores = tmp_path / "scores"
-    first, _ = ray_scores(shards, "zipfit", scores_dir=scores, target=TARGET)
+    first = ray_scores(shards, "zipfit", scores_dir=scores, target=TARGET).scores
     kept = {p.name: p.stat().st_mtime_ns for p in scores.iterdir()}
     assert sorted(kept) == [f"shard-{k:05d}.parquet" for k in range(4)]
     (scores / "shard-00002.parquet").unlink()  # the shard a killed job had not finished
-    again, _ = ray_scores(shards, "zipfit", scores_dir=scores, target=TARGET)
+    again = ray_scores(shards, "zipfit", scores_dir=scores, target=TARGET).scores
     assert np.array_equal(again, first)
     for name, mtime in kept.items():
         if name != "shard-00002.parquet":
@@ -66,10 +68,10 @@ def test_a_bad_record_names_its_shard_and_line_or_is_skipped(cluster, shards):
     bad.write_bytes(b"".join(lines[:6]) + b'{"instruction": \n' + b"".join(lines[6:]))
     with pytest.raises(BadRecordError, match=f"{bad}: line 7, record 6"):
         ray_scores(shards, "ratio")
-    scores, skipped = ray_scores(shards, "ratio", read={"on_error": "skip"})
-    assert [(s.path, s.line) for s in skipped] == [(str(bad), 7)]
+    result = ray_scores(shards, "ratio", read={"on_error": "skip"})
+    assert [(s.path, s.line) for s in result.skipped] == [(str(bad), 7)]
     local = zipkit.score(zipkit.read_records(shards, on_error="skip"), method="ratio")
-    assert np.array_equal(scores, local)
+    assert np.array_equal(result.scores, local)
 
 
 def test_methods_without_a_ray_pass_are_refused_by_name():
@@ -90,6 +92,7 @@ def test_the_cli_scores_on_ray_as_it_does_locally(cluster, shards, tmp_path):
     local, on_ray = ([json.loads(line) for line in (tmp_path / name).read_text().splitlines()]
                      for name in ("local.jsonl", "ray.jsonl"))
     assert on_ray == local and len(local) == 90
+    assert [r["shard"] for r in local] == [k for k in range(4) for _ in range(25)][:90]
     assert len(list((tmp_path / "s").glob("shard-*.parquet"))) == 4
     assert cli.main(["score", str(shards), "--method", "dsir", "--target", str(tmp_path / "target.jsonl"),
                      "--engine", "ray", "-o", str(tmp_path / "d.jsonl")]) == 2

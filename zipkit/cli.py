@@ -15,7 +15,7 @@ import time
 import warnings
 from collections import Counter
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -173,6 +173,8 @@ def _write_per_record(path: str, records: Records, values: dict[str, np.ndarray]
     format the suffix names (.parquet, .jsonl or a .json array). A parquet file carries the
     run's manifest in its metadata (key ``zipkit``)."""
     columns = {"position": np.arange(len(records)), "record": records.numbers, **values}
+    if getattr(records, "shard_of", None) is not None:  # a sharded pool: the record's number is in its shard
+        columns = {"position": columns["position"], "shard": records.shard_of, **dict(list(columns.items())[1:])}
     out_format = output_format(path)
     if out_format == "parquet":
         import pyarrow as pa
@@ -452,21 +454,24 @@ def _score_run(args: argparse.Namespace) -> int:
     _check_run_outputs(args)
     check_engine(args.engine, args.method)
     timings = Timings()
-    with timings.stage("read"):
-        records = load_pool(args)
     params = _method_params(args, SCORERS)
     if "progress" in parameters(SCORERS[args.method]):
         params["progress"] = _progress(args)
     lm = None
-    with timings.stage("score"):
-        if args.method in ("perplexity", "ifd"):  # the score and every loss it comes from
-            from .baselines.difficulty import loss_table
+    if args.engine == "ray":  # the pool is read on Ray, shard by shard; never here
+        with timings.stage("score"):
+            records = _ray_scores(args, params)
+        columns = {args.method: records.scores}
+    else:
+        with timings.stage("read"):
+            records = load_pool(args)
+        with timings.stage("score"):
+            if args.method in ("perplexity", "ifd"):  # the score and every loss it comes from
+                from .baselines.difficulty import loss_table
 
-            columns, lm = loss_table(records, args.method, **params)
-        elif args.engine == "ray":
-            columns = {args.method: _ray_scores(args, params)}
-        else:
-            columns = {args.method: score(records, method=args.method, **params)}
+                columns, lm = loss_table(records, args.method, **params)
+            else:
+                columns = {args.method: score(records, method=args.method, **params)}
     manifest = score_manifest(args.method, records, params, timings, lm=lm)
     manifest["engine"] = {"engine": args.engine, "ray_address": args.ray_address, "cpus_per_task": args.ray_cpus}
     manifest["argv"] = command_line()
@@ -482,14 +487,18 @@ def _score_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ray_scores(args: argparse.Namespace, params: dict) -> np.ndarray:
+def _ray_scores(args: argparse.Namespace, params: dict) -> Any:
     """The scores from the Ray engine (the pool read there, shard by shard, with the same
-    options as here)."""
+    options as here), with each record's shard and number."""
     read = {"format": args.format, "schema": args.schema, "text_fields": args.text_fields,
             "on_error": "skip" if args.skip_bad else "raise"}
-    scores, _ = ray_scores(args.pool, args.method, ray_address=args.ray_address, cpus_per_task=args.ray_cpus,
-                           scores_dir=args.scores_dir, read=read, **params)
-    return scores
+    result = ray_scores(args.pool, args.method, ray_address=args.ray_address, cpus_per_task=args.ray_cpus,
+                        scores_dir=args.scores_dir, read=read, **params)
+    if result.skipped:
+        print(f"skipped {len(result.skipped):,} bad record(s):", file=sys.stderr)
+        for bad in result.skipped[:10]:
+            print(f"  {bad}", file=sys.stderr)
+    return result
 
 
 # --- zipkit compressors -------------------------------------------------------------------
@@ -715,6 +724,9 @@ def _resume_hint(args: argparse.Namespace) -> str:
     if args.command == "experiment":
         return ("; the selections and training runs it finished are kept in the output folder, and a "
                 "training run it was in the middle of in its checkpoint: run the same command to go on")
+    if getattr(args, "engine", None) == "ray" and args.scores_dir:
+        return (f"; the shards it scored are kept in {args.scores_dir}: run the same command to score "
+                f"the rest")
     checkpoint = getattr(args, "checkpoint", None)
     if checkpoint and os.path.exists(checkpoint):
         return f"; the state is saved in {checkpoint}: run the same command with --resume to go on"

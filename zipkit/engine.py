@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -39,8 +40,9 @@ def check_engine(engine: str, method: str) -> None:
 
 def ray_scores(source: str | os.PathLike, method: str, *, scores_dir: str | os.PathLike | None = None,
                ray_address: str | None = None, cpus_per_task: float = 1, read: dict | None = None,
-               **params: Any) -> tuple[np.ndarray, list[BadRecord]]:
-    """Every record's score under ``method`` on Ray, and the records skipped as bad.
+               **params: Any) -> "RayScores":
+    """Every record's score under ``method`` on Ray, with where each record is (its shard
+    and its number there) and the records skipped as bad; the driver never reads the pool.
 
     ``ray_address``: an existing cluster (``"auto"``, ``"ray://host:10001"``), else a local
     one started for the run. ``scores_dir``: where each shard's scores are kept (a rerun with
@@ -65,7 +67,28 @@ def ray_scores(source: str | os.PathLike, method: str, *, scores_dir: str | os.P
         if failed:
             raise _rebuild(json.loads(failed))
         skipped = [BadRecord(*bad) for row in done for bad in row["skipped"]]
-        return _gather(folder, len(shards)), skipped
+        return RayScores(str(source), [str(p) for p in shards], *_gather(folder, len(shards)), skipped)
+
+
+@dataclass
+class RayScores:
+    """What a Ray pass returns: per record (in position order) its score, its shard and its
+    number in that shard; the shards; the records skipped. ``describe()`` is the pool's
+    entry of a manifest, as ``Records.describe`` gives it."""
+
+    path: str
+    shards: list[str]
+    scores: np.ndarray
+    shard_of: np.ndarray
+    numbers: np.ndarray
+    skipped: list[BadRecord] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def describe(self) -> dict:
+        return {"path": self.path, "format": "shards", "records": len(self), "shards": self.shards,
+                "skipped": len(self.skipped)}
 
 
 class _ShardScorer:
@@ -84,7 +107,7 @@ class _ShardScorer:
             records = read_records(path, progress=False,
                                    **{k: v for k, v in self.read.items() if k in _READ_OPTIONS})
             if not out.is_file():  # else done by an earlier run of this job
-                _write(out, self.score(records))
+                _write(out, self.score(records), records.numbers)
         except (ValueError, TypeError, OSError) as error:
             # Returned, not raised: Ray's wrapper would keep only the message of what we raise.
             return {"shard": [shard], "skipped": [[]], "error": [_describe(error)]}
@@ -109,28 +132,34 @@ def _per_shard_scorer(method: str, params: dict) -> Callable[[Any], np.ndarray]:
     return lambda records: scorer(records, **extra, **params)
 
 
-def _write(path: Path, scores: np.ndarray) -> None:
+def _write(path: Path, scores: np.ndarray, numbers: np.ndarray) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.table({"position": np.arange(len(scores), dtype=np.int64), "score": np.asarray(scores, np.float64)})
+    table = pa.table({"position": np.arange(len(scores), dtype=np.int64), "record": numbers.astype(np.int64),
+                      "score": np.asarray(scores, np.float64)})
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     pq.write_table(table, tmp)
     os.replace(tmp, path)
 
 
-def _gather(folder: Path, shards: int) -> np.ndarray:
+def _gather(folder: Path, shards: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scores, shard of each record and its number there, from the shards' files in order."""
     import pyarrow.parquet as pq
 
-    parts = []
+    scores, shard_of, numbers = [], [], []
     for k in range(shards):
         table = pq.read_table(folder / f"shard-{k:05d}.parquet")
         positions = table.column("position").to_numpy()
         if not np.array_equal(positions, np.arange(len(positions))):
             raise ValueError(f"{folder}/shard-{k:05d}.parquet does not hold every position of its shard "
                              f"in order: delete it to score that shard again")
-        parts.append(table.column("score").to_numpy())
-    return np.concatenate(parts) if parts else np.zeros(0)
+        scores.append(table.column("score").to_numpy())
+        numbers.append(table.column("record").to_numpy())
+        shard_of.append(np.full(len(positions), k, np.int32))
+    if not scores:
+        return np.zeros(0), np.zeros(0, np.int32), np.zeros(0, np.int64)
+    return np.concatenate(scores), np.concatenate(shard_of), np.concatenate(numbers)
 
 
 class _folder:
