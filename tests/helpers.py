@@ -26,3 +26,11 @@ def write_array(path: Path, records: list) -> Path:
     """A JSON array with one element per line: element k starts on line k + 2."""
     path.write_text("[\n" + ",\n".join(json.dumps(r) for r in records) + "\n]\n")
     return path
+
+
+def write_shards(folder: Path, records: list, per_shard: int) -> Path:
+    """``records`` as JSON Lines shards ``part-K.jsonl`` of ``per_shard`` records each."""
+    folder.mkdir()
+    for k in range(0, len(records), per_shard):
+        write_jsonl(folder / f"part-{k // per_shard}.jsonl", records[k:k + per_shard])
+    return folder

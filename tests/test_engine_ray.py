@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from helpers import alpaca, write_jsonl
+from helpers import alpaca, write_jsonl, write_shards
 
 import zipkit
 from zipkit import BadRecordError
@@ -25,12 +25,7 @@ def cluster():
 
 @pytest.fixture
 def shards(tmp_path):
-    folder = tmp_path / "shards"
-    folder.mkdir()
-    records = alpaca(90, seed=4)
-    for k in range(4):
-        write_jsonl(folder / f"part-{k}.jsonl", records[k * 25:(k + 1) * 25])
-    return folder
+    return write_shards(tmp_path / "shards", alpaca(90, seed=4), 25)
 
 
 @pytest.mark.parametrize("method, params", [

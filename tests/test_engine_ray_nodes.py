@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 import pytest
-from helpers import alpaca, write_jsonl
+from helpers import alpaca, write_shards
 
 import zipkit
 from zipkit.engine import ray_scores
@@ -15,11 +15,7 @@ cluster_utils = pytest.importorskip("ray.cluster_utils")
 
 
 def test_a_node_lost_mid_pass_changes_no_score(tmp_path):
-    folder = tmp_path / "shards"
-    folder.mkdir()
-    records = alpaca(1200, seed=5)
-    for k in range(12):
-        write_jsonl(folder / f"part-{k}.jsonl", records[k * 100:(k + 1) * 100])
+    folder = write_shards(tmp_path / "shards", alpaca(1200, seed=5), 100)
     target = [r["output"] for r in alpaca(40, seed=6)]
     expected = zipkit.score(zipkit.read_records(folder), method="zipfit", target=target)
 
