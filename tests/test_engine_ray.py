@@ -34,6 +34,8 @@ def shards(tmp_path):
     ("zipfit", {"target": TARGET}),
     ("zipfit", {"target": TARGET, "compressor": "lz4:1", "aggregate": "max"}),
     ("length", {}),
+    ("dsir", {"target": TARGET}),
+    ("dsir", {"target": TARGET, "num_buckets": 512, "ngrams": 1}),
 ])
 def test_ray_scores_equal_the_local_engines(cluster, shards, method, params):
     pool = zipkit.read_records(shards)
@@ -47,7 +49,7 @@ def test_ray_scores_equal_the_local_engines(cluster, shards, method, params):
 def test_a_rerun_scores_only_the_shards_not_done(cluster, shards, tmp_path):
     scores = tmp_path / "scores"
     first = ray_scores(shards, "zipfit", scores_dir=scores, target=TARGET).scores
-    kept = {p.name: p.stat().st_mtime_ns for p in scores.iterdir()}
+    kept = {p.name: p.stat().st_mtime_ns for p in scores.glob("shard-*")}
     assert sorted(kept) == [f"shard-{k:05d}.parquet" for k in range(4)]
     (scores / "shard-00002.parquet").unlink()  # the shard a killed job had not finished
     again = ray_scores(shards, "zipfit", scores_dir=scores, target=TARGET).scores
@@ -67,6 +69,11 @@ def test_a_bad_record_names_its_shard_and_line_or_is_skipped(cluster, shards):
     assert [(s.path, s.line) for s in result.skipped] == [(str(bad), 7)]
     local = zipkit.score(zipkit.read_records(shards, on_error="skip"), method="ratio")
     assert np.array_equal(result.scores, local)
+
+
+def test_dsir_on_ray_refuses_a_fit_that_needs_the_pool_in_order(cluster, shards):
+    with pytest.raises(ValueError, match="raw_fit_ngrams .* use engine='local'"):
+        ray_scores(shards, "dsir", target=TARGET, raw_fit_ngrams=100)
 
 
 def test_methods_without_a_ray_pass_are_refused_by_name():
@@ -89,5 +96,17 @@ def test_the_cli_scores_on_ray_as_it_does_locally(cluster, shards, tmp_path):
     assert on_ray == local and len(local) == 90
     assert [r["shard"] for r in local] == [k for k in range(4) for _ in range(25)][:90]
     assert len(list((tmp_path / "s").glob("shard-*.parquet"))) == 4
-    assert cli.main(["score", str(shards), "--method", "dsir", "--target", str(tmp_path / "target.jsonl"),
-                     "--engine", "ray", "-o", str(tmp_path / "d.jsonl")]) == 2
+    assert cli.main(["score", str(shards), "--method", "perplexity", "--engine", "ray", "-o",
+                     str(tmp_path / "d.jsonl")]) == 2
+
+
+def test_a_scores_folder_of_another_job_is_refused(cluster, shards, tmp_path):
+    scores = tmp_path / "scores"
+    ray_scores(shards, "zipfit", scores_dir=scores, target=TARGET)
+    with pytest.raises(ValueError, match="holds the scores of another job"):
+        ray_scores(shards, "zipfit", scores_dir=scores, target=TARGET[:3])
+    with pytest.raises(ValueError, match="holds the scores of another job"):
+        ray_scores(shards, "ratio", scores_dir=scores)
+    (shards / "part-1.jsonl").write_text((shards / "part-1.jsonl").read_text())  # touched: mtime changes
+    with pytest.raises(ValueError, match="shards changed since"):
+        ray_scores(shards, "zipfit", scores_dir=scores, target=TARGET)

@@ -3,7 +3,8 @@
 
 On Ray, a Ray Data pipeline maps the pool's shards (a sharded pool's files; a one-file pool is
 one shard) through a scorer that each worker builds once: for ZIP-FIT it holds the compressed
-target set, for ``ratio`` the compressor. Every shard's scores are written as
+target set, for ``ratio`` the compressor; DSIR first maps every shard to its n-gram bucket
+counts, which the driver sums. Every shard's scores are written as
 ``SCORES/shard-NNNNN.parquet`` (columns ``position`` within the shard and ``score``) through a
 temporary file and a rename, so a killed job reruns only the shards it had not finished, and
 the driver holds nothing but the scores. Positions are the local engine's: shard order, then
@@ -26,7 +27,7 @@ from .paths import is_sharded, shard_paths
 
 ENGINES = ("local", "ray")
 # Methods whose score of a record depends on that record alone (and fixed parameters).
-RAY_METHODS = ("ratio", "zipfit", "length")
+RAY_METHODS = ("ratio", "zipfit", "length", "dsir")
 _READ_OPTIONS = ("format", "schema", "text_fields", "on_error")
 
 
@@ -53,21 +54,83 @@ def ray_scores(source: str | os.PathLike, method: str, *, scores_dir: str | os.P
     ray = _ray(ray_address)
     shards = shard_paths(source) if is_sharded(source) else [Path(source)]
     with _folder(scores_dir) as folder:
-        items = [{"shard": k, "path": str(p)} for k, p in enumerate(shards)]
-        workers = max(1, min(len(shards), int(ray.cluster_resources().get("CPU", 1) // cpus_per_task)))
+        _claim(folder, method, params, read or {}, shards)
+        job = _Job(source, shards, str(folder), read or {}, cpus_per_task,
+                   max(1, min(len(shards), int(ray.cluster_resources().get("CPU", 1) // cpus_per_task))))
+        if method == "dsir":  # first a map and a reduce: the raw pool's n-gram counts
+            params = _dsir_fitted(job, params)
+        done = job.run("score", method, params)
+        skipped = [BadRecord(*bad) for row in done for bad in row["skipped"]]
+        return RayScores(str(source), [str(p) for p in shards], *_gather(folder, len(shards)), skipped)
+
+
+@dataclass
+class _Job:
+    """One pass of a Ray job over the shards."""
+
+    source: Any
+    shards: list[Path]
+    folder: str
+    read: dict
+    cpus_per_task: float
+    workers: int
+
+    def run(self, kind: str, method: str, params: dict) -> list[dict]:
+        """Map every shard through the ``kind`` pass (``score``, or ``counts`` for DSIR's
+        first pass); the rows each shard returned, in shard order."""
+        import ray.data
+
+        items = [{"shard": k, "path": str(p)} for k, p in enumerate(self.shards)]
         try:
             done = ray.data.from_items(items).map_batches(
-                _ShardScorer, fn_constructor_kwargs={"method": method, "params": params, "read": read or {},
-                                                     "folder": str(folder)},
-                batch_size=1, concurrency=(1, workers), num_cpus=cpus_per_task).take_all()
+                _ShardScorer, fn_constructor_kwargs={"kind": kind, "method": method, "params": params,
+                                                     "read": self.read, "folder": self.folder},
+                batch_size=1, concurrency=(1, self.workers), num_cpus=self.cpus_per_task).take_all()
         except Exception as error:  # noqa: BLE001 - say which job failed, with Ray's reason
-            raise RuntimeError(f"the Ray job scoring {source} failed: {error}") from None
+            raise RuntimeError(f"the Ray job scoring {self.source} failed: {error}") from None
         done.sort(key=lambda row: row["shard"])
         failed = next((row["error"] for row in done if row["error"]), None)
         if failed:
             raise _rebuild(json.loads(failed))
-        skipped = [BadRecord(*bad) for row in done for bad in row["skipped"]]
-        return RayScores(str(source), [str(p) for p in shards], *_gather(folder, len(shards)), skipped)
+        return done
+
+
+def _claim(folder: Path, method: str, params: dict, read: dict, shards: list[Path]) -> None:
+    """Mark the scores folder with what it holds; refuse one that holds another job's scores
+    (other method, parameters, read options or shards), whose files would be taken as done."""
+    import hashlib
+
+    described = json.dumps({"method": method, "read": read, "shards": [[str(p), p.stat().st_size,
+                                                                        p.stat().st_mtime_ns] for p in shards],
+                            "params": {k: v for k, v in sorted(params.items()) if k not in ("progress", "workers")}},
+                           default=repr, sort_keys=True)
+    key = hashlib.blake2b(described.encode(), digest_size=12).hexdigest()
+    mark = folder / "job.json"
+    if mark.is_file():
+        held = json.loads(mark.read_text()).get("key")
+        if held != key:
+            raise ValueError(f"scores folder {folder} holds the scores of another job (another method, "
+                             f"parameters, read options or shards, or shards changed since): give another "
+                             f"folder, or empty it to score afresh")
+        return
+    mark.write_text(json.dumps({"key": key, "method": method}) + "\n")
+
+
+def _dsir_fitted(job: _Job, params: dict) -> dict:
+    """DSIR's fit on Ray: each shard's bucket counts (a map), summed here (the reduce), the
+    target's counts; the second pass then needs only the log ratio."""
+    from .baselines.dsir import DSIR, NUM_BUCKETS
+
+    if params.get("raw_fit_ngrams") is not None:
+        raise ValueError("raw_fit_ngrams (fit the raw distribution on the pool's first n-grams) needs "
+                         "the pool in order: use engine='local'")
+    job.run("counts", "dsir", params)
+    num_buckets = params.get("num_buckets", NUM_BUCKETS)
+    raw_counts = sum((np.load(Path(job.folder) / f"counts-{k:05d}.npy") for k in range(len(job.shards))),
+                     np.zeros(num_buckets, np.int64))
+    estimator = DSIR(num_buckets, params.get("ngrams", 2), workers=1, progress=False)
+    estimator.fit_counts(raw_counts, params["target"])
+    return {"num_buckets": num_buckets, "ngrams": estimator.ngrams, "log_diff": estimator.log_diff}
 
 
 @dataclass
@@ -94,20 +157,25 @@ class RayScores:
 class _ShardScorer:
     """Built once per Ray worker: the method's scorer (the target compressed once)."""
 
-    def __init__(self, method: str, params: dict, read: dict, folder: str) -> None:
-        self.score = _per_shard_scorer(method, params)
+    def __init__(self, kind: str, method: str, params: dict, read: dict, folder: str) -> None:
+        self.kind = kind
+        self.score = _per_shard_scorer(method, params) if kind == "score" else _dsir_counter(params)
         self.read, self.folder = read, Path(folder)
 
     def __call__(self, batch: dict) -> dict:
         from .records import read_records
 
         shard, path = int(batch["shard"][0]), str(batch["path"][0])
-        out = self.folder / f"shard-{shard:05d}.parquet"
+        out = self.folder / (f"shard-{shard:05d}.parquet" if self.kind == "score" else f"counts-{shard:05d}.npy")
         try:
             records = read_records(path, progress=False,
                                    **{k: v for k, v in self.read.items() if k in _READ_OPTIONS})
-            if not out.is_file():  # else done by an earlier run of this job
+            if out.is_file():  # done by an earlier run of this job
+                pass
+            elif self.kind == "score":
                 _write(out, self.score(records), records.numbers)
+            else:
+                _save_counts(out, self.score(records))
         except (ValueError, TypeError, OSError) as error:
             # Returned, not raised: Ray's wrapper would keep only the message of what we raise.
             return {"shard": [shard], "skipped": [[]], "error": [_describe(error)]}
@@ -122,6 +190,12 @@ def _per_shard_scorer(method: str, params: dict) -> Callable[[Any], np.ndarray]:
         from .zipfit import shard_scorer
 
         return shard_scorer(**params)
+    if method == "dsir":  # the second pass: log weights from the fitted log ratio
+        from .baselines.dsir import DSIR
+
+        estimator = DSIR(params["num_buckets"], params["ngrams"], workers=1, progress=False)
+        estimator.log_diff = params["log_diff"]
+        return lambda records: estimator.log_weights(list(estimator.features(records, "pool")))
     from .scoring import SCORERS
 
     from .lazy import parameters
@@ -130,6 +204,20 @@ def _per_shard_scorer(method: str, params: dict) -> Callable[[Any], np.ndarray]:
     takes = parameters(scorer)
     extra = {k: v for k, v in {"workers": 1, "progress": False}.items() if k in takes}  # one task, one core
     return lambda records: scorer(records, **extra, **params)
+
+
+def _dsir_counter(params: dict) -> Callable[[Any], np.ndarray]:
+    from .baselines.dsir import DSIR, NUM_BUCKETS
+
+    estimator = DSIR(params.get("num_buckets", NUM_BUCKETS), params.get("ngrams", 2), workers=1, progress=False)
+    return estimator.pool_counts
+
+
+def _save_counts(path: Path, counts: np.ndarray) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as out:
+        np.save(out, counts)
+    os.replace(tmp, path)
 
 
 def _write(path: Path, scores: np.ndarray, numbers: np.ndarray) -> None:

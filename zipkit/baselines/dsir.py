@@ -146,12 +146,22 @@ class DSIR:
             fitted += taken
             if raw_fit_ngrams is not None and fitted > raw_fit_ngrams:
                 break
+        self.fit_counts(raw_counts, target)
+        return raw_features
+
+    def pool_counts(self, records: Records) -> np.ndarray:
+        """The bucket counts of every n-gram of ``records`` (a shard's part of the raw
+        distribution; the sum over shards is the pool's)."""
+        return sum((f.counts(self.num_buckets) for f in self.features(records, "pool")),
+                   np.zeros(self.num_buckets, np.int64))
+
+    def fit_counts(self, raw_counts: np.ndarray, target: Any) -> None:
+        """Fit from the raw pool's bucket counts and the target's records."""
         target_counts = sum((f.counts(self.num_buckets)
                              for f in self.features(read_records(target), "target")),
                             np.zeros(self.num_buckets, np.int64))
         self.log_diff = (np.log(target_counts / target_counts.sum() + SMOOTHING)
                          - np.log(raw_counts / raw_counts.sum() + SMOOTHING))
-        return raw_features
 
     def log_weights(self, features: list[Features]) -> np.ndarray:
         assert self.log_diff is not None, "fit first"
