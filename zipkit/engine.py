@@ -5,7 +5,8 @@ On Ray, a Ray Data pipeline maps the pool's shards (a sharded pool's files; a on
 one shard) through a scorer that each worker builds once: for ZIP-FIT it holds the compressed
 target set, for ``ratio`` the compressor; DSIR first maps every shard to its n-gram bucket
 counts, which the driver sums. Every shard's scores are written as
-``SCORES/shard-NNNNN.parquet`` (columns ``position`` within the shard and ``score``) through a
+``SCORES/shard-NNNNN.parquet`` (columns ``position`` within the shard, ``record`` number in its
+file, and ``score``) through a
 temporary file and a rename, so a killed job reruns only the shards it had not finished, and
 the driver holds nothing but the scores. Positions are the local engine's: shard order, then
 record order in the shard. A bad record fails the job with the shard and line named, or with
@@ -26,7 +27,8 @@ from .errors import BadRecord, BadRecordError
 from .paths import is_sharded, shard_paths
 
 ENGINES = ("local", "ray")
-# Methods whose score of a record depends on that record alone (and fixed parameters).
+# Methods with a Ray pass: a record's score depends on the record and on fixed parameters (and,
+# for DSIR, on the pool's n-gram counts, a first pass of its own).
 RAY_METHODS = ("ratio", "zipfit", "length", "dsir")
 _READ_OPTIONS = ("format", "schema", "text_fields", "on_error")
 
