@@ -14,16 +14,18 @@ record order in the shard. A bad record fails the job with the shard and line na
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from .errors import BadRecord, BadRecordError
+from .formats import atomic_output
 from .paths import is_sharded, shard_paths
 
 ENGINES = ("local", "ray")
@@ -115,7 +117,8 @@ def _claim(folder: Path, method: str, params: dict, read: dict, shards: list[Pat
                              f"parameters, read options or shards, or shards changed since): give another "
                              f"folder, or empty it to score afresh")
         return
-    mark.write_text(json.dumps({"key": key, "method": method}) + "\n")
+    with atomic_output(mark) as out:
+        out.write(json.dumps({"key": key, "method": method}).encode() + b"\n")
 
 
 def _dsir_fitted(job: _Job, params: dict) -> dict:
@@ -216,10 +219,8 @@ def _dsir_counter(params: dict) -> Callable[[Any], np.ndarray]:
 
 
 def _save_counts(path: Path, counts: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as out:
+    with atomic_output(path) as out:
         np.save(out, counts)
-    os.replace(tmp, path)
 
 
 def _write(path: Path, scores: np.ndarray, numbers: np.ndarray) -> None:
@@ -228,9 +229,8 @@ def _write(path: Path, scores: np.ndarray, numbers: np.ndarray) -> None:
 
     table = pa.table({"position": np.arange(len(scores), dtype=np.int64), "record": numbers.astype(np.int64),
                       "score": np.asarray(scores, np.float64)})
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    with atomic_output(path) as out:
+        pq.write_table(table, out)
 
 
 def _gather(folder: Path, shards: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -252,22 +252,15 @@ def _gather(folder: Path, shards: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return np.concatenate(scores), np.concatenate(shard_of), np.concatenate(numbers)
 
 
-class _folder:
+@contextlib.contextmanager
+def _folder(given: str | os.PathLike | None) -> Iterator[Path]:
     """The scores folder: the one given (kept), or a temporary one (removed)."""
-
-    def __init__(self, given: str | os.PathLike | None) -> None:
-        self.given = given
-
-    def __enter__(self) -> Path:
-        if self.given is not None:
-            Path(self.given).mkdir(parents=True, exist_ok=True)
-            return Path(self.given)
-        self._tmp = tempfile.TemporaryDirectory(prefix="zipkit-scores-")
-        return Path(self._tmp.name)
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.given is None:
-            self._tmp.cleanup()
+    if given is not None:
+        Path(given).mkdir(parents=True, exist_ok=True)
+        yield Path(given)
+        return
+    with tempfile.TemporaryDirectory(prefix="zipkit-scores-") as folder:
+        yield Path(folder)
 
 
 def _ray(address: str | None) -> Any:

@@ -111,8 +111,9 @@ class Trainer:
         step = self.settings.tokens_per_step
         fewest = min(training.stream_length(v) for v in ids.values())
         self.tokens = tokens or self.asked_tokens or fewest // step * step
-        self.base = self._cached("base", lambda: {"held_out": training.base_losses(
-            self.settings, self.held_out)}, key=fingerprint("base", self.settings.model, self.eval_key))["held_out"]
+        base = f"base-{fingerprint('base', self.settings.model, self.eval_key)}"
+        self.base = self._cached(base, lambda: {"held_out": training.base_losses(self.settings, self.held_out)}
+                                 )["held_out"]
         rows = []
         for c in chosen:
             for seed in seeds if seeds is not None else self.seeds:
@@ -136,8 +137,9 @@ class Trainer:
         return {"selection": c.name, "seed": seed, "records": len(c.indices), **result,
                 "held_out_mean": float(np.mean(list(result["held_out"].values())))}
 
-    def _cached(self, name: str, compute, key: str | None = None) -> dict:
-        filename = f"{name}-{key}.json" if key else f"{name}.json"
+    def _cached(self, name: str, compute) -> dict:
+        """``runs/NAME.json`` (here or in a reused folder), else ``compute()`` saved there."""
+        filename = f"{name}.json"
         for folder in [self.runner.out / "runs", *self.reuse]:
             if (folder / filename).is_file():
                 return json.loads((folder / filename).read_text())
@@ -158,6 +160,11 @@ class Trainer:
                 "runs_eval_seconds": round(sum(r["eval_seconds"] for r in rows), 1)}
 
 
+def mean_sd(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation over seeds (0 for a single seed)."""
+    return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
 def summarize(rows: list[dict], eval_names: list[str]) -> list[dict]:
     """Per selection: mean and standard deviation over seeds of each measured loss."""
     out = []
@@ -169,8 +176,7 @@ def summarize(rows: list[dict], eval_names: list[str]) -> list[dict]:
                              ("held_out_mean", entry["held_out_means"]),
                              ("tokens_per_second", [r["tokens_per_second"] for r in runs]),
                              *[(n, [r["held_out"][n] for r in runs]) for n in eval_names]]:
-            entry[name] = float(np.mean(values))
-            entry[f"{name}_sd"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+            entry[name], entry[f"{name}_sd"] = mean_sd(values)
         out.append(entry)
     return out
 

@@ -10,8 +10,8 @@ run with the same settings continues from it and reaches the same losses.
 """
 from __future__ import annotations
 
+import contextlib
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ import numpy as np
 
 from ..baselines.models import (DEFAULT_CAUSAL_LM, default_dtype, load_causal_lm, load_tokenizer, quiet_loading,
                                require)
+from ..formats import atomic_output
 from ..interrupts import deferred
 
 
@@ -141,8 +142,6 @@ def load_model(settings: Settings, device: str, cache: Any = None) -> Any:
 
 def precision(device: str) -> Any:
     """bf16 autocast on a GPU (fp16 where bf16 is missing), nothing on the CPU (fp32)."""
-    import contextlib
-
     torch = require("torch")
     if not device.startswith("cuda"):
         return contextlib.nullcontext()
@@ -264,13 +263,12 @@ def _trained_state(lm: Any) -> dict:
 
 
 def _save(path: Path, lm: Any, optimizer: Any, schedule: Any, losses: list, seconds: float) -> None:
-    """The run's state, written beside the checkpoint and renamed over it (never half a file)."""
+    """The run's state, written whole or not at all (never half a checkpoint)."""
     torch = require("torch")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save({"model": _trained_state(lm), "optimizer": optimizer.state_dict(),
-                "schedule": schedule.state_dict(), "losses": losses, "seconds": seconds}, tmp)
-    os.replace(tmp, path)
+    with atomic_output(path) as out:
+        torch.save({"model": _trained_state(lm), "optimizer": optimizer.state_dict(),
+                    "schedule": schedule.state_dict(), "losses": losses, "seconds": seconds}, out)
 
 
 def _restore(path: Path, lm: Any, optimizer: Any, schedule: Any, steps: int) -> tuple[list, float]:

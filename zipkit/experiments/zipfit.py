@@ -21,9 +21,9 @@ import numpy as np
 from ..summary import Chosen
 from . import heldout, plots, training
 from .runner import Runner
-from .train import Trainer
+from .train import Trainer, mean_sd
 
-METHODS = {"zipfit": {}, "dsir": {}, "random": {}}
+METHODS = ("zipfit", "dsir", "random")
 
 
 def run(runner: Runner, config: dict) -> None:
@@ -80,8 +80,7 @@ def ranking(runner: Runner, task: str, method: str, target: list[str], seed: int
     for every seed), or random by ``seed``."""
     if method == "random":
         return runner.select(f"{task} random seed {seed}", "random", budget=len(runner.pool), seed=seed, **params)
-    return runner.select(f"{task} {method}", method, budget=len(runner.pool), target=target,
-                         **{**METHODS.get(method, {}), **params})
+    return runner.select(f"{task} {method}", method, budget=len(runner.pool), target=target, **params)
 
 
 def reference_losses(task: dict, curve: list[dict], largest: int) -> dict[str, float]:
@@ -115,9 +114,9 @@ def mean_over_seeds(runs: list[dict]) -> list[dict]:
     for method, budget in dict.fromkeys((r["method"], r["budget"]) for r in runs):
         losses = [r["loss"] for r in runs if r["method"] == method and r["budget"] == budget]
         first = next(r for r in runs if r["method"] == method and r["budget"] == budget)
+        mean, sd = mean_sd(losses)
         curve.append({"method": method, "budget": budget, "tokens": first["tokens"], "records": first["records"],
-                      "loss": float(np.mean(losses)), "loss_sd": float(np.std(losses, ddof=1)) if len(losses) > 1
-                      else 0.0, "seeds": len(losses)})
+                      "loss": mean, "loss_sd": sd, "seeds": len(losses)})
     return curve
 
 
