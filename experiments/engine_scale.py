@@ -6,7 +6,10 @@ cycled, each copy made distinct by its number) as JSON Lines shards in --workdir
 project). Each run is a fresh ``zipkit score`` process timed by /usr/bin/time (wall seconds,
 maximum resident set of the driver; Ray's workers are other processes).
 
-    python -m experiments.engine_scale --records 1000000 --zipfit-records 100000
+    python -m experiments.engine_scale --records 10000000 --shards 100
+
+The local engine scores a sharded pool shard by shard (one shard in memory at a time, every
+core on it); Ray spreads the shards over its workers (one core each here).
 """
 from __future__ import annotations
 
@@ -63,11 +66,11 @@ def same(a: Path, b: Path, column: str) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=10_000_000)
-    parser.add_argument("--zipfit-records", type=int, default=100_000)
-    parser.add_argument("--shards", type=int, default=20)
+    parser.add_argument("--zipfit-records", type=int, help="default: --records")
+    parser.add_argument("--shards", type=int, default=100)
     parser.add_argument("--targets", type=int, default=16, help="HumanEval problems in the ZIP-FIT target")
     parser.add_argument("--workdir", default="/tmp/zipkit-engine-scale")
-    parser.add_argument("--out", default=str(ROOT / "experiments" / "results" / "engine_scale.json"))
+    parser.add_argument("--out", default=str(ROOT / "experiments" / "results" / "engine_scale_10m.json"))
     args = parser.parse_args()
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -78,7 +81,7 @@ def main() -> None:
     target.write_text("".join(json.dumps({"text": p["prompt"] + p["canonical_solution"]}) + "\n" for p in problems))
     rows = []
     for method, n, extra in (("ratio", args.records, []),
-                             ("zipfit", args.zipfit_records, ["--target", str(target)])):
+                             ("zipfit", args.zipfit_records or args.records, ["--target", str(target)])):
         pool = build(workdir, n, args.shards)
         outs = {}
         for engine in ("local", "ray"):
@@ -87,10 +90,16 @@ def main() -> None:
             row["records_per_s"] = round(n / row["wall_s"])
             rows.append(row)
             print(json.dumps(row), flush=True)
+            save(args, rows)  # after every row: a run cut short keeps what it measured
         rows[-1]["same_scores_as_local"] = same(outs["local"], outs["ray"], method)
+        save(args, rows)
+
+
+def save(args: argparse.Namespace, rows: list[dict]) -> None:
     Path(args.out).write_text(json.dumps({"rows": rows, "targets": args.targets, "machine": "2 cores",
                                           "note": "wall time includes process start and, for Ray, starting a "
-                                                  "local cluster"}, indent=1) + "\n")
+                                                  "local cluster; the local engine scores a sharded pool shard "
+                                                  "by shard"}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from helpers import alpaca, write_jsonl, write_shards
 
 import zipkit
 from zipkit import BadRecordError
-from zipkit.engine import check_engine, ray_scores
+from zipkit.engine import Engine, ray_scores
 
 ray = pytest.importorskip("ray")
 
@@ -72,15 +72,15 @@ def test_a_bad_record_names_its_shard_and_line_or_is_skipped(cluster, shards):
 
 
 def test_dsir_on_ray_refuses_a_fit_that_needs_the_pool_in_order(cluster, shards):
-    with pytest.raises(ValueError, match="raw_fit_ngrams .* use engine='local'"):
+    with pytest.raises(ValueError, match="raw_fit_ngrams .* read it whole"):
         ray_scores(shards, "dsir", target=TARGET, raw_fit_ngrams=100)
 
 
-def test_methods_without_a_ray_pass_are_refused_by_name():
-    with pytest.raises(ValueError, match="perplexity runs on engine='local'"):
-        check_engine("ray", "perplexity")
+def test_bad_engine_settings_are_refused_by_name():
     with pytest.raises(ValueError, match="engine must be one of"):
-        check_engine("spark", "ratio")
+        Engine("spark")
+    with pytest.raises(ValueError, match="CPUs per task must be > 0"):
+        Engine("ray", cpus_per_task=0)
 
 
 def test_the_cli_scores_on_ray_as_it_does_locally(cluster, shards, tmp_path):
@@ -96,8 +96,8 @@ def test_the_cli_scores_on_ray_as_it_does_locally(cluster, shards, tmp_path):
     assert on_ray == local and len(local) == 90
     assert [r["shard"] for r in local] == [k for k in range(4) for _ in range(25)][:90]
     assert len(list((tmp_path / "s").glob("shard-*.parquet"))) == 4
-    assert cli.main(["score", str(shards), "--method", "perplexity", "--engine", "ray", "-o",
-                     str(tmp_path / "d.jsonl")]) == 2
+    assert cli.main(["score", str(shards), "--method", "length", "--ray-cpus", "2", "-o",
+                     str(tmp_path / "d.jsonl")]) == 2  # a Ray option without --engine ray
 
 
 def test_a_scores_folder_of_another_job_is_refused(cluster, shards, tmp_path):

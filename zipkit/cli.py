@@ -23,7 +23,9 @@ from . import __version__, compressors, ratio
 from .errors import BadRecordError
 from .formats import atomic_output
 from .lazy import parameters
-from .engine import ENGINES, RAY_METHODS, check_engine, ray_scores
+from .engine import ENGINES, Engine, shard_scores
+from .passes import SCORE_COLUMN
+from .paths import is_sharded
 from .paths import check_outputs
 from .manifest import Timings, command_line, versions
 from .records import SERIALIZERS, Records, output_format, read_records
@@ -50,6 +52,52 @@ def pool_options(many: bool = False) -> argparse.ArgumentParser:
                        help="skip unreadable records and list them, instead of stopping at the first")
     group.add_argument("--no-progress", action="store_true", help="never show progress bars")
     return parent
+
+
+def engine_options() -> argparse.ArgumentParser:
+    """Where the per-record pass runs (a parent parser)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("engine")
+    group.add_argument("--engine", choices=ENGINES, default="local",
+                       help="where the pass over every record runs: here (a sharded pool shard by shard), or on "
+                            "Ray, shard by shard (default: %(default)s)")
+    group.add_argument("--ray-address", help="an existing Ray cluster (auto, ray://HOST:10001); default: a local "
+                                             "one started for the run")
+    group.add_argument("--ray-cpus", type=float, help="CPUs per Ray task (default 1)")
+    group.add_argument("--ray-gpus", type=float, help="GPUs per Ray task of the model passes: perplexity, ifd, "
+                                                      "cluster's embeddings (default 0)")
+    group.add_argument("--scores-dir", help="keep each shard's scores here: a rerun scores only the shards not "
+                                            "done (default: a temporary folder)")
+    return parent
+
+
+def _engine(args: argparse.Namespace) -> Engine:
+    given = [flag for flag, value in (("--ray-address", args.ray_address), ("--ray-cpus", args.ray_cpus),
+                                      ("--ray-gpus", args.ray_gpus)) if value is not None]
+    if given and args.engine != "ray":
+        raise ValueError(f"{', '.join(given)} apply to --engine ray; add it, or drop them")
+    return Engine(args.engine, args.ray_address, args.ray_cpus or 1, args.ray_gpus or 0, args.scores_dir)
+
+
+def _read_options(args: argparse.Namespace) -> dict:
+    """How the pool is read, for a pass that reads it shard by shard."""
+    return {"format": args.format, "schema": args.schema, "text_fields": args.text_fields,
+            "on_error": "skip" if args.skip_bad else "raise"}
+
+
+def _by_shards(args: argparse.Namespace, path: str, kind: str, params: dict, engine: Engine) -> Any:
+    """The ``kind`` pass over the pool read shard by shard (here or on Ray), never whole."""
+    done = shard_scores(path, kind, params, engine, _read_options(args))
+    if done.skipped:
+        _report_skipped(done)
+    if not len(done):
+        raise ValueError(f"no readable records in {path}: all {len(done.skipped):,} were skipped as bad "
+                         f"(see above)" if done.skipped else f"no records in {path}: the pool is empty")
+    return done
+
+
+def _shard_by_shard(args: argparse.Namespace, path: str, engine: Engine) -> bool:
+    return engine.name != "local" or is_sharded(path)
 
 
 def load_pool(args: argparse.Namespace, path: str | None = None) -> Records:
@@ -82,7 +130,7 @@ def _report_skipped(records: Records) -> None:
 # --- zipkit ratio -------------------------------------------------------------------------
 
 def _ratio_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser("ratio", parents=[pool_options(many=True)],
+    p = sub.add_parser("ratio", parents=[pool_options(many=True), engine_options()],
                        help="compression ratio of a pool and the distribution of per-record ratios",
                        description="The entropy-law measurement: ratio = raw bytes / compressed bytes "
                                    "(higher = more redundant), for the whole pool compressed as one "
@@ -111,10 +159,11 @@ def _ratio_run(args: argparse.Namespace) -> int:
                   {f"pool {k + 1}": path for k, path in enumerate(args.pool)})
     if args.per_record:
         output_format(args.per_record)
-    summaries, per_records, pools = zip(*(_ratio_of(args, path, compressor) for path in args.pool))
+    engine = _engine(args)
+    summaries, per_records, pools = zip(*(_ratio_of(args, path, compressor, engine) for path in args.pool))
     if args.per_record:  # one pool (checked above)
-        _write_per_record(args.per_record, pools[0], {"bytes": pools[0].payloads(args.serializer).lengths,
-                                                      "ratio": per_records[0]}, summaries[0]["manifest"])
+        _write_per_record(args.per_record, pools[0][0], {"bytes": pools[0][1], "ratio": per_records[0]},
+                          summaries[0]["manifest"])
     result = summaries[0] if len(summaries) == 1 else {"pools": summaries,
                                                        "changes": ratio.changes(summaries)}
     if args.report:
@@ -131,27 +180,37 @@ def _ratio_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ratio_of(args: argparse.Namespace, path: str, compressor) -> tuple[dict, np.ndarray, Records]:
-    """One pool's whole and per-record ratios, with the manifest."""
+def _ratio_of(args: argparse.Namespace, path: str, compressor, engine: Engine) -> tuple[dict, np.ndarray, tuple]:
+    """One pool's whole and per-record ratios, with the manifest; the pool (its records, or
+    where they are) and each record's bytes."""
     timings = Timings()
-    with timings.stage("read"):
-        records = load_pool(args, path)
-    with timings.stage("record_ratios"):
-        per_record = ratio.record_ratios(records, compressor, args.serializer, args.workers,
-                                         progress=_progress(args))
-    with timings.stage("dataset_ratio"):
-        whole = ratio.dataset_ratio(records, compressor, args.serializer, progress=_progress(args))
-    lengths = records.payloads(args.serializer).lengths
+    if _shard_by_shard(args, path, engine):  # the per-record pass shard by shard; the whole pool streamed
+        with timings.stage("record_ratios"):
+            records = _by_shards(args, path, "ratio", {"compressor": compressor.spec, "serializer": args.serializer,
+                                                       "workers": args.workers}, engine)
+            per_record, lengths = records.columns["ratio"], records.columns["bytes"]
+        with timings.stage("dataset_ratio"):
+            whole = ratio.shards_ratio(records.files, records.read, lengths, compressor, args.serializer,
+                                       progress=_progress(args))
+    else:
+        with timings.stage("read"):
+            records = load_pool(args, path)
+        with timings.stage("record_ratios"):
+            per_record = ratio.record_ratios(records, compressor, args.serializer, args.workers,
+                                             progress=_progress(args))
+        with timings.stage("dataset_ratio"):
+            whole = ratio.dataset_ratio(records, compressor, args.serializer, progress=_progress(args))
+        lengths = records.payloads(args.serializer).lengths
     summary = {
         "pool": records.describe(),
         "dataset": whole,
         "per_record": ratio.summarize(per_record),
         "spearman_ratio_vs_length": ratio.spearman(per_record, lengths) if len(records) > 1 else None,
         "manifest": {"command": "ratio", "argv": command_line(), "compressor": compressor.describe(),
-                     "serializer": args.serializer, "workers": args.workers,
+                     "serializer": args.serializer, "workers": args.workers, "engine": engine.describe(),
                      "versions": versions(), "timings": timings},
     }
-    return summary, per_record, records
+    return summary, per_record, (records, lengths)
 
 
 def _print_versions(result: dict) -> None:
@@ -343,7 +402,7 @@ def _method_help(methods: dict[str, str]) -> str:
 
 
 def _select_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser("select", parents=[pool_options()], help="select a subset of a pool",
+    p = sub.add_parser("select", parents=[pool_options(), engine_options()], help="select a subset of a pool",
                        description="Select records; the output holds the selected input records "
                                    "unchanged, in selection order; the report holds indices, "
                                    "scores and the manifest.")
@@ -405,7 +464,7 @@ def _select_run(args: argparse.Namespace) -> int:
     params = _method_params(args, SELECTORS)
     if "progress" in parameters(SELECTORS[args.method]):
         params["progress"] = _progress(args)
-    result = select(records, method=args.method, **params)
+    result = select(records, method=args.method, engine=_engine(args), **params)
     result.manifest["argv"] = command_line()
     records.write(result.indices, args.output)
     if args.report:
@@ -424,7 +483,7 @@ def _select_run(args: argparse.Namespace) -> int:
 # --- zipkit score -------------------------------------------------------------------------
 
 def _score_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser("score", parents=[pool_options()], help="score every record of a pool",
+    p = sub.add_parser("score", parents=[pool_options(), engine_options()], help="score every record of a pool",
                        description="Per-record scores, keyed by position: ratio (compression "
                                    "ratio), zipfit (alignment with --target), dsir (log importance "
                                    "weight towards --target), length (tokens), perplexity and ifd "
@@ -439,29 +498,23 @@ def _score_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--tokenizer", help="length: how tokens are counted" + _defaults(SCORERS, "tokenizer"))
     _target_options(p)
     _method_options(p, SCORERS)
-    engine = p.add_argument_group("engine")
-    engine.add_argument("--engine", choices=ENGINES, default="local",
-                        help=f"where the pass runs: this process, or Ray shard by shard ({', '.join(RAY_METHODS)})")
-    engine.add_argument("--ray-address", help="an existing Ray cluster (auto, ray://HOST:10001); default: a local "
-                                              "one started for the run")
-    engine.add_argument("--ray-cpus", type=float, default=1, help="CPUs per Ray task (default 1)")
-    engine.add_argument("--scores-dir", help="keep each shard's scores here: a rerun scores only the shards "
-                                             "not done (default: a temporary folder)")
     return p
 
 
 def _score_run(args: argparse.Namespace) -> int:
     _check_run_outputs(args)
-    check_engine(args.engine, args.method)
+    engine = _engine(args)
     timings = Timings()
     params = _method_params(args, SCORERS)
     if "progress" in parameters(SCORERS[args.method]):
         params["progress"] = _progress(args)
     lm = None
-    if args.engine == "ray":  # the pool is read on Ray, shard by shard; never here
+    if _shard_by_shard(args, args.pool, engine):  # the pool is read shard by shard, never whole
         with timings.stage("score"):
-            records = _ray_scores(args, params)
-        columns = {args.method: records.scores}
+            records = _by_shards(args, args.pool, args.method, params, engine)
+        columns = {args.method: records.columns[SCORE_COLUMN[args.method]]}
+        if args.method in ("perplexity", "ifd"):  # the score and every loss it comes from
+            columns, lm = records.columns, records.info
     else:
         with timings.stage("read"):
             records = load_pool(args)
@@ -473,7 +526,7 @@ def _score_run(args: argparse.Namespace) -> int:
             else:
                 columns = {args.method: score(records, method=args.method, **params)}
     manifest = score_manifest(args.method, records, params, timings, lm=lm)
-    manifest["engine"] = {"engine": args.engine, "ray_address": args.ray_address, "cpus_per_task": args.ray_cpus}
+    manifest["engine"] = engine.describe()
     manifest["argv"] = command_line()
     _write_per_record(args.output, records, columns, manifest)
     if args.report:
@@ -485,20 +538,6 @@ def _score_run(args: argparse.Namespace) -> int:
                                                   for k, v in stats.items()))
     print("time     " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()))
     return 0
-
-
-def _ray_scores(args: argparse.Namespace, params: dict) -> Any:
-    """The scores from the Ray engine (the pool read there, shard by shard, with the same
-    options as here), with each record's shard and number."""
-    read = {"format": args.format, "schema": args.schema, "text_fields": args.text_fields,
-            "on_error": "skip" if args.skip_bad else "raise"}
-    result = ray_scores(args.pool, args.method, ray_address=args.ray_address, cpus_per_task=args.ray_cpus,
-                        scores_dir=args.scores_dir, read=read, **params)
-    if result.skipped:
-        print(f"skipped {len(result.skipped):,} bad record(s):", file=sys.stderr)
-        for bad in result.skipped[:10]:
-            print(f"  {bad}", file=sys.stderr)
-    return result
 
 
 # --- zipkit compressors -------------------------------------------------------------------
@@ -724,7 +763,7 @@ def _resume_hint(args: argparse.Namespace) -> str:
     if args.command == "experiment":
         return ("; the selections and training runs it finished are kept in the output folder, and a "
                 "training run it was in the middle of in its checkpoint: run the same command to go on")
-    if getattr(args, "engine", None) == "ray" and args.scores_dir:
+    if getattr(args, "scores_dir", None):
         return (f"; the shards it scored are kept in {args.scores_dir}: run the same command to score "
                 f"the rest")
     checkpoint = getattr(args, "checkpoint", None)

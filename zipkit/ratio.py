@@ -14,7 +14,7 @@ import numpy as np
 from . import compressors
 from .parallel import sizes_in_blocks
 from .progress import bar
-from .records import Records, get_serializer
+from .records import Payloads, Records, Serializer, get_serializer
 
 
 DEFAULT_COMPRESSOR = "zlib:9"  # what ZIP's authors measure
@@ -32,6 +32,16 @@ def record_ratios(records: Records, compressor: str = DEFAULT_COMPRESSOR,
     return payloads.lengths / sizes
 
 
+def framed_record_ratios(payloads: Payloads, compressor: compressors.Compressor, frame: Serializer,
+                         positions: np.ndarray, workers: int | None = None, progress: bool | None = False) -> np.ndarray:
+    """The ratio of each record at ``positions`` framed alone (``frame.head + record +
+    frame.tail``): ZIP's initial score, a one-record selected set."""
+    head, tail = frame.head, frame.tail
+    sizes = sizes_in_blocks(lambda i: compressor.size(head + bytes(payloads[int(i)]) + tail), positions,
+                            workers, "zip: each record's ratio", progress)
+    return (payloads.lengths[positions] + len(head) + len(tail)) / sizes
+
+
 def dataset_ratio(records: Records, compressor: str = DEFAULT_COMPRESSOR,
                   serializer: str = DEFAULT_SERIALIZER,
                   progress: bool | None = False) -> dict:
@@ -40,6 +50,22 @@ def dataset_ratio(records: Records, compressor: str = DEFAULT_COMPRESSOR,
     frame = get_serializer(serializer)
     compressor = compressors.get(compressor)
     raw = _framed_length(payloads.lengths, frame)
+    with bar(raw, f"compressing the pool ({compressor.spec})", "B", progress) as pbar:
+        compressed = compressor.stream_size(_counted(frame.join(payloads), pbar))
+    return {"bytes": raw, "compressed_bytes": compressed, "ratio": raw / compressed}
+
+
+def shards_ratio(files: Sequence[str], read: dict, lengths: np.ndarray, compressor: str = DEFAULT_COMPRESSOR,
+                 serializer: str = DEFAULT_SERIALIZER, progress: bool | None = False) -> dict:
+    """:func:`dataset_ratio` of a pool read one shard at a time (``read``: the options of
+    :func:`zipkit.read_records`; ``lengths``: every record's bytes, known from a pass over
+    the shards): one compression stream over all of them, one shard in memory."""
+    from .records import read_records
+
+    frame = get_serializer(serializer)
+    compressor = compressors.get(compressor)
+    raw = _framed_length(lengths, frame)
+    payloads = (item for path in files for item in read_records(path, progress=False, **read).payloads(serializer))
     with bar(raw, f"compressing the pool ({compressor.spec})", "B", progress) as pbar:
         compressed = compressor.stream_size(_counted(frame.join(payloads), pbar))
     return {"bytes": raw, "compressed_bytes": compressed, "ratio": raw / compressed}

@@ -151,6 +151,9 @@ class Records(Sequence[dict]):
         self._payloads = {"text": texts}
         self.shards: list[str] | None = None
         self.shard_of: np.ndarray | None = None
+        # How to read the same records again from their files (an engine's workers do, shard
+        # by shard); None when they did not come from files.
+        self.read_options: dict | None = None
 
     @classmethod
     def concat(cls, parts: Sequence["Records"], path: str) -> "Records":
@@ -372,10 +375,21 @@ def read_records(source: Any, *, format: str | None = None, schema: str | None =
         with pool.open() as stream:
             return builder.from_items(formats.iter_json_array(stream), "json", stream, progress)
     if is_sharded(source):
-        return _read_shards(source, format=format, schema=schema, text_fields=text_fields,
+        pool = _read_shards(source, format=format, schema=schema, text_fields=text_fields,
                             on_error=on_error, progress=progress)
-    if isinstance(source, (str, os.PathLike)):
+    elif isinstance(source, (str, os.PathLike)) and str(source) != "-":
+        pool = _read_path(Path(source), format, builder, progress)
+    elif isinstance(source, (str, os.PathLike)):
         return _read_path(Path(source), format, builder, progress)
+    else:
+        return _read_other(source, builder, progress)
+    pool.read_options = {"format": format, "schema": None if text_fields else pool.schema,
+                         "text_fields": list(text_fields) if text_fields else None, "on_error": on_error}
+    return pool
+
+
+def _read_other(source: Any, builder: "_Builder", progress: bool | None) -> Records:
+    """Records from Python values or a datasets.Dataset."""
     if isinstance(source, (list, tuple)):
         builder.path = "<list>"
         if source and all(isinstance(value, str) for value in source):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 from typing import Any, Callable
 
 import numpy as np
@@ -45,7 +46,7 @@ def score_manifest(method: str, records: Any, params: dict, timings: dict, lm: d
     return {**manifest, "versions": versions(), "timings": timings}
 
 
-def score(records: Any, method: str = "ratio", **params: Any) -> np.ndarray:
+def score(records: Any, method: str = "ratio", *, engine: Any = "local", **params: Any) -> np.ndarray:
     """Score every record with a per-record method.
 
     ``records`` is anything :func:`zipkit.read_records` reads (or a ``Records``). Methods:
@@ -54,9 +55,22 @@ def score(records: Any, method: str = "ratio", **params: Any) -> np.ndarray:
     closer), ``dsir`` (log importance weight towards ``target=``), ``length`` (tokens by
     ``tokenizer=``), ``perplexity`` (mean NLL under a causal LM) and ``ifd``
     (instruction-following difficulty); see :mod:`zipkit.baselines.difficulty`.
+
+    ``engine``: ``"local"`` (this process), ``"ray"`` or a :class:`zipkit.engine.Engine`. On
+    Ray, or locally for a sharded pool given by its path (a directory or glob), the pool is
+    read and scored shard by shard (:mod:`zipkit.engine`), never held whole.
     """
+    from .engine import engine_of, remote_pass, shard_scores, using
+    from .paths import is_sharded
+
     try:
         scorer = SCORERS[method]
     except KeyError:
         raise ValueError(f"unknown scoring method {method!r}; known: {', '.join(SCORERS)}") from None
-    return scorer(read_records(records), **params)
+    engine = engine_of(engine)
+    if isinstance(records, (str, os.PathLike)) and (engine.name != "local" or is_sharded(records)):
+        return shard_scores(records, method, params, engine).scored_by(method).scores
+    records = read_records(records)
+    with using(engine):
+        done = remote_pass(records, method, params)
+    return scorer(records, **params) if done is None else done.scored_by(method).scores

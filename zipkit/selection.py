@@ -50,7 +50,7 @@ SELECTORS: dict[str, Callable[..., Selection]] = {
 }
 
 
-def select(records: Any, method: str = "zip", **params: Any) -> Selection:
+def select(records: Any, method: str = "zip", *, engine: Any = "local", **params: Any) -> Selection:
     """Select a subset of ``records`` (anything :func:`zipkit.read_records` reads).
 
     Methods and where their parameters are documented: ``zip``
@@ -58,12 +58,22 @@ def select(records: Any, method: str = "zip", **params: Any) -> Selection:
     ``dsir`` (:func:`zipkit.baselines.dsir.select_dsir`), ``random`` and ``length``
     (:mod:`zipkit.baselines.simple`), ``cluster`` (:func:`zipkit.baselines.cluster.select_cluster`),
     ``perplexity`` and ``ifd`` (:mod:`zipkit.baselines.difficulty`). Every method takes ``budget=N`` or ``budget_tokens=T``.
+
+    ``engine``: where the method's pass over every record runs (ZIP's initial ratios, ZIP-FIT,
+    DSIR's two passes, length, the embeddings, the LM losses): ``"local"``, ``"ray"`` or a
+    :class:`zipkit.engine.Engine` with its options. The rest of the method (ZIP's greedy loop,
+    k-means, the ranking) runs in this process, on the same scores.
     """
+    from .engine import engine_of, using
+
     try:
         selector = SELECTORS[method]
     except KeyError:
         raise ValueError(f"unknown selection method {method!r}; known: {', '.join(SELECTORS)}") from None
-    result = selector(read_records(records), **params)
+    engine = engine_of(engine)
+    with using(engine):
+        result = selector(read_records(records), **params)
+    result.manifest["engine"] = engine.describe()
     if not len(result.indices):  # each method says why first; this catches any that does not
         raise ValueError(f"method {method!r} selected no record: check the budget and filters")
     return result

@@ -39,8 +39,9 @@ from .errors import warn_caller
 from .formats import atomic_output
 from .kernels import argmin_available, bottom_k
 from .manifest import Timings, versions
-from .parallel import parallel_sizes, sizes_in_blocks
+from .parallel import parallel_sizes
 from .progress import bar
+from .ratio import framed_record_ratios
 from .records import Payloads, Records, Serializer, get_serializer
 from .selection import Selection
 
@@ -115,7 +116,7 @@ def select_zip(records: Records, *, budget: int | None = None, budget_tokens: in
                               f"it, or remove it to start over")
     else:
         with timings.stage("initial_scores"):
-            run.score_singletons(progress)
+            run.score_singletons(progress, _singletons_elsewhere(records, config))
     started = time.perf_counter()
     with bar(run.expected_rounds(), "zip rounds", "round", progress) as pbar, \
             interrupts.deferred(path is not None) as signalled:
@@ -228,6 +229,16 @@ def _initial_pool(records: Records, dedup: bool) -> np.ndarray:
     return available
 
 
+def _singletons_elsewhere(records: Records, config: _Config) -> np.ndarray | None:
+    """Every record's initial ratio from the engine in use when it is not this process (the
+    initial scores are ZIP's one pass over the whole pool; its loop stays here)."""
+    from .engine import remote_pass
+
+    done = remote_pass(records, "zip_singletons", {"compressor": config.compressor.spec,
+                                                   "serializer": config.serializer})
+    return None if done is None else done.columns["ratio"]
+
+
 def _identity(records: Records, params: dict, config: _Config) -> dict:
     """What makes a run this run: every parameter that can change its result (defaults
     resolved) and the exact bytes it selects from (the serializer's, and the text that
@@ -309,16 +320,16 @@ class _Run:
         lengths = anchor.length + np.fromiter(map(len, suffixes), dtype=np.int64, count=len(suffixes))
         return (lengths / sizes).astype(self.dtype)
 
-    def score_singletons(self, progress: bool | None = None) -> None:
-        """Each record's own ratio; records already out of the pool (dedup) are skipped."""
-        head, tail = self.config.frame.head, self.config.frame.tail
-        size = self.config.compressor.size
-        payloads = self.payloads
+    def score_singletons(self, progress: bool | None = None, ratios: np.ndarray | None = None) -> None:
+        """Each record's own ratio; records already out of the pool (dedup) are skipped.
+        ``ratios``: every record's, computed elsewhere (the Ray engine)."""
         todo = np.flatnonzero(self.available)
-        sizes = sizes_in_blocks(lambda i: size(head + bytes(payloads[int(i)]) + tail), todo,
-                                self.workers, "zip: each record's ratio", progress)
-        lengths = payloads.lengths[todo] + len(head) + len(tail)
-        self.pi[todo] = (lengths / sizes).astype(self.dtype)
+        if ratios is None:
+            ratios = framed_record_ratios(self.payloads, self.config.compressor, self.config.frame, todo,
+                                          self.workers, progress)
+        else:  # every record's, from a pass on another engine
+            ratios = ratios[todo]
+        self.pi[todo] = ratios.astype(self.dtype)
 
     # --- the loop ------------------------------------------------------------------------
     def done(self) -> bool:

@@ -28,6 +28,7 @@ import numpy as np
 from . import compressors
 from .compressors.base import EXACT
 from .manifest import Timings
+from .engine import remote_pass
 from .parallel import map_blocks, resolve_workers
 from .progress import bar
 from .ranking import check_budget_early, describe_target, ranked_selection
@@ -73,25 +74,24 @@ def zipfit_scores(records: Any, target: Any, *, compressor: str = DEFAULT_COMPRE
     which makes the score a function of length. ``workers`` is the number of processes
     (default one per core; 1 runs in this process).
     """
-    _check_options(order, aggregate)
-    sources = read_records(records).payloads(serializer)
-    job = make_job(target, compressor, serializer, order, context_min_bytes)
-    ncd_mean, ncd_min = _run(job, sources, resolve_workers(workers), progress)
-    return 1.0 - (ncd_mean if aggregate == "mean" else ncd_min)
+    return shard_scorer(target, compressor=compressor, serializer=serializer, order=order,
+                        aggregate=aggregate, workers=workers, context_min_bytes=context_min_bytes,
+                        progress=progress)(records)
 
 
 def shard_scorer(target: Any, *, compressor: str = DEFAULT_COMPRESSOR, serializer: str = "text",
-                 order: str = "source_first", aggregate: str = "mean",
-                 context_min_bytes: int = CONTEXT_MIN_BYTES) -> Callable[[Any], np.ndarray]:
+                 order: str = "source_first", aggregate: str = "mean", workers: int | None = 1,
+                 context_min_bytes: int = CONTEXT_MIN_BYTES,
+                 progress: bool | None = False) -> Callable[[Any], np.ndarray]:
     """:func:`zipfit_scores` as a function of the records alone, with the target compressed
-    once: what each worker of a distributed pass holds (``zipkit.engine``)."""
+    once: what each worker of a sharded pass holds (``zipkit.engine``)."""
     _check_options(order, aggregate)
-    scorer = _Scorer(make_job(target, compressor, serializer, order, context_min_bytes))
+    job = make_job(target, compressor, serializer, order, context_min_bytes)
+    workers = resolve_workers(workers)
 
     def score(records: Any) -> np.ndarray:
-        sources = read_records(records).payloads(serializer)
-        mean, low = scorer([sources[i] for i in range(len(sources))])
-        return 1.0 - (mean if aggregate == "mean" else low)
+        ncd_mean, ncd_min = _run(job, read_records(records).payloads(serializer), workers, progress)
+        return 1.0 - (ncd_mean if aggregate == "mean" else ncd_min)
 
     return score
 
@@ -198,9 +198,12 @@ def select_zipfit(records: Records, *, target: Any, budget: int | None = None,
     check_budget_early(records, budget, budget_tokens, optional=threshold is not None)
     timings = Timings()
     with timings.stage("scores"):
-        scores = zipfit_scores(records, target, compressor=compressor, serializer=serializer,
-                               order=order, aggregate=aggregate, workers=workers,
-                               context_min_bytes=context_min_bytes, progress=progress)
+        done = remote_pass(records, "zipfit", dict(target=target, compressor=compressor, serializer=serializer,
+                                                   order=order, aggregate=aggregate,
+                                                   context_min_bytes=context_min_bytes))
+        scores = done.columns["zipfit"] if done else zipfit_scores(
+            records, target, compressor=compressor, serializer=serializer, order=order, aggregate=aggregate,
+            workers=workers, context_min_bytes=context_min_bytes, progress=progress)
     eligible = scores >= threshold if threshold is not None else None
     engine = compressors.get(compressor)
     params = dict(compressor=engine.spec, serializer=serializer, order=order,

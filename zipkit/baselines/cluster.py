@@ -16,6 +16,7 @@ take their turn in cluster order, so ties go the same way every run.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ import numpy as np
 from ..manifest import Timings
 from .models import (DEFAULT_ENCODER, cache_dir, encoder_dtype, fingerprint, load_cached,
                      load_encoder, locate, quiet_loading, require, resolve_device)
+from ..engine import remote_pass
 from ..ranking import check_budget_early, ranked_selection
 from ..records import Records
 from ..selection import Selection
@@ -50,7 +52,7 @@ def _embed(records: Records, model: str, device: str, batch_size: int | None, ca
     if vectors is not None:
         return vectors, True
     with quiet_loading(progress):
-        encoder = load_encoder(model, device)
+        encoder = _encoder(model, device)
     texts = [records.text(i) for i in range(len(records))]
     vectors = encoder.encode(texts, batch_size=batch_size or (512 if device.startswith("cuda") else 64),
                              normalize_embeddings=True, convert_to_numpy=True,
@@ -62,6 +64,12 @@ def _embed(records: Records, model: str, device: str, batch_size: int | None, ca
         with atomic_output(path) as out:
             np.save(out, vectors)
     return vectors, False
+
+
+@functools.lru_cache(maxsize=2)
+def _encoder(model: str, device: str) -> Any:
+    """The encoder, loaded once per process (a worker embeds shard after shard with it)."""
+    return load_encoder(model, device)
 
 
 def _not_embeddings(vectors: Any, n: int) -> str | None:
@@ -209,7 +217,11 @@ def select_cluster(records: Records, *, budget: int | None = None, budget_tokens
     timings = Timings()
     resolved = resolve_device(device)
     with timings.stage("embed"):
-        vectors, from_cache = _embed(records, model, resolved, batch_size, cache, True, progress)
+        done = remote_pass(records, "embed", dict(model=model, device=device, batch_size=batch_size, cache=cache))
+        if done:  # embedded on the engine's workers, shard by shard (each shard cached there)
+            vectors, from_cache = done.columns["embedding"], None
+        else:
+            vectors, from_cache = _embed(records, model, resolved, batch_size, cache, True, progress)
     k = clusters or _default_clusters(records, budget, budget_tokens, tokenizer)
     with timings.stage("kmeans"):
         centroids, labels = kmeans(vectors, min(k, len(records)), seed, iterations, resolved)
@@ -227,6 +239,8 @@ def select_cluster(records: Records, *, budget: int | None = None, budget_tokens
                   cache=None if cache is None else str(cache), progress=progress)
     extra = {"embedding_dim": int(vectors.shape[1]), "model_files": locate(model).describe(),
              "embedding_dtype": encoder_dtype(resolved), "embeddings_from_cache": from_cache}
+    if done:  # how the workers embedded (their device may not be this one)
+        extra.update({k: v for k, v in done.info.items() if k != "model_files"}, embedded_on=done.info["device"])
     return ranked_selection(records, method="cluster", keys=np.where(eligible, keys, 0.0),
                             descending=False, params=params, budget=budget,
                             score=f"rank in the {rule} rule's order over the clusters (0 = first)",

@@ -24,6 +24,7 @@ import numpy as np
 from ..manifest import Timings
 from .models import DEFAULT_CAUSAL_LM
 from ..ranking import check_budget_early, ranked_selection
+from ..engine import remote_pass
 from ..records import Records, read_records
 from ..selection import Selection
 from .lm_scores import lm_losses
@@ -119,8 +120,15 @@ def select_perplexity(records: Records, *, budget: int | None = None,
     check_budget_early(records, budget, budget_tokens)
     timings = Timings()
     with timings.stage("lm_scores"):
-        loss, losses = _perplexity(records, tokens, model, device, max_length, batch_tokens,
-                                   cache, progress)
+        done = remote_pass(records, "perplexity", dict(tokens=tokens, model=model, device=device,
+                                                       max_length=max_length, batch_tokens=batch_tokens,
+                                                       cache=cache))
+        if done:
+            loss, lm = done.columns["mean_nll"], done.info
+        else:
+            loss, losses = _perplexity(records, tokens, model, device, max_length, batch_tokens, cache,
+                                       progress)
+            lm = losses.manifest
     eligible = np.isfinite(loss)
     if prefer == "middle":
         ranked = np.flatnonzero(eligible)[np.lexsort((np.flatnonzero(eligible), -loss[eligible]))]
@@ -134,7 +142,7 @@ def select_perplexity(records: Records, *, budget: int | None = None,
                             score=f"mean NLL of the {tokens} tokens",
                             budget_tokens=budget_tokens, tokenizer=tokenizer, timings=timings,
                             eligible=None if eligible.all() else eligible,
-                            filter_name=_filter_name(prefer), extra={"lm": losses.manifest})
+                            filter_name=_filter_name(prefer), extra={"lm": lm})
 
 
 def _filter_name(prefer: str) -> str:
@@ -151,14 +159,19 @@ def select_ifd(records: Records, *, budget: int | None = None, budget_tokens: in
     check_budget_early(records, budget, budget_tokens)
     timings = Timings()
     with timings.stage("lm_scores"):
-        ifd, losses = _ifd(records, ifd_variant, model, device, max_length, batch_tokens, cache,
-                           progress)
+        done = remote_pass(records, "ifd", dict(ifd_variant=ifd_variant, model=model, device=device,
+                                                max_length=max_length, batch_tokens=batch_tokens, cache=cache))
+        if done:
+            ifd, lm = done.columns["ifd"], done.info
+        else:
+            ifd, losses = _ifd(records, ifd_variant, model, device, max_length, batch_tokens, cache, progress)
+            lm = losses.manifest
     finite = np.isfinite(ifd)
     keep = finite & ((ifd < 1) if ifd_variant == "superfiltering" else (ifd <= 1))
     params = dict(ifd_variant=ifd_variant, model=model, device=device,
-                  max_length=losses.manifest["max_length"], batch_tokens=batch_tokens,
+                  max_length=lm["max_length"], batch_tokens=batch_tokens,
                   cache=None if cache is None else str(cache), progress=progress)
-    extra = {"lm": losses.manifest, "ifd_dropped": int((finite & ~keep).sum()),
+    extra = {"lm": lm, "ifd_dropped": int((finite & ~keep).sum()),
              "unscored": int((~finite).sum())}
     rule = "IFD < 1" if ifd_variant == "superfiltering" else "IFD <= 1"
     return ranked_selection(records, method="ifd", keys=np.where(finite, ifd, -np.inf),

@@ -26,6 +26,7 @@ import numpy as np
 import regex
 
 from ..manifest import Timings
+from ..engine import remote_pass
 from ..parallel import map_blocks, resolve_workers
 from ..progress import bar
 from ..ranking import check_budget_early, describe_target, ranked_selection
@@ -211,10 +212,15 @@ def select_dsir(records: Records, *, target: Any, budget: int | None = None,
     timings = Timings()
     estimator = DSIR(num_buckets, ngrams, workers, progress)
     with timings.stage("fit"):
-        features = estimator.fit(records, target, raw_fit_ngrams)
+        done = remote_pass(records, "dsir", dict(target=target, num_buckets=num_buckets, ngrams=ngrams,
+                                                 raw_fit_ngrams=raw_fit_ngrams))
+        features = [] if done else estimator.fit(records, target, raw_fit_ngrams)
     with timings.stage("weights"):
-        log_weights = estimator.log_weights(features)
-        words = np.concatenate([f.words for f in features])
+        if done:  # both passes ran on the engine
+            log_weights, words = done.columns["dsir"], done.columns["words"]
+        else:
+            log_weights = estimator.log_weights(features)
+            words = np.concatenate([f.words for f in features])
     keys = gumbel_keys(log_weights, seed) if resampling == "gumbel" else log_weights
     eligible = words >= min_tokens if min_tokens else None
     params = dict(resampling=resampling, seed=seed, min_tokens=min_tokens, num_buckets=num_buckets,

@@ -8,6 +8,7 @@ import json
 import numpy as np
 
 from ..budget import token_counts
+from ..engine import remote_pass
 from ..manifest import Timings
 from ..ranking import ranked_selection
 from ..records import Records
@@ -73,7 +74,8 @@ def select_length(records: Records, *, budget: int | None = None, budget_tokens:
     """The longest records first (``longest=False``: the shortest), counted by ``tokenizer``."""
     timings = Timings()
     with timings.stage("lengths"):
-        keys = length_scores(records, tokenizer)
+        done = remote_pass(records, "length", {"tokenizer": tokenizer})
+        keys = done.columns["length"] if done else length_scores(records, tokenizer)
     return ranked_selection(records, method="length", keys=keys, descending=longest,
                             params=dict(longest=longest), budget=budget,
                             score=f"tokens ({tokenizer})",
