@@ -53,3 +53,19 @@ def sharegpt_pool(n: int) -> zipkit.Records:
                                    progress=False)
     pool = instruction_pool()
     return zipkit.read_records([{**pool[i % len(pool)], "id": i} for i in range(n)], progress=False)
+
+
+def write_sharded_pool(folder: str | os.PathLike, records: int, shards: int) -> Path:
+    """``records`` distinct records (the instruction pool's texts, cycled, each copy ending in
+    its number) as ``shards`` JSON Lines files in ``folder``: a sharded pool of any size."""
+    import json
+
+    pool = instruction_pool()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    per = -(-records // shards)
+    for k in range(shards):
+        with open(folder / f"part-{k:05d}.jsonl", "w") as out:
+            out.writelines(json.dumps({"text": f"{pool.text(i % len(pool))}\n#{i}"}) + "\n"
+                           for i in range(k * per, min((k + 1) * per, records)))
+    return folder

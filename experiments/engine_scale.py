@@ -69,6 +69,8 @@ def main() -> None:
     parser.add_argument("--zipfit-records", type=int, help="default: --records")
     parser.add_argument("--shards", type=int, default=100)
     parser.add_argument("--targets", type=int, default=16, help="HumanEval problems in the ZIP-FIT target")
+    parser.add_argument("--methods", nargs="+", default=["ratio", "zipfit"], choices=["ratio", "zipfit"],
+                        help="the passes to time (rows of the others already in --out are kept)")
     parser.add_argument("--workdir", default="/tmp/zipkit-engine-scale")
     parser.add_argument("--out", default=str(ROOT / "experiments" / "results" / "engine_scale_10m.json"))
     args = parser.parse_args()
@@ -79,9 +81,13 @@ def main() -> None:
     target = workdir / "target.jsonl"
     problems = list(read_problems().values())[:args.targets]
     target.write_text("".join(json.dumps({"text": p["prompt"] + p["canonical_solution"]}) + "\n" for p in problems))
-    rows = []
+    out = Path(args.out)
+    rows = [row for row in (json.loads(out.read_text())["rows"] if out.is_file() else [])
+            if row["method"] not in args.methods]
     for method, n, extra in (("ratio", args.records, []),
                              ("zipfit", args.zipfit_records or args.records, ["--target", str(target)])):
+        if method not in args.methods:
+            continue
         pool = build(workdir, n, args.shards)
         outs = {}
         for engine in ("local", "ray"):
@@ -96,6 +102,7 @@ def main() -> None:
 
 
 def save(args: argparse.Namespace, rows: list[dict]) -> None:
+    rows = sorted(rows, key=lambda row: ["ratio", "zipfit"].index(row["method"]))
     Path(args.out).write_text(json.dumps({"rows": rows, "targets": args.targets, "machine": "2 cores",
                                           "note": "wall time includes process start and, for Ray, starting a "
                                                   "local cluster; the local engine scores a sharded pool shard "

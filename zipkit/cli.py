@@ -59,8 +59,8 @@ def engine_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("engine")
     group.add_argument("--engine", choices=ENGINES, default="local",
-                       help="where the pass over every record runs: here (a sharded pool shard by shard), or on "
-                            "Ray, shard by shard (default: %(default)s)")
+                       help="where the pass over every record runs: this process, or Ray, shard by shard; score "
+                            "and ratio read a sharded pool one shard at a time on either (default: %(default)s)")
     group.add_argument("--ray-address", help="an existing Ray cluster (auto, ray://HOST:10001); default: a local "
                                              "one started for the run")
     group.add_argument("--ray-cpus", type=float, help="CPUs per Ray task (default 1)")
@@ -76,6 +76,11 @@ def _engine(args: argparse.Namespace) -> Engine:
                                       ("--ray-gpus", args.ray_gpus)) if value is not None]
     if given and args.engine != "ray":
         raise ValueError(f"{', '.join(given)} apply to --engine ray; add it, or drop them")
+    if args.scores_dir and args.command == "select" and args.engine == "local":
+        raise ValueError("--scores-dir keeps the shards a Ray pass scored; select --engine local reads the pool "
+                         "and scores it here: add --engine ray, or drop --scores-dir")
+    if args.scores_dir and args.command == "ratio" and len(args.pool) > 1:
+        raise ValueError("--scores-dir holds one pool's scores; give the pools one at a time")
     return Engine(args.engine, args.ray_address, args.ray_cpus or 1, args.ray_gpus or 0, args.scores_dir)
 
 

