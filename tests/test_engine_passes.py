@@ -165,3 +165,19 @@ def test_a_worker_loads_its_model_once_for_all_its_shards(tmp_path, tiny_model, 
     done = shard_scores(shards, "perplexity", {"model": tiny_model, "device": "cpu", "max_length": 64,
                                                "cache": tmp_path / "cache"})
     assert len(loads) == 1 and len(done) == 12 and done.info["model"]["model"] == tiny_model
+
+
+def test_a_cluster_of_several_machines_needs_a_shared_scores_folder(cluster, shards, tmp_path, monkeypatch):
+    from zipkit import engine
+
+    monkeypatch.setattr(engine, "_hosts", lambda ray: {"10.0.0.1", "10.0.0.2"})
+    with pytest.raises(ValueError, match="spans 2 machines.*every machine mounts"):
+        shard_scores(shards, "length", {}, Engine("ray"))
+    done = shard_scores(shards, "length", {}, Engine("ray", scores_dir=str(tmp_path / "shared")))
+    assert len(done) == len(RECORDS) and len(list((tmp_path / "shared").glob("shard-*.parquet"))) == 4
+
+
+def test_hosts_are_the_live_nodes_machines(cluster):
+    from zipkit.engine import _hosts
+
+    assert _hosts(ray) == {node["NodeManagerAddress"] for node in ray.nodes()} and len(_hosts(ray)) == 1

@@ -212,6 +212,10 @@ class _Job:
         ray = _ray(self.engine.ray_address)
         import ray.data
 
+        if self.engine.scores_dir is None and len(_hosts(ray)) > 1:
+            raise ValueError(f"the Ray cluster spans {len(_hosts(ray))} machines: workers write each shard's "
+                             f"scores to --scores-dir (scores_dir=), which must be a folder every machine "
+                             f"mounts (as the shards must be); give one")
         resources = ray.cluster_resources()
         workers = int(resources.get("CPU", 1) // self.engine.cpus_per_task)
         if self.engine.gpus_per_task and kind in passes.MODEL_PASSES:
@@ -405,6 +409,11 @@ def _ray(address: str | None) -> Any:
                  ignore_reinit_error=True)
         ray.data.DataContext.get_current().enable_progress_bars = False
     return ray
+
+
+def _hosts(ray: Any) -> set[str]:
+    """The machines of the cluster's live nodes (nodes of one machine share its address)."""
+    return {node["NodeManagerAddress"] for node in ray.nodes() if node.get("Alive")}
 
 
 def _describe(error: Exception) -> str:
