@@ -6,6 +6,7 @@ import timeit
 import numpy as np
 
 from zipkit import compressors, ratio
+from zipkit.compressors.deflate import StreamCopyContext
 
 from .common import instruction_texts, prefix_of
 
@@ -43,6 +44,7 @@ class Throughput:
 # and the conditional contexts of the other backends.
 CONTEXTS = {
     "zlib:9 exact": ("zlib:9", True),
+    "zlib:9 stream copy": ("zlib:9", "copy"),
     "zlib:9 flushed": ("zlib:9", False),
     "zlib:6 exact": ("zlib:6", True),
     "isal:2 zdict": ("isal:2", None),
@@ -60,6 +62,8 @@ CUTS = list(range(0, 96_000, 6_000))
 
 def _context(name, prefix):
     spec, exact = CONTEXTS[name]
+    if exact == "copy":  # the exact context zlib/gzip had before the numba size engine
+        return StreamCopyContext(compressors.get(spec)._stream(), prefix)
     return compressors.get(spec).context(prefix, exact=exact)
 
 
@@ -181,3 +185,29 @@ class RankAgreement:
         return ratio.spearman(self._ratios(_context(name, self.prefix)), self.exact)
 
     track_spearman_vs_exact.unit = "rho"
+
+
+class DeflateQuery:
+    """An exact zlib query (µs) against its history's length and the level: the numba size
+    engine, the zlib stream copy it replaces, and plain compression of the suffix alone
+    (what the query costs at least). Suffixes are 48 instruction records."""
+
+    params = ([1, 6, 9], [1_000, 10_000, 100_000, 1_000_000], ["engine", "stream copy", "plain"])
+    param_names = ["level", "history_bytes", "how"]
+    timeout = 300
+
+    def setup(self, level, size, how):
+        self.suffixes = instruction_texts(4000)[-QUERIES:]
+        prefix = prefix_of(size)
+        compressor = compressors.get(f"zlib:{level}")
+        if how == "plain":
+            self.query = compressor.size
+        elif how == "engine":
+            self.query = compressor.context(prefix).size_with
+        else:
+            self.query = StreamCopyContext(compressor._stream(), prefix).size_with
+        self.query(self.suffixes[0])  # compiled outside the timing
+
+    def time_48_queries(self, level, size, how):
+        for suffix in self.suffixes:
+            self.query(suffix)

@@ -1,19 +1,23 @@
 """DEFLATE through the standard library's zlib: containers zlib, gzip and raw.
 
-zlib is the one library here that can copy a running compressor
-(``compressobj().copy()``, a few microseconds), so its contexts are exact: the size of
-prefix+suffix equals one-shot compression byte for byte, at a cost that does not grow
-with the prefix. A query also encodes the pending DEFLATE block (~100 µs at level 9);
-the "flushed" conditional context sync-flushes the prefix first so a query encodes the
-suffix alone, at the price of a few bytes of flush marker and of sizes that are those
-of a slightly different stream.
+Exact contexts (the size of prefix+suffix equal to one-shot compression byte for byte)
+come from zipkit's numba model of zlib's parse and block sizes (``exact_deflate``): a
+query parses the suffix against the held window and sizes the pending block from its
+symbol frequencies. Where that engine does not apply (other window or memory options,
+level 0, a zlib it disagrees with), a context copies a running zlib stream
+(``compressobj().copy()``), also exact, but each query encodes the pending block again
+(~100 µs at level 9). The "flushed" conditional context sync-flushes the prefix first so
+a query encodes the suffix alone, at the price of a few bytes of flush marker and of
+sizes that are those of a slightly different stream.
 """
 from __future__ import annotations
 
+import os
 import sys
 import zlib
 
-from .base import CONDITIONAL, EXACT, Compressor, OptionSpec
+from .base import CONDITIONAL, EXACT, Compressor, Context, OptionSpec
+from .exact_deflate import EngineContext, available
 
 # zlib.compress takes wbits from Python 3.11 on.
 _ONE_SHOT_WBITS = sys.version_info >= (3, 11)
@@ -56,10 +60,22 @@ class Deflate(Compressor):
     def decompress(self, data: bytes) -> bytes:
         return zlib.decompress(data, self._wbits)
 
-    def context(self, prefix: bytes = b"", exact: bool | None = None) -> "StreamCopyContext":
+    def context(self, prefix: bytes = b"", exact: bool | None = None) -> Context:
         if exact is False:
             return FlushedContext(self._stream(), prefix)
+        if self._engine_applies():
+            return EngineContext(self.level, self.container, prefix)
         return StreamCopyContext(self._stream(), prefix)
+
+    def _engine_applies(self) -> bool:
+        """The numba size engine models zlib's defaults (32 KiB window, memLevel 8) at levels
+        1-9, where it agrees with this process's zlib (``exact_deflate.available``);
+        ``ZIPKIT_DEFLATE_ENGINE=off`` keeps the stream copies."""
+        if os.environ.get("ZIPKIT_DEFLATE_ENGINE", "on").lower() in ("off", "0", "no"):
+            return False
+        if self.option("window") != 15 or self.option("memlevel") != 8:
+            return False
+        return available(self.level)
 
 
 class Zlib(Deflate):
