@@ -47,8 +47,8 @@ from .selection import Selection
 
 VARIANTS = ("paper", "official")
 FINE_CONTEXTS = ("batch", "selected")
-# A context query costs 20-200 µs (it encodes the pending DEFLATE block), so a thread pool
-# pays off from a handful of candidates on; the fine stage's batches shrink to K2 - K3.
+# A context query costs 10-100 µs (it parses the candidate against the held window), so a
+# thread pool pays off from a handful of candidates on; the fine stage's batches shrink to K2 - K3.
 _MIN_QUERIES_FOR_POOL = 8
 # Parameters of select_zip that cannot change which records it selects.
 _HOW_TO_RUN = ("records", "workers", "checkpoint", "checkpoint_every", "resume", "progress")

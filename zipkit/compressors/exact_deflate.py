@@ -53,7 +53,7 @@ class EngineContext:
         self._safe = self._safe[:3]
         self._inserted = np.empty(engine.MIN_LOOKAHEAD + engine.MAX_MATCH, np.int64)
         self._speculated = 0
-        self._data = np.empty(max(1024, 2 * len(prefix)), np.uint8)
+        self._data = np.empty(max(1024, len(prefix)), np.uint8)
         self._offset = 0  # stream position of self._data[0]
         self._end = 0     # stream position after the last byte held
         self._version = 0
@@ -83,6 +83,7 @@ class EngineContext:
         self._speculated = engine.speculate(self._data, self._offset, self._end, *self._ahead, self._tables,
                                             self._inserted, self._level, *self._params)
         self._version += 1
+        self._trim()
         if self._end > 2 ** 31 - 2 ** 20:
             raise ValueError("an exact DEFLATE context holds at most 2 GiB")
 
@@ -120,21 +121,30 @@ class EngineContext:
         return window, start
 
     def _hold(self, data: np.ndarray) -> None:
-        """Append ``data``; drop bytes no query or parse step can reach again (before the
-        window's base and more than a window behind the parse position)."""
+        """Append ``data`` (after dropping what no step can reach again, so that the copy
+        moves at most a few windows)."""
+        self._trim()
         held = self._end - self._offset
-        keep_from = min(self._safe[0][engine.BASE], self._safe[0][engine.STRSTART] - _KEEP)
-        if held > _TRIM_AT and keep_from > self._offset:
-            cut = keep_from - self._offset
-            self._data[:held - cut] = self._data[cut:held]
-            self._offset += cut
-            held -= cut
         if held + len(data) > len(self._data):
             grown = np.empty(max(2 * len(self._data), held + len(data)), np.uint8)
             grown[:held] = self._data[:held]
             self._data = grown
         self._data[held:held + len(data)] = data
         self._end += len(data)
+
+    def _trim(self) -> None:
+        """Drop the bytes before the window's base and more than a window behind the parse,
+        once they are many; shrink a buffer grown for a long prefix."""
+        held = self._end - self._offset
+        state = self._safe[0]
+        keep_from = min(state[engine.BASE], state[engine.STRSTART] - _KEEP)
+        if held > _TRIM_AT and keep_from > self._offset:
+            cut = keep_from - self._offset
+            kept = self._data[cut:held]
+            if len(self._data) > 2 * _TRIM_AT:
+                self._data = np.empty(2 * _TRIM_AT, np.uint8)
+            self._data[:held - cut] = kept
+            self._offset += cut
 
 
 def _probes() -> list[tuple[bytes, bytes]]:
