@@ -38,9 +38,9 @@ from .selection import Selection
 ORDERS = ("source_first", "target_first")
 AGGREGATES = ("mean", "max")
 DEFAULT_COMPRESSOR = "gzip:6"
-# A copied zlib stream costs about as much as compressing 500 bytes (it copies ~256 KiB of
-# state), and zlib holds back the last 262 bytes of a prefix until more input arrives, so
-# a cached prefix only pays off for prefixes well past both.
+# A context costs more to build than compressing its prefix (256 KiB of hash tables; before
+# the size engine, a ~256 KiB stream copy per query), so a cached prefix only pays off for
+# prefixes well past a few hundred bytes. The threshold was measured with stream copies.
 CONTEXT_MIN_BYTES = 768
 # Pairs per block sent to a worker (~0.2 s of work): large enough to hide the hand-off,
 # small enough to balance the load and update progress.
@@ -145,7 +145,7 @@ class _Scorer:
     def __init__(self, job: _Job) -> None:
         self.job = job
         self.compressor = compressors.get(job.compressor)
-        # Only DEFLATE's contexts are exact and cheap (a stream copy); other libraries
+        # Only DEFLATE's contexts are exact and cheap (the size engine); other libraries
         # compress each pair whole.
         self.cached = self.compressor.default_exactness == EXACT
         self._target_contexts: dict[int, Any] = {}
