@@ -16,13 +16,6 @@ ray = pytest.importorskip("ray")
 TARGET = [r["instruction"] + "\n" + r["output"] for r in alpaca(6, seed=11)]
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
 @pytest.fixture
 def shards(tmp_path):
     return write_shards(tmp_path / "shards", alpaca(90, seed=4), 25)
