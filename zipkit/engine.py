@@ -212,8 +212,9 @@ class _Job:
         ray = _ray(self.engine.ray_address)
         import ray.data
 
-        if self.engine.scores_dir is None and len(_hosts(ray)) > 1:
-            raise ValueError(f"the Ray cluster spans {len(_hosts(ray))} machines: workers write each shard's "
+        hosts = len(_hosts(ray)) if self.engine.scores_dir is None else 1
+        if hosts > 1:
+            raise ValueError(f"the Ray cluster spans {hosts} machines: workers write each shard's "
                              f"scores to --scores-dir (scores_dir=), which must be a folder every machine "
                              f"mounts (as the shards must be); give one")
         resources = ray.cluster_resources()

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .deflate_trees import D_CODES, END_BLOCK, L_CODES, block_bits
+from .deflate_trees import D_CODES, END_BLOCK, EXTRA_DBITS, EXTRA_LBITS, L_CODES, block_bits
 
 WSIZE = 1 << 15
 WMASK = WSIZE - 1
@@ -53,8 +53,7 @@ MIN_SUFFIX = 2
 
 def _length_codes() -> np.ndarray:
     """The length code (0-28) of each match length less 3, as zlib's _length_code."""
-    extra = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5]
-    codes = np.concatenate([np.full(1 << e, code) for code, e in enumerate(extra)])
+    codes = np.concatenate([np.full(1 << e, code) for code, e in enumerate(EXTRA_LBITS[:-1])])
     codes[255] = 28  # length 258 has a code of its own
     return codes.astype(np.int64)
 
@@ -64,14 +63,12 @@ def _dist_codes() -> np.ndarray:
     table = np.zeros(512, np.int64)
     dist = 0
     for code in range(16):
-        for _ in range(1 << [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6][code]):
-            table[dist] = code
-            dist += 1
+        table[dist:dist + (1 << EXTRA_DBITS[code])] = code
+        dist += 1 << EXTRA_DBITS[code]
     dist >>= 7
     for code in range(16, D_CODES):
-        for _ in range(1 << ([7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13][code - 16] - 7)):
-            table[256 + dist] = code
-            dist += 1
+        table[256 + dist:256 + dist + (1 << (EXTRA_DBITS[code] - 7))] = code
+        dist += 1 << (EXTRA_DBITS[code] - 7)
     return table
 
 

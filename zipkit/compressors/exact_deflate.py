@@ -47,10 +47,9 @@ class EngineContext:
         self._level = level
         self._params = engine.LEVELS[level]
         self._framing = CONTAINER_BYTES[container]
-        self._safe = engine.new_state()
-        self._ahead = tuple(a.copy() for a in self._safe[:3])
-        self._tables = self._safe[3]
-        self._safe = self._safe[:3]
+        *self._safe, self._tables = engine.new_state()
+        self._safe = tuple(self._safe)
+        self._ahead = tuple(a.copy() for a in self._safe)
         self._inserted = np.empty(engine.MIN_LOOKAHEAD + engine.MAX_MATCH, np.int64)
         self._speculated = 0
         self._data = np.empty(max(1024, len(prefix)), np.uint8)
@@ -121,9 +120,8 @@ class EngineContext:
         return window, start
 
     def _hold(self, data: np.ndarray) -> None:
-        """Append ``data`` (after dropping what no step can reach again, so that the copy
-        moves at most a few windows)."""
-        self._trim()
+        """Append ``data`` (``extend`` has trimmed the bytes no step can reach again, so a
+        growth moves at most a few windows)."""
         held = self._end - self._offset
         if held + len(data) > len(self._data):
             grown = np.empty(max(2 * len(self._data), held + len(data)), np.uint8)
