@@ -29,9 +29,9 @@ import numpy as np
 
 import zipkit
 from zipkit import compressors
-from zipkit.formats import atomic_output
+from zipkit.io import atomic_output
 from zipkit.manifest import versions
-from zipkit.records import get_serializer
+from zipkit.io import get_serializer
 
 from .zip_speedup import alpaca_sharegpt_pool
 

@@ -27,7 +27,7 @@ import numpy as np
 import zipkit
 from zipkit.compressors.deflate import StreamCopyContext
 from zipkit.compressors.exact_deflate import EngineContext
-from zipkit.formats import atomic_output
+from zipkit.io import atomic_output
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"

@@ -21,7 +21,7 @@ import numpy as np
 
 import zipkit
 from zipkit.baselines.dsir import featurize
-from zipkit.formats import atomic_output
+from zipkit.io import atomic_output
 from zipkit.manifest import versions
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -20,7 +20,7 @@ import zlib
 from pathlib import Path
 
 import zipkit
-from zipkit.formats import atomic_output
+from zipkit.io import atomic_output
 from zipkit.manifest import versions
 
 from .bad_inputs import _pool

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from zipkit.formats import atomic_output
+from zipkit.io import atomic_output
 from zipkit.manifest import versions
 
 LOAD = """

@@ -19,7 +19,7 @@ import numpy as np
 
 import zipkit
 from zipkit.baselines import cluster, lm_scores
-from zipkit.formats import atomic_output
+from zipkit.io import atomic_output
 from zipkit.baselines.models import resolve_device
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

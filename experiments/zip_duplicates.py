@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 import zipkit
-from zipkit.formats import atomic_output
+from zipkit.io import atomic_output
 
 from .zip_speedup import alpaca_sharegpt_pool
 

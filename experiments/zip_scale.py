@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import zipkit
-from zipkit.formats import atomic_output
+from zipkit.io import atomic_output
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SOURCES = ["alpaca/alpaca_5000.json", "codealpaca/new_codealpaca.json", "codealpaca/code_alpaca_2k.json",

@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 import zipkit
-from zipkit.formats import atomic_output
+from zipkit.io import atomic_output
 from zipkit.naive import naive_zip
-from zipkit.schemas import alpaca_as_sharegpt
+from zipkit.io.schemas import alpaca_as_sharegpt
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 import zipkit
-from zipkit.formats import atomic_output
+from zipkit.io import atomic_output
 from zipkit.naive import naive_zipfit
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -12,7 +12,7 @@ from helpers import alpaca, write_jsonl, write_shards
 import zipkit
 from zipkit import cli, passes
 from zipkit.engine import Engine, shard_scores
-from zipkit.records import Records
+from zipkit.io import Records
 
 ray = pytest.importorskip("ray")
 

@@ -9,7 +9,8 @@ import pytest
 from helpers import alpaca, write_jsonl
 
 import zipkit
-from zipkit import cli, formats
+from zipkit import cli
+from zipkit.io import atomic
 from zipkit import zip as zipmod
 from zipkit.baselines import cluster, lm_scores
 from zipkit.baselines.models import load_cached
@@ -41,7 +42,7 @@ def test_an_unwritable_directory_is_found_before_the_work(tmp_path, monkeypatch,
     def no_room(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(zipkit.paths.tempfile, "mkstemp", no_room)
+    monkeypatch.setattr(zipkit.io.atomic.tempfile, "mkstemp", no_room)
     assert cli.main(["ratio", str(tmp_path / "pool.jsonl"), "--report", str(tmp_path / "r.json")]) == 2
     assert "cannot write --report" in capsys.readouterr().err
 
@@ -53,7 +54,7 @@ def test_a_full_disk_names_the_output_and_leaves_nothing(tmp_path, monkeypatch, 
     def full(fd):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(formats.os, "fsync", full)
+    monkeypatch.setattr(atomic.os, "fsync", full)
     assert cli.main(["select", str(tmp_path / "pool.jsonl"), "--budget", "5", "-o", str(out),
                      "--no-progress"]) == 2
     assert f"No space left on device while writing {out}" in capsys.readouterr().err
@@ -62,7 +63,7 @@ def test_a_full_disk_names_the_output_and_leaves_nothing(tmp_path, monkeypatch, 
 
 def test_an_unreadable_pool_is_named(tmp_path, monkeypatch, capsys):
     path = write_jsonl(tmp_path / "pool.jsonl", POOL)
-    monkeypatch.setattr(zipkit.records.os, "access", lambda p, mode: False)  # root reads anything
+    monkeypatch.setattr(zipkit.io.readers.os, "access", lambda p, mode: False)  # root reads anything
     assert cli.main(["ratio", str(path)]) == 2
     assert f"cannot read pool {path}: permission denied" in capsys.readouterr().err
 

@@ -86,7 +86,7 @@ def test_per_record_scores_are_written_in_the_format_of_the_suffix(pool, tmp_pat
 
 
 def _json_rows(path):
-    from zipkit.formats import open_binary
+    from zipkit.io.formats import open_binary
 
     with open_binary(path) as stream:
         text = stream.read().decode()

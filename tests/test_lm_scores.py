@@ -11,7 +11,7 @@ transformers = pytest.importorskip("transformers")
 import zipkit  # noqa: E402
 from zipkit.baselines import difficulty, lm_scores, turns  # noqa: E402
 from zipkit.baselines.models import locate  # noqa: E402
-from zipkit.schemas import messages  # noqa: E402
+from zipkit.io.schemas import messages  # noqa: E402
 
 POOL = [
     {"instruction": "Add the numbers.", "input": "2 and 3", "output": "The sum is 5."},

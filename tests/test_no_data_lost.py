@@ -10,7 +10,7 @@ from helpers import alpaca, write_array, write_jsonl
 import zipkit
 from zipkit import BadRecordError, read_records
 from zipkit.cli import main
-from zipkit.formats import DamagedStreamError
+from zipkit.io.formats import DamagedStreamError
 
 POOL = alpaca(200)
 TARGET = alpaca(20, seed=1)

@@ -105,9 +105,9 @@ def test_serializers():
         assert bytes(recs.payloads("json")[i]) == json.dumps(record, ensure_ascii=False).encode()
     assert recs.payloads("text").lengths.tolist() == [len(t.encode()) for t in SHAREGPT_TEXTS]
     # The repr frame of a pool is what ZIP's authors compress: str() of the list of dicts.
-    frame = zipkit.records.get_serializer("repr")
+    frame = zipkit.io.get_serializer("repr")
     assert b"".join(frame.join(recs.payloads("repr"))) == str(SHAREGPT).encode()
-    frame = zipkit.records.get_serializer("json")
+    frame = zipkit.io.get_serializer("json")
     assert b"".join(frame.join(recs.payloads("json"))) == json.dumps(SHAREGPT, ensure_ascii=False).encode()
     with pytest.raises(ValueError, match="unknown serializer"):
         recs.payloads("pickle")
@@ -256,7 +256,7 @@ def test_truncated_and_malformed_arrays(tmp_path):
 
 
 def test_json_array_larger_than_the_read_chunk(tmp_path, monkeypatch):
-    monkeypatch.setattr(zipkit.formats, "_CHUNK", 64)  # force many refills mid-record
+    monkeypatch.setattr(zipkit.io.formats, "_CHUNK", 64)  # force many refills mid-record
     recs_in = [{"text": f"record {i} " + "x" * (i * 37 % 300)} for i in range(200)]
     path = tmp_path / "big.json"
     path.write_text(json.dumps(recs_in, indent=1))

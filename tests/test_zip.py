@@ -6,7 +6,7 @@ import pytest
 import zipkit
 from zipkit import zip as zipmod
 from zipkit.naive import naive_zip
-from zipkit.schemas import alpaca_as_sharegpt
+from zipkit.io.schemas import alpaca_as_sharegpt
 
 
 def make_pool(n=240, seed=0, duplicates=0):

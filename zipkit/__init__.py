@@ -7,7 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from . import compressors
 from .errors import BadRecord, BadRecordError
-from .records import Records, read_records
+from .io import Records, read_records
 from .scoring import score
 from .selection import Selection, select
 

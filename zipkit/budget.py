@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 
-from .records import Records
+from .io import Records
 
 TOKENIZERS = ("whitespace", "bytes")
 

@@ -21,17 +21,17 @@ import numpy as np
 
 from . import __version__, compressors, ratio
 from .errors import BadRecordError
-from .formats import atomic_output
+from .io import atomic_output
 from .lazy import parameters
 from .engine import ENGINES, Engine, shard_scores
 from .passes import SCORE_COLUMN
-from .paths import is_sharded
-from .paths import check_outputs
+from .io import is_sharded
+from .io import check_outputs
 from .manifest import Timings, command_line, versions
-from .records import SERIALIZERS, Records, output_format, read_records
+from .io import SERIALIZERS, Records, output_format, read_records
 from .scoring import SCORERS, score, score_manifest
 from .selection import SELECTORS, select
-from .schemas import SCHEMAS
+from .io.schemas import SCHEMAS
 
 
 def pool_options(many: bool = False) -> argparse.ArgumentParser:

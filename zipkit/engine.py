@@ -34,8 +34,8 @@ import numpy as np
 
 from . import passes
 from .errors import BadRecord, BadRecordError
-from .formats import atomic_output
-from .paths import is_sharded, shard_paths
+from .io import atomic_output
+from .io import is_sharded, shard_paths
 from .progress import bar
 
 ENGINES = ("local", "ray")
@@ -243,7 +243,7 @@ def _first_shard_schema(read: dict, shards: list[Path]) -> dict:
     sharded pool: name it, so that workers reading one shard each do not detect their own."""
     if len(shards) < 2 or read.get("schema") or read.get("text_fields"):
         return read
-    from .records import read_records
+    from .io import read_records
 
     return {**read, "schema": read_records(shards[0], progress=False, **read).schema}
 
@@ -272,7 +272,7 @@ def _claim(folder: Path, kind: str, params: dict, read: dict, shards: list[Path]
 def _identity(value: Any) -> Any:
     """A parameter JSON cannot hold, as what identifies it from one run to the next (a target
     read from a file by its texts, not by where it sits in memory)."""
-    from .records import Records
+    from .io import Records
 
     if isinstance(value, Records):
         return {"pool": value.describe(), "texts": value.payloads("text").digest()}
@@ -307,7 +307,7 @@ class _ShardScorer:
         self.run = passes.build(kind, params, workers)
 
     def __call__(self, batch: dict) -> dict:
-        from .records import read_records
+        from .io import read_records
 
         shard, path = int(batch["shard"][0]), str(batch["path"][0])
         out = self.folder / (f"counts-{shard:05d}.npy" if self.kind == "dsir_counts" else f"shard-{shard:05d}.parquet")

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from . import compressors
-from .records import Records, get_serializer
+from .io import Records, get_serializer
 
 
 def naive_zip(records: Records, budget: int, k1: int, k2: int, k3: int, variant: str = "paper",

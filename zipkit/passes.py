@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .records import Records
+from .io import Records
 
 Columns = dict[str, np.ndarray]
 Pass = Callable[[Records], tuple[Columns, "dict | None"]]
@@ -55,7 +55,7 @@ def _zip_singletons(workers: int | None, compressor: str, serializer: str) -> Pa
     """ZIP's initial scores: each record's ratio framed as a one-record selected set."""
     from . import compressors
     from .ratio import framed_record_ratios
-    from .records import get_serializer
+    from .io import get_serializer
 
     engine, frame = compressors.get(compressor), get_serializer(serializer)
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from .budget import check_budget, check_fits, token_counts
 from .manifest import Timings, versions
-from .records import Records
+from .io import Records
 from .selection import Selection
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from . import compressors
 from .parallel import sizes_in_blocks
 from .progress import bar
-from .records import Payloads, Records, Serializer, get_serializer
+from .io import Payloads, Records, Serializer, get_serializer
 
 
 DEFAULT_COMPRESSOR = "zlib:9"  # what ZIP's authors measure
@@ -60,7 +60,7 @@ def shards_ratio(files: Sequence[str], read: dict, lengths: np.ndarray, compress
     """:func:`dataset_ratio` of a pool read one shard at a time (``read``: the options of
     :func:`zipkit.read_records`; ``lengths``: every record's bytes, known from a pass over
     the shards): one compression stream over all of them, one shard in memory."""
-    from .records import read_records
+    from .io import read_records
 
     frame = get_serializer(serializer)
     compressor = compressors.get(compressor)

@@ -8,7 +8,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .lazy import lazy, parameters
-from .records import read_records
+from .io import read_records
 from .ratio import record_ratios
 
 
@@ -61,7 +61,7 @@ def score(records: Any, method: str = "ratio", *, engine: Any = "local", **param
     read and scored shard by shard (:mod:`zipkit.engine`), never held whole.
     """
     from .engine import engine_of, remote_pass, shard_scores, using
-    from .paths import is_sharded
+    from .io import is_sharded
 
     try:
         scorer = SCORERS[method]

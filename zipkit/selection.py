@@ -8,9 +8,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .formats import atomic_output
+from .io import atomic_output
 from .lazy import lazy
-from .records import read_records
+from .io import read_records
 
 
 @dataclass

@@ -19,8 +19,8 @@ from . import compressors
 from .budget import token_counts
 from .ranking import take
 from .ratio import framed_ratio
-from .records import Records, read_records
-from .schemas import messages
+from .io import Records, read_records
+from .io.schemas import messages
 
 
 @dataclass

@@ -36,13 +36,13 @@ import numpy as np
 from . import compressors, interrupts
 from .budget import check_budget, check_fits, token_counts
 from .errors import warn_caller
-from .formats import atomic_output
+from .io import atomic_output
 from .kernels import argmin_available, bottom_k
 from .manifest import Timings, versions
 from .parallel import parallel_sizes
 from .progress import bar
 from .ratio import framed_record_ratios
-from .records import Payloads, Records, Serializer, get_serializer
+from .io import Payloads, Records, Serializer, get_serializer
 from .selection import Selection
 
 VARIANTS = ("paper", "official")

@@ -32,7 +32,7 @@ from .engine import remote_pass
 from .parallel import map_blocks, resolve_workers
 from .progress import bar
 from .ranking import check_budget_early, describe_target, ranked_selection
-from .records import Payloads, Records, read_records
+from .io import Payloads, Records, read_records
 from .selection import Selection
 
 ORDERS = ("source_first", "target_first")

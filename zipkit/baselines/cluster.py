@@ -27,7 +27,7 @@ from .models import (DEFAULT_ENCODER, cache_dir, encoder_dtype, fingerprint, loa
                      load_encoder, locate, quiet_loading, require, resolve_device)
 from ..engine import remote_pass
 from ..ranking import check_budget_early, ranked_selection
-from ..records import Records
+from ..io import Records
 from ..selection import Selection
 
 RULES = ("nearest", "random")
@@ -58,7 +58,7 @@ def _embed(records: Records, model: str, device: str, batch_size: int | None, ca
                              normalize_embeddings=True, convert_to_numpy=True,
                              show_progress_bar=_show(progress)).astype(np.float32)
     if use_cache:
-        from ..formats import atomic_output
+        from ..io import atomic_output
 
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_output(path) as out:

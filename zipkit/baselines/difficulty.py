@@ -25,7 +25,7 @@ from ..manifest import Timings
 from .models import DEFAULT_CAUSAL_LM
 from ..ranking import check_budget_early, ranked_selection
 from ..engine import remote_pass
-from ..records import Records, read_records
+from ..io import Records, read_records
 from ..selection import Selection
 from .lm_scores import lm_losses
 

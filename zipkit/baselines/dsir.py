@@ -30,7 +30,7 @@ from ..engine import remote_pass
 from ..parallel import map_blocks, resolve_workers
 from ..progress import bar
 from ..ranking import check_budget_early, describe_target, ranked_selection
-from ..records import Records, read_records
+from ..io import Records, read_records
 from ..selection import Selection
 
 # nltk compiles its patterns with the ``regex`` engine and these flags (nltk.tokenize.regexp).

@@ -39,12 +39,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..formats import atomic_output
+from ..io import atomic_output
 from .models import (DEFAULT_CAUSAL_LM, cache_dir, default_dtype, fingerprint, load_cached,
                      load_causal_lm, load_tokenizer, locate, quiet_loading, require, resolve_device)
 from ..progress import bar
-from ..records import Records
-from ..schemas import messages
+from ..io import Records
+from ..io.schemas import messages
 from . import turns as turnmod
 
 PASSES = ("cond", "direct")

@@ -11,7 +11,7 @@ from ..budget import token_counts
 from ..engine import remote_pass
 from ..manifest import Timings
 from ..ranking import ranked_selection
-from ..records import Records
+from ..io import Records
 from ..selection import Selection
 
 

@@ -1,6 +1,6 @@
 """Records as prompt/response turns, and the prompt formats the LM scorers render them in.
 
-A record, parsed once into messages by :func:`zipkit.schemas.messages`, becomes a list of
+A record, parsed once into messages by :func:`zipkit.io.schemas.messages`, becomes a list of
 turns (instruction, input, response): Alpaca records are one turn; ShareGPT and
 OpenAI-messages records give one turn per assistant message, its prompt being the user
 message(s) before it (a system message is put before the prompt that follows it);
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..schemas import Message, text_of
+from ..io.schemas import Message, text_of
 
 FORMATS = ("plain", "alpaca")
 _USER = {"human", "user"}
@@ -46,7 +46,7 @@ class Turn:
 
 
 def turns_of(parts: list[Message]) -> list[Turn]:
-    """The scored turns of a record parsed into messages (:func:`zipkit.schemas.messages`)."""
+    """The scored turns of a record parsed into messages (:func:`zipkit.io.schemas.messages`)."""
     roles = {m.role for m in parts}
     if roles <= _ALPACA and "output" in roles:
         content = {m.role: m.content for m in parts}

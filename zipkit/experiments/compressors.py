@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import ratio
 from ..budget import token_counts
-from ..records import read_records
+from ..io import read_records
 from ..scoring import score
 from ..summary import describe, overlap
 from . import plots

@@ -21,7 +21,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from ..records import read_records
+from ..io import read_records
 from . import pools
 
 # name -> (path under the data folder, text fields)

@@ -64,7 +64,7 @@ def run(runner: Runner, config: dict) -> None:
 
 
 def _target(spec: dict) -> list[str]:
-    from ..records import read_records
+    from ..io import read_records
 
     target = read_records(_target_source(spec["target"]), text_fields=spec.get("target_fields"),
                           progress=False)

@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..formats import atomic_output
+from ..io import atomic_output
 
 
 def pyplot():

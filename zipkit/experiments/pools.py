@@ -9,8 +9,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ..records import read_records
-from ..schemas import messages
+from ..io import read_records
+from ..io.schemas import messages
 
 # name -> (path under the data folder, or a packaged pool; text fields, or None to detect)
 SOURCES = {

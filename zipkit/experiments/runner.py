@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from ..formats import atomic_output
+from ..io import atomic_output
 from ..manifest import versions
-from ..records import Records, read_records
+from ..io import Records, read_records
 from ..lazy import parameters
 from ..selection import SELECTORS, Selection, select
 from ..summary import Chosen

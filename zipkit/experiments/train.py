@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..baselines.models import fingerprint
-from ..formats import atomic_output
+from ..io import atomic_output
 from ..summary import Chosen
 from . import heldout, plots, training
 from .runner import Runner, _safe

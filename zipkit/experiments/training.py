@@ -21,7 +21,7 @@ import numpy as np
 
 from ..baselines.models import (DEFAULT_CAUSAL_LM, default_dtype, load_causal_lm, load_tokenizer, quiet_loading,
                                require)
-from ..formats import atomic_output
+from ..io import atomic_output
 from ..interrupts import deferred
 
 

@@ -1,4 +1,5 @@
-"""Streaming readers of JSON Lines and JSON arrays, compressed inputs, and atomic writes.
+"""File formats: the suffix table, streaming readers of JSON Lines and JSON arrays, and
+compressed inputs.
 
 Readers yield one ``Item`` per record with the record's exact bytes, so that writing
 the record back gives the input bytes unchanged, and a problem string instead of a
@@ -7,7 +8,6 @@ value where the record cannot be read.
 from __future__ import annotations
 
 import codecs
-import contextlib
 import gzip
 import io
 import json
@@ -18,7 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
 
-from .paths import base_suffix, make_temp, remove_stale_temps  # noqa: F401 (base_suffix: formats' API)
+# One table of the suffixes zipkit reads and writes (past a .gz or .zst suffix), for the
+# readers, the writers and the record files of a sharded directory alike.
+EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet", ".pq": "parquet"}
+FORMATS = ("json", "jsonl", "parquet")
+COMPRESSIONS = (".gz", ".zst")
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -119,11 +123,9 @@ class _Decompressed(io.RawIOBase):
 def detect_format(path: str | os.PathLike, stream: IO[bytes] | None = None) -> str:
     """``jsonl``, ``json`` (an array) or ``parquet``; a ``.json`` file (or ``stream``, opened
     on it, which is only peeked at) is looked into."""
-    suffix = base_suffix(path)
-    if suffix in (".parquet", ".pq"):
-        return "parquet"
-    if suffix in (".jsonl", ".ndjson"):
-        return "jsonl"
+    known = EXTENSIONS.get(base_suffix(path))
+    if known in ("parquet", "jsonl"):
+        return known
     if stream is None:
         with open_binary(path) as opened:
             return detect_format(path, opened)
@@ -269,39 +271,22 @@ class _NotUtf8(Exception):
     pass
 
 
-@contextlib.contextmanager
-def atomic_output(path: str | os.PathLike) -> Iterator[IO[bytes]]:
-    """A binary stream to ``path`` that appears there whole or not at all (temp file + rename).
+def base_suffix(path: str | os.PathLike) -> str:
+    """The format suffix of a path, past a compression suffix: ``a.jsonl.gz`` -> ``.jsonl``."""
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if suffixes and suffixes[-1] in COMPRESSIONS:
+        suffixes.pop()
+    return suffixes[-1] if suffixes else ""
 
-    ``.gz`` and ``.zst`` suffixes compress what is written.
-    """
-    path = Path(path)
-    remove_stale_temps(path)
-    fd, tmp = make_temp(path)
-    try:
-        with open(fd, "wb") as raw:
-            if path.suffix.lower() == ".gz":
-                with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as out:
-                    yield out
-            elif path.suffix.lower() == ".zst":
-                import zstandard
 
-                with zstandard.ZstdCompressor().stream_writer(raw, closefd=False) as out:
-                    yield out
-            else:
-                yield raw
-            raw.flush()
-            os.fsync(raw.fileno())
-        # mkstemp makes the file private; give it the permissions of a normally created file.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException as err:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        if isinstance(err, OSError) and err.errno is not None and err.filename is None:
-            # A failed write (a full disk) names no file: name the output, which is untouched.
-            raise type(err)(err.errno, f"{err.strerror} while writing {path} (nothing was "
-                                       f"written there)") from err
-        raise
+def output_format(path: str | os.PathLike) -> str:
+    """``jsonl``, ``json`` or ``parquet``, from the suffix of an output path."""
+    suffix = base_suffix(path)
+    known = EXTENSIONS
+    if suffix not in known:
+        raise ValueError(f"cannot tell the output format of {str(path)!r} from its suffix; "
+                         f"use .jsonl (or .ndjson), .json or .parquet (the JSON ones optionally + .gz or .zst)")
+    if known[suffix] == "parquet" and base_suffix(path) != Path(path).suffix.lower():
+        raise ValueError(f"{str(path)!r}: parquet compresses its own pages and is not read back "
+                         f"through gzip or zstd; name the output .parquet")
+    return known[suffix]

@@ -6,13 +6,14 @@ to the pool are all the pool.
 """
 from __future__ import annotations
 
-import contextlib
 import glob
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Mapping
+
+from .atomic import make_temp
+from .formats import EXTENSIONS, base_suffix
 
 
 def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
@@ -56,34 +57,11 @@ def check_writable(path: str | os.PathLike, name: str = "output") -> None:
     os.unlink(probe)
 
 
-def make_temp(path: str | os.PathLike, suffix: str = ".tmp", name: str = "output") -> tuple[int, str]:
-    """A new private file beside ``path``, named for this process (:func:`temp_prefix`), or
-    an error that says why ``path`` cannot be written there."""
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"{name} {path} is a directory: give the path of a file")
-    parent = path.parent
-    if not parent.is_dir():
-        raise FileNotFoundError(f"the directory of {name} {path} does not exist: create {parent} "
-                                f"first, or write elsewhere")
-    try:  # os.access says yes to root on a read-only file system: try a real file
-        return tempfile.mkstemp(prefix=temp_prefix(path), suffix=suffix, dir=parent)
-    except OSError as err:
-        raise PermissionError(f"cannot write {name} {path}: {err.strerror} in {parent}") from None
-
-
 # --- sharded pools: a directory of record files, or a glob pattern ------------------------
 
-SHARD_SUFFIXES = (".jsonl", ".json", ".parquet", ".pq")
+# A directory's record files: every suffix a reader knows.
+SHARD_SUFFIXES = tuple(EXTENSIONS)
 GLOB_CHARACTERS = "*?["
-
-
-def base_suffix(path: str | os.PathLike) -> str:
-    """The format suffix of a path, past a compression suffix: ``a.jsonl.gz`` -> ``.jsonl``."""
-    suffixes = [s.lower() for s in Path(path).suffixes]
-    if suffixes and suffixes[-1] in (".gz", ".zst"):
-        suffixes.pop()
-    return suffixes[-1] if suffixes else ""
 
 
 def is_sharded(source: object) -> bool:
@@ -133,30 +111,3 @@ def _natural(path: Path) -> list:
 def _is_file_path(path: object) -> bool:
     return isinstance(path, (str, os.PathLike)) and str(path) not in ("", "-") \
         and not str(path).startswith(("<", "packaged:"))
-
-
-# --- temporary files of atomic writes ------------------------------------------------------
-
-def temp_prefix(path: Path) -> str:
-    """``.NAME.PID.``: a temporary file names its writer, so a later run can tell a dead
-    writer's leftover from a live one's work in progress."""
-    return f".{path.name}.{os.getpid()}."
-
-
-def remove_stale_temps(path: Path) -> None:
-    """Delete temporary files beside ``path`` whose writing process is gone (a killed run)."""
-    for temp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        pid = temp.name[len(path.name) + 2:].split(".", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            with contextlib.suppress(OSError):
-                temp.unlink()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
