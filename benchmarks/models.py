@@ -25,7 +25,7 @@ class Embedding:
         try:
             from zipkit.baselines import cluster
         except ImportError:
-            raise NotImplementedError("needs the models extra")
+            raise NotImplementedError("needs the models extra") from None
         self.cluster = cluster
         self.records = records(n)
         cluster.embed(records(8), use_cache=False)  # load the encoder
@@ -51,7 +51,7 @@ class LmScoring:
         try:
             from zipkit.baselines import lm_scores
         except ImportError:
-            raise NotImplementedError("needs the models extra")
+            raise NotImplementedError("needs the models extra") from None
         self.lm = lm_scores
         self.records = records(n)
         self.passes = ("cond",) if scorer == "perplexity" else lm_scores.PASSES

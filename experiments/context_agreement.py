@@ -29,9 +29,8 @@ import numpy as np
 
 import zipkit
 from zipkit import compressors
-from zipkit.io import atomic_output
+from zipkit.io import atomic_output, get_serializer
 from zipkit.manifest import versions
-from zipkit.io import get_serializer
 
 from .zip_speedup import alpaca_sharegpt_pool
 

@@ -19,8 +19,8 @@ import numpy as np
 
 import zipkit
 from zipkit.baselines import cluster, lm_scores
-from zipkit.io import atomic_output
 from zipkit.baselines.models import resolve_device
+from zipkit.io import atomic_output
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import zipkit
 from zipkit.io import atomic_output
-from zipkit.naive import naive_zip
 from zipkit.io.schemas import alpaca_as_sharegpt
+from zipkit.naive import naive_zip
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 

@@ -76,10 +76,10 @@ def test_log_weights_equal_the_reference_package(tmp_path, cap):
 
 def test_worker_processes_change_nothing(monkeypatch):
     texts = pool_texts(500)
-    serial = dsir.dsir_scores(texts, TEXTS[2:4], workers=1)
+    serial = zipkit.score(texts, method="dsir", target=TEXTS[2:4], workers=1).values
     monkeypatch.setattr(dsir, "_MIN_RECORDS_FOR_PROCESSES", 1)
     monkeypatch.setattr(dsir, "_BLOCK", 37)
-    np.testing.assert_array_equal(dsir.dsir_scores(texts, TEXTS[2:4], workers=2), serial)
+    np.testing.assert_array_equal(zipkit.score(texts, method="dsir", target=TEXTS[2:4], workers=2).values, serial)
 
 
 def test_gumbel_top_1_samples_in_proportion_to_the_weights():

@@ -8,7 +8,7 @@ import pytest
 from helpers import alpaca, write_shards
 
 import zipkit
-from zipkit.engine import ray_scores
+from zipkit.executors import RayExecutor
 
 ray = pytest.importorskip("ray")
 cluster_utils = pytest.importorskip("ray.cluster_utils")
@@ -28,16 +28,17 @@ def test_a_node_lost_mid_pass_changes_no_score(tmp_path):
         scores_dir = tmp_path / "scores"
         result = {}
         job = threading.Thread(target=lambda: result.update(
-            done=ray_scores(folder, "zipfit", scores_dir=scores_dir, target=target)))
+            done=zipkit.score(str(folder), method="zipfit", target=target,
+                              engine=RayExecutor(scores_dir=scores_dir))))
         job.start()
         deadline = time.time() + 120
-        while len(list(scores_dir.glob("shard-*.parquet"))) < 2 and time.time() < deadline:
+        while len(list(scores_dir.glob("*/shard-*.parquet"))) < 2 and time.time() < deadline:
             time.sleep(0.05)
-        finished_before = len(list(scores_dir.glob("shard-*.parquet")))
+        finished_before = len(list(scores_dir.glob("*/shard-*.parquet")))
         cluster.remove_node(worker)  # kills that node's worker processes mid-pass
         job.join(timeout=300)
         assert not job.is_alive() and 0 < finished_before < 12
-        assert np.array_equal(result["done"].scores, expected)
+        assert np.array_equal(result["done"].values, expected.values)
     finally:
         ray.shutdown()
         cluster.shutdown()

@@ -135,7 +135,7 @@ min_tokens = 0
     assert list(rows) == ["zip", "random", "length", "dsir", "zipfit"]
     budget = rows["zip"]["tokens"]
     assert results["budget_tokens"] == budget
-    for name, row in rows.items():
+    for row in rows.values():
         assert row["tokens"] <= budget and row["records"] > 0  # every method within ZIP's tokens
     vectors = zipkit.baselines.cluster.embed(zipkit.read_records(pool), device="cpu")
     report = next(p for p in (out / "selections").iterdir() if p.name.startswith("length-"))

@@ -10,10 +10,10 @@ from helpers import alpaca, write_jsonl
 
 import zipkit
 from zipkit import cli
-from zipkit.io import atomic
-from zipkit import zip as zipmod
 from zipkit.baselines import cluster, lm_scores
 from zipkit.baselines.models import load_cached
+from zipkit.io import atomic
+from zipkit.methods import zip as zipmod
 
 POOL = alpaca(200)
 ZIP = dict(budget=40, k1=100, k2=30, k3=5)
@@ -29,7 +29,7 @@ def test_a_bad_output_location_fails_before_any_work(tmp_path, monkeypatch, caps
     monkeypatch.chdir(tmp_path)
     write_jsonl(tmp_path / "pool.jsonl", POOL)
     (tmp_path / "sub").mkdir()
-    monkeypatch.setattr(cli, "read_records", lambda *a, **k: pytest.fail("read the pool"))
+    monkeypatch.setattr(zipkit.api, "read_records", lambda *a, **k: pytest.fail("read the pool"))
     assert cli.main(["select", "pool.jsonl", "--budget", "5", "-o", output]) == 2
     err = capsys.readouterr().err
     assert said in err and "Traceback" not in err

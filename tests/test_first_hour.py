@@ -146,7 +146,7 @@ def test_help_says_what_each_method_does_and_every_default(capsys):
     with pytest.raises(SystemExit):
         cli.main(["select", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    for method in zipkit.selection.SELECTORS:
+    for method in zipkit.methods.selectors():
         assert f"{method}: " in text
     assert "--k1 K1 global window (default: 10000)" in text
     assert "--dedup drop exact duplicate texts first (default: off)" in text

@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 import zipkit  # noqa: E402
-from zipkit.baselines import difficulty, lm_scores, turns  # noqa: E402
+from zipkit.baselines import lm_scores, turns  # noqa: E402
 from zipkit.baselines.models import locate  # noqa: E402
 from zipkit.io.schemas import messages  # noqa: E402
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import zipkit
-from zipkit import zip as zipmod
-from zipkit.naive import naive_zip
 from zipkit.io.schemas import alpaca_as_sharegpt
+from zipkit.methods import zip as zipmod
+from zipkit.naive import naive_zip
 
 
 def make_pool(n=240, seed=0, duplicates=0):
@@ -179,7 +179,7 @@ def test_resume_after_a_kill_gives_the_same_result(tmp_path, monkeypatch):
         zipkit.select(recs, checkpoint=ckpt, resume=True, **{**params, "k3": 5})
 
 
-# One change per parameter of select_zip that can change its result; the test below fails
+# One change per parameter of zip that can change its result (its spec says which); the test below fails
 # when a parameter is added without one (and so without proof the checkpoint covers it).
 _CHANGES = {
     "budget": dict(budget=30, budget_tokens=None),
@@ -196,9 +196,7 @@ _CHANGES = {
 
 
 def test_a_checkpoint_resumes_only_the_run_that_made_it(tmp_path):
-    import inspect
-
-    decisive = set(inspect.signature(zipmod.select_zip).parameters) - set(zipmod._HOW_TO_RUN)
+    decisive = {p.name for p in zipkit.methods.get("zip").params if p.changes_result}
     assert decisive == set(_CHANGES)
     pool = make_pool(150)
     recs = zipkit.read_records(pool)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import zipkit
-from zipkit import zipfit
+from zipkit.methods import zipfit
 from zipkit.naive import naive_zipfit
 
 
@@ -51,8 +51,8 @@ def test_cached_prefixes_and_worker_processes_change_nothing(monkeypatch):
     monkeypatch.setattr(zipfit, "_MIN_PAIRS_FOR_PROCESSES", 1)
     monkeypatch.setattr(zipfit, "_PAIRS_PER_BLOCK", 20)  # many blocks, out-of-order completion
     for context_min_bytes in (0, 10**9):
-        got = zipfit.zipfit_scores(SOURCES, TARGETS, workers=2, context_min_bytes=context_min_bytes,
-                                   progress=False)
+        got = zipkit.score(SOURCES, method="zipfit", target=TARGETS, workers=2,
+                           context_min_bytes=context_min_bytes, progress=False).values
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
 
 

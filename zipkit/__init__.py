@@ -1,20 +1,20 @@
 """zipkit: choose training data for language models by compression.
 
 The public API: :func:`read_records`, :func:`score`, :func:`select`, ``compressors.get``,
-``__version__``.
+``__version__``; the results :class:`Scores` and :class:`Selection`.
 """
 from importlib.metadata import PackageNotFoundError, version
 
 from . import compressors
+from .api import score, select
 from .errors import BadRecord, BadRecordError
 from .io import Records, read_records
-from .scoring import score
-from .selection import Selection, select
+from .results import Scores, Selection
 
 try:
     __version__ = version("zipkit")
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0+unknown"
 
-__all__ = ["BadRecord", "BadRecordError", "Records", "__version__", "compressors", "read_records",
-           "score", "select", "Selection"]
+__all__ = ["BadRecord", "BadRecordError", "Records", "Scores", "Selection", "__version__", "compressors",
+           "read_records", "score", "select"]

@@ -6,16 +6,18 @@ within ``T``, and stops at the first record that would exceed it.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from .io import Records
+from .steps import Step
 
 TOKENIZERS = ("whitespace", "bytes")
 
 
-def token_counts(records: Records, tokenizer: str = "whitespace") -> np.ndarray:
+def token_counts(records: Records, tokenizer: str) -> np.ndarray:
     """Tokens of each record's text (int64): ``whitespace`` words, UTF-8 ``bytes``, or the
     tokenizer of a model (a local path, a cached hub name, or ``packaged:smollm2``;
     ``transformers`` needed)."""
@@ -40,15 +42,16 @@ def _counter(tokenizer: str) -> Callable[[str], int]:
     return lambda text: len(hf(text, add_special_tokens=False)["input_ids"])
 
 
-def check_budget(n_available: int, budget: int | None, budget_tokens: int | None) -> None:
-    """Exactly one budget, positive, and a count budget no larger than the pool."""
+def check_budget(n_available: int | None, budget: int | None, budget_tokens: int | None) -> None:
+    """Exactly one budget, positive, and a count budget no larger than the pool (when its
+    size is known: ``None`` for a pool still in its shards, checked again once scored)."""
     if (budget is None) == (budget_tokens is None):
         raise ValueError("give exactly one of budget=N (records) or budget_tokens=T (tokens)")
     if budget is not None:
         if not _is_count(budget):
             raise ValueError(f"budget must be a positive whole number of records (an int), got "
                              f"{budget!r}")
-        if budget > n_available:
+        if n_available is not None and budget > n_available:
             raise ValueError(f"budget {budget} is larger than the pool ({n_available} records "
                              f"available): lower the budget or add records")
     elif not _is_count(budget_tokens):
@@ -67,3 +70,15 @@ def check_fits(budget_tokens: int, tokens: np.ndarray, tokenizer: str) -> None:
 def _is_count(value: object) -> bool:
     # A float such as 5.0 is refused: it is a sign of a computed budget gone wrong.
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
+
+
+@dataclass(frozen=True)
+class TokenCounts(Step):
+    """Tokens of each record's text by ``tokenizer`` (column ``tokens``, int64): what a token
+    budget is counted in, for a pool whose records stay in their shards."""
+
+    tokenizer: str
+    name = "tokens"
+
+    def build(self, workers: int | None):
+        return lambda records: ({"tokens": token_counts(records, self.tokenizer)}, None)

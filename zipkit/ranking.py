@@ -12,10 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from .budget import check_budget, check_fits, token_counts
+from .budget import check_budget, check_fits
 from .manifest import Timings, versions
-from .io import Records
-from .selection import Selection
+from .results import Selection
 
 
 def rank(keys: np.ndarray, descending: bool = True, eligible: np.ndarray | None = None) -> np.ndarray:
@@ -39,15 +38,15 @@ def take(ranking: np.ndarray, budget: int | None, budget_tokens: int | None,
     return ranking
 
 
-def check_budget_early(records: Records, budget: int | None, budget_tokens: int | None,
+def check_budget_early(pool: Any, budget: int | None, budget_tokens: int | None,
                        optional: bool = False) -> None:
     """The budget checks of :func:`ranked_selection`, before a method's expensive scoring
     (``optional``: a method with a filter may run without a budget)."""
     if not optional or budget is not None or budget_tokens is not None:
-        check_budget(len(records), budget, budget_tokens)
+        check_budget(len(pool) if pool.records is not None else None, budget, budget_tokens)
 
 
-def ranked_selection(records: Records, *, method: str, keys: np.ndarray, params: dict,
+def ranked_selection(pool: Any, *, method: str, keys: np.ndarray, params: dict,
                      budget: int | None, budget_tokens: int | None, tokenizer: str,
                      timings: Timings, score: str, descending: bool = True,
                      eligible: np.ndarray | None = None, filter_name: str | None = None,
@@ -60,14 +59,15 @@ def ranked_selection(records: Records, *, method: str, keys: np.ndarray, params:
     through; a count budget larger than what passes is an error naming the filter. With a
     filter, no budget at all selects everything that passes.
     """
-    check_budget_early(records, budget, budget_tokens, optional=filter_name is not None)
+    if filter_name is None or budget is not None or budget_tokens is not None:
+        check_budget(len(pool), budget, budget_tokens)
     if eligible is not None and budget is not None and budget > int(eligible.sum()):
         best = np.max(keys) if descending else np.min(keys)
-        raise ValueError(f"only {int(eligible.sum()):,} of {len(records):,} records pass "
+        raise ValueError(f"only {int(eligible.sum()):,} of {len(pool):,} records pass "
                          f"{filter_name} (the best score is {best:.4f}); lower the budget or "
                          f"relax the filter")
     with timings.stage("rank"):
-        tokens = token_counts(records, tokenizer) if budget_tokens is not None else None
+        tokens = pool.tokens(tokenizer) if budget_tokens is not None else None
         if tokens is not None:
             check_fits(budget_tokens, tokens, tokenizer)
         ranking = rank(keys, descending, eligible)
@@ -75,14 +75,13 @@ def ranked_selection(records: Records, *, method: str, keys: np.ndarray, params:
     if not len(picked):
         raise ValueError(_why_nothing(keys, descending, ranking, tokens, budget_tokens, tokenizer,
                                       filter_name))
+    extra = dict(extra or {})
     manifest = {
         "method": method,
-        "parameters": {**params, "budget": budget, "budget_tokens": budget_tokens,
-                       "tokenizer": tokenizer},
+        "parameters": {**params, **extra.pop("parameters", {})},
         "score": {"is": score, "order": "descending" if descending else "ascending"},
-        **(extra or {}),
-        "pool": records.describe(),
-        "eligible": len(records) if eligible is None else int(eligible.sum()),
+        **extra,
+        "eligible": len(pool) if eligible is None else int(eligible.sum()),
         "selected": len(picked),
         "tokens_selected": int(tokens[picked].sum()) if tokens is not None else None,
         "versions": versions(),
@@ -104,6 +103,8 @@ def _why_nothing(keys: np.ndarray, descending: bool, ranking: np.ndarray, tokens
 
 def describe_target(target: Any) -> dict:
     """What a manifest says about a target set (a path, a Records or a list of texts)."""
+    from .io import Records
+
     if isinstance(target, Records):
         return target.describe()
     if isinstance(target, (list, tuple)):

@@ -12,10 +12,9 @@ from typing import Sequence
 import numpy as np
 
 from . import compressors
+from .io import Payloads, Records, Serializer, get_serializer
 from .parallel import sizes_in_blocks
 from .progress import bar
-from .io import Payloads, Records, Serializer, get_serializer
-
 
 DEFAULT_COMPRESSOR = "zlib:9"  # what ZIP's authors measure
 DEFAULT_SERIALIZER = "text"
@@ -142,7 +141,7 @@ def changes(summaries: list[dict]) -> list[float | None]:
 def plot_versions(summaries: list[dict], per_record: list[np.ndarray], path) -> None:
     """Each pool's ratio (a point per pool, joined in order) over its per-record ratios (box
     plots): a version whose redundancy jumps stands out."""
-    from .experiments.plots import pyplot, save, set_title
+    from .results.plots import pyplot, save, set_title
 
     plt = pyplot()
     names = [Path(s["pool"]["path"]).name for s in summaries]

@@ -17,10 +17,10 @@ import numpy as np
 
 from . import compressors
 from .budget import token_counts
-from .ranking import take
-from .ratio import framed_ratio
 from .io import Records, read_records
 from .io.schemas import messages
+from .ranking import take
+from .ratio import framed_ratio
 
 
 @dataclass
@@ -186,7 +186,7 @@ def compare(paths: Sequence[str], pool: Any, *, compressor_specs: Sequence[str] 
 
 def plot(result: dict, path: str | Path) -> None:
     """Token-length histograms of the selections, one step line each, on a log scale."""
-    from .experiments.plots import histograms
+    from .results.plots import histograms
 
     histograms(result["lengths"], f"tokens per record ({result['tokenizer']})",
                f"Token lengths of the selections of {Path(result['pool']['path']).name}", path)

@@ -22,13 +22,19 @@ from typing import Any
 
 import numpy as np
 
-from ..manifest import Timings
-from .models import (DEFAULT_ENCODER, cache_dir, encoder_dtype, fingerprint, load_cached,
-                     load_encoder, locate, quiet_loading, require, resolve_device)
-from ..engine import remote_pass
-from ..ranking import check_budget_early, ranked_selection
+from ..identity import fingerprint
 from ..io import Records
-from ..selection import Selection
+from .models import (
+    DEFAULT_ENCODER,
+    cache_dir,
+    encoder_dtype,
+    load_cached,
+    load_encoder,
+    locate,
+    quiet_loading,
+    require,
+    resolve_device,
+)
 
 RULES = ("nearest", "random")
 # Candidates kept per centroid when matching centroids to records; a centroid whose
@@ -40,10 +46,10 @@ def embed(records: Records, model: str = DEFAULT_ENCODER, device: str = "auto",
           batch_size: int | None = None, cache: Any = None, use_cache: bool = True,
           progress: bool | None = None) -> np.ndarray:
     """L2-normalized float32 embeddings of every record's text, from the cache when there."""
-    return _embed(records, model, device, batch_size, cache, use_cache, progress)[0]
+    return embed_cached(records, model, device, batch_size, cache, use_cache, progress)[0]
 
 
-def _embed(records: Records, model: str, device: str, batch_size: int | None, cache: Any,
+def embed_cached(records: Records, model: str, device: str, batch_size: int | None, cache: Any,
            use_cache: bool, progress: bool | None) -> tuple[np.ndarray, bool]:
     """:func:`embed`, and whether the vectors came from the cache."""
     device = resolve_device(device)
@@ -201,59 +207,3 @@ def random_per_cluster(labels: np.ndarray, seed: int = 0) -> np.ndarray:
         members = np.flatnonzero(labels == cluster)
         turn[members[np.argsort(place[members], kind="stable")]] = np.arange(len(members))
     return np.lexsort((labels, turn))
-
-
-def select_cluster(records: Records, *, budget: int | None = None, budget_tokens: int | None = None,
-                   tokenizer: str = "whitespace", model: str = DEFAULT_ENCODER, device: str = "auto",
-                   rule: str = "nearest", clusters: int | None = None, seed: int = 0,
-                   iterations: int = 100, batch_size: int | None = None, cache: Any = None,
-                   progress: bool | None = None) -> Selection:
-    """Cluster baseline (module docstring). ``clusters`` defaults to the budget (for a token
-    budget, the budget over the mean tokens per record); the nearest rule then yields one
-    record per centroid, in cluster order, and a token budget takes them while they fit."""
-    if rule not in RULES:
-        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
-    check_budget_early(records, budget, budget_tokens)
-    timings = Timings()
-    resolved = resolve_device(device)
-    with timings.stage("embed"):
-        done = remote_pass(records, "embed", dict(model=model, device=device, batch_size=batch_size, cache=cache))
-        if done:  # embedded on the engine's workers, shard by shard (each shard cached there)
-            vectors, from_cache = done.columns["embedding"], None
-        else:
-            vectors, from_cache = _embed(records, model, resolved, batch_size, cache, True, progress)
-    k = clusters or _default_clusters(records, budget, budget_tokens, tokenizer)
-    with timings.stage("kmeans"):
-        centroids, labels = kmeans(vectors, min(k, len(records)), seed, iterations, resolved)
-    with timings.stage("assign"):
-        if rule == "nearest":
-            order = nearest_unique(vectors, centroids)
-        else:
-            order = random_per_cluster(labels, seed)
-    # Rank = place in the order; records the rule did not reach are not eligible.
-    keys = np.full(len(records), np.inf)
-    keys[order] = np.arange(len(order), dtype=np.float64)
-    eligible = np.isfinite(keys)
-    params = dict(model=model, device=resolved, rule=rule, clusters=k, seed=seed,
-                  iterations=iterations, batch_size=batch_size,
-                  cache=None if cache is None else str(cache), progress=progress)
-    extra = {"embedding_dim": int(vectors.shape[1]), "model_files": locate(model).describe(),
-             "embedding_dtype": encoder_dtype(resolved), "embeddings_from_cache": from_cache}
-    if done:  # how the workers embedded (their device may not be this one)
-        extra.update({k: v for k, v in done.info.items() if k != "model_files"}, embedded_on=done.info["device"])
-    return ranked_selection(records, method="cluster", keys=np.where(eligible, keys, 0.0),
-                            descending=False, params=params, budget=budget,
-                            score=f"rank in the {rule} rule's order over the clusters (0 = first)",
-                            budget_tokens=budget_tokens, tokenizer=tokenizer, timings=timings,
-                            eligible=None if eligible.all() else eligible,
-                            filter_name=f"one record per centroid of {k} clusters", extra=extra)
-
-
-def _default_clusters(records: Records, budget: int | None, budget_tokens: int | None,
-                      tokenizer: str) -> int:
-    if budget is not None:  # the budgets were checked: otherwise budget_tokens is set
-        return int(budget)
-    from ..budget import token_counts
-
-    mean = max(float(token_counts(records, tokenizer).mean()), 1.0)
-    return int(min(len(records), max(1, round(budget_tokens / mean))))

@@ -21,12 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..manifest import Timings
-from .models import DEFAULT_CAUSAL_LM
-from ..ranking import check_budget_early, ranked_selection
-from ..engine import remote_pass
 from ..io import Records, read_records
-from ..selection import Selection
 from .lm_scores import lm_losses
 
 PERPLEXITY_TOKENS = ("response", "full")
@@ -39,15 +34,6 @@ IFD_VARIANTS = {
 }
 
 
-def perplexity_scores(records: Any, *, tokens: str = "response", model: str = DEFAULT_CAUSAL_LM,
-                      device: str = "auto", max_length: int = PERPLEXITY_MAX_LENGTH,
-                      batch_tokens: int | None = None,
-                      cache: Any = None, progress: bool | None = None) -> np.ndarray:
-    """Mean NLL per record (NaN for a record with no scored token)."""
-    return _perplexity(read_records(records), tokens, model, device, max_length, batch_tokens,
-                       cache, progress)[0]
-
-
 def _perplexity(records: Records, tokens: str, model: str, device: str, max_length: int,
                 batch_tokens: int | None, cache: Any, progress: bool | None):
     if tokens not in PERPLEXITY_TOKENS:
@@ -56,15 +42,6 @@ def _perplexity(records: Records, tokens: str, model: str, device: str, max_leng
                        max_length=max_length, batch_tokens=batch_tokens, cache=cache,
                        progress=progress)
     return (losses.loss_cond if tokens == "response" else losses.loss_full), losses
-
-
-def ifd_scores(records: Any, *, ifd_variant: str = "superfiltering", model: str = DEFAULT_CAUSAL_LM,
-               device: str = "auto", max_length: int | None = None,
-               batch_tokens: int | None = None, cache: Any = None,
-               progress: bool | None = None) -> np.ndarray:
-    """IFD per record by the ifd_variant's formula (NaN where no response token was scored)."""
-    return _ifd(read_records(records), ifd_variant, model, device, max_length, batch_tokens, cache,
-                progress)[0]
 
 
 def _ifd(records: Records, ifd_variant: str, model: str, device: str, max_length: int | None,
@@ -83,9 +60,8 @@ def _ifd(records: Records, ifd_variant: str, model: str, device: str, max_length
     return ifd, losses
 
 
-def loss_table(records: Any, method: str, *, tokens: str = "response",
-               ifd_variant: str = "superfiltering", model: str = DEFAULT_CAUSAL_LM, device: str = "auto",
-               max_length: int | None = None, batch_tokens: int | None = None, cache: Any = None,
+def loss_table(records: Any, method: str, *, model: str, device: str, max_length: int | None,
+               batch_tokens: int | None, cache: Any, tokens: str = "response", ifd_variant: str = "superfiltering",
                progress: bool | None = None) -> tuple[dict[str, np.ndarray], dict]:
     """The method's score with every stored loss and token count, per position (what
     ``zipkit score`` writes), and the LM manifest (model, dtype, device, cache, timings).
@@ -105,77 +81,3 @@ def loss_table(records: Any, method: str, *, tokens: str = "response",
     else:
         columns = {method: scores}
     return {**columns, **losses.table()}, losses.manifest
-
-
-def select_perplexity(records: Records, *, budget: int | None = None,
-                      budget_tokens: int | None = None, tokenizer: str = "whitespace",
-                      tokens: str = "response", prefer: str = "highest",
-                      model: str = DEFAULT_CAUSAL_LM, device: str = "auto",
-                      max_length: int = PERPLEXITY_MAX_LENGTH,
-                      batch_tokens: int | None = None, cache: Any = None,
-                      progress: bool | None = None) -> Selection:
-    """Records by mean NLL under a small causal LM: highest first by default."""
-    if prefer not in PREFER:
-        raise ValueError(f"prefer must be one of {PREFER}, got {prefer!r}")
-    check_budget_early(records, budget, budget_tokens)
-    timings = Timings()
-    with timings.stage("lm_scores"):
-        done = remote_pass(records, "perplexity", dict(tokens=tokens, model=model, device=device,
-                                                       max_length=max_length, batch_tokens=batch_tokens,
-                                                       cache=cache))
-        if done:
-            loss, lm = done.columns["mean_nll"], done.info
-        else:
-            loss, losses = _perplexity(records, tokens, model, device, max_length, batch_tokens, cache,
-                                       progress)
-            lm = losses.manifest
-    eligible = np.isfinite(loss)
-    if prefer == "middle":
-        ranked = np.flatnonzero(eligible)[np.lexsort((np.flatnonzero(eligible), -loss[eligible]))]
-        eligible = eligible.copy()
-        eligible[ranked[: len(ranked) // 3]] = False  # skip the top third
-    params = dict(tokens=tokens, prefer=prefer, model=model, device=device, max_length=max_length,
-                  batch_tokens=batch_tokens, cache=None if cache is None else str(cache),
-                  progress=progress)
-    return ranked_selection(records, method="perplexity", keys=np.nan_to_num(loss, nan=-np.inf),
-                            descending=prefer != "lowest", params=params, budget=budget,
-                            score=f"mean NLL of the {tokens} tokens",
-                            budget_tokens=budget_tokens, tokenizer=tokenizer, timings=timings,
-                            eligible=None if eligible.all() else eligible,
-                            filter_name=_filter_name(prefer), extra={"lm": lm})
-
-
-def _filter_name(prefer: str) -> str:
-    skip = ", skipping the top third" if prefer == "middle" else ""
-    return f"having a scored token{skip}"
-
-
-def select_ifd(records: Records, *, budget: int | None = None, budget_tokens: int | None = None,
-               tokenizer: str = "whitespace", ifd_variant: str = "superfiltering",
-               model: str = DEFAULT_CAUSAL_LM, device: str = "auto", max_length: int | None = None,
-               batch_tokens: int | None = None, cache: Any = None,
-               progress: bool | None = None) -> Selection:
-    """Highest IFD first among records the ifd_variant keeps (IFD < 1, or <= 1 for cherry)."""
-    check_budget_early(records, budget, budget_tokens)
-    timings = Timings()
-    with timings.stage("lm_scores"):
-        done = remote_pass(records, "ifd", dict(ifd_variant=ifd_variant, model=model, device=device,
-                                                max_length=max_length, batch_tokens=batch_tokens, cache=cache))
-        if done:
-            ifd, lm = done.columns["ifd"], done.info
-        else:
-            ifd, losses = _ifd(records, ifd_variant, model, device, max_length, batch_tokens, cache, progress)
-            lm = losses.manifest
-    finite = np.isfinite(ifd)
-    keep = finite & ((ifd < 1) if ifd_variant == "superfiltering" else (ifd <= 1))
-    params = dict(ifd_variant=ifd_variant, model=model, device=device,
-                  max_length=lm["max_length"], batch_tokens=batch_tokens,
-                  cache=None if cache is None else str(cache), progress=progress)
-    extra = {"lm": lm, "ifd_dropped": int((finite & ~keep).sum()),
-             "unscored": int((~finite).sum())}
-    rule = "IFD < 1" if ifd_variant == "superfiltering" else "IFD <= 1"
-    return ranked_selection(records, method="ifd", keys=np.where(finite, ifd, -np.inf),
-                            params=params, budget=budget, budget_tokens=budget_tokens,
-                            tokenizer=tokenizer, timings=timings, score=f"IFD ({ifd_variant})",
-                            eligible=None if keep.all() else keep,
-                            filter_name=f"the {ifd_variant} rule ({rule})", extra=extra)

@@ -25,13 +25,9 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import regex
 
-from ..manifest import Timings
-from ..engine import remote_pass
+from ..io import Records, read_records
 from ..parallel import map_blocks, resolve_workers
 from ..progress import bar
-from ..ranking import check_budget_early, describe_target, ranked_selection
-from ..io import Records, read_records
-from ..selection import Selection
 
 # nltk compiles its patterns with the ``regex`` engine and these flags (nltk.tokenize.regexp).
 WORDPUNCT = regex.compile(r"\w+|[^\w\s]+", regex.UNICODE | regex.MULTILINE | regex.DOTALL)
@@ -174,60 +170,8 @@ def _featurizer(num_buckets: int, ngrams: int) -> Callable[[Sequence[str]], Feat
     return functools.partial(featurize, num_buckets=num_buckets, ngrams=ngrams)
 
 
-def dsir_scores(records: Any, target: Any, *, num_buckets: int = NUM_BUCKETS, ngrams: int = 2,
-                raw_fit_ngrams: int | None = None, workers: int | None = None,
-                progress: bool | None = None) -> np.ndarray:
-    """Log importance weight of every record (float64, aligned with the records)."""
-    records = read_records(records)
-    estimator = DSIR(num_buckets, ngrams, workers, progress)
-    return estimator.log_weights(estimator.fit(records, target, raw_fit_ngrams))
-
-
 def gumbel_keys(log_weights: np.ndarray, seed: int) -> np.ndarray:
     """Log weights plus standard Gumbel noise: the top k of these keys is a sample of k
     records without replacement, each draw in proportion to exp(log weight). One draw per
     pool position, so a record's noise does not depend on which records a filter drops."""
     return log_weights + np.random.default_rng(seed).gumbel(size=len(log_weights))
-
-
-def select_dsir(records: Records, *, target: Any, budget: int | None = None,
-                budget_tokens: int | None = None, tokenizer: str = "whitespace",
-                resampling: str = "gumbel", seed: int = 0, min_tokens: int = 100,
-                num_buckets: int = NUM_BUCKETS, ngrams: int = 2,
-                raw_fit_ngrams: int | None = None, workers: int | None = None,
-                progress: bool | None = None) -> Selection:
-    """Importance resampling: Gumbel top-k on the log weights (``seed``), or plain top-k.
-
-    ``min_tokens`` drops records with fewer word-punct tokens before resampling: 100, as the
-    reference package does (``min_example_length``), since the log weight sums over n-grams
-    and without a floor short records win (towards ProofNet: 114 characters on average
-    against a random set's 616, ``experiments/dsir_length_floor.py``). 0 keeps every record:
-    lower it for pools of short records (most Lean statements are under 100 tokens).
-    Selection scores are the keys ranked by: log weight plus the record's Gumbel noise, or
-    the log weight alone.
-    """
-    if resampling not in RESAMPLING:
-        raise ValueError(f"resampling must be one of {RESAMPLING}, got {resampling!r}")
-    check_budget_early(records, budget, budget_tokens)
-    timings = Timings()
-    estimator = DSIR(num_buckets, ngrams, workers, progress)
-    with timings.stage("fit"):
-        done = remote_pass(records, "dsir", dict(target=target, num_buckets=num_buckets, ngrams=ngrams,
-                                                 raw_fit_ngrams=raw_fit_ngrams))
-        features = [] if done else estimator.fit(records, target, raw_fit_ngrams)
-    with timings.stage("weights"):
-        if done:  # both passes ran on the engine
-            log_weights, words = done.columns["dsir"], done.columns["words"]
-        else:
-            log_weights = estimator.log_weights(features)
-            words = np.concatenate([f.words for f in features])
-    keys = gumbel_keys(log_weights, seed) if resampling == "gumbel" else log_weights
-    eligible = words >= min_tokens if min_tokens else None
-    params = dict(resampling=resampling, seed=seed, min_tokens=min_tokens, num_buckets=num_buckets,
-                  ngrams=ngrams, raw_fit_ngrams=raw_fit_ngrams, workers=workers,
-                  target=describe_target(target), progress=progress)
-    extra = {"log_weight": {"min": float(log_weights.min()), "max": float(log_weights.max())}}
-    key = "log importance weight + Gumbel noise" if resampling == "gumbel" else "log importance weight"
-    return ranked_selection(records, method="dsir", keys=keys, params=params, budget=budget, score=key,
-                            budget_tokens=budget_tokens, tokenizer=tokenizer, timings=timings,
-                            eligible=eligible, filter_name=f"min_tokens={min_tokens}", extra=extra)

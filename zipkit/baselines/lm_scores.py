@@ -39,13 +39,23 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..io import atomic_output
-from .models import (DEFAULT_CAUSAL_LM, cache_dir, default_dtype, fingerprint, load_cached,
-                     load_causal_lm, load_tokenizer, locate, quiet_loading, require, resolve_device)
-from ..progress import bar
-from ..io import Records
+from ..identity import fingerprint
+from ..io import Records, atomic_output
 from ..io.schemas import messages
+from ..progress import bar
 from . import turns as turnmod
+from .models import (
+    DEFAULT_CAUSAL_LM,
+    cache_dir,
+    default_dtype,
+    load_cached,
+    load_causal_lm,
+    load_tokenizer,
+    locate,
+    quiet_loading,
+    require,
+    resolve_device,
+)
 
 PASSES = ("cond", "direct")
 # Padded tokens per batch: the logits of a batch are batch_tokens x vocabulary floats.

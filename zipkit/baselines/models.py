@@ -246,10 +246,3 @@ def load_cached(path: Path, problem: Callable[[Any], str | None]) -> Any:
     warn_caller(f"cache file {path} is not usable: {wrong}; computing afresh and replacing it")
     path.unlink(missing_ok=True)
     return None
-
-
-def fingerprint(*parts: Any, data: bytes | memoryview = b"") -> str:
-    """A short digest identifying a computation: its settings and the bytes it ran on."""
-    digest = hashlib.blake2b(repr(parts).encode(), digest_size=12)
-    digest.update(data)
-    return digest.hexdigest()

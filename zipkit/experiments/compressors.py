@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import ratio
+from ..api import score
 from ..budget import token_counts
 from ..io import read_records
-from ..scoring import score
+from ..results import plots
 from ..summary import describe, overlap
-from . import plots
 from .runner import Runner
 
 
@@ -76,7 +76,7 @@ def _single_record_spearman(runner: Runner, specs: list[str]) -> dict:
     scores = {}
     for spec in specs:
         runner.say(f"single-record ratios: {spec}")
-        scores[spec] = score(runner.pool, method="ratio", compressor=spec)
+        scores[spec] = score(runner.pool, method="ratio", compressor=spec).values
     return {a: {b: round(ratio.spearman(scores[a], scores[b]), 4) for b in specs} for a in specs}
 
 
@@ -92,7 +92,7 @@ def _zipfit(runner: Runner, spec: dict) -> list[dict]:
     for compressor in [reference] + [c for c in spec["compressors"] if c != reference]:
         runner.say(f"zipfit scores: {compressor}")
         started = time.perf_counter()
-        alignments[compressor] = score(sources, method="zipfit", target=target, compressor=compressor)
+        alignments[compressor] = score(sources, method="zipfit", target=target, compressor=compressor).values
         seconds[compressor] = time.perf_counter() - started
     k = max(len(sources) // 10, 1)
     top = {c: set(np.argsort(-a, kind="stable")[:k].tolist()) for c, a in alignments.items()}

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from ..ratio import framed_ratio, spearman
+from ..results import plots
 from ..summary import Chosen
-from . import plots
 from .runner import Runner
 from .train import Trainer, check_pool, saved_selections, summarize
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ..budget import token_counts
+from ..results import plots
 from ..summary import describe
-from . import plots
 from .compressors import _target_source
 from .runner import Runner
 

@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from ..io import atomic_output
+from .. import methods
+from ..api import select
+from ..io import Records, atomic_output, read_records
 from ..manifest import versions
-from ..io import Records, read_records
-from ..lazy import parameters
-from ..selection import SELECTORS, Selection, select
+from ..results import Selection
 from ..summary import Chosen
 from . import pools
 
@@ -77,11 +77,11 @@ class Runner:
 
     def select(self, label: str, method: str, **params: Any) -> Chosen:
         """The selection, from the cache when this pool, method and parameters ran before."""
-        from ..baselines.models import fingerprint
+        from ..identity import fingerprint
 
         key = fingerprint(method, sorted((k, repr(v)) for k, v in params.items()),
                           data=self.pool.payloads("text").digest().encode())
-        if self.progress is False and "progress" in parameters(SELECTORS[method]):  # not in the key
+        if self.progress is False and "progress" in methods.get(method).parameters():  # not in the key
             params = {**params, "progress": False}
         path = self.out / "selections" / f"{_safe(label)}-{key}.json"
         if path.is_file():

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..baselines.models import fingerprint
+from ..identity import fingerprint
 from ..io import atomic_output
 from ..summary import Chosen
 from . import heldout, plots, training

@@ -19,10 +19,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..baselines.models import (DEFAULT_CAUSAL_LM, default_dtype, load_causal_lm, load_tokenizer, quiet_loading,
-                               require)
-from ..io import atomic_output
+from ..baselines.models import DEFAULT_CAUSAL_LM, default_dtype, load_causal_lm, load_tokenizer, quiet_loading, require
 from ..interrupts import deferred
+from ..io import atomic_output
 
 
 @dataclass(frozen=True)

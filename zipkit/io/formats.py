@@ -8,7 +8,6 @@ value where the record cannot be read.
 from __future__ import annotations
 
 import codecs
-import gzip
 import io
 import json
 import os

@@ -70,6 +70,24 @@ class Records(Sequence[dict]):
         pool.shard_of = np.repeat(np.arange(len(parts), dtype=np.int32), [len(p) for p in parts])
         return pool
 
+    def take(self, positions: Sequence[int]) -> "Records":
+        """The records at ``positions``, in that order, as a pool of their own (their bytes,
+        texts, numbers and lines; a sharded pool's shard of each)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        texts = self._payloads["text"]
+        store: dict = {}
+        if self._raw is not None:
+            store["raw"] = Payloads.pack(bytes(self._raw[int(i)]) for i in positions)
+        else:
+            store.update(table=self._table, rows=self._rows[positions])
+        taken = Records(path=self.path, format=self.format, schema=self.schema, text_fields=self.text_fields,
+                        numbers=self.numbers[positions], lines=None if self.lines is None else self.lines[positions],
+                        skipped=[], texts=Payloads.pack(bytes(texts[int(i)]) for i in positions), **store)
+        if self.shard_of is not None:
+            taken.shards, taken.shard_of = self.shards, self.shard_of[positions]
+        taken.read_options = self.read_options
+        return taken
+
     def origin(self, i: int) -> str:
         """The file record ``i`` came from (its shard, in a sharded pool)."""
         return self.shards[int(self.shard_of[i])] if self.shards is not None else self.path

@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+
 @dataclass(frozen=True)
 class Serializer:
     """How a record becomes bytes, and how a list of records is framed as one document.

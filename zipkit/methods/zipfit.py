@@ -25,15 +25,18 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from . import compressors
-from .compressors.base import EXACT
-from .manifest import Timings
-from .engine import remote_pass
-from .parallel import map_blocks, resolve_workers
-from .progress import bar
-from .ranking import check_budget_early, describe_target, ranked_selection
-from .io import Payloads, Records, read_records
-from .selection import Selection
+from .. import compressors
+from ..compressors.base import EXACT
+from ..identity import fingerprint
+from ..io import Payloads, read_records
+from ..manifest import Timings
+from ..parallel import map_blocks, resolve_workers
+from ..progress import bar
+from ..ranking import ranked_selection
+from ..results import Selection
+from ..steps import Step
+from .params import BUDGETS, COMPRESSOR, PROGRESS, SERIALIZER, TARGET, WORKERS
+from .spec import SELECT, Method, Param
 
 ORDERS = ("source_first", "target_first")
 AGGREGATES = ("mean", "max")
@@ -62,38 +65,60 @@ class _Job:
     context_min_bytes: int
 
 
-def zipfit_scores(records: Any, target: Any, *, compressor: str = DEFAULT_COMPRESSOR,
-                  serializer: str = "text", order: str = "source_first", aggregate: str = "mean",
-                  workers: int | None = None, context_min_bytes: int = CONTEXT_MIN_BYTES,
+def zipfit_scores(records: Any, target: Any, *, compressor: str, serializer: str, order: str, aggregate: str,
+                  context_min_bytes: int = CONTEXT_MIN_BYTES, workers: int | None = None,
                   progress: bool | None = None) -> np.ndarray:
     """ZIP-FIT alignment of every record with the target set (float64, aligned with records).
 
     ``records`` and ``target`` are anything :func:`zipkit.read_records` reads (a list of
-    strings included).
-    ``compressor`` is any spec of :mod:`zipkit.compressors` except stored DEFLATE (level 0),
-    which makes the score a function of length. ``workers`` is the number of processes
-    (default one per core; 1 runs in this process).
+    strings included). ``compressor`` is any spec of :mod:`zipkit.compressors` except stored
+    DEFLATE (level 0), which makes the score a function of length. ``workers`` is the number
+    of processes (default one per core; 1 runs in this process).
     """
-    return shard_scorer(target, compressor=compressor, serializer=serializer, order=order,
-                        aggregate=aggregate, workers=workers, context_min_bytes=context_min_bytes,
-                        progress=progress)(records)
+    step = ZipfitStep(target_texts(target, serializer), compressor, serializer, order, aggregate, context_min_bytes)
+    return step.scorer(resolve_workers(workers), progress)(records)
 
 
-def shard_scorer(target: Any, *, compressor: str = DEFAULT_COMPRESSOR, serializer: str = "text",
-                 order: str = "source_first", aggregate: str = "mean", workers: int | None = 1,
-                 context_min_bytes: int = CONTEXT_MIN_BYTES,
-                 progress: bool | None = False) -> Callable[[Any], np.ndarray]:
-    """:func:`zipfit_scores` as a function of the records alone, with the target compressed
-    once: what each worker of a sharded pass holds (``zipkit.engine``)."""
-    _check_options(order, aggregate)
-    job = make_job(target, compressor, serializer, order, context_min_bytes)
-    workers = resolve_workers(workers)
+def target_texts(target: Any, serializer: str) -> tuple[bytes, ...]:
+    """The target set as the bytes each example is compressed as."""
+    texts = read_records(target).payloads(serializer)
+    if not len(texts):
+        raise ValueError("the target set is empty: ZIP-FIT needs at least one target example")
+    return tuple(bytes(t) for t in texts)
 
-    def score(records: Any) -> np.ndarray:
-        ncd_mean, ncd_min = _run(job, read_records(records).payloads(serializer), workers, progress)
-        return 1.0 - (ncd_mean if aggregate == "mean" else ncd_min)
 
-    return score
+@dataclass(frozen=True)
+class ZipfitStep(Step):
+    """Each record's alignment with the target set (column ``zipfit``); a worker compresses
+    the targets once."""
+
+    targets: tuple[bytes, ...]
+    compressor: str
+    serializer: str
+    order: str
+    aggregate: str
+    context_min_bytes: int
+    workers: int | None = None
+    progress: bool | None = False
+    name = "zipfit"
+
+    def params(self) -> dict:
+        return {**super().params(), "targets": fingerprint(len(self.targets), data=b"\0".join(self.targets))}
+
+    def scorer(self, workers: int, progress: bool | None) -> Callable[[Any], np.ndarray]:
+        _check_options(self.order, self.aggregate)
+        engine = compressors.get(self.compressor)  # refuses stored DEFLATE, with the reason
+        job = _Job(engine.spec, self.targets, engine.sizes(self.targets), self.order, int(self.context_min_bytes))
+
+        def score(records: Any) -> np.ndarray:
+            ncd_mean, ncd_min = _run(job, read_records(records).payloads(self.serializer), workers, progress)
+            return 1.0 - (ncd_mean if self.aggregate == "mean" else ncd_min)
+
+        return score
+
+    def build(self, workers: int | None):
+        score = self.scorer(resolve_workers(self.workers or workers), self.progress)
+        return lambda records: ({"zipfit": score(records)}, None)
 
 
 def _check_options(order: str, aggregate: str) -> None:
@@ -101,16 +126,6 @@ def _check_options(order: str, aggregate: str) -> None:
         raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
     if aggregate not in AGGREGATES:
         raise ValueError(f"aggregate must be one of {AGGREGATES}, got {aggregate!r}")
-
-
-def make_job(target: Any, compressor: str, serializer: str = "text", order: str = "source_first",
-             context_min_bytes: int = CONTEXT_MIN_BYTES) -> _Job:
-    engine = compressors.get(compressor)  # refuses stored DEFLATE, with the reason
-    texts = read_records(target).payloads(serializer)
-    if not len(texts):
-        raise ValueError("the target set is empty: ZIP-FIT needs at least one target example")
-    targets = tuple(bytes(t) for t in texts)
-    return _Job(engine.spec, targets, engine.sizes(targets), order, int(context_min_bytes))
 
 
 def _run(job: _Job, sources: Payloads, workers: int, progress: bool | None):
@@ -184,34 +199,55 @@ class _Scorer:
         return context.size_with(x)
 
 
-def select_zipfit(records: Records, *, target: Any, budget: int | None = None,
-                  budget_tokens: int | None = None, tokenizer: str = "whitespace",
-                  threshold: float | None = None, compressor: str = DEFAULT_COMPRESSOR,
-                  serializer: str = "text", order: str = "source_first", aggregate: str = "mean",
-                  workers: int | None = None, context_min_bytes: int = CONTEXT_MIN_BYTES,
-                  progress: bool | None = None) -> Selection:
+PARAMS = (
+    TARGET,
+    *BUDGETS,
+    Param("threshold", None, float, "keep only records aligned at least this much", group="zipfit",
+          commands=(SELECT,)),
+    COMPRESSOR.but(default=DEFAULT_COMPRESSOR),
+    SERIALIZER,
+    Param("order", "source_first", str, "C(x+t) or C(t+x)", choices=ORDERS, group="zipfit"),
+    Param("aggregate", "mean", str, "mean NCD over the targets (the paper) or the nearest target",
+          choices=AGGREGATES, group="zipfit"),
+    WORKERS,
+    Param("context_min_bytes", CONTEXT_MIN_BYTES, int, "the shortest first part of a pair held as a "
+          "compressor context", cli=False),
+    PROGRESS,
+)
+
+
+def _step(p: dict) -> ZipfitStep:
+    if p["target"] is None:
+        raise ValueError("zipfit needs target= (--target FILE): the target task's examples")
+    return ZipfitStep(target_texts(p["target"], p["serializer"]), compressors.get(p["compressor"]).spec,
+                      p["serializer"], p["order"], p["aggregate"], p["context_min_bytes"], p["workers"],
+                      p["progress"])
+
+
+def score(pool, p: dict) -> tuple[dict, dict]:
+    step = _step(p)
+    columns, _ = pool.map(step)
+    return columns, {"compressor": compressors.get(step.compressor).describe()}
+
+
+def select(pool, p: dict, timings: Timings) -> Selection:
     """The best-aligned records under a budget (count or tokens), ties by position.
 
     ``threshold`` keeps only records whose alignment is at least that value; with a
     threshold and no budget, every record that passes is selected, best first.
     """
-    check_budget_early(records, budget, budget_tokens, optional=threshold is not None)
-    timings = Timings()
     with timings.stage("scores"):
-        done = remote_pass(records, "zipfit", dict(target=target, compressor=compressor, serializer=serializer,
-                                                   order=order, aggregate=aggregate,
-                                                   context_min_bytes=context_min_bytes))
-        scores = done.columns["zipfit"] if done else zipfit_scores(
-            records, target, compressor=compressor, serializer=serializer, order=order, aggregate=aggregate,
-            workers=workers, context_min_bytes=context_min_bytes, progress=progress)
-    eligible = scores >= threshold if threshold is not None else None
-    engine = compressors.get(compressor)
-    params = dict(compressor=engine.spec, serializer=serializer, order=order,
-                  aggregate=aggregate, threshold=threshold, workers=workers,
-                  context_min_bytes=context_min_bytes, target=describe_target(target),
-                  progress=progress)
-    extra = {"compressor": engine.describe()}
-    return ranked_selection(records, method="zipfit", keys=scores, params=params, budget=budget,
-                            score=f"ZIP-FIT alignment, 1 - {aggregate} NCD to the target",
-                            budget_tokens=budget_tokens, tokenizer=tokenizer, timings=timings,
-                            eligible=eligible, filter_name=f"threshold={threshold}", extra=extra)
+        columns, info = score(pool, p)
+    scores = columns["zipfit"]
+    eligible = scores >= p["threshold"] if p["threshold"] is not None else None
+    return ranked_selection(pool, method="zipfit", keys=scores, params={}, budget=p["budget"],
+                            score=f"ZIP-FIT alignment, 1 - {p['aggregate']} NCD to the target",
+                            budget_tokens=p["budget_tokens"], tokenizer=p["tokenizer"], timings=timings,
+                            eligible=eligible, filter_name=f"threshold={p['threshold']}", extra=info)
+
+
+METHOD = Method(
+    name="zipfit", summary="the records closest to --target by compression distance",
+    params=PARAMS, column="zipfit", direction="higher", select=select, score=score, scores=True,
+    score_summary="alignment with --target (1 - mean NCD)",
+)

@@ -33,123 +33,177 @@ from typing import Any
 
 import numpy as np
 
-from . import compressors, interrupts
-from .budget import check_budget, check_fits, token_counts
-from .errors import warn_caller
-from .io import atomic_output
-from .kernels import argmin_available, bottom_k
-from .manifest import Timings, versions
-from .parallel import parallel_sizes
-from .progress import bar
-from .ratio import framed_record_ratios
-from .io import Payloads, Records, Serializer, get_serializer
-from .selection import Selection
+from .. import compressors, interrupts
+from ..budget import check_budget, check_fits
+from ..errors import warn_caller
+from ..identity import plain
+from ..io import Payloads, Serializer, atomic_output, get_serializer
+from ..kernels import argmin_available, bottom_k
+from ..manifest import Timings
+from ..parallel import parallel_sizes
+from ..progress import bar
+from ..ratio import framed_record_ratios
+from ..results import Selection
+from ..steps import Step
+from .params import BUDGETS, COMPRESSOR, PROGRESS, SERIALIZER, WORKERS
+from .spec import Method, Param
 
 VARIANTS = ("paper", "official")
 FINE_CONTEXTS = ("batch", "selected")
-# A context query costs 10-100 µs (it parses the candidate against the held window), so a
-# thread pool pays off from a handful of candidates on; the fine stage's batches shrink to K2 - K3.
+# Below this many candidates a query pool's hand-off costs more than it saves.
 _MIN_QUERIES_FOR_POOL = 8
-# Parameters of select_zip that cannot change which records it selects.
-_HOW_TO_RUN = ("records", "workers", "checkpoint", "checkpoint_every", "resume", "progress")
 # What each variant compresses and with what, unless the caller says otherwise.
 _DEFAULTS = {"paper": ("zlib:9", "text"), "official": ("zlib:9", "repr")}
+_BY_VARIANT = "default: by --variant: zlib:9 with text (paper), zlib:9 with repr (official)"
+
+PARAMS = (
+    *BUDGETS,
+    Param("k1", 10000, int, "global window", group="zip"),
+    Param("k2", 200, int, "coarse window", group="zip"),
+    Param("k3", 100, int, "fine picks per round", group="zip"),
+    Param("variant", "paper", str, "Algorithm 1 as printed, or the authors' script", choices=VARIANTS, group="zip"),
+    COMPRESSOR.but(help=f"{COMPRESSOR.help} ({_BY_VARIANT})"),
+    SERIALIZER.but(default=None, help=f"{SERIALIZER.help} ({_BY_VARIANT})"),
+    Param("fine_context", "batch", str, "what the fine stage compresses with: the round's picks, or D' too",
+          choices=FINE_CONTEXTS, group="zip"),
+    Param("dedup", False, bool, "drop exact duplicate texts first", action="switch", group="zip"),
+    Param("exact", None, bool, "force exact (or conditional) compressor contexts; default the backend's",
+          action="bool", group="zip"),
+    WORKERS,
+    Param("checkpoint", None, str, "save the state here (.npz) every few rounds", changes_result=False, group="zip"),
+    Param("checkpoint_every", 5, int, "rounds between checkpoints", changes_result=False, group="zip"),
+    Param("resume", False, bool, "continue the run saved in --checkpoint", action="switch", changes_result=False,
+          group="zip"),
+    PROGRESS,
+)
 
 
-def select_zip(records: Records, *, budget: int | None = None, budget_tokens: int | None = None,
-               tokenizer: str = "whitespace", k1: int = 10000, k2: int = 200, k3: int = 100,
-               variant: str = "paper", compressor: str | None = None, serializer: str | None = None,
-               fine_context: str = "batch", dedup: bool = False, exact: bool | None = None,
-               workers: int | None = None, checkpoint: str | os.PathLike | None = None,
-               checkpoint_every: int = 5, resume: bool = False,
-               progress: bool | None = None) -> Selection:
-    """Select records by ZIP.
+@dataclass(frozen=True)
+class ZipSingletons(Step):
+    """ZIP's initial scores: each record's ratio framed as a one-record selected set."""
 
-    Parameters
-    ----------
-    budget, budget_tokens
-        Records to select, or tokens (counted by ``tokenizer``: ``whitespace``, ``bytes`` or a
-        Hugging Face tokenizer path/name); exactly one. ``official`` counts records only.
-    k1, k2, k3
-        Window sizes of the global, coarse and fine stages (K3 <= K2 <= K1).
-    variant
-        ``"paper"`` or ``"official"`` (module docstring).
-    compressor, serializer
-        Default ``zlib:9`` with ``text`` (paper) or ``repr`` (official).
-    fine_context
-        ``"batch"``: the fine stage scores ratio(T + [d]) over the round's picks T alone, as
-        both the paper and the script do. ``"selected"``: ratio(D' + T + [d]).
-    dedup
-        Drop records whose text equals an earlier record's before selecting.
-    exact
-        Context exactness (``compressors.Compressor.context``); ``None`` = the backend's
-        default (exact for zlib/gzip; for zstd a long-history conditional context, which
-        sees redundancy older than DEFLATE's 32 KiB window).
-    workers
-        Threads for scoring (default: one per core).
-    checkpoint, checkpoint_every, resume
-        Save the state to ``checkpoint`` (.npz) every ``checkpoint_every`` rounds; with
-        ``resume=True`` an existing checkpoint of the same run is continued, to the same result.
-    """
-    # Every argument, captured before any other local exists: a parameter added later reaches
-    # the manifest, and (unless it only says how the run is carried out) the checkpoint's
-    # identity, without a second edit.
-    arguments = {name: value for name, value in locals().items() if name != "records"}
-    params = {name: value for name, value in arguments.items() if name not in _HOW_TO_RUN}
-    config = _Config.build(records, params)
-    path = _checkpoint_path(checkpoint, checkpoint_every, resume)
-    timings = Timings()
+    compressor: str
+    serializer: str
+    workers: int | None = None
+    progress: bool | None = False
+    name = "zip_singletons"
+
+    def build(self, workers: int | None):
+        engine, frame = compressors.get(self.compressor), get_serializer(self.serializer)
+        workers = self.workers or workers
+
+        def run(records):
+            payloads = records.payloads(self.serializer)
+            every = np.arange(len(payloads))
+            return {"ratio": framed_record_ratios(payloads, engine, frame, every, workers, self.progress)}, None
+
+        return run
+
+
+# The parameters that can change a selection (the checkpoint's identity; the spec's
+# changes_result says the same for manifests and scores folders).
+_DECISIVE = tuple(param.name for param in PARAMS if param.changes_result)
+
+
+def select(pool, p: dict, timings: Timings) -> Selection:
+    """Select records by ZIP (parameters: :data:`PARAMS`; the module docstring says what the
+    variants and stages do). ``k3 <= k2 <= k1``; ``official`` counts records only; with
+    ``checkpoint`` the state is saved every ``checkpoint_every`` rounds and ``resume=True``
+    continues an existing checkpoint of the same run, to the same result."""
+    config = _Config.build(p)
+    path = _checkpoint_path(p["checkpoint"], p["checkpoint_every"], p["resume"])
+    budget, budget_tokens, tokenizer = p["budget"], p["budget_tokens"], p["tokenizer"]
     with timings.stage("prepare"):
-        available = _initial_pool(records, dedup)
-        dedup_removed = int(len(records) - available.sum())
-        check_budget(len(records) - dedup_removed, budget, budget_tokens)
-        tokens = token_counts(records, tokenizer) if budget_tokens is not None else None
+        if p["dedup"]:
+            available = _initial_pool(pool.need_records("dedup=True (--dedup)"), True)
+        else:
+            available = None
+    with timings.stage("initial_scores"):
+        initial = pool.map(ZipSingletons(config.compressor.spec, config.serializer, p["workers"],
+                                             p["progress"]))[0]["ratio"]
+    with timings.stage("prepare"):
+        n = len(pool)
+        available = np.ones(n, dtype=np.bool_) if available is None else available
+        dedup_removed = int(n - available.sum())
+        check_budget(n - dedup_removed, budget, budget_tokens)
+        tokens = pool.tokens(tokenizer) if budget_tokens is not None else None
         if tokens is not None:
             check_fits(budget_tokens, tokens[available], tokenizer)
-    run = _Run(records.payloads(config.serializer), config, available, tokens, workers, timings)
+        # Records that can enter a window (all of them, when the pool is in memory).
+        candidates = _candidates(pool, config, initial, available, tokens)
+        payloads = (pool.records.payloads(config.serializer) if candidates is None
+                    else pool.payloads_at(candidates, config.serializer))
+    here = slice(None) if candidates is None else candidates
+    run = _Run(payloads, config, available[here].copy(), None if tokens is None else tokens[here],
+               p["workers"], timings)
     # Hashing the pool is only needed to match a checkpoint to its run.
-    identity = _identity(records, params, config) if path is not None else {}
-    if resume and path is not None and path.exists():
+    identity = _identity(pool, p, config) if path is not None else {}
+    if p["resume"] and path is not None and path.exists():
         run.restore(path, identity)
-    elif path is not None and path.exists() and not resume:
+    elif path is not None and path.exists() and not p["resume"]:
         raise FileExistsError(f"checkpoint {path} exists: pass resume=True (--resume) to continue "
                               f"it, or remove it to start over")
     else:
-        with timings.stage("initial_scores"):
-            run.score_singletons(progress, _singletons_elsewhere(records, config))
+        run.score_singletons(initial[here])
     started = time.perf_counter()
-    with bar(run.expected_rounds(), "zip rounds", "round", progress) as pbar, \
+    with bar(run.expected_rounds(), "zip rounds", "round", p["progress"]) as pbar, \
             interrupts.deferred(path is not None) as signalled:
         pbar.update(run.rounds)
         while not run.done():
             run.round()
             pbar.set_postfix(selected=len(run.selected), refresh=False)  # shown by the update
             pbar.update(1)
-            if path is not None and (run.rounds % checkpoint_every == 0 or signalled.pending):
+            if path is not None and (run.rounds % p["checkpoint_every"] == 0 or signalled.pending):
                 with timings.stage("checkpoint"):
                     run.save(path, identity)
             signalled.raise_if_signalled()  # after a round and its save: --resume goes on from here
     timings["loop"] = round(time.perf_counter() - started, 6)
     if not run.selected:
-        raise ValueError(f"ZIP selected nothing: its first pick has {int(tokens[run.refused])} "
+        raise ValueError(f"ZIP selected nothing: its first pick has {int(run.tokens[run.refused])} "
                          f"{tokenizer} tokens, more than budget_tokens={budget_tokens}; raise the "
                          f"budget")
     if run.exhausted:
         warn_caller(_exhausted(config, run), RuntimeWarning)
+    selected = np.asarray(run.selected, dtype=np.int64)
+    if candidates is not None:
+        selected = candidates[selected]
     manifest = {
-        "method": "zip", "parameters": {**arguments, "compressor": config.compressor.spec,
-                                        "serializer": config.serializer,
-                                        "checkpoint": str(path) if path else None},
+        "parameters": {"compressor": config.compressor.spec, "serializer": config.serializer,
+                       "checkpoint": str(path) if path else None},
         "score": {"is": "compression ratio of the round's picks with the record (fine stage)",
                   "order": "ascending"},
         "compressor": config.compressor.describe(), "context_exactness": run.exactness,
-        "pool": records.describe(), "dedup_removed": dedup_removed,
+        "dedup_removed": dedup_removed, "candidates": n if candidates is None else len(candidates),
         "rounds": run.rounds, "exhausted": run.exhausted, "selected": len(run.selected),
-        "tokens_selected": int(tokens[run.selected].sum()) if tokens is not None else None,
-        "versions": versions(), "timings": timings,
+        "tokens_selected": int(tokens[selected].sum()) if tokens is not None else None,
     }
-    return Selection(np.asarray(run.selected, dtype=np.int64),
-                     np.asarray(run.picked_scores, dtype=np.float64), manifest)
+    return Selection(selected, np.asarray(run.picked_scores, dtype=np.float64), manifest)
+
+
+def _candidates(pool, config: "_Config", initial: np.ndarray, available: np.ndarray,
+                tokens: np.ndarray | None) -> np.ndarray | None:
+    """For a pool left in its shards, the records any window can reach, in position order;
+    None for a pool in memory (all of them).
+
+    Each round's window holds the ``k1`` lowest scores of the records still in the pool, and
+    only records that were in a window have other scores than their initial ones. So after
+    ``r`` rounds at most ``r * k1`` records have been in a window, and the ``R * k1`` records
+    of lowest initial score (ties by position) hold every window of a run of ``R`` rounds:
+    an untouched one of them precedes, in the window's order, every record outside. ``R`` is
+    the rounds the budget allows at most (for a token budget: as if the smallest records were
+    picked)."""
+    if pool.records is not None:
+        return None
+    picks = config.budget
+    if picks is None:  # the most records that fit the token budget
+        picks = int(np.searchsorted(np.cumsum(np.sort(tokens[available])), config.budget_tokens, side="right"))
+    reach = math.ceil(max(picks, 1) / config.k3) * config.k1
+    if reach >= int(available.sum()):
+        return np.flatnonzero(available)
+    eligible = np.flatnonzero(available)
+    order = eligible[np.lexsort((eligible, initial[eligible].astype(np.float32 if config.variant == "official"
+                                                                   else np.float64)))]
+    return np.sort(order[:reach])
 
 
 @dataclass
@@ -167,7 +221,7 @@ class _Config:
     budget_tokens: int | None
 
     @classmethod
-    def build(cls, records: Records, params: dict) -> "_Config":
+    def build(cls, params: dict) -> "_Config":
         variant = params["variant"]
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
@@ -216,7 +270,7 @@ def _exhausted(config: _Config, run: "_Run") -> str:
             f"{wanted}")
 
 
-def _initial_pool(records: Records, dedup: bool) -> np.ndarray:
+def _initial_pool(records, dedup: bool) -> np.ndarray:
     available = np.ones(len(records), dtype=np.bool_)
     if dedup:
         texts = records.payloads("text")
@@ -229,31 +283,14 @@ def _initial_pool(records: Records, dedup: bool) -> np.ndarray:
     return available
 
 
-def _singletons_elsewhere(records: Records, config: _Config) -> np.ndarray | None:
-    """Every record's initial ratio from the engine in use when it is not this process (the
-    initial scores are ZIP's one pass over the whole pool; its loop stays here)."""
-    from .engine import remote_pass
-
-    done = remote_pass(records, "zip_singletons", {"compressor": config.compressor.spec,
-                                                   "serializer": config.serializer})
-    return None if done is None else done.columns["ratio"]
-
-
-def _identity(records: Records, params: dict, config: _Config) -> dict:
+def _identity(pool, params: dict, config: _Config) -> dict:
     """What makes a run this run: every parameter that can change its result (defaults
     resolved) and the exact bytes it selects from (the serializer's, and the text that
     dedup compares). A checkpoint continues only the run with the same identity."""
-    return {**{k: _plain(v) for k, v in params.items()},
-            "compressor": config.compressor.spec, "serializer": config.serializer,
-            "pool": records.payloads(config.serializer).digest(),
-            "pool_text": records.payloads("text").digest()}
-
-
-def _plain(value: Any) -> Any:
-    """A parameter as JSON can hold it (numpy integers and paths become int and str)."""
-    if isinstance(value, np.integer):
-        return int(value)
-    return value if value is None or isinstance(value, (bool, int, float, str)) else str(value)
+    decisive = {k: plain(v) for k, v in params.items() if k in _DECISIVE}
+    ids = pool.identity(config.serializer)
+    return {**decisive, "compressor": config.compressor.spec, "serializer": config.serializer,
+            "pool": ids.get("bytes", ids), "pool_text": ids.get("text", ids.get("bytes", ids))}
 
 
 def _differences(saved: dict, identity: dict) -> str:
@@ -320,16 +357,11 @@ class _Run:
         lengths = anchor.length + np.fromiter(map(len, suffixes), dtype=np.int64, count=len(suffixes))
         return (lengths / sizes).astype(self.dtype)
 
-    def score_singletons(self, progress: bool | None = None, ratios: np.ndarray | None = None) -> None:
-        """Each record's own ratio; records already out of the pool (dedup) are skipped.
-        ``ratios``: every record's, computed elsewhere (the Ray engine)."""
+    def score_singletons(self, ratios: np.ndarray) -> None:
+        """Each record's own ratio (:class:`ZipSingletons`); records already out of the pool
+        (dedup) keep none."""
         todo = np.flatnonzero(self.available)
-        if ratios is None:
-            ratios = framed_record_ratios(self.payloads, self.config.compressor, self.config.frame, todo,
-                                          self.workers, progress)
-        else:  # every record's, from a pass on another engine
-            ratios = ratios[todo]
-        self.pi[todo] = ratios.astype(self.dtype)
+        self.pi[todo] = ratios[todo].astype(self.dtype)
 
     # --- the loop ------------------------------------------------------------------------
     def done(self) -> bool:
@@ -451,3 +483,9 @@ def _load_checkpoint(path: Path, n: int) -> dict[str, np.ndarray]:
             0 <= selected.min() and selected.max() < n and len(np.unique(selected)) == len(selected))):
         raise ValueError(f"{damaged} (its selected positions are out of range or repeated)")
     return state
+
+
+METHOD = Method(
+    name="zip", summary="a low-redundancy set, greedily by compression ratio (the entropy-law paper)",
+    params=PARAMS, column="ratio", direction="lower", select=select,
+)

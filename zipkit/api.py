@@ -1,0 +1,123 @@
+"""``zipkit.score`` and ``zipkit.select``: a method (:mod:`zipkit.methods`) composed with
+an executor (:mod:`zipkit.executors`) over a pool, with one manifest for both results."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from . import compressors, executors, methods
+from .budget import check_budget
+from .identity import plain, result_key
+from .io import Records, is_sharded, read_records
+from .manifest import Timings, versions
+from .pool import Pool
+from .ranking import describe_target
+from .results import Scores, Selection
+
+
+def open_pool(records: Any, executor: Any, stream: bool | None = None, read: dict | None = None,
+              progress: bool | None = None) -> Pool:
+    """The pool of ``records``: left in its files when it is a path and ``stream`` (default:
+    on Ray, or a sharded pool), else read into memory (``read``: the options of
+    :func:`zipkit.read_records`)."""
+    if isinstance(records, Pool):
+        return records
+    if stream is None:
+        stream = isinstance(records, (str, os.PathLike)) and (executor.name != "local" or is_sharded(records))
+    if stream and isinstance(records, (str, os.PathLike)):
+        return Pool.in_files(records, executor, read, progress)
+    if not isinstance(records, Records):
+        records = read_records(records, progress=progress, **(read or {}))
+    return Pool.in_memory(records, executor, progress)
+
+
+def score(records: Any, method: str = "ratio", *, engine: Any = "local", **params: Any) -> Scores:
+    """Score every record with a per-record method.
+
+    ``records`` is anything :func:`zipkit.read_records` reads (or a ``Records``); a path of
+    a sharded pool (a directory or glob), or any path on Ray, is read shard by shard, never
+    whole. Methods (``zipkit.methods.scorers()``): ``ratio`` (the record's compression ratio),
+    ``zipfit`` (alignment with ``target=``), ``dsir`` (log importance weight towards
+    ``target=``), ``length`` (tokens by ``tokenizer=``), ``perplexity`` (mean NLL under a
+    causal LM) and ``ifd`` (instruction-following difficulty); each method's module declares
+    its parameters and defaults. ``engine``: ``"local"``, ``"ray"`` or an executor
+    (:mod:`zipkit.executors`).
+
+    Returns :class:`zipkit.results.Scores`: ``values`` (the score), ``direction``,
+    ``columns``, ``manifest``, ``to_frame()``/``to_arrow()``.
+    """
+    if method not in methods.names():
+        raise ValueError(f"unknown scoring method {method!r}; known: {', '.join(methods.scorers())}")
+    spec = methods.get(method)
+    if not spec.scores:
+        raise ValueError(f"method {method!r} gives no per-record score; scoring methods: "
+                         f"{', '.join(methods.scorers())}")
+    resolved = spec.resolve(params, "score")
+    executor = executors.get(engine)
+    timings = Timings()
+    pool = open_pool(records, executor, progress=resolved.get("progress"))
+    with timings.stage("score"):
+        columns, info = spec.score(pool, resolved)
+    extra = {"lm": info} if spec.name in ("perplexity", "ifd") else (info or {})
+    manifest = run_manifest("score", spec, resolved, pool, executor, timings, extra)
+    return Scores(values=np.asarray(columns[spec.column], dtype=np.float64), column=spec.column,
+                  direction=spec.direction, manifest=manifest, columns=columns, numbers=pool.numbers,
+                  shard_of=pool.shard_of)
+
+
+def select(records: Any, method: str = "zip", *, engine: Any = "local", **params: Any) -> Selection:
+    """Select a subset of ``records`` (anything :func:`zipkit.read_records` reads).
+
+    Methods: ``zipkit.methods.selectors()`` (zip, zipfit, random, length, dsir, cluster,
+    perplexity, ifd, and any plugin's); each method's module declares its parameters and
+    their defaults. Every method takes ``budget=N`` or ``budget_tokens=T``.
+
+    ``engine``: where the method's steps run (ZIP's initial ratios, ZIP-FIT, DSIR's two
+    passes, length, the embeddings, the LM losses): ``"local"``, ``"ray"`` or an executor.
+    On Ray a path is never read whole here: the steps stream its shards and this process
+    keeps only scores and the records it needs (ZIP's candidates). The rest of the method
+    (ZIP's greedy loop, k-means, the ranking) runs in this process, on the same scores.
+    """
+    if method not in methods.names():
+        raise ValueError(f"unknown selection method {method!r}; known: {', '.join(methods.selectors())}")
+    spec = methods.get(method)
+    if spec.select is None:
+        raise ValueError(f"method {method!r} scores records but does not select; selection methods: "
+                         f"{', '.join(methods.selectors())}")
+    resolved = spec.resolve(params, "select")
+    executor = executors.get(engine)
+    pool = open_pool(records, executor, progress=resolved.get("progress"))
+    if pool.records is not None and (resolved.get("threshold") is None or resolved["budget"] is not None
+                                     or resolved["budget_tokens"] is not None):
+        check_budget(len(pool), resolved["budget"], resolved["budget_tokens"])  # before any work
+    timings = Timings()
+    result = spec.select(pool, resolved, timings)
+    result.manifest = run_manifest("select", spec, resolved, pool, executor, timings, result.manifest)
+    if not len(result.indices):  # each method says why first; this catches any that does not
+        raise ValueError(f"method {method!r} selected no record: check the budget and filters")
+    return result
+
+
+def run_manifest(command: str, spec: Any, resolved: dict, pool: Pool, executor: Any, timings: Timings,
+                 extra: dict) -> dict:
+    """The manifest both results carry: the command and method, every parameter (defaults
+    resolved, as the method refined them), the score's column and direction, the compressor,
+    the pool, the executor, the key of the result (:func:`zipkit.identity.result_key`),
+    library versions and timings; then what the method adds."""
+    extra = dict(extra)
+    parameters = {name: describe_target(value) if name == "target" and value is not None else plain(value)
+                  for name, value in resolved.items()}
+    parameters.update(plain(extra.pop("parameters", {})))
+    score = extra.pop("score", {})
+    manifest = {"command": command, "method": spec.name, "parameters": parameters,
+                "score": {"column": spec.column, "direction": spec.direction, **score}}
+    if parameters.get("compressor") and "compressor" not in extra:
+        manifest["compressor"] = compressors.get(parameters["compressor"]).describe()
+    decisive = {k: v for k, v in parameters.items() if k in spec.result_params(resolved)}
+    manifest.update(extra)
+    manifest.update({"pool": pool.describe(), "engine": executor.describe(),
+                     "result_key": result_key(spec.name, decisive, pool.identity()),
+                     "versions": versions(), "timings": timings})
+    return manifest

@@ -1,0 +1,6 @@
+"""``python -m zipkit.cli``: the ``zipkit`` command."""
+import sys
+
+from . import main
+
+sys.exit(main())

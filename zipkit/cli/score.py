@@ -1,0 +1,71 @@
+"""``zipkit score``: one value per record by any scoring method."""
+from __future__ import annotations
+
+import argparse
+
+from .. import ratio
+from ..api import open_pool, score
+from ..io import atomic_output
+from ..manifest import command_line
+from .common import (
+    check_read,
+    check_run_outputs,
+    engine_options,
+    executor_of,
+    load_pool,
+    pool_options,
+    progress,
+    read_options,
+)
+from .options import add_method_options, method_params
+
+
+def parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("score", parents=[pool_options(), engine_options()], help="score every record of a pool",
+                       description="Per-record scores, keyed by position: ratio (compression "
+                                   "ratio), zipfit (alignment with --target), dsir (log importance "
+                                   "weight towards --target), length (tokens), perplexity and ifd "
+                                   "(with every LM loss and token count they come from).")
+    p.add_argument("-o", "--output", required=True,
+                   help="position, record number, score per record (.parquet, .jsonl or .json); "
+                        "parquet also carries the manifest")
+    p.add_argument("--report", help="the manifest (method, every parameter, compressor or model, "
+                                    "versions, timings) as JSON")
+    add_method_options(p, "score")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    check_run_outputs(args)
+    executor = executor_of(args)
+    params = method_params(args, "score")
+    pool = open_pool(args.pool, executor, read=read_options(args), progress=progress(args))
+    if pool.records is None:
+        result = score(pool, method=args.method, engine=executor, **params)
+        check_read(_Read(pool), args.pool)
+    else:
+        load_pool(args, records=pool.records)
+        result = score(pool, method=args.method, engine=executor, **params)
+    if args.method not in ("perplexity", "ifd"):  # their losses are written with the score
+        result.columns = {args.method: result.values}
+    result.manifest["argv"] = command_line()
+    result.write(args.output)
+    if args.report:
+        with atomic_output(args.report) as out:
+            out.write(json.dumps(result.manifest, indent=1).encode() + b"\n")
+    stats = ratio.summarize(next(iter(result.columns.values())))
+    print(f"scored   {len(result):,} records by {args.method} -> {args.output}")
+    print(f"{next(iter(result.columns)):8} " + "  ".join(f"{k} {v:,}" if k == "unscored" else f"{k} {v:.4f}"
+                                                         for k, v in stats.items()))
+    print("time     " + ", ".join(f"{k} {v:.2f} s" for k, v in result.manifest["timings"].items()))
+    return 0
+
+
+class _Read:
+    def __init__(self, pool) -> None:
+        self.skipped, self.pool = pool.skipped, pool
+
+    def __len__(self) -> int:
+        return len(self.pool)

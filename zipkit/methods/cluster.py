@@ -1,0 +1,101 @@
+"""Cluster (the entropy-law paper's baseline): k-means on sentence embeddings, then the
+record nearest each centroid (or records at random cluster by cluster). The embedding,
+k-means and assignment are :mod:`zipkit.baselines.cluster`; this module declares the
+method and runs it: the embeddings are a step (on the GPU when there is one), the rest
+here on the vectors."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..baselines.cluster import RULES, embed_cached, kmeans, nearest_unique, random_per_cluster
+from ..baselines.models import encoder_dtype, locate, resolve_device
+from ..manifest import Timings
+from ..ranking import ranked_selection
+from ..results import Selection
+from ..steps import Step
+from .params import BUDGETS, CACHE, DEVICE, ENCODER, MODELS, PROGRESS, SEED
+from .spec import Method, Param
+
+PARAMS = (
+    *BUDGETS,
+    ENCODER,
+    DEVICE,
+    Param("rule", "nearest", str, "one record per centroid, or random records cluster by cluster",
+          choices=RULES, group=MODELS),
+    Param("clusters", None, int, "k (default: from the budget)", group=MODELS),
+    SEED,
+    Param("iterations", 100, int, "k-means iterations", group=MODELS),
+    Param("batch_size", None, int, "texts per embedding batch (default by device)", changes_result=False,
+          group=MODELS),
+    CACHE,
+    PROGRESS,
+)
+
+
+@dataclass(frozen=True)
+class Embed(Step):
+    """Sentence embeddings, one unit vector per record (column ``embedding``)."""
+
+    model: str
+    device: str
+    batch_size: int | None = None
+    cache: str | None = None
+    progress: bool | None = False
+    name = "embed"
+    uses_gpu = True
+
+    def params(self) -> dict:
+        return {"model": self.model, "device": self.device.split(":")[0]}
+
+    def build(self, workers: int | None):
+        device = resolve_device(self.device)
+
+        def run(records):
+            vectors, from_cache = embed_cached(records, self.model, device, self.batch_size, self.cache, True,
+                                         self.progress)
+            return {"embedding": vectors}, {"model_files": locate(self.model).describe(), "embedded_on": device,
+                                            "embedding_dtype": encoder_dtype(device),
+                                            "embeddings_from_cache": from_cache}
+
+        return run
+
+
+def select(pool, p: dict, timings: Timings) -> Selection:
+    """``clusters`` defaults to the budget (for a token budget, the budget over the mean
+    tokens per record); the nearest rule then yields one record per centroid, in cluster
+    order, and a token budget takes them while they fit."""
+    resolved = resolve_device(p["device"])
+    with timings.stage("embed"):
+        columns, info = pool.map(Embed(p["model"], p["device"], p["batch_size"],
+                                       None if p["cache"] is None else str(p["cache"]), p["progress"]))
+        vectors = columns["embedding"]
+    k = p["clusters"] or _default_clusters(pool, p["budget"], p["budget_tokens"], p["tokenizer"])
+    with timings.stage("kmeans"):
+        centroids, labels = kmeans(vectors, min(k, len(pool)), p["seed"], p["iterations"], resolved)
+    with timings.stage("assign"):
+        order = nearest_unique(vectors, centroids) if p["rule"] == "nearest" else random_per_cluster(labels, p["seed"])
+    # Rank = place in the order; records the rule did not reach are not eligible.
+    keys = np.full(len(pool), np.inf)
+    keys[order] = np.arange(len(order), dtype=np.float64)
+    eligible = np.isfinite(keys)
+    extra = {"parameters": {"device": resolved, "clusters": k}, "embedding_dim": int(vectors.shape[1]),
+             **(info or {})}
+    return ranked_selection(pool, method="cluster", keys=np.where(eligible, keys, 0.0),
+                            descending=False, params={}, budget=p["budget"],
+                            score=f"rank in the {p['rule']} rule's order over the clusters (0 = first)",
+                            budget_tokens=p["budget_tokens"], tokenizer=p["tokenizer"], timings=timings,
+                            eligible=None if eligible.all() else eligible,
+                            filter_name=f"one record per centroid of {k} clusters", extra=extra)
+
+
+def _default_clusters(pool, budget: int | None, budget_tokens: int | None, tokenizer: str) -> int:
+    if budget is not None:  # the budgets were checked: otherwise budget_tokens is set
+        return int(budget)
+    mean = max(float(pool.tokens(tokenizer).mean()), 1.0)
+    return int(min(len(pool), max(1, round(budget_tokens / mean))))
+
+
+METHOD = Method(name="cluster", summary="k-means on sentence embeddings, records near the centroids", params=PARAMS,
+                column="rank", direction="lower", select=select)

@@ -1,0 +1,110 @@
+"""A method, declared once: its name, its parameters (defaults, types, help, which ones
+change its result), its score column and direction, a scoring step and a selection step.
+
+Everything else is generated from the declaration: the ``zipkit select``/``score`` options
+and their help (:mod:`zipkit.cli.options`), the parameters a run resolves and records in its
+manifest, and the key its checkpoints and scores are filed under (:mod:`zipkit.identity`).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Callable
+
+# Which commands a parameter belongs to.
+SELECT, SCORE = "select", "score"
+BOTH = (SELECT, SCORE)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a method (of several methods, where they share it: then it is one
+    object, so its default is written once).
+
+    ``type``: what a command-line value is turned into (None: taken as given, e.g. a target
+    set read from a file). ``changes_result``: False for parameters that only say how a run
+    is carried out (cores, progress bars, checkpoints). ``action``: how the command line
+    takes it: ``None`` (``--name VALUE``), ``"switch"`` (a flag that sets ``const``),
+    ``"bool"`` (``--name/--no-name``). ``flag``: the option's name when it is not
+    ``--name``. ``group``: the heading it is listed under in ``--help``. ``cli``: False for
+    parameters only the Python API takes. ``commands``: the commands it applies to.
+    """
+
+    name: str
+    default: Any = None
+    type: Callable[[str], Any] | None = str
+    help: str = ""
+    choices: tuple | None = None
+    changes_result: bool = True
+    action: str | None = None
+    const: Any = True
+    flag: str | None = None
+    group: str | None = None
+    metavar: str | None = None
+    cli: bool = True
+    commands: tuple[str, ...] = BOTH
+
+    @property
+    def option(self) -> str:
+        return self.flag or "--" + self.name.replace("_", "-")
+
+    def check(self, value: Any) -> None:
+        """Refuse a value outside ``choices``, naming the parameter and what it takes."""
+        if self.choices is not None and value is not None and value not in self.choices:
+            raise ValueError(f"{self.name} must be one of {self.choices}, got {value!r}")
+
+    def but(self, **changes: Any) -> "Param":
+        """This parameter with some fields changed (a method's own default or help)."""
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Method:
+    """A selection method (and, where ``score`` is set, a per-record scorer).
+
+    ``column``: the name of its per-record score; ``direction``: ``"lower"`` or ``"higher"``,
+    the end it prefers. ``score(pool, params) -> (columns, info)``: the per-record scoring,
+    run through ``pool.map(step)`` (columns by name, ``column`` among them; ``info``: what the
+    manifest should say of how it ran, or None). ``select(pool, params, timings) ->
+    Selection``: the selection, from the scores it computes through the same pool.
+    ``scores``: whether ``zipkit score`` offers the method; ``score_summary``: its line there.
+    """
+
+    name: str
+    summary: str
+    params: tuple[Param, ...]
+    column: str
+    direction: str
+    select: Callable[..., Any] | None = None
+    score: Callable[..., Any] | None = None
+    scores: bool = False
+    score_summary: str = ""
+
+    def __post_init__(self) -> None:
+        if self.direction not in ("lower", "higher"):
+            raise ValueError(f"method {self.name}: direction must be 'lower' or 'higher', got {self.direction!r}")
+        names = [p.name for p in self.params]
+        if len(set(names)) != len(names):
+            raise ValueError(f"method {self.name} declares a parameter twice: {names}")
+
+    def parameters(self, command: str = SELECT) -> dict[str, Param]:
+        return {p.name: p for p in self.params if command in p.commands}
+
+    def resolve(self, given: dict, command: str = SELECT) -> dict:
+        """Every parameter of ``command`` with the value given or its default; an unknown
+        name is refused with the names the method takes."""
+        known = self.parameters(command)
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            raise TypeError(f"method {self.name!r} ({command}) takes no parameter {', '.join(unknown)}; "
+                            f"it takes {', '.join(known)}")
+        resolved = {name: given.get(name, p.default) for name, p in known.items()}
+        for name, p in known.items():
+            p.check(resolved[name])
+        return resolved
+
+    def result_params(self, resolved: dict) -> dict:
+        """The resolved parameters that change the result (what keys it)."""
+        return {name: value for name, value in resolved.items()
+                if name in self.parameters(SELECT) | self.parameters(SCORE)
+                and (self.parameters(SELECT) | self.parameters(SCORE))[name].changes_result}

@@ -1,0 +1,105 @@
+"""``Scores``: what :func:`zipkit.score` returns, one value per record with its direction."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..io import atomic_output, output_format
+
+DIRECTIONS = ("lower", "higher")
+
+
+@dataclass
+class Scores:
+    """Per-record scores of a method.
+
+    ``values``: float64, one per record, in pool position order (the method's score column).
+    ``column``: its name; ``direction``: ``"lower"`` or ``"higher"`` (which end the method
+    prefers). ``columns``: every column the scoring produced (``values`` among them; the LM
+    methods add the losses they come from). ``numbers``: each record's number in its file
+    (in its shard for a sharded pool, whose ``shard_of`` says which). ``manifest``: the run,
+    with the keys a selection's manifest has.
+    """
+
+    values: np.ndarray
+    column: str
+    direction: str
+    manifest: dict
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+    numbers: np.ndarray | None = None
+    shard_of: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {DIRECTIONS}, got {self.direction!r}")
+        if not self.columns:
+            self.columns = {self.column: self.values}
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    # Where an array is expected, the scores are their values: np.asarray(scores),
+    # scores[positions], iteration, dtype and shape.
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        return self.values if dtype is None else self.values.astype(dtype)
+
+    def __getitem__(self, key):
+        return self.values[key]
+
+    def __iter__(self):
+        return iter(self.values)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.values.dtype
+
+    @property
+    def shape(self) -> tuple:
+        return self.values.shape
+
+    def _table_columns(self) -> dict[str, np.ndarray]:
+        n = len(self.values)
+        columns = {"position": np.arange(n, dtype=np.int64)}
+        if self.shard_of is not None:
+            columns["shard"] = self.shard_of
+        columns["record"] = np.arange(n, dtype=np.int64) if self.numbers is None else self.numbers
+        return {**columns, **self.columns}
+
+    def to_arrow(self):
+        """A pyarrow Table: position, (shard,) record number, then every column; the manifest
+        in the schema's metadata (key ``zipkit``)."""
+        import pyarrow as pa
+
+        table = pa.table(self._table_columns())
+        return table.replace_schema_metadata({"zipkit": json.dumps(self.manifest, default=str)})
+
+    def to_frame(self):
+        """A pandas DataFrame of :meth:`to_arrow`'s columns."""
+        return self.to_arrow().to_pandas()
+
+    def write(self, path: str | os.PathLike) -> None:
+        """One row per record in the format the suffix names (.parquet, .jsonl, .json array).
+        A parquet file carries the manifest in its metadata; NaN is written as null in JSON."""
+        out_format = output_format(path)
+        if out_format == "parquet":
+            import pyarrow.parquet as pq
+
+            with atomic_output(path) as out:
+                pq.write_table(self.to_arrow(), out)
+            return
+        columns = self._table_columns()
+        rows = (json.dumps(dict(zip(columns, _json_row(row)))).encode()
+                for row in zip(*(np.asarray(c).tolist() for c in columns.values())))
+        with atomic_output(path) as out:
+            if out_format == "jsonl":
+                out.writelines(row + b"\n" for row in rows)
+            else:
+                out.write(b"[\n" + b",\n".join(rows) + b"\n]\n")
+
+
+def _json_row(row: tuple) -> list:
+    # An unscored record's NaN is written as null: JSON has no NaN.
+    return [None if isinstance(v, float) and v != v else v for v in row]
