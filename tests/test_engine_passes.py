@@ -96,11 +96,7 @@ def _forbid_in_driver(monkeypatch, targets) -> None:
     ("zip", {"budget": 20, "k1": 60, "k2": 20, "k3": 5, "variant": "official"}, _ZIP_PASSES),
     ("zipfit", {"budget": 15, "target": TARGET}, ("zipkit.methods.zipfit.ZipfitStep.scorer",
                                                   "zipkit.methods.zipfit._run")),
-    pytest.param("dsir", {"budget": 15, "target": TARGET, "min_tokens": 5}, _DSIR_PASSES, marks=pytest.mark.xfail(
-        strict=True, raises=RuntimeError,
-        reason="zipkit bug: Pool.map_shards on records in memory goes through RayExecutor.map_records, which "
-               "checks a per-shard step's (BucketCounts) empty record numbers against the pool's and refuses; "
-               "map_shards should call executor.map_files(records.path, step, records.read_options).per_shard")),
+    ("dsir", {"budget": 15, "target": TARGET, "min_tokens": 5}, _DSIR_PASSES),
     ("length", {"budget_tokens": 3000}, _LENGTH_PASSES),
 ])
 def test_selections_on_ray_equal_the_local_engines(cluster, shards, method, params, local_pass, monkeypatch):

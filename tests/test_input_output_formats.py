@@ -66,7 +66,8 @@ def test_a_json_array_named_jsonl_gets_the_format_suggested(tmp_path):
 ])
 def test_outputs_zipkit_cannot_write_are_refused_first(pool, monkeypatch, capsys, argv, said):
     monkeypatch.chdir(pool.parent)
-    monkeypatch.setattr(cli, "read_records", lambda *a, **k: pytest.fail("read the pool"))
+    for reader in (zipkit.api, zipkit.cli.common):
+        monkeypatch.setattr(reader, "read_records", lambda *a, **k: pytest.fail("read the pool"))
     assert cli.main(argv) == 2
     assert said in capsys.readouterr().err
     assert sorted(p.name for p in pool.parent.iterdir()) == ["pool.jsonl"]
@@ -102,7 +103,7 @@ def test_a_lone_surrogate_is_named_before_a_parquet_selection_runs(tmp_path, mon
     def select(records, method="zip", **params):
         pytest.fail("selected")
 
-    monkeypatch.setattr(cli, "select", select)
+    monkeypatch.setattr(zipkit.cli.select, "select", select)
     assert cli.main(["select", str(path), "--budget", "5", "-o", str(tmp_path / "o.parquet")]) == 2
     assert "line 8, record 7: holds a lone UTF-16 surrogate" in capsys.readouterr().err
     records = zipkit.read_records(path)

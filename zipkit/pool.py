@@ -72,10 +72,15 @@ class Pool:
 
     def map_shards(self, step: Step) -> list[np.ndarray]:
         """``step``'s one array per shard (a map before the caller's reduce)."""
-        if self._records is not None:
+        if self._records is not None and self.executor.name == "local":
             return [next(iter(self.executor.map_records(step, self._records)[0].values()))]
-        mapped = self.executor.map_files(self.source, step, self.read, self.progress)
-        return mapped.per_shard
+        source, read = self.source, self.read
+        if self._records is not None:  # in memory here, read again from their files by the workers
+            source, read = self._records.path, getattr(self._records, "read_options", None)
+            if read is None:
+                raise ValueError(f"engine={self.executor.name!r} reads the pool on its workers: give a file, a "
+                                 f"directory or a glob of shards, not {self._records.path}")
+        return self.executor.map_files(source, step, read, self.progress).per_shard
 
     def tokens(self, tokenizer: str) -> np.ndarray:
         """Tokens of each record's text (cached per tokenizer)."""

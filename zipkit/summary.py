@@ -19,6 +19,7 @@ from . import compressors
 from .budget import token_counts
 from .io import Records, read_records
 from .io.schemas import messages
+from .methods.params import TOKENIZER
 from .ranking import take
 from .ratio import framed_ratio
 
@@ -163,7 +164,7 @@ def overlap(selections: Sequence[Chosen]) -> list[list[float]]:
 
 
 def compare(paths: Sequence[str], pool: Any, *, compressor_specs: Sequence[str] = ("zlib:9",),
-            serializer: str = "text", tokenizer: str = "whitespace", by: str | None = None,
+            serializer: str = "text", tokenizer: str = TOKENIZER.default, by: str | None = None,
             seed: int = 0) -> dict:
     """Every selection described against ``pool``, and their overlaps."""
     pool = read_records(pool, progress=False)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..identity import fingerprint
+from ..identity import fingerprint, records_identity
 from ..io import Records
 from .models import (
     DEFAULT_ENCODER,
@@ -95,7 +95,7 @@ def embedding_cache(records: Records, model: str, device: str, cache: Any = None
     """Where the embeddings of these texts under this model, dtype and device kind are cached
     (fp16 GPU vectors are never served to a CPU run)."""
     key = fingerprint("embed-v2", locate(model).describe(), device.split(":")[0],
-                      encoder_dtype(device), records.payloads("text").digest())
+                      encoder_dtype(device), records_identity(records)["bytes"])
     return cache_dir(cache) / "embeddings" / f"{key}.npy"
 
 

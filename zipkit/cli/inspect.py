@@ -5,6 +5,7 @@ import argparse
 import json
 
 from ..io import SCHEMAS, SERIALIZERS, check_outputs, read_records
+from ..methods.params import TOKENIZER
 
 
 def parser(sub: argparse._SubParsersAction, name: str = "inspect") -> argparse.ArgumentParser:
@@ -26,7 +27,7 @@ def parser(sub: argparse._SubParsersAction, name: str = "inspect") -> argparse.A
                    help="measure the ratio with this compressor (repeat for several; default: zlib:9)")
     p.add_argument("--serializer", default="text", choices=tuple(SERIALIZERS),
                    help="what is compressed (default: %(default)s)")
-    p.add_argument("--tokenizer", default="whitespace",
+    p.add_argument("--tokenizer", default=TOKENIZER.default,
                    help="whitespace, bytes, or a Hugging Face tokenizer (default: %(default)s)")
     p.add_argument("--by", metavar="FIELD", help="also show the mix of this field's values (e.g. source)")
     p.add_argument("--seed", type=int, default=0, help="of the random set at equal tokens (default: 0)")

@@ -14,6 +14,29 @@ BACKENDS: dict[str, type[Compressor]] = {
     cls.name: cls for cls in (Zlib, Gzip, Deflate, Isal, Zstd, Lz4, Lz4HC, Brotli)}
 
 _STORED = ("zlib", "gzip", "deflate")
+# Third-party backends: a Compressor subclass under this entry point group, named as the
+# class's ``name`` (``mybackend = "pkg.module:MyCompressor"``).
+ENTRY_POINTS = "zipkit.compressors"
+
+
+def backends() -> dict[str, type[Compressor]]:
+    """Every backend: the built-in ones, then the plugins' (loaded on first use)."""
+    from importlib.metadata import entry_points
+
+    found = dict(BACKENDS)
+    for entry in entry_points(group=ENTRY_POINTS):
+        if entry.name in found:
+            continue
+        try:
+            cls = entry.load()
+        except Exception as error:  # noqa: BLE001 - a broken plugin names itself
+            raise ImportError(f"the zipkit.compressors plugin {entry.name!r} ({entry.value}) cannot be loaded: "
+                              f"{error}") from error
+        if not (isinstance(cls, type) and issubclass(cls, Compressor)) or cls.name != entry.name:
+            raise TypeError(f"the zipkit.compressors plugin {entry.name!r} ({entry.value}) must be a "
+                            f"zipkit.compressors.Compressor subclass whose name is {entry.name!r}")
+        found[entry.name] = cls
+    return found
 
 
 def get(spec: "str | Compressor", *, allow_stored: bool = False) -> Compressor:
@@ -41,12 +64,13 @@ def _parse(spec: str) -> Compressor:
     head, *option_parts = spec.strip().split(",")
     name, _, level_text = head.partition(":")
     name = name.strip().lower()
-    cls = BACKENDS.get(name)
+    known = BACKENDS if name in BACKENDS else backends()
+    cls = known.get(name)
     if cls is None:
-        close = difflib.get_close_matches(name, BACKENDS, n=1)
+        close = difflib.get_close_matches(name, known, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise ValueError(f"unknown compressor {name!r} in spec {spec!r}; known: "
-                         f"{', '.join(BACKENDS)}.{hint}")
+                         f"{', '.join(known)}.{hint}")
     level = _int(level_text, spec, "level") if level_text.strip() else cls.default_level
     if level not in cls.levels:
         raise ValueError(f"{name} level {level} is out of range in {spec!r}: levels are "
@@ -79,7 +103,7 @@ def available() -> list[dict]:
     from importlib.metadata import version
 
     rows = []
-    for name, cls in BACKENDS.items():
+    for name, cls in backends().items():
         lib = "python" if cls.library == "zlib" else cls.library
         rows.append({
             "name": name,

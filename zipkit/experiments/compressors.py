@@ -20,6 +20,7 @@ from .. import ratio
 from ..api import score
 from ..budget import token_counts
 from ..io import read_records
+from ..methods.params import TOKENIZER
 from ..results import plots
 from ..summary import describe, overlap
 from .runner import Runner
@@ -28,7 +29,7 @@ from .runner import Runner
 def run(runner: Runner, config: dict) -> None:
     spec = config["zip"]
     measure = spec.get("measure", ["zlib:9"])
-    tokens = token_counts(runner.pool, spec.get("tokenizer", "whitespace"))
+    tokens = token_counts(runner.pool, spec.get("tokenizer", TOKENIZER.default))
     rows, chosen = [], []
     budgets = {"count": {"budget": spec["budget"]}}
     if spec.get("budget_tokens"):

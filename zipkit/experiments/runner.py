@@ -77,10 +77,10 @@ class Runner:
 
     def select(self, label: str, method: str, **params: Any) -> Chosen:
         """The selection, from the cache when this pool, method and parameters ran before."""
-        from ..identity import fingerprint
+        from ..identity import fingerprint, records_identity
 
         key = fingerprint(method, sorted((k, repr(v)) for k, v in params.items()),
-                          data=self.pool.payloads("text").digest().encode())
+                          data=records_identity(self.pool)["bytes"].encode())
         if self.progress is False and "progress" in methods.get(method).parameters():  # not in the key
             params = {**params, "progress": False}
         path = self.out / "selections" / f"{_safe(label)}-{key}.json"

@@ -20,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..identity import fingerprint
+from ..identity import fingerprint, records_identity
 from ..io import atomic_output
+from ..results import plots
 from ..summary import Chosen
-from . import heldout, plots, training
+from . import heldout, training
 from .runner import Runner, _safe
 
 DEFAULT_EVAL = ["mt_bench", "lima_test", "vicuna", "pool_holdout"]
@@ -123,7 +124,7 @@ class Trainer:
     def one(self, c: Chosen, ids: list, seed: int) -> dict:
         key = fingerprint("train", asdict(self.settings), seed, self.tokens, self.eval_key,
                           data=np.ascontiguousarray(c.indices).tobytes()
-                          + self.runner.pool.payloads("text").digest().encode())
+                          + records_identity(self.runner.pool)["bytes"].encode())
         name = f"{_safe(c.name)}-seed{seed}-{key}"
 
         def train() -> dict:

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..results import plots
 from ..summary import Chosen
-from . import heldout, plots, training
+from . import heldout, training
 from .runner import Runner
 from .train import Trainer, mean_sd
 

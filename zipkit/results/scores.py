@@ -12,8 +12,8 @@ from ..io import atomic_output, output_format
 DIRECTIONS = ("lower", "higher")
 
 
-@dataclass
-class Scores:
+@dataclass(eq=False)
+class Scores(np.lib.mixins.NDArrayOperatorsMixin):
     """Per-record scores of a method.
 
     ``values``: float64, one per record, in pool position order (the method's score column).
@@ -22,6 +22,9 @@ class Scores:
     methods add the losses they come from). ``numbers``: each record's number in its file
     (in its shard for a sharded pool, whose ``shard_of`` says which). ``manifest``: the run,
     with the keys a selection's manifest has.
+
+    Where an array is expected, a ``Scores`` is its ``values``: ``np.asarray(scores)``,
+    ``scores[positions]``, ``scores >= 0.5``, ``scores.max()``, iteration.
     """
 
     values: np.ndarray
@@ -41,10 +44,12 @@ class Scores:
     def __len__(self) -> int:
         return len(self.values)
 
-    # Where an array is expected, the scores are their values: np.asarray(scores),
-    # scores[positions], iteration, dtype and shape.
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         return self.values if dtype is None else self.values.astype(dtype)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        inputs = tuple(x.values if isinstance(x, Scores) else x for x in inputs)
+        return getattr(ufunc, method)(*inputs, **kwargs)
 
     def __getitem__(self, key):
         return self.values[key]
@@ -52,13 +57,12 @@ class Scores:
     def __iter__(self):
         return iter(self.values)
 
-    @property
-    def dtype(self) -> np.dtype:
-        return self.values.dtype
-
-    @property
-    def shape(self) -> tuple:
-        return self.values.shape
+    def __getattr__(self, name: str):
+        # Only reached for names a Scores does not have: the array's (max, tolist, dtype...).
+        values = self.__dict__.get("values")
+        if values is None or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(values, name)
 
     def _table_columns(self) -> dict[str, np.ndarray]:
         n = len(self.values)
