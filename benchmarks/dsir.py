@@ -4,7 +4,6 @@ from __future__ import annotations
 import time
 
 import zipkit
-from zipkit.baselines.dsir import dsir_scores
 
 from .common import instruction_pool
 
@@ -29,14 +28,14 @@ class DsirScore:
         self.target = [base.text(len(base) - 1 - i) for i in range(200)]
 
     def time_scores(self, pool):
-        dsir_scores(self.pool, self.target)
+        zipkit.score(self.pool, method="dsir", target=self.target)
 
     def track_records_per_second(self, pool):
         start = time.perf_counter()
-        dsir_scores(self.pool, self.target)
+        zipkit.score(self.pool, method="dsir", target=self.target)
         return pool / (time.perf_counter() - start)
 
     track_records_per_second.unit = "records/s"
 
     def peakmem_scores(self, pool):
-        dsir_scores(self.pool, self.target)
+        zipkit.score(self.pool, method="dsir", target=self.target)

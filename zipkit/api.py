@@ -88,7 +88,8 @@ def select(records: Any, method: str = "zip", *, engine: Any = "local", **params
                          f"{', '.join(methods.selectors())}")
     resolved = spec.resolve(params, "select")
     executor = executors.get(engine)
-    pool = open_pool(records, executor, progress=resolved.get("progress"))
+    # Locally the method works on the records in memory; on Ray a path stays in its files.
+    pool = open_pool(records, executor, stream=executor.name != "local", progress=resolved.get("progress"))
     if pool.records is not None and (resolved.get("threshold") is None or resolved["budget"] is not None
                                      or resolved["budget_tokens"] is not None):
         check_budget(len(pool), resolved["budget"], resolved["budget_tokens"])  # before any work

@@ -15,13 +15,16 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import methods
 from ..budget import token_counts
 from ..results import plots
 from ..summary import describe
 from .compressors import _target_source
 from .runner import Runner
 
-# Method -> the parameters it runs with here (beyond the budget and the tokenizer).
+# The default rows: label -> the method and the parameters it runs with here (beyond the
+# budget and the tokenizer). A config's ``baselines`` may name any other method, a plugin's
+# included, by its name.
 BASELINES = {
     "random": ("random", {"seed": 0}),
     "length": ("length", {}),
@@ -45,13 +48,14 @@ def run(runner: Runner, config: dict) -> None:
     budget_tokens = int(tokens[chosen[0].indices].sum())
     target = None
     for label in spec.get("baselines", list(BASELINES)):
-        method, params = BASELINES[label]
+        method, params = BASELINES.get(label, (label, {}))
         params = {**params, **spec.get("params", {}).get(label, {})}
-        if method in ("zipfit", "dsir"):
+        takes = methods.get(method).parameters()  # an unknown method is named with the known ones
+        if "target" in takes:
             if target is None:
                 target = _target(spec)
             params["target"] = target
-        if method in ("cluster", "perplexity", "ifd"):
+        if "device" in takes:
             params["device"] = device
         chosen.append(runner.select(label, method, budget_tokens=budget_tokens, tokenizer=tokenizer,
                                     **params))

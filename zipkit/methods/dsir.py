@@ -23,7 +23,7 @@ PARAMS = (
           commands=(SELECT,)),
     SEED.but(commands=(SELECT,)),
     Param("min_tokens", 100, int, "drop records with fewer word-punct tokens, as the package does (0 keeps "
-          "every record; see README)", group="dsir", commands=(SELECT,)),
+          "every record; see README)", group="dsir", commands=(SELECT,), minimum=0),
     Param("num_buckets", NUM_BUCKETS, int, "hash buckets of the n-gram features", group="dsir"),
     Param("ngrams", 2, int, "unigrams, or unigrams and bigrams", choices=(1, 2), group="dsir"),
     Param("raw_fit_ngrams", None, int, "cap on n-grams that fit the raw model (default: none)", group="dsir"),

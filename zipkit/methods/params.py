@@ -23,7 +23,7 @@ COMPRESSOR = Param("compressor", None, str, "a spec such as zlib:9, zstd:19, lz4
 SERIALIZER = Param("serializer", "text", str, "what is compressed", choices=tuple(SERIALIZERS), group=SHARED)
 WORKERS = Param("workers", None, int, "cores for the per-record pass (threads for compression sizes, processes "
                 "for zipfit and dsir); 0 = one per core (default: one per core)", changes_result=False,
-                group=SHARED)
+                group=SHARED, minimum=0)
 SEED = Param("seed", 0, int, "of the random draw", group=SHARED)
 PROGRESS = Param("progress", None, None, "show progress bars (default: on a terminal)", changes_result=False,
                  cli=False)
@@ -35,8 +35,8 @@ DEVICE = Param("device", "auto", str, "auto (CUDA when present), cpu, cuda, cuda
 CACHE = Param("cache", None, str, "where embeddings and LM losses are cached (default $ZIPKIT_CACHE or "
               "~/.cache/zipkit)", changes_result=False, group=MODELS)
 BATCH_TOKENS = Param("batch_tokens", None, int, "padded tokens per LM batch (default by device)",
-                     changes_result=False, group=MODELS)
-MAX_LENGTH = Param("max_length", None, int, "tokens per scored sequence", group=MODELS)
+                     changes_result=False, group=MODELS, minimum=1)
+MAX_LENGTH = Param("max_length", None, int, "tokens per scored sequence", group=MODELS, minimum=1)
 
 __all__ = ["BUDGET", "BUDGETS", "BUDGET_TOKENS", "CACHE", "CAUSAL_LM", "COMPRESSOR", "DEVICE", "ENCODER",
            "MAX_LENGTH", "PROGRESS", "SCORE", "SEED", "SELECT", "SERIALIZER", "TARGET", "TOKENIZER", "WORKERS"]

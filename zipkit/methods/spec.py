@@ -11,6 +11,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import numpy as np
+
 # Which commands a parameter belongs to.
 SELECT, SCORE = "select", "score"
 BOTH = (SELECT, SCORE)
@@ -43,15 +45,22 @@ class Param:
     metavar: str | None = None
     cli: bool = True
     commands: tuple[str, ...] = BOTH
+    minimum: int | None = None
 
     @property
     def option(self) -> str:
         return self.flag or "--" + self.name.replace("_", "-")
 
     def check(self, value: Any) -> None:
-        """Refuse a value outside ``choices``, naming the parameter and what it takes."""
-        if self.choices is not None and value is not None and value not in self.choices:
+        """Refuse a value outside ``choices`` or below ``minimum``, naming the parameter and
+        what it takes."""
+        if value is None:
+            return
+        if self.choices is not None and value not in self.choices:
             raise ValueError(f"{self.name} must be one of {self.choices}, got {value!r}")
+        if self.minimum is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+                                         or value < self.minimum):
+            raise ValueError(f"{self.name}={value!r} is not a whole number >= {self.minimum}")
 
     def but(self, **changes: Any) -> "Param":
         """This parameter with some fields changed (a method's own default or help)."""

@@ -9,7 +9,8 @@ records (``str(list)`` with the ``repr`` serializer, as the authors compute it).
 
 Speed comes from incremental contexts: D' and the round's picks are each held in a
 compressor context, so scoring a candidate costs about one compression of the
-candidate, not of D' (exact for zlib/gzip through stream copies). Candidates are scored
+candidate, not of D' (exact for zlib/gzip: the DEFLATE size engine, or stream copies
+where it does not apply). Candidates are scored
 in a thread pool; bottom-k and greedy bookkeeping are numba kernels.
 
 Variants:

@@ -13,8 +13,8 @@ instead of the mean; ``order="target_first"`` compresses t + x.
 Cost is one compression of x + t per pair; everything else is done once: C(x) and C(t)
 singly, and for DEFLATE a compressor fed the pair's first part (the source, or the target
 in ``target_first`` order, when it has at least ``CONTEXT_MIN_BYTES``) that every pair
-copies, so a pair compresses only the part after it (exact: zlib's stream copies give
-one-shot sizes byte for byte). Work is split into blocks of sources run in worker processes (the per-pair work is short and
+extends, so a pair compresses only the part after it (exact: the DEFLATE size engine, or
+zlib's stream copies, give one-shot sizes byte for byte). Work is split into blocks of sources run in worker processes (the per-pair work is short and
 Python-bound enough that threads contend for the GIL); a block returns two numbers per
 source, so memory does not grow with sources x targets.
 """
@@ -211,7 +211,7 @@ PARAMS = (
           choices=AGGREGATES, group="zipfit"),
     WORKERS,
     Param("context_min_bytes", CONTEXT_MIN_BYTES, int, "the shortest first part of a pair held as a "
-          "compressor context", cli=False),
+          "compressor context", cli=False, minimum=0),
     PROGRESS,
 )
 
