@@ -1,4 +1,5 @@
 """Data for the benchmarks: real instruction records, made once per process (never in a timed method)."""
+
 from __future__ import annotations
 
 import functools
@@ -7,8 +8,7 @@ from pathlib import Path
 
 import zipkit
 
-SHARED_DATA = Path(os.environ.get("ZIPKIT_SHARED_DATA",
-                                  Path(__file__).resolve().parents[2] / "shared" / "data"))
+SHARED_DATA = Path(os.environ.get("ZIPKIT_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
 @functools.lru_cache(maxsize=None)
@@ -49,8 +49,7 @@ def sharegpt_pool(n: int) -> zipkit.Records:
         import json
 
         raw = json.loads(alpaca.read_text())
-        return zipkit.read_records([alpaca_as_sharegpt(raw[i % len(raw)], i) for i in range(n)],
-                                   progress=False)
+        return zipkit.read_records([alpaca_as_sharegpt(raw[i % len(raw)], i) for i in range(n)], progress=False)
     pool = instruction_pool()
     return zipkit.read_records([{**pool[i % len(pool)], "id": i} for i in range(n)], progress=False)
 
@@ -66,6 +65,8 @@ def write_sharded_pool(folder: str | os.PathLike, records: int, shards: int) -> 
     per = -(-records // shards)
     for k in range(shards):
         with open(folder / f"part-{k:05d}.jsonl", "w") as out:
-            out.writelines(json.dumps({"text": f"{pool.text(i % len(pool))}\n#{i}"}) + "\n"
-                           for i in range(k * per, min((k + 1) * per, records)))
+            out.writelines(
+                json.dumps({"text": f"{pool.text(i % len(pool))}\n#{i}"}) + "\n"
+                for i in range(k * per, min((k + 1) * per, records))
+            )
     return folder

@@ -1,4 +1,5 @@
 """Compressor backends: throughput on instruction-sized texts, and incremental context queries."""
+
 from __future__ import annotations
 
 import timeit
@@ -10,8 +11,21 @@ from zipkit.compressors.deflate import StreamCopyContext
 
 from .common import instruction_texts, prefix_of
 
-SPECS = ["zlib:1", "zlib:6", "zlib:9", "gzip:6", "isal:0", "isal:2", "zstd:1", "zstd:3", "zstd:19",
-         "lz4:1", "lz4hc:9", "brotli:1", "brotli:5"]
+SPECS = [
+    "zlib:1",
+    "zlib:6",
+    "zlib:9",
+    "gzip:6",
+    "isal:0",
+    "isal:2",
+    "zstd:1",
+    "zstd:3",
+    "zstd:19",
+    "lz4:1",
+    "lz4hc:9",
+    "brotli:1",
+    "brotli:5",
+]
 
 
 class Throughput:
@@ -33,8 +47,7 @@ class Throughput:
         self.compressor.sizes(self.texts, workers=2)
 
     def track_mb_per_s_one_core(self, spec):
-        seconds = min(timeit.repeat(lambda: self.compressor.sizes(self.texts, workers=1),
-                                    number=1, repeat=3))
+        seconds = min(timeit.repeat(lambda: self.compressor.sizes(self.texts, workers=1), number=1, repeat=3))
         return self.megabytes / seconds
 
     track_mb_per_s_one_core.unit = "MB/s"
@@ -128,14 +141,14 @@ class QuerySpeedup:
 
     def _query_seconds(self, name, size):
         contexts = _contexts(name, size)
-        return min(timeit.repeat(lambda: _query_all(contexts, self.suffixes),
-                                 number=3, repeat=5)) / (3 * QUERIES)
+        return min(timeit.repeat(lambda: _query_all(contexts, self.suffixes), number=3, repeat=5)) / (3 * QUERIES)
 
     def track_speedup_vs_recompress_250kb(self):
         prefixes = [prefix_of(250_000 + cut) for cut in CUTS]
         pairs = [(prefixes[k % len(CUTS)], s) for k, s in enumerate(self.suffixes[:16])]
-        recompress = min(timeit.repeat(lambda: [self.zlib9.size(p + s) for p, s in pairs],
-                                       number=1, repeat=3)) / len(pairs)
+        recompress = min(timeit.repeat(lambda: [self.zlib9.size(p + s) for p, s in pairs], number=1, repeat=3)) / len(
+            pairs
+        )
         return recompress / self._query_seconds("zlib:9 exact", 250_000)
 
     track_speedup_vs_recompress_250kb.unit = "x"
@@ -150,15 +163,15 @@ class QuerySpeedup:
     def track_query_over_plain_compression_250kb(self):
         """An exact zlib:9 query against 250 KB of history, in plain ``zlib.compress(s, 9)``
         calls of the same suffixes: what a ZIP candidate costs, in compressions of itself."""
-        plain = min(timeit.repeat(lambda: [self.zlib9.size(s) for s in self.suffixes],
-                                  number=3, repeat=5)) / (3 * QUERIES)
+        plain = min(timeit.repeat(lambda: [self.zlib9.size(s) for s in self.suffixes], number=3, repeat=5)) / (
+            3 * QUERIES
+        )
         return self._query_seconds("zlib:9 exact", 250_000) / plain
 
     track_query_over_plain_compression_250kb.unit = "x"
 
     def track_flushed_speedup_over_exact_250kb(self):
-        return (self._query_seconds("zlib:9 exact", 250_000)
-                / self._query_seconds("zlib:9 flushed", 250_000))
+        return self._query_seconds("zlib:9 exact", 250_000) / self._query_seconds("zlib:9 flushed", 250_000)
 
     track_flushed_speedup_over_exact_250kb.unit = "x"
 

@@ -1,4 +1,5 @@
 """DSIR: hashing, fitting and weighting a pool (records per second), at growing pool sizes."""
+
 from __future__ import annotations
 
 import time

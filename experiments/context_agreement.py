@@ -17,6 +17,7 @@ ZIP's ``text`` serializer frames them (a newline between records).
 
 zlib/gzip's default context is exact (a copied stream), so it is its own reference.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,10 +60,13 @@ def size_errors(spec: str, payloads, counts: list[int], probes: int) -> dict:
             errors.append(100.0 * error / true)
             cost_errors.append(100.0 * abs(error) / max(true - held, 1))
         errors = np.asarray(errors)
-        rows[str(n)] = {"prefix_bytes": len(prefix), "mean_error_pct": round(float(errors.mean()), 3),
-                        "max_abs_error_pct": round(float(np.abs(errors).max()), 3),
-                        # the error against what the record itself adds, the part ZIP ranks by
-                        "mean_abs_error_of_added_bytes_pct": round(float(np.mean(cost_errors)), 1)}
+        rows[str(n)] = {
+            "prefix_bytes": len(prefix),
+            "mean_error_pct": round(float(errors.mean()), 3),
+            "max_abs_error_pct": round(float(np.abs(errors).max()), 3),
+            # the error against what the record itself adds, the part ZIP ranks by
+            "mean_abs_error_of_added_bytes_pct": round(float(np.mean(cost_errors)), 1),
+        }
     return rows
 
 
@@ -71,36 +75,50 @@ def zip_overlap(spec: str, records, budget: int, k: list[int]) -> dict:
     runs = {}
     for label, exact in (("default", None), ("exact", True)):
         start = time.perf_counter()
-        selection = zipkit.select(records, method="zip", budget=budget, k1=k1, k2=k2, k3=k3,
-                                  compressor=spec, exact=exact, progress=False)
+        selection = zipkit.select(
+            records, method="zip", budget=budget, k1=k1, k2=k2, k3=k3, compressor=spec, exact=exact, progress=False
+        )
         runs[label] = (selection, round(time.perf_counter() - start, 3))
     default, exact = runs["default"][0], runs["exact"][0]
     common = len(set(default.indices.tolist()) & set(exact.indices.tolist()))
-    return {"context": default.manifest["context_exactness"], "overlap": round(common / budget, 4),
-            "common": common, "default_s": runs["default"][1], "exact_s": runs["exact"][1]}
+    return {
+        "context": default.manifest["context_exactness"],
+        "overlap": round(common / budget, 4),
+        "common": common,
+        "default_s": runs["default"][1],
+        "exact_s": runs["exact"][1],
+    }
 
 
 def table(before: dict, after: dict) -> str:
     """A markdown table of two runs (before and after a change), as the README shows it."""
-    lines = ["| compressor (default context) | size error after 10 / 100 / 1,000 records: before "
-             "| after | error of the bytes a record adds, after (10 / 100 / 1,000) "
-             "| ZIP overlap with exact: before | after |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| compressor (default context) | size error after 10 / 100 / 1,000 records: before "
+        "| after | error of the bytes a record adds, after (10 / 100 / 1,000) "
+        "| ZIP overlap with exact: before | after |",
+        "|---|---|---|---|---|---|",
+    ]
     old = {row["compressor"]: row for row in before["rows"]}
     for row in after["rows"]:
         spec, was = row["compressor"], old[row["compressor"]]
         sizes = lambda r, key="mean_error_pct": " / ".join(  # noqa: E731
-            f"{r['sizes'][n][key]:+.2f} %" for n in sorted(r["sizes"], key=int))
-        added = " / ".join(f"{row['sizes'][n]['mean_abs_error_of_added_bytes_pct']:.0f} %"
-                           for n in sorted(row["sizes"], key=int))
-        lines.append(f"| {spec} ({row['zip']['context']}) | {sizes(was)} | {sizes(row)} | {added} "
-                     f"| {was['zip']['overlap']:.2f} | {row['zip']['overlap']:.2f} |")
+            f"{r['sizes'][n][key]:+.2f} %" for n in sorted(r["sizes"], key=int)
+        )
+        added = " / ".join(
+            f"{row['sizes'][n]['mean_abs_error_of_added_bytes_pct']:.0f} %" for n in sorted(row["sizes"], key=int)
+        )
+        lines.append(
+            f"| {spec} ({row['zip']['context']}) | {sizes(was)} | {sizes(row)} | {added} "
+            f"| {was['zip']['overlap']:.2f} | {row['zip']['overlap']:.2f} |"
+        )
     return "\n".join(lines)
 
 
 def _commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              check=True, cwd=Path(__file__).parent).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, cwd=Path(__file__).parent
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -114,8 +132,9 @@ def main() -> None:
     parser.add_argument("--k", type=int, nargs=3, default=[1000, 100, 50], metavar=("K1", "K2", "K3"))
     parser.add_argument("--no-zip", action="store_true", help="size errors only")
     parser.add_argument("--out", help="write the rows as JSON")
-    parser.add_argument("--table", nargs=2, metavar=("BEFORE", "AFTER"),
-                        help="print the markdown table of two result files, and stop")
+    parser.add_argument(
+        "--table", nargs=2, metavar=("BEFORE", "AFTER"), help="print the markdown table of two result files, and stop"
+    )
     args = parser.parse_args()
     if args.table:
         print(table(*(json.loads(Path(path).read_text()) for path in args.table)))
@@ -129,9 +148,15 @@ def main() -> None:
             row["zip"] = zip_overlap(spec, records, args.budget, args.k)
         rows.append(row)
         print(json.dumps(row), flush=True)
-    result = {"commit": _commit(), "pool": "alpaca_5000 as ShareGPT, text serializer",
-              "budget": args.budget, "k": args.k, "probes": args.probes,
-              "versions": versions(), "rows": rows}
+    result = {
+        "commit": _commit(),
+        "pool": "alpaca_5000 as ShareGPT, text serializer",
+        "budget": args.budget,
+        "k": args.k,
+        "probes": args.probes,
+        "versions": versions(),
+        "rows": rows,
+    }
     if args.out:
         with atomic_output(args.out) as out:
             out.write(json.dumps(result, indent=1).encode() + b"\n")

@@ -6,6 +6,7 @@ Three versions of Alpaca (../shared/data): v1 its first 2,000 records, v2 the fi
 the first 2,500 plus a repeat of the first 1,000 (a merge gone wrong). ``zipkit ratio v1 v2 v3``
 under zlib:9 and zstd:19, the table and the plot of each into ``--out-dir``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,15 +20,12 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out-dir", type=Path,
-                        default=Path(__file__).parent / "results" / "dataset_versions")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out-dir", type=Path, default=Path(__file__).parent / "results" / "dataset_versions")
     args = parser.parse_args()
     args.out_dir.mkdir(parents=True, exist_ok=True)
     records = json.loads((DATA / "alpaca" / "alpaca_5000.json").read_text())
-    versions = {"v1.jsonl": records[:2000], "v2.jsonl": records[:3000],
-                "v3.jsonl": records[:2500] + records[:1000]}
+    versions = {"v1.jsonl": records[:2000], "v2.jsonl": records[:3000], "v3.jsonl": records[:2500] + records[:1000]}
     with tempfile.TemporaryDirectory() as tmp:
         paths = []
         for name, rows in versions.items():
@@ -37,9 +35,26 @@ def main() -> None:
         for spec in ("zlib:9", "zstd:19"):
             stem = args.out_dir / spec.replace(":", "_")
             stem = stem.resolve()
-            run = subprocess.run([sys.executable, "-m", "zipkit.cli", "ratio", *paths, "--compressor",
-                                  spec, "--report", f"{stem}.json", "--plot", f"{stem}.png",
-                                  "--no-progress"], capture_output=True, text=True, check=True, cwd=tmp)
+            run = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "zipkit.cli",
+                    "ratio",
+                    *paths,
+                    "--compressor",
+                    spec,
+                    "--report",
+                    f"{stem}.json",
+                    "--plot",
+                    f"{stem}.png",
+                    "--no-progress",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=tmp,
+            )
             Path(f"{stem}.txt").write_text(run.stdout)
             print(run.stdout)
 

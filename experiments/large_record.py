@@ -11,6 +11,7 @@ fine-stage candidate at every step). Reported: total time, the time of one
 ``zlib.compress`` of the huge record alone, and their quotient (how many times the run
 compressed the record, in effect).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,14 +39,19 @@ def measure(size_mb: float, k2: int, budget: int = 10, k3: int = 10) -> dict:
     began = time.perf_counter()
     zlib.compress(pool.text(100).encode(), 9)
     one = time.perf_counter() - began
-    return {"size_mb": size_mb, "k2": k2, "seconds": round(total, 3), "one_compression_s": round(one, 3),
-            "compressions_in_effect": round(total / one, 1), "picked_the_huge_record": 100 in sel.indices,
-            "timings": sel.manifest["timings"]}
+    return {
+        "size_mb": size_mb,
+        "k2": k2,
+        "seconds": round(total, 3),
+        "one_compression_s": round(one, 3),
+        "compressions_in_effect": round(total / one, 1),
+        "picked_the_huge_record": 100 in sel.indices,
+        "timings": sel.manifest["timings"],
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes-mb", type=float, nargs="+", default=[1, 4, 16, 50])
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "large_record.json")
     args = parser.parse_args()

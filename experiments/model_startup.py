@@ -5,6 +5,7 @@ de-quantizes it, against zipkit's converted copy, and a scoring run cold and ful
 
 Each load runs in a fresh process (a warm process would hide the cost), in a new cache folder.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,26 +43,44 @@ def _seconds(*args: str) -> float:
 
 def _score(pool: Path, cache: str) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "zipkit.cli", "score", str(pool), "--method", "perplexity",
-                    "--model", "packaged:smollm2", "--device", "cpu", "--cache", cache, "-o",
-                    str(Path(cache).with_suffix(".parquet")), "--no-progress"], capture_output=True,
-                   check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "zipkit.cli",
+            "score",
+            str(pool),
+            "--method",
+            "perplexity",
+            "--model",
+            "packaged:smollm2",
+            "--device",
+            "cpu",
+            "--cache",
+            cache,
+            "-o",
+            str(Path(cache).with_suffix(".parquet")),
+            "--no-progress",
+        ],
+        capture_output=True,
+        check=True,
+    )
     return round(time.perf_counter() - started, 2)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path,
-                        default=Path(__file__).parent / "results" / "model_startup.json")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "model_startup.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as cache:
         pool = Path(cache) / "pool.jsonl"
         rows = ({"instruction": f"Say {i}.", "input": "", "output": f"{i}."} for i in range(40))
         pool.write_text("".join(json.dumps(r) + "\n" for r in rows))
-        row = {"load_gguf_directly_s": _seconds("gguf"),
-               "first_load_with_conversion_s": _seconds("zipkit", cache),
-               "load_converted_copy_s": _seconds("zipkit", cache)}
+        row = {
+            "load_gguf_directly_s": _seconds("gguf"),
+            "first_load_with_conversion_s": _seconds("zipkit", cache),
+            "load_converted_copy_s": _seconds("zipkit", cache),
+        }
         fresh = str(Path(cache) / "fresh")
         row["score_40_records_cold_s"] = _score(pool, fresh)  # converts the model again, in its own cache
         row["score_40_records_all_cached_s"] = _score(pool, fresh)

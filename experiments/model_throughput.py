@@ -7,6 +7,7 @@ Records are Alpaca (../shared/data/alpaca/alpaca_5000.json, repeated past 5,000)
 the packaged models (all-MiniLM-L6-v2, SmolLM2-135M). Caches are off, so every figure is
 a model pass. The same command measures a GPU (``--device cuda --embed 100000 --lm 20000``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,29 +57,46 @@ def main() -> None:
     records = alpaca(args.embed)
     cluster.embed(alpaca(64), device=device, use_cache=False)  # load the encoder once
     vectors, seconds = timed(cluster.embed, records, device=device, use_cache=False)
-    rows["embed"] = {"records": len(records), "seconds": round(seconds, 3),
-                     "records_per_s": round(len(records) / seconds, 1)}
+    rows["embed"] = {
+        "records": len(records),
+        "seconds": round(seconds, 3),
+        "records_per_s": round(len(records) / seconds, 1),
+    }
     k = min(args.clusters, len(records))
     (centroids, _), seconds = timed(cluster.kmeans, vectors, k, 0, 100, device)
     picks, pick_s = timed(cluster.nearest_unique, vectors, centroids)
-    rows["kmeans"] = {"records": len(records), "clusters": k, "seconds": round(seconds, 3),
-                      "nearest_unique_seconds": round(pick_s, 3)}
+    rows["kmeans"] = {
+        "records": len(records),
+        "clusters": k,
+        "seconds": round(seconds, 3),
+        "nearest_unique_seconds": round(pick_s, 3),
+    }
     print(json.dumps(rows))
 
     records = alpaca(args.lm)
     lm_scores.lm_losses(alpaca(8), device=device, use_cache=False)  # load the model once
     for name, passes, fmt in (("perplexity", ("cond",), "plain"), ("ifd", lm_scores.PASSES, "plain")):
-        losses, seconds = timed(lm_scores.lm_losses, records, device=device, format=fmt,
-                                passes=passes, max_length=args.max_length,
-                                batch_tokens=args.batch_tokens, use_cache=False)
+        losses, seconds = timed(
+            lm_scores.lm_losses,
+            records,
+            device=device,
+            format=fmt,
+            passes=passes,
+            max_length=args.max_length,
+            batch_tokens=args.batch_tokens,
+            use_cache=False,
+        )
         tokens = int((losses.n_response + losses.n_context).sum())
         if "direct" in passes:
             tokens += int(losses.n_direct.sum())
-        rows[name] = {"records": len(records), "seconds": round(seconds, 3),
-                      "records_per_s": round(len(records) / seconds, 2),
-                      "tokens_per_s": round(tokens / seconds, 1),
-                      "mean_loss_cond": float(np.nanmean(losses.loss_cond)),
-                      "dtype": losses.manifest["dtype"]}
+        rows[name] = {
+            "records": len(records),
+            "seconds": round(seconds, 3),
+            "records_per_s": round(len(records) / seconds, 2),
+            "tokens_per_s": round(tokens / seconds, 1),
+            "mean_loss_cond": float(np.nanmean(losses.loss_cond)),
+            "dtype": losses.manifest["dtype"],
+        }
         print(json.dumps({name: rows[name]}))
     if args.out:
         with atomic_output(args.out) as out:

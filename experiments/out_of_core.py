@@ -12,6 +12,7 @@ The pool is ``experiments.engine_scale``'s (Alpaca and CodeAlpaca records, cycle
 made distinct), written to --workdir, never to the project. Rows already in --out are kept:
 a run cut short continues.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,17 +37,39 @@ METHODS = {
 def select(pool: Path, method: str, engine: str, out: Path, target: Path) -> dict:
     zipkit = str(Path(sys.executable).parent / "zipkit")
     extra = ["--target", str(target)] if method == "dsir" else []
-    command = ["/usr/bin/time", "-f", "%e %M", zipkit, "select", str(pool), "--method", method, "--engine", engine,
-               *METHODS[method], *extra, "-o", str(out), "--report", str(out.with_suffix(".report.json")),
-               "--no-progress"]
+    command = [
+        "/usr/bin/time",
+        "-f",
+        "%e %M",
+        zipkit,
+        "select",
+        str(pool),
+        "--method",
+        method,
+        "--engine",
+        engine,
+        *METHODS[method],
+        *extra,
+        "-o",
+        str(out),
+        "--report",
+        str(out.with_suffix(".report.json")),
+        "--no-progress",
+    ]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
     seconds, kb = done.stderr.strip().splitlines()[-1].split()
     report = json.loads(out.with_suffix(".report.json").read_text())
-    return {"method": method, "engine": engine, "wall_s": float(seconds), "driver_max_rss_mb": round(int(kb) / 1024),
-            "selected": report["manifest"]["selected"], "candidates": report["manifest"].get("candidates"),
-            "timings": report["manifest"]["timings"]}
+    return {
+        "method": method,
+        "engine": engine,
+        "wall_s": float(seconds),
+        "driver_max_rss_mb": round(int(kb) / 1024),
+        "selected": report["manifest"]["selected"],
+        "candidates": report["manifest"].get("candidates"),
+        "timings": report["manifest"]["timings"],
+    }
 
 
 def main() -> None:
@@ -78,8 +101,11 @@ def main() -> None:
         if any(row["method"] == method and row["records"] == args.records for row in saved["rows"]):
             continue
         started = time.perf_counter()
-        row = {"records": args.records, "shards": args.shards,
-               **select(pool, method, "ray", work / f"big-{method}.jsonl", target)}
+        row = {
+            "records": args.records,
+            "shards": args.shards,
+            **select(pool, method, "ray", work / f"big-{method}.jsonl", target),
+        }
         row["measured_s"] = round(time.perf_counter() - started, 1)
         saved["rows"].append(row)
         print(json.dumps(row), flush=True)
@@ -87,9 +113,12 @@ def main() -> None:
 
 
 def save(out: Path, saved: dict, args: argparse.Namespace) -> None:
-    saved.update(machine="2 cores, 24 GB", budget="1000 records",
-                 note="select --engine ray on a sharded pool; driver_max_rss_mb is the driver process's peak RSS "
-                      "(/usr/bin/time %M); Ray workers are other processes")
+    saved.update(
+        machine="2 cores, 24 GB",
+        budget="1000 records",
+        note="select --engine ray on a sharded pool; driver_max_rss_mb is the driver process's peak RSS "
+        "(/usr/bin/time %M); Ray workers are other processes",
+    )
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(saved, indent=1) + "\n")
     tmp.replace(out)

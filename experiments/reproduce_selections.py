@@ -17,6 +17,7 @@ Run from the repository root::
 (default ``experiments/results/reproduce_selections.json``) lists each file and the totals;
 the exit status is 1 when any selection differs or fails.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,16 +42,27 @@ BUDGET = ("budget", "budget_tokens", "tokenizer")
 # descriptions. Where an experiment left one of these out (the methods experiment's ZIP, its
 # compressor; the compressors and zipfit experiments, the tokenizer), the manifest holds the
 # default it resolved to, so passing it makes the same call.
-PASSED = {"zip": ("k1", "k2", "k3", "compressor"), "random": ("seed",), "length": (),
-          "dsir": (), "zipfit": (), "cluster": ("device",), "perplexity": ("device",),
-          "ifd": ("ifd_variant", "device")}
+PASSED = {
+    "zip": ("k1", "k2", "k3", "compressor"),
+    "random": ("seed",),
+    "length": (),
+    "dsir": (),
+    "zipfit": (),
+    "cluster": ("device",),
+    "perplexity": ("device",),
+    "ifd": ("ifd_variant", "device"),
+}
 
 
 def call(manifest: dict, config: dict) -> dict:
     """The keyword arguments the experiment passed to ``runner.select`` (target aside)."""
     given = manifest["parameters"]
-    from_config = {key for table in ("methods", "zipfit")
-                   for params in config.get(table, {}).get("params", {}).values() for key in params}
+    from_config = {
+        key
+        for table in ("methods", "zipfit")
+        for params in config.get(table, {}).get("params", {}).values()
+        for key in params
+    }
     keys = {*BUDGET, *PASSED[manifest["method"]], *from_config}
     params = {k: v for k, v in given.items() if k in keys and not (k in BUDGET[:2] and v is None)}
     if "progress" in given:  # the method takes it; it decides nothing in the result
@@ -64,7 +76,7 @@ def target(config: dict, label: str, data_dir: Path) -> list[str]:
     if "methods" in config:
         spec = dict(config["methods"])
         if spec["target"].startswith("data:"):
-            spec["target"] = str(data_dir / spec["target"][len("data:"):])
+            spec["target"] = str(data_dir / spec["target"][len("data:") :])
         return methods._target(spec)
     task = next(t for t in config["zipfit"]["task"] if label.startswith(runner._safe(t["name"]) + "_"))
     return heldout.texts(task["target"], pool=config.get("pool"), data_dir=data_dir)
@@ -82,8 +94,10 @@ def check(path: Path, pool, config: dict, data_dir: Path) -> dict:
         if "target" in manifest["parameters"]:
             params["target"] = target(config, path.stem, data_dir)
             if len(params["target"]) != manifest["parameters"]["target"]["records"]:
-                raise ValueError(f"target has {len(params['target'])} texts, the manifest "
-                                 f"{manifest['parameters']['target']['records']}")
+                raise ValueError(
+                    f"target has {len(params['target'])} texts, the manifest "
+                    f"{manifest['parameters']['target']['records']}"
+                )
         got = zipkit.select(pool, method=manifest["method"], **params)
         indices = np.asarray(saved["indices"], np.int64)
         scores = np.asarray(saved["scores"], np.float64)
@@ -106,8 +120,11 @@ def main() -> int:
     args = parser.parse_args()
     data_dir = args.data_dir or pools.default_data_dir()
     os.environ["ZIPKIT_CACHE"] = cache = tempfile.mkdtemp(prefix="zipkit-reproduce-")
-    files = [p for p in sorted(RESULTS.glob("*/selections/*.json"))
-             if not args.only or args.only in f"{p.parent.parent.name}/{p.name}"]
+    files = [
+        p
+        for p in sorted(RESULTS.glob("*/selections/*.json"))
+        if not args.only or args.only in f"{p.parent.parent.name}/{p.name}"
+    ]
     built: dict[str, object] = {}
     rows: list[dict] = []
     started = time.perf_counter()
@@ -127,23 +144,31 @@ def main() -> int:
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     totals = write(args.out, rows, started)
-    print(f"{totals['matched']} of {totals['files']} selections reproduced ({totals['mismatched']} differ, "
-          f"{totals['errors']} failed) in {totals['seconds']} s; report: {args.out}")
+    print(
+        f"{totals['matched']} of {totals['files']} selections reproduced ({totals['mismatched']} differ, "
+        f"{totals['errors']} failed) in {totals['seconds']} s; report: {args.out}"
+    )
     return 0 if totals["matched"] == totals["files"] else 1
 
 
 def line(row: dict) -> str:
     verdict = "ok" if row["indices"] and row["scores"] else "ERROR" if "error" in row else "MISMATCH"
-    text = f"{verdict:8} {row['folder']}/{row['file']} {row['method']}: indices {row['indices']}, scores {row['scores']}"
+    text = (
+        f"{verdict:8} {row['folder']}/{row['file']} {row['method']}: indices {row['indices']}, scores {row['scores']}"
+    )
     if "max_abs_diff" in row:
         text += f" (max abs diff {row['max_abs_diff']:.3g})"
     return text + f", {row['seconds']} s" + (f"; {row['error']}" if "error" in row else "")
 
 
 def write(out: Path, rows: list[dict], started: float) -> dict:
-    totals = {"files": len(rows), "matched": sum(r["indices"] and r["scores"] for r in rows),
-              "mismatched": sum(not (r["indices"] and r["scores"]) and "error" not in r for r in rows),
-              "errors": sum("error" in r for r in rows), "seconds": round(time.perf_counter() - started, 1)}
+    totals = {
+        "files": len(rows),
+        "matched": sum(r["indices"] and r["scores"] for r in rows),
+        "mismatched": sum(not (r["indices"] and r["scores"]) and "error" not in r for r in rows),
+        "errors": sum("error" in r for r in rows),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"zipkit": zipkit.__file__, "totals": totals, "files": rows}, indent=1) + "\n")
     return totals

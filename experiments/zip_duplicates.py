@@ -5,6 +5,7 @@
 Pool: Alpaca in ShareGPT form plus copies of random records (same conversation, new id),
 shuffled in. A "copy" is a selected record whose conversation text was already selected.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,7 @@ SETTINGS = {
     "official (zlib:9, repr)": dict(variant="official"),
     "paper (zlib:9)": dict(variant="paper"),
     "paper + long history (zstd:3, 1 MiB)": dict(variant="paper", compressor="zstd:3"),
-    "paper + long history + fine on D'": dict(variant="paper", compressor="zstd:3",
-                                              fine_context="selected"),
+    "paper + long history + fine on D'": dict(variant="paper", compressor="zstd:3", fine_context="selected"),
     "paper + dedup": dict(variant="paper", dedup=True),
 }
 
@@ -60,15 +60,29 @@ def main() -> None:
     for name, setting in SETTINGS.items():
         start = time.perf_counter()
         res = zipkit.select(records, budget=args.budget, k1=k1, k2=k2, k3=k3, **setting)
-        row = {"setting": name, "selected": len(res.indices),
-               "copies": copies_selected(records, res.indices),
-               "seconds": round(time.perf_counter() - start, 2), **setting}
+        row = {
+            "setting": name,
+            "selected": len(res.indices),
+            "copies": copies_selected(records, res.indices),
+            "seconds": round(time.perf_counter() - start, 2),
+            **setting,
+        }
         rows.append(row)
         print(json.dumps(row), flush=True)
     if args.out:
         with atomic_output(args.out) as out:
-            out.write(json.dumps({"pool": len(records), "copies_in_pool": args.copies,
-                                  "budget": args.budget, "k": args.k, "rows": rows}, indent=1).encode())
+            out.write(
+                json.dumps(
+                    {
+                        "pool": len(records),
+                        "copies_in_pool": args.copies,
+                        "budget": args.budget,
+                        "k": args.k,
+                        "rows": rows,
+                    },
+                    indent=1,
+                ).encode()
+            )
 
 
 if __name__ == "__main__":

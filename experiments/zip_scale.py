@@ -8,6 +8,7 @@ with the ShareGPT package's conversations. A round's cost does not grow with D' 
 flat in the prefix), so the estimate is: initial scoring, linear in the pool, plus rounds x the
 measured cost per round (global bottom-k, linear in the pool, coarse, fine).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,9 +21,15 @@ import zipkit
 from zipkit.io import atomic_output
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-SOURCES = ["alpaca/alpaca_5000.json", "codealpaca/new_codealpaca.json", "codealpaca/code_alpaca_2k.json",
-           "cherry_llm/cherry_alpaca_5_percent.json", "llamafactory_demo/alpaca_en_demo.json",
-           "lima/train.jsonl", "ultrachat_sample/test_200.jsonl"]
+SOURCES = [
+    "alpaca/alpaca_5000.json",
+    "codealpaca/new_codealpaca.json",
+    "codealpaca/code_alpaca_2k.json",
+    "cherry_llm/cherry_alpaca_5_percent.json",
+    "llamafactory_demo/alpaca_en_demo.json",
+    "lima/train.jsonl",
+    "ultrachat_sample/test_200.jsonl",
+]
 
 
 def largest_pool() -> zipkit.Records:
@@ -54,13 +61,25 @@ def main() -> None:
     per_round = {k: t.get(k, 0.0) / rounds for k in ("global", "coarse", "fine")}
     n, N = len(records), args.target_pool
     target_rounds = math.ceil(args.target_budget / 100)
-    estimate = (t["initial_scores"] * N / n + target_rounds
-                * (per_round["global"] * N / n + per_round["coarse"] + per_round["fine"]))
-    row = {"pool": n, "pool_text_mb": round(text_bytes / 1e6, 1), "budget": args.budget,
-           "rounds": rounds, "wall_s": round(wall, 1), "timings": t,
-           "per_round_s": {k: round(v, 3) for k, v in per_round.items()},
-           "estimate_target": {"pool": N, "budget": args.target_budget, "rounds": target_rounds,
-                               "seconds": round(estimate), "hours": round(estimate / 3600, 2)}}
+    estimate = t["initial_scores"] * N / n + target_rounds * (
+        per_round["global"] * N / n + per_round["coarse"] + per_round["fine"]
+    )
+    row = {
+        "pool": n,
+        "pool_text_mb": round(text_bytes / 1e6, 1),
+        "budget": args.budget,
+        "rounds": rounds,
+        "wall_s": round(wall, 1),
+        "timings": t,
+        "per_round_s": {k: round(v, 3) for k, v in per_round.items()},
+        "estimate_target": {
+            "pool": N,
+            "budget": args.target_budget,
+            "rounds": target_rounds,
+            "seconds": round(estimate),
+            "hours": round(estimate / 3600, 2),
+        },
+    }
     print(json.dumps(row, indent=1))
     if args.out:
         with atomic_output(args.out) as out:

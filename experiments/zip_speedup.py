@@ -7,6 +7,7 @@ The pool is Alpaca (../shared/data/alpaca/alpaca_5000.json) in ShareGPT form, bu
 naive loop (zipkit.naive.naive_zip) recompresses D'+[d] from scratch for every candidate
 on one core; zipkit uses its contexts and a thread pool on every core.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,12 +43,17 @@ def main() -> None:
     for budget in args.budgets:
         start = time.perf_counter()
         fast = zipkit.select(records, budget=budget, k1=k1, k2=k2, k3=k3, variant=args.variant)
-        row = {"budget": budget, "variant": args.variant, "k": args.k,
-               "zipkit_s": round(time.perf_counter() - start, 3)}
+        row = {
+            "budget": budget,
+            "variant": args.variant,
+            "k": args.k,
+            "zipkit_s": round(time.perf_counter() - start, 3),
+        }
         if not args.no_naive:
             start = time.perf_counter()
-            slow = naive_zip(records, budget, k1, k2, k3, variant=args.variant,
-                             serializer=fast.manifest["parameters"]["serializer"])
+            slow = naive_zip(
+                records, budget, k1, k2, k3, variant=args.variant, serializer=fast.manifest["parameters"]["serializer"]
+            )
             row["naive_s"] = round(time.perf_counter() - start, 3)
             row["same_selection"] = slow == fast.indices.tolist()
             row["speedup"] = round(row["naive_s"] / row["zipkit_s"], 1)

@@ -13,6 +13,7 @@ does). zipkit runs on every core. Every score is checked against both loops (1e-
 C4) against the 185 ProofNet validation statements and extrapolates to the paper's
 185k x 185 by the measured cost per pair.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,26 +49,40 @@ def timed(fn, *args, **kwargs):
 
 
 def speedup(compressor: str) -> list[dict]:
-    targets = [bytes(p) for p in zipkit.read_records(
-        DATA / "humaneval" / "HumanEval.jsonl.gz", text_fields=["prompt"]).payloads("text")]
+    targets = [
+        bytes(p)
+        for p in zipkit.read_records(DATA / "humaneval" / "HumanEval.jsonl.gz", text_fields=["prompt"]).payloads("text")
+    ]
     rows = []
     for name, sources in source_sets().items():
-        fast, fast_s = timed(zipkit.score, sources_as_texts(sources), method="zipfit",
-                             target=sources_as_texts(targets), compressor=compressor, progress=False)
+        fast, fast_s = timed(
+            zipkit.score,
+            sources_as_texts(sources),
+            method="zipfit",
+            target=sources_as_texts(targets),
+            compressor=compressor,
+            progress=False,
+        )
         cached, cached_s = timed(naive_zipfit, sources, targets, compressor, singles_once=True)
         literal, literal_s = timed(naive_zipfit, sources, targets, compressor)
         pairs = len(sources) * len(targets)
-        row = {"sources": name, "n_sources": len(sources), "n_targets": len(targets),
-               "mean_source_bytes": round(float(np.mean([len(x) for x in sources])), 1),
-               "compressor": compressor, "cpus": os.cpu_count(),
-               "zipkit_s": round(fast_s, 3), "zipkit_us_per_pair": round(fast_s / pairs * 1e6, 2),
-               "loop_singles_once_s": round(cached_s, 3),
-               "loop_singles_once_us_per_pair": round(cached_s / pairs * 1e6, 2),
-               "loop_formula_s": round(literal_s, 3),
-               "loop_formula_us_per_pair": round(literal_s / pairs * 1e6, 2),
-               "speedup_vs_formula_loop": round(literal_s / fast_s, 2),
-               "speedup_vs_singles_once_loop": round(cached_s / fast_s, 2),
-               "max_abs_diff": float(max(np.abs(fast - cached).max(), np.abs(fast - literal).max()))}
+        row = {
+            "sources": name,
+            "n_sources": len(sources),
+            "n_targets": len(targets),
+            "mean_source_bytes": round(float(np.mean([len(x) for x in sources])), 1),
+            "compressor": compressor,
+            "cpus": os.cpu_count(),
+            "zipkit_s": round(fast_s, 3),
+            "zipkit_us_per_pair": round(fast_s / pairs * 1e6, 2),
+            "loop_singles_once_s": round(cached_s, 3),
+            "loop_singles_once_us_per_pair": round(cached_s / pairs * 1e6, 2),
+            "loop_formula_s": round(literal_s, 3),
+            "loop_formula_us_per_pair": round(literal_s / pairs * 1e6, 2),
+            "speedup_vs_formula_loop": round(literal_s / fast_s, 2),
+            "speedup_vs_singles_once_loop": round(cached_s / fast_s, 2),
+            "max_abs_diff": float(max(np.abs(fast - cached).max(), np.abs(fast - literal).max())),
+        }
         assert row["max_abs_diff"] < 1e-9, row
         print(json.dumps(row))
         rows.append(row)
@@ -80,20 +95,25 @@ def sources_as_texts(items: list[bytes]) -> list[str]:
 
 def scale(n: int, compressor: str) -> list[dict]:
     target = zipkit.read_records(DATA / "proofnet" / "valid.jsonl", text_fields=["formal_statement"])
-    lean = zipkit.read_records(DATA / "lean4_deepseek_prover" / "minif2f.jsonl",
-                               text_fields=["formal_statement"])
+    lean = zipkit.read_records(DATA / "lean4_deepseek_prover" / "minif2f.jsonl", text_fields=["formal_statement"])
     mixed = [lean.text(i) for i in range(len(lean))]
     for texts in source_sets().values():
         mixed += sources_as_texts(texts)
     sources = [mixed[i % len(mixed)] for i in range(n)]
-    scores, seconds = timed(zipkit.score, sources, method="zipfit", target=target,
-                            compressor=compressor, progress=False)
+    scores, seconds = timed(
+        zipkit.score, sources, method="zipfit", target=target, compressor=compressor, progress=False
+    )
     per_pair = seconds / (n * len(target))
-    row = {"n_sources": n, "n_targets": len(target), "compressor": compressor,
-           "mean_source_bytes": round(float(np.mean([len(s.encode()) for s in sources])), 1),
-           "cpus": os.cpu_count(), "seconds": round(seconds, 3),
-           "us_per_pair": round(per_pair * 1e6, 2),
-           "estimated_185k_x_185_minutes": round(185_000 * 185 * per_pair / 60, 1)}
+    row = {
+        "n_sources": n,
+        "n_targets": len(target),
+        "compressor": compressor,
+        "mean_source_bytes": round(float(np.mean([len(s.encode()) for s in sources])), 1),
+        "cpus": os.cpu_count(),
+        "seconds": round(seconds, 3),
+        "us_per_pair": round(per_pair * 1e6, 2),
+        "estimated_185k_x_185_minutes": round(185_000 * 185 * per_pair / 60, 1),
+    }
     print(json.dumps(row))
     return [row]
 

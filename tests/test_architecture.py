@@ -1,6 +1,7 @@
 """The layers hold (docs/architecture.md): methods and executors never import each other,
 the core never imports the study layer, and the import graph of zipkit has no circle. The
 graph is read from the source (every import statement, those inside functions included)."""
+
 import ast
 from pathlib import Path
 
@@ -69,7 +70,7 @@ def test_the_import_graph_has_no_circle():
         path.append(node)
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                raise AssertionError("import circle: " + " -> ".join(path[path.index(nxt):] + [nxt]))
+                raise AssertionError("import circle: " + " -> ".join(path[path.index(nxt) :] + [nxt]))
             if nxt not in state:
                 visit(nxt)
         path.pop()

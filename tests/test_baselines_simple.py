@@ -8,8 +8,9 @@ import zipkit
 
 def pool(n=200, seed=0):
     rng = np.random.default_rng(seed)
-    return [{"text": " ".join(["w"] * int(rng.integers(1, 30))), "source": "a" if k % 4 else "b",
-             "n": k} for k in range(n)]
+    return [
+        {"text": " ".join(["w"] * int(rng.integers(1, 30))), "source": "a" if k % 4 else "b", "n": k} for k in range(n)
+    ]
 
 
 def test_random_is_the_seeded_permutation():
@@ -44,8 +45,9 @@ def test_length_ranks_by_tokens_ties_by_position():
     shortest = zipkit.select(recs, method="length", budget=30, longest=False)
     assert shortest.indices.tolist() == sorted(range(len(recs)), key=lambda i: (words[i], i))[:30]
     np.testing.assert_array_equal(zipkit.score(recs, method="length"), words)
-    np.testing.assert_array_equal(zipkit.score(recs, method="length", tokenizer="bytes"),
-                                  [len(r["text"].encode()) for r in recs])
+    np.testing.assert_array_equal(
+        zipkit.score(recs, method="length", tokenizer="bytes"), [len(r["text"].encode()) for r in recs]
+    )
 
 
 @pytest.mark.parametrize("method", ["random", "length"])
@@ -59,19 +61,21 @@ def test_token_budget_stops_at_the_first_record_that_would_exceed(method):
     assert result.manifest["tokens_selected"] == words[:17].sum() <= budget
 
 
-@pytest.mark.parametrize("params, message", [
-    (dict(budget=500), "larger than the pool"),
-    (dict(), "exactly one of"),
-    (dict(budget=5, budget_tokens=5), "exactly one of"),
-    (dict(budget=0), "positive"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (dict(budget=500), "larger than the pool"),
+        (dict(), "exactly one of"),
+        (dict(budget=5, budget_tokens=5), "exactly one of"),
+        (dict(budget=0), "positive"),
+    ],
+)
 def test_budget_errors(params, message):
     with pytest.raises(ValueError, match=message):
         zipkit.select(pool(), method="random", **params)
 
 
-@pytest.mark.parametrize("method", ["zip", "zipfit", "random", "length", "dsir", "cluster",
-                                    "perplexity", "ifd"])
+@pytest.mark.parametrize("method", ["zip", "zipfit", "random", "length", "dsir", "cluster", "perplexity", "ifd"])
 def test_a_fractional_budget_is_refused_before_any_scoring(method):
     # A model that does not exist: reaching the model would raise another error.
     extra = {"target": ["def f(x): return x"]} if method in ("zipfit", "dsir") else {}
@@ -81,9 +85,14 @@ def test_a_fractional_budget_is_refused_before_any_scoring(method):
         zipkit.select(pool(), method=method, budget=5.0, **extra)
 
 
-@pytest.mark.parametrize("argv", [["--method", "random", "--seed", "4", "--stratify", "source"],
-                                  ["--method", "length", "--shortest"],
-                                  ["--method", "dsir", "--resampling", "top_k", "--min-tokens", "0"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--method", "random", "--seed", "4", "--stratify", "source"],
+        ["--method", "length", "--shortest"],
+        ["--method", "dsir", "--resampling", "top_k", "--min-tokens", "0"],
+    ],
+)
 def test_cli_writes_records_unchanged(tmp_path, argv):
     from zipkit.cli import main
 
@@ -93,8 +102,24 @@ def test_cli_writes_records_unchanged(tmp_path, argv):
     target.write_text(json.dumps({"text": "w w w w"}) + "\n")
     out, report = tmp_path / "out.jsonl", tmp_path / "report.json"
     extra = ["--target", str(target)] if "dsir" in argv else []
-    assert main(["select", str(src), *argv, *extra, "--budget", "12", "-o", str(out),
-                 "--report", str(report), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "select",
+                str(src),
+                *argv,
+                *extra,
+                "--budget",
+                "12",
+                "-o",
+                str(out),
+                "--report",
+                str(report),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     chosen = json.loads(report.read_text())["indices"]
     lines = src.read_text().splitlines(keepends=True)
     assert out.read_text() == "".join(lines[i] for i in chosen) and len(set(chosen)) == 12
@@ -106,9 +131,13 @@ def test_cli_refuses_an_option_of_another_method(tmp_path, capsys):
     src = tmp_path / "pool.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in pool()))
     out = tmp_path / "out.jsonl"
-    assert main(["select", str(src), "--method", "random", "--k1", "5", "--shortest", "--budget", "3",
-                 "-o", str(out)]) == 2
+    assert (
+        main(["select", str(src), "--method", "random", "--k1", "5", "--shortest", "--budget", "3", "-o", str(out)])
+        == 2
+    )
     assert "--k1, --shortest do not apply to --method random" in capsys.readouterr().err
     assert not out.exists()
-    assert main(["select", str(src), "--method", "length", "--shortest", "--budget", "3",
-                 "-o", str(out), "--no-progress"]) == 0
+    assert (
+        main(["select", str(src), "--method", "length", "--shortest", "--budget", "3", "-o", str(out), "--no-progress"])
+        == 0
+    )

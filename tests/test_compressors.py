@@ -8,14 +8,41 @@ from hypothesis import strategies as st
 from zipkit import compressors
 from zipkit.compressors import CONDITIONAL, EXACT
 
-ALL_SPECS = ["zlib:1", "zlib:6", "zlib:9", "gzip:6", "deflate:9", "zlib:9,window=10", "isal:0",
-             "isal:3", "zstd:-3", "zstd:3", "zstd:19", "lz4:1", "lz4:8", "lz4hc:9", "brotli:1",
-             "brotli:5"]
+ALL_SPECS = [
+    "zlib:1",
+    "zlib:6",
+    "zlib:9",
+    "gzip:6",
+    "deflate:9",
+    "zlib:9,window=10",
+    "isal:0",
+    "isal:3",
+    "zstd:-3",
+    "zstd:3",
+    "zstd:19",
+    "lz4:1",
+    "lz4:8",
+    "lz4hc:9",
+    "brotli:1",
+    "brotli:5",
+]
 DEFLATE_SPECS = ["zlib:1", "zlib:6", "zlib:9", "gzip:1", "gzip:9", "deflate:6", "zlib:9,window=9,memlevel=3"]
 
 # Text-like bytes: a small alphabet of words so that prefixes and suffixes share matches.
-words = st.sampled_from([b"the ", b"data ", b"selection ", b"zip", b"\n", b"compress ", b"{'from': ",
-                         b"\xc3\xa9t\xc3\xa9 ", b"0123456789", b"    "])
+words = st.sampled_from(
+    [
+        b"the ",
+        b"data ",
+        b"selection ",
+        b"zip",
+        b"\n",
+        b"compress ",
+        b"{'from': ",
+        b"\xc3\xa9t\xc3\xa9 ",
+        b"0123456789",
+        b"    ",
+    ]
+)
 texty = st.lists(words, max_size=400).map(b"".join)
 blobs = st.one_of(texty, st.binary(max_size=3000))
 
@@ -54,7 +81,7 @@ def test_deflate_context_exact_on_large_prefixes():
     for cut in (40_000, 300_000):
         ctx = c.context(text[:cut])
         for length in (10, 700, 5000):
-            suffix = text[cut:cut + length]
+            suffix = text[cut : cut + length]
             assert ctx.size_with(suffix) == len(zlib.compress(text[:cut] + suffix, 9))
 
 
@@ -142,16 +169,19 @@ def test_conditional_extend_and_fork(spec):
     assert ctx.cost(b"second part, different words entirely! " * 5) < 20
 
 
-@pytest.mark.parametrize("spec, message", [
-    ("zst:3", "Did you mean 'zstd'"),
-    ("zlib:12", "levels are 0 to 9"),
-    ("lz4hc:1", "levels are 3 to 12"),
-    ("zstd:3,window=20", "takes key=value options from: history"),
-    ("zstd:3,history", "bad option"),
-    ("brotli:5,window=30", "out of range"),
-    ("zlib:nine", "not an integer"),
-    ("", "must be a string"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("zst:3", "Did you mean 'zstd'"),
+        ("zlib:12", "levels are 0 to 9"),
+        ("lz4hc:1", "levels are 3 to 12"),
+        ("zstd:3,window=20", "takes key=value options from: history"),
+        ("zstd:3,history", "bad option"),
+        ("brotli:5,window=30", "out of range"),
+        ("zlib:nine", "not an integer"),
+        ("", "must be a string"),
+    ],
+)
 def test_bad_specs_say_what_is_wrong(spec, message):
     with pytest.raises(ValueError, match=message):
         compressors.get(spec)
@@ -192,8 +222,10 @@ def instruction_like(n, seed=0):
     vocab = [bytes(rng.integers(97, 123, int(rng.integers(2, 9))).astype(np.uint8)) for _ in range(600)]
     weights = 1.0 / np.arange(1, len(vocab) + 1)
     weights /= weights.sum()
-    return [b"\n" + b" ".join(vocab[i] for i in rng.choice(len(vocab), int(rng.integers(20, 90)), p=weights))
-            for _ in range(n)]
+    return [
+        b"\n" + b" ".join(vocab[i] for i in rng.choice(len(vocab), int(rng.integers(20, 90)), p=weights))
+        for _ in range(n)
+    ]
 
 
 @pytest.mark.parametrize("spec", ["isal:2", "zstd:3", "lz4:1", "lz4hc:9", "brotli:5"])

@@ -1,6 +1,7 @@
 """The numba DEFLATE size engine against the zlib this Python links: every size it gives
 must equal ``zlib.compress``/``gzip.compress`` of prefix+suffix, byte for byte, at every
 level, through extends, forks, short and long suffixes, window slides and block ends."""
+
 import concurrent.futures
 import gzip
 import zlib
@@ -16,12 +17,27 @@ from zipkit.compressors.deflate_parse import MIN_SUFFIX
 from zipkit.compressors.exact_deflate import EngineContext
 
 LEVELS = range(1, 10)
-ONE_SHOT = {"zlib": lambda data, level: zlib.compress(data, level),
-            "gzip": lambda data, level: gzip.compress(data, level, mtime=0),
-            "raw": lambda data, level: zlib.compress(data, level, wbits=-15)}
+ONE_SHOT = {
+    "zlib": lambda data, level: zlib.compress(data, level),
+    "gzip": lambda data, level: gzip.compress(data, level, mtime=0),
+    "raw": lambda data, level: zlib.compress(data, level, wbits=-15),
+}
 
-words = st.sampled_from([b"the ", b"data ", b"selection ", b"zip", b"\n", b"compress ", b"{'from': ",
-                         b"\xc3\xa9t\xc3\xa9 ", b"0123456789", b"    ", b"aaaaaaaaaaaaaaaaaaaa"])
+words = st.sampled_from(
+    [
+        b"the ",
+        b"data ",
+        b"selection ",
+        b"zip",
+        b"\n",
+        b"compress ",
+        b"{'from': ",
+        b"\xc3\xa9t\xc3\xa9 ",
+        b"0123456789",
+        b"    ",
+        b"aaaaaaaaaaaaaaaaaaaa",
+    ]
+)
 texty = st.lists(words, max_size=600).map(b"".join)
 blobs = st.one_of(texty, st.binary(max_size=4000), st.binary(max_size=3))
 
@@ -50,8 +66,11 @@ def test_sizes_equal_one_shot_compression(level, container, prefix, suffix):
 
 
 @settings(max_examples=150, deadline=None)
-@given(level=st.sampled_from(LEVELS), pieces=st.lists(blobs, min_size=1, max_size=8),
-       suffixes=st.lists(blobs, min_size=1, max_size=3))
+@given(
+    level=st.sampled_from(LEVELS),
+    pieces=st.lists(blobs, min_size=1, max_size=8),
+    suffixes=st.lists(blobs, min_size=1, max_size=3),
+)
 def test_extends_and_forks_stay_exact(level, pieces, suffixes):
     context, prefix = EngineContext(level, "zlib"), b""
     for piece in pieces:
@@ -73,10 +92,10 @@ def test_long_prefixes_and_suffixes_cross_slides_and_blocks(level):
     for cut in (0, 1, 2, 300, 40_000, 65_536, 65_537, 300_000, 1_000_000, 2_000_000):
         while held < cut:  # extends of 1, 2 and many bytes
             step = min(cut - held, [1, 2, 5000, 70_000][held % 4])
-            context.extend(text[held:held + step])
+            context.extend(text[held : held + step])
             held += step
         for length in (0, 1, 2, 3, 258, 700, 17_000, 64_000):
-            suffix = text[2_100_000:2_100_000 + length]
+            suffix = text[2_100_000 : 2_100_000 + length]
             assert context.size_with(suffix) == len(zlib.compress(text[:cut] + suffix, level)), (cut, length)
             checked += 1
     assert checked == 80
@@ -89,8 +108,13 @@ def test_incompressible_and_run_data(level):
     rng = np.random.default_rng(level)
     noise = rng.integers(0, 256, 300_000).astype(np.uint8).tobytes()
     runs = b"".join(bytes([b]) * int(n) for b, n in zip(rng.integers(0, 4, 3000), rng.integers(1, 600, 3000)))
-    for prefix, suffix in ((noise, noise[:70_000]), (runs, noise[:50]), (noise[:100_000] + runs, runs[:9000]),
-                           (runs[:5], b"\x00"), (b"", noise[:65_535])):
+    for prefix, suffix in (
+        (noise, noise[:70_000]),
+        (runs, noise[:50]),
+        (noise[:100_000] + runs, runs[:9000]),
+        (runs[:5], b"\x00"),
+        (b"", noise[:65_535]),
+    ):
         assert EngineContext(level, "gzip", prefix).size_with(suffix) == len(gzip.compress(prefix + suffix, level))
 
 
@@ -112,7 +136,7 @@ def test_real_records_as_zip_builds_its_history():
 def test_queries_from_threads_equal_serial_queries():
     text = _text(300_000, seed=3)
     context = EngineContext(9, "zlib", text[:200_000])
-    suffixes = [text[200_000 + 997 * k:200_000 + 997 * k + 50 + k * 13] for k in range(64)] + [b"", b"x"]
+    suffixes = [text[200_000 + 997 * k : 200_000 + 997 * k + 50 + k * 13] for k in range(64)] + [b"", b"x"]
     serial = [context.size_with(s) for s in suffixes]
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         assert list(pool.map(context.size_with, suffixes)) == serial
@@ -128,10 +152,10 @@ def test_speculation_is_used_and_retracted():
         for step in (1, 2, 300):
             context = EngineContext(6, "zlib", text[:cut])
             ahead += context._speculated > 0 and context._ahead[0][0] > context._safe[0][0]
-            context.extend(text[cut:cut + step])
+            context.extend(text[cut : cut + step])
             for length in (0, 1, 2, 500):
-                held = text[:cut + step + length]
-                assert context.size_with(held[cut + step:]) == len(zlib.compress(held, 6)), (cut, step, length)
+                held = text[: cut + step + length]
+                assert context.size_with(held[cut + step :]) == len(zlib.compress(held, 6)), (cut, step, length)
     assert MIN_SUFFIX == 2 and ahead >= 20
 
 
@@ -167,6 +191,6 @@ def test_memory_per_context_is_bounded():
     text = _text(3_000_000, seed=9)
     context = EngineContext(9, "zlib")
     for k in range(0, len(text), 100_000):
-        context.extend(text[k:k + 100_000])
+        context.extend(text[k : k + 100_000])
     context.size_with(b"probe")
     assert context.nbytes < 2_000_000

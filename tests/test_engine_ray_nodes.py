@@ -1,5 +1,6 @@
 """The Ray engine on a two-node local cluster (``ray.cluster_utils.Cluster``): when one node
 dies in the middle of a ZIP-FIT pass, the job finishes with the same scores."""
+
 import threading
 import time
 
@@ -27,9 +28,13 @@ def test_a_node_lost_mid_pass_changes_no_score(tmp_path):
     try:
         scores_dir = tmp_path / "scores"
         result = {}
-        job = threading.Thread(target=lambda: result.update(
-            done=zipkit.score(str(folder), method="zipfit", target=target,
-                              engine=RayExecutor(scores_dir=scores_dir))))
+        job = threading.Thread(
+            target=lambda: result.update(
+                done=zipkit.score(
+                    str(folder), method="zipfit", target=target, engine=RayExecutor(scores_dir=scores_dir)
+                )
+            )
+        )
         job.start()
         deadline = time.time() + 120
         while len(list(scores_dir.glob("*/shard-*.parquet"))) < 2 and time.time() < deadline:

@@ -1,5 +1,6 @@
 """The experiment runner on a tiny generated pool: every table column is computed from the
 selections, a rerun reuses them, and a killed run continues where it stopped."""
+
 import json
 
 import pytest
@@ -16,8 +17,7 @@ SPECS = ["zlib:6", "lz4:1"]
 def files(tmp_path, n):
     """A pool of ``n`` generated records tagged with three sources, and a target of 8."""
     records = [{**r, "source": f"s{i % 3}"} for i, r in enumerate(alpaca(n))]
-    return (write_jsonl(tmp_path / "pool.jsonl", records),
-            write_jsonl(tmp_path / "target.jsonl", alpaca(8, seed=3)))
+    return (write_jsonl(tmp_path / "pool.jsonl", records), write_jsonl(tmp_path / "target.jsonl", alpaca(8, seed=3)))
 
 
 @pytest.fixture
@@ -44,8 +44,7 @@ compressors = {json.dumps(SPECS)}
 
 
 def run(config, out, *extra):
-    return cli.main(["experiment", "compressors", "--config", str(config), "--out", str(out),
-                     "--no-progress", *extra])
+    return cli.main(["experiment", "compressors", "--config", str(config), "--out", str(out), "--no-progress", *extra])
 
 
 def test_every_column_is_computed_from_the_selections(config, tmp_path):
@@ -68,8 +67,16 @@ def test_every_column_is_computed_from_the_selections(config, tmp_path):
     assert spearman[SPECS[0]][SPECS[1]] == pytest.approx(zipkit.ratio.spearman(a, b), abs=1e-4)
     assert {r["compressor"] for r in results["zipfit"]} == set(SPECS)
     table = (out / "results.md").read_text()
-    for column in ("compressor", "s/round", "mean tok", "ratio zlib:6", "ratio lz4:1", "near-dup",
-                   "us/pair", "Spearman vs zlib:6"):
+    for column in (
+        "compressor",
+        "s/round",
+        "mean tok",
+        "ratio zlib:6",
+        "ratio lz4:1",
+        "near-dup",
+        "us/pair",
+        "Spearman vs zlib:6",
+    ):
         assert f" {column} |" in table
     assert (out / "results.csv").read_text().splitlines()[0].startswith("compressor,budget,s,")
     for png in ("ratio_cross_count", "overlap_tokens", "time_vs_ratio_count", "lengths_tokens"):
@@ -128,8 +135,7 @@ baselines = ["random", "length", "dsir", "zipfit"]
 min_tokens = 0
 """)
     out = tmp_path / "out"
-    assert cli.main(["experiment", "methods", "--config", str(config), "--out", str(out),
-                     "--no-progress"]) == 0
+    assert cli.main(["experiment", "methods", "--config", str(config), "--out", str(out), "--no-progress"]) == 0
     results = json.loads((out / "results.json").read_text())
     rows = {r["method"]: r for r in results["rows"]}
     assert list(rows) == ["zip", "random", "length", "dsir", "zipfit"]

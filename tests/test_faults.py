@@ -1,5 +1,6 @@
 """Faults and bad parameters: a clear error naming the file and the fix, never a traceback,
 a damaged state never resumed from, and Ctrl-C leaving a state that --resume continues."""
+
 import errno
 import os
 import signal
@@ -21,10 +22,14 @@ ZIP = dict(budget=40, k1=100, k2=30, k3=5)
 
 # --- where outputs go -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("output, said", [
-    ("missing/out.jsonl", "the directory of -o missing/out.jsonl does not exist"),
-    ("sub", "-o sub is a directory"),
-])
+
+@pytest.mark.parametrize(
+    "output, said",
+    [
+        ("missing/out.jsonl", "the directory of -o missing/out.jsonl does not exist"),
+        ("sub", "-o sub is a directory"),
+    ],
+)
 def test_a_bad_output_location_fails_before_any_work(tmp_path, monkeypatch, capsys, output, said):
     monkeypatch.chdir(tmp_path)
     write_jsonl(tmp_path / "pool.jsonl", POOL)
@@ -55,8 +60,7 @@ def test_a_full_disk_names_the_output_and_leaves_nothing(tmp_path, monkeypatch, 
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(atomic.os, "fsync", full)
-    assert cli.main(["select", str(tmp_path / "pool.jsonl"), "--budget", "5", "-o", str(out),
-                     "--no-progress"]) == 2
+    assert cli.main(["select", str(tmp_path / "pool.jsonl"), "--budget", "5", "-o", str(out), "--no-progress"]) == 2
     assert f"No space left on device while writing {out}" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pool.jsonl"]
 
@@ -80,14 +84,18 @@ def test_a_killed_writers_temporary_file_is_removed_by_the_next_write(tmp_path):
 
 # --- checkpoints ------------------------------------------------------------------------------
 
+
 def _damage(path, kind, n):
     if kind == "directory":
         path.unlink()
         path.mkdir()
         return
     if kind in ("empty", "truncated", "random bytes"):
-        data = {"empty": b"", "truncated": path.read_bytes()[:300],
-                "random bytes": np.random.default_rng(0).bytes(4096)}[kind]
+        data = {
+            "empty": b"",
+            "truncated": path.read_bytes()[:300],
+            "random bytes": np.random.default_rng(0).bytes(4096),
+        }[kind]
         path.write_bytes(data)
         return
     state = dict(np.load(path))
@@ -105,37 +113,64 @@ def _damage(path, kind, n):
         np.savez(out, **state)
 
 
-@pytest.mark.parametrize("kind", ["empty", "truncated", "random bytes", "missing keys", "wrong shapes",
-                                  "out-of-range indices", "repeated indices", "wrong kinds"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "empty",
+        "truncated",
+        "random bytes",
+        "missing keys",
+        "wrong shapes",
+        "out-of-range indices",
+        "repeated indices",
+        "wrong kinds",
+    ],
+)
 def test_a_damaged_checkpoint_is_never_resumed(tmp_path, kind):
     ckpt = tmp_path / "run.npz"
     zipkit.select(POOL, checkpoint=ckpt, checkpoint_every=1, **ZIP)
     _damage(ckpt, kind, len(POOL))
-    with pytest.raises(ValueError, match=f"checkpoint {ckpt} is damaged: remove it or point "
-                                         f"--checkpoint elsewhere"):
+    with pytest.raises(ValueError, match=f"checkpoint {ckpt} is damaged: remove it or point --checkpoint elsewhere"):
         zipkit.select(POOL, checkpoint=ckpt, resume=True, **ZIP)
 
 
 def test_a_checkpoint_that_is_a_directory_is_refused_on_the_command_line(tmp_path, capsys):
     write_jsonl(tmp_path / "pool.jsonl", POOL)
     (tmp_path / "run.npz").mkdir()
-    assert cli.main(["select", str(tmp_path / "pool.jsonl"), "--budget", "5", "-o",
-                     str(tmp_path / "o.jsonl"), "--checkpoint", str(tmp_path / "run.npz"),
-                     "--resume"]) == 2
+    assert (
+        cli.main(
+            [
+                "select",
+                str(tmp_path / "pool.jsonl"),
+                "--budget",
+                "5",
+                "-o",
+                str(tmp_path / "o.jsonl"),
+                "--checkpoint",
+                str(tmp_path / "run.npz"),
+                "--resume",
+            ]
+        )
+        == 2
+    )
     assert "--checkpoint" in capsys.readouterr().err
 
 
 # --- parameters -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("params, said", [
-    (dict(checkpoint="c.npz", checkpoint_every=0), "checkpoint_every=0 is not a whole number of rounds"),
-    (dict(checkpoint="c.npz", checkpoint_every=-1), "checkpoint_every"),
-    (dict(checkpoint="c.npz", checkpoint_every=2.0), "checkpoint_every"),
-    (dict(resume=True), "resume=True continues the run saved in a checkpoint"),
-    (dict(compressor=""), "compressor spec must be a string like 'zlib:9', got ''"),
-    (dict(workers="2"), "workers='2' is not a whole number >= 0"),
-    (dict(workers=True), "workers=True is not a whole number >= 0"),
-])
+
+@pytest.mark.parametrize(
+    "params, said",
+    [
+        (dict(checkpoint="c.npz", checkpoint_every=0), "checkpoint_every=0 is not a whole number of rounds"),
+        (dict(checkpoint="c.npz", checkpoint_every=-1), "checkpoint_every"),
+        (dict(checkpoint="c.npz", checkpoint_every=2.0), "checkpoint_every"),
+        (dict(resume=True), "resume=True continues the run saved in a checkpoint"),
+        (dict(compressor=""), "compressor spec must be a string like 'zlib:9', got ''"),
+        (dict(workers="2"), "workers='2' is not a whole number >= 0"),
+        (dict(workers=True), "workers=True is not a whole number >= 0"),
+    ],
+)
 def test_zip_parameters_are_validated(tmp_path, monkeypatch, params, said):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ValueError, match=said):
@@ -176,6 +211,7 @@ def test_deep_nesting_names_the_record_not_the_recursion(tmp_path):
 
 # --- Ctrl-C and kill --------------------------------------------------------------------------
 
+
 def signalled_in_round(n, monkeypatch, signum=signal.SIGINT):
     """Send ``signum`` to this process in the middle of ZIP's ``n``-th round."""
     real_fine, calls = zipmod._Run._fine, []
@@ -209,16 +245,30 @@ def test_ctrl_c_on_the_command_line_exits_130_and_says_how_to_go_on(tmp_path, mo
     write_jsonl(tmp_path / "pool.jsonl", POOL)
     ckpt, out = tmp_path / "run.npz", tmp_path / "out.jsonl"
     signalled_in_round(2, monkeypatch)
-    argv = ["select", str(tmp_path / "pool.jsonl"), "--budget", "40", "--k1", "100", "--k2", "30",
-            "--k3", "5", "-o", str(out), "--checkpoint", str(ckpt), "--no-progress"]
+    argv = [
+        "select",
+        str(tmp_path / "pool.jsonl"),
+        "--budget",
+        "40",
+        "--k1",
+        "100",
+        "--k2",
+        "30",
+        "--k3",
+        "5",
+        "-o",
+        str(out),
+        "--checkpoint",
+        str(ckpt),
+        "--no-progress",
+    ]
     assert cli.main(argv) == 130
     err = capsys.readouterr().err
     assert "Traceback" not in err and f"saved in {ckpt}: run the same command with --resume" in err
     assert not out.exists()
     monkeypatch.undo()
     assert cli.main([*argv, "--resume"]) == 0
-    assert [json_index(line) for line in out.read_text().splitlines()] == \
-        zipkit.select(POOL, **ZIP).indices.tolist()
+    assert [json_index(line) for line in out.read_text().splitlines()] == zipkit.select(POOL, **ZIP).indices.tolist()
 
 
 def json_index(line):
@@ -237,6 +287,7 @@ def test_a_second_signal_interrupts_at_once(monkeypatch, tmp_path):
 
 
 # --- caches -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "all zeros", "wrong shape"])
 def test_an_unusable_embedding_cache_is_named_and_recomputed(tmp_path, damage):
@@ -260,8 +311,13 @@ def test_an_unusable_embedding_cache_is_named_and_recomputed(tmp_path, damage):
 def test_an_unusable_lm_cache_is_named_and_recomputed(tmp_path, damage):
     path = tmp_path / "s.npz"
     n = 4
-    state = {"done": np.ones(n, bool), "nll_ctx": np.full(n, 2.0), "n_ctx": np.full(n, 3),
-             "nll_resp": np.full(n, 1.5), "n_resp": np.full(n, 2)}
+    state = {
+        "done": np.ones(n, bool),
+        "nll_ctx": np.full(n, 2.0),
+        "n_ctx": np.full(n, 3),
+        "nll_resp": np.full(n, 1.5),
+        "n_resp": np.full(n, 2),
+    }
     np.savez(path, **state)
     assert lm_scores._load_state(path, n)["nll_resp"].tolist() == [1.5] * n
     if damage == "truncated":

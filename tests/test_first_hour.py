@@ -1,5 +1,6 @@
 """What a new user meets in the first hour: inspect/compare, score's manifest, a schema that
 says what it leaves out."""
+
 import json
 import warnings
 import zlib
@@ -22,16 +23,34 @@ def selections(tmp_path):
     zip and random as reports, length as its output file."""
     pool = write_array(tmp_path / "pool.json", POOL)
     for method in ("zip", "random", "length"):
-        assert cli.main(["select", str(pool), "--method", method, "--budget-tokens", "3000",
-                         "-o", str(tmp_path / f"{method}.jsonl"), "--report", str(tmp_path / f"{method}.json"),
-                         "--no-progress"]) == 0
+        assert (
+            cli.main(
+                [
+                    "select",
+                    str(pool),
+                    "--method",
+                    method,
+                    "--budget-tokens",
+                    "3000",
+                    "-o",
+                    str(tmp_path / f"{method}.jsonl"),
+                    "--report",
+                    str(tmp_path / f"{method}.json"),
+                    "--no-progress",
+                ]
+            )
+            == 0
+        )
     return tmp_path
 
 
 def test_compare_measures_each_selection_from_its_report_or_its_records(selections):
     pool = selections / "pool.json"
-    result = summary.compare([selections / "zip.json", selections / "random.json",
-                              selections / "length.jsonl"], pool, compressor_specs=["zlib:9", "zstd:3"])
+    result = summary.compare(
+        [selections / "zip.json", selections / "random.json", selections / "length.jsonl"],
+        pool,
+        compressor_specs=["zlib:9", "zstd:3"],
+    )
     reports = {m: json.loads((selections / f"{m}.json").read_text()) for m in ("zip", "random", "length")}
     records = zipkit.read_records(pool)
     for row, method in zip(result["selections"], ("zip", "random", "length")):
@@ -58,8 +77,9 @@ def test_random_at_equal_tokens_stays_within_the_tokens(selections):
 
 
 def test_duplicates_and_a_field_mix_are_counted(tmp_path):
-    pool = [{"text": "same words here", "source": "a"}] * 3 + [{"text": f"other text {i}", "source": "b"}
-                                                                for i in range(5)]
+    pool = [{"text": "same words here", "source": "a"}] * 3 + [
+        {"text": f"other text {i}", "source": "b"} for i in range(5)
+    ]
     path = write_jsonl(tmp_path / "p.jsonl", pool)
     report = tmp_path / "r.json"
     report.write_text(json.dumps({"indices": [0, 1, 3, 2], "scores": [1, 2, 3, 4], "manifest": {}}))
@@ -77,9 +97,21 @@ def test_a_selection_of_another_pool_is_named(selections, tmp_path):
 
 def test_cli_compare_prints_and_plots(selections, capsys):
     plot = selections / "lengths.png"
-    assert cli.main(["compare", str(selections / "zip.json"), str(selections / "random.json"),
-                     str(selections / "length.jsonl"), "--pool", str(selections / "pool.json"),
-                     "--plot", str(plot)]) == 0
+    assert (
+        cli.main(
+            [
+                "compare",
+                str(selections / "zip.json"),
+                str(selections / "random.json"),
+                str(selections / "length.jsonl"),
+                "--pool",
+                str(selections / "pool.json"),
+                "--plot",
+                str(plot),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "the whole pool" in out and "overlap" in out
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -89,8 +121,12 @@ def test_cli_compare_prints_and_plots(selections, capsys):
 def test_score_writes_its_manifest_to_the_report_and_the_parquet(tmp_path):
     pool = write_jsonl(tmp_path / "pool.jsonl", POOL)
     out, report = tmp_path / "s.parquet", tmp_path / "s.json"
-    assert cli.main(["score", str(pool), "--compressor", "zstd:3", "-o", str(out), "--report", str(report),
-                     "--no-progress"]) == 0
+    assert (
+        cli.main(
+            ["score", str(pool), "--compressor", "zstd:3", "-o", str(out), "--report", str(report), "--no-progress"]
+        )
+        == 0
+    )
     manifest = json.loads(report.read_text())
     assert manifest["method"] == "ratio" and manifest["parameters"]["compressor"] == "zstd:3"
     assert manifest["parameters"]["serializer"] == "text"  # a default, resolved from the signature
@@ -104,8 +140,14 @@ def test_score_writes_its_manifest_to_the_report_and_the_parquet(tmp_path):
 
 def test_score_refuses_options_of_other_commands(tmp_path, capsys):
     pool = write_jsonl(tmp_path / "pool.jsonl", POOL)
-    for option in (["--k1", "5"], ["--checkpoint", "c.npz"], ["--seed", "1"], ["--threshold", "0.5"],
-                   ["--shortest"], ["--dedup"]):
+    for option in (
+        ["--k1", "5"],
+        ["--checkpoint", "c.npz"],
+        ["--seed", "1"],
+        ["--threshold", "0.5"],
+        ["--shortest"],
+        ["--dedup"],
+    ):
         with pytest.raises(SystemExit):
             cli.main(["score", str(pool), "-o", str(tmp_path / "s.jsonl"), *option])
         assert "unrecognized arguments" in capsys.readouterr().err
@@ -113,8 +155,11 @@ def test_score_refuses_options_of_other_commands(tmp_path, capsys):
 
 def test_a_detected_schema_says_which_text_fields_it_leaves_out(tmp_path):
     rows = [{"text": "Write a function to add.", "code": "def add(a, b):\n    return a + b", "task_id": 1}]
-    with pytest.warns(UserWarning, match=r"reads text; the records' other text field\(s\) code are left "
-                                         r"out.*--text-field text --text-field code"):
+    with pytest.warns(
+        UserWarning,
+        match=r"reads text; the records' other text field\(s\) code are left "
+        r"out.*--text-field text --text-field code",
+    ):
         zipkit.read_records(rows)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -122,15 +167,22 @@ def test_a_detected_schema_says_which_text_fields_it_leaves_out(tmp_path):
         zipkit.read_records(POOL)  # alpaca's fields are all read
 
 
-@pytest.mark.parametrize("message, expected", [
-    ("give exactly one of budget=N (records) or budget_tokens=T (tokens)",
-     "give exactly one of --budget N (records) or --budget-tokens T (tokens)"),
-    ("no CUDA device here: pass device='cpu' or 'auto'", "no CUDA device here: pass --device cpu or 'auto'"),
-    ("resume=True continues the run saved in a checkpoint: name it with checkpoint=PATH",
-     "--resume continues the run saved in a checkpoint: name it with --checkpoint PATH"),
-    ("x (pass on_error='skip' to skip bad records)", "x (pass --skip-bad to skip bad records)"),
-    ("unknown=3 and k1=5", "unknown=3 and --k1 5"),
-])
+@pytest.mark.parametrize(
+    "message, expected",
+    [
+        (
+            "give exactly one of budget=N (records) or budget_tokens=T (tokens)",
+            "give exactly one of --budget N (records) or --budget-tokens T (tokens)",
+        ),
+        ("no CUDA device here: pass device='cpu' or 'auto'", "no CUDA device here: pass --device cpu or 'auto'"),
+        (
+            "resume=True continues the run saved in a checkpoint: name it with checkpoint=PATH",
+            "--resume continues the run saved in a checkpoint: name it with --checkpoint PATH",
+        ),
+        ("x (pass on_error='skip' to skip bad records)", "x (pass --skip-bad to skip bad records)"),
+        ("unknown=3 and k1=5", "unknown=3 and --k1 5"),
+    ],
+)
 def test_cli_errors_speak_in_options(message, expected):
     args = cli.build_parser().parse_args(["select", "p.jsonl", "-o", "o.jsonl"])
     assert cli.cli_words(message, args) == expected

@@ -1,6 +1,7 @@
 """What a pool can be (a file, standard input, a FIFO; not a directory or a glob, said so), what
 an output can be (the format its suffix names, or a refusal before the work), and the
 messages a run prints on the way."""
+
 import json
 import os
 import subprocess
@@ -22,10 +23,13 @@ def pool(tmp_path):
     return write_jsonl(tmp_path / "pool.jsonl", POOL)
 
 
-@pytest.mark.parametrize("name, said", [
-    ("empty", "is a directory with no record files"),
-    ("*.parquet", "no file matches the pool pattern *.parquet"),
-])
+@pytest.mark.parametrize(
+    "name, said",
+    [
+        ("empty", "is a directory with no record files"),
+        ("*.parquet", "no file matches the pool pattern *.parquet"),
+    ],
+)
 def test_a_directory_or_a_glob_without_shards_is_named_as_such(pool, monkeypatch, capsys, name, said):
     monkeypatch.chdir(pool.parent)
     (pool.parent / "empty").mkdir()
@@ -34,8 +38,13 @@ def test_a_directory_or_a_glob_without_shards_is_named_as_such(pool, monkeypatch
 
 
 def test_standard_input_is_a_pool(pool):
-    run = subprocess.run([sys.executable, "-m", "zipkit.cli", "ratio", "-", "--json", "--no-progress"],
-                         stdin=open(pool, "rb"), capture_output=True, text=True, check=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "zipkit.cli", "ratio", "-", "--json", "--no-progress"],
+        stdin=open(pool, "rb"),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     from_stdin = json.loads(run.stdout)
     direct = zipkit.ratio.dataset_ratio(zipkit.read_records(pool))
     assert from_stdin["pool"]["path"] == "<stdin>" and from_stdin["pool"]["records"] == len(POOL)
@@ -59,11 +68,14 @@ def test_a_json_array_named_jsonl_gets_the_format_suggested(tmp_path):
     assert list(zipkit.read_records(path, format="json")) == POOL
 
 
-@pytest.mark.parametrize("argv, said", [
-    (["select", "pool.jsonl", "--budget", "5", "-o", "out.parquet.gz"], "name the output .parquet"),
-    (["ratio", "pool.jsonl", "--per-record", "out.txt"], "cannot tell the output format of 'out.txt'"),
-    (["score", "pool.jsonl", "-o", "out.csv"], "cannot tell the output format of 'out.csv'"),
-])
+@pytest.mark.parametrize(
+    "argv, said",
+    [
+        (["select", "pool.jsonl", "--budget", "5", "-o", "out.parquet.gz"], "name the output .parquet"),
+        (["ratio", "pool.jsonl", "--per-record", "out.txt"], "cannot tell the output format of 'out.txt'"),
+        (["score", "pool.jsonl", "-o", "out.csv"], "cannot tell the output format of 'out.csv'"),
+    ],
+)
 def test_outputs_zipkit_cannot_write_are_refused_first(pool, monkeypatch, capsys, argv, said):
     monkeypatch.chdir(pool.parent)
     for reader in (zipkit.api, zipkit.cli.common):
@@ -100,6 +112,7 @@ def test_a_lone_surrogate_is_named_before_a_parquet_selection_runs(tmp_path, mon
     lines[9] = lines[9].replace('"input": ""', '"input": "\\ud83d\\ude00"')  # a valid pair
     path = tmp_path / "pool.jsonl"
     path.write_text("\n".join(lines) + "\n")
+
     def select(records, method="zip", **params):
         pytest.fail("selected")
 
@@ -108,19 +121,40 @@ def test_a_lone_surrogate_is_named_before_a_parquet_selection_runs(tmp_path, mon
     assert "line 8, record 7: holds a lone UTF-16 surrogate" in capsys.readouterr().err
     records = zipkit.read_records(path)
     records.write([9, 0], tmp_path / "pair.parquet")  # a valid pair is fine in parquet
-    assert pq.read_table(tmp_path / "pair.parquet").to_pylist()[0]["input"] == "\U0001F600"
+    assert pq.read_table(tmp_path / "pair.parquet").to_pylist()[0]["input"] == "\U0001f600"
     records.write([7], tmp_path / "fine.jsonl")  # and JSON keeps the lone one
     assert (tmp_path / "fine.jsonl").read_text() == lines[7] + "\n"
 
 
 def test_running_out_of_pool_warns_in_one_line_that_fits_the_variant(pool, tmp_path, capsys):
     out = tmp_path / "out.jsonl"
-    run = subprocess.run([sys.executable, "-m", "zipkit.cli", "select", str(pool), "--budget-tokens",
-                          "100000000", "--k1", "50", "--k2", "20", "--k3", "10", "-o", str(out),
-                          "--no-progress"], capture_output=True, text=True, check=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "zipkit.cli",
+            "select",
+            str(pool),
+            "--budget-tokens",
+            "100000000",
+            "--k1",
+            "50",
+            "--k2",
+            "20",
+            "--k3",
+            "10",
+            "-o",
+            str(out),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     err = run.stderr.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("zipkit: warning: ZIP (paper) selected every record of "
-                                               f"the pool ({len(POOL)})")
+    assert len(err) == 1 and err[0].startswith(
+        f"zipkit: warning: ZIP (paper) selected every record of the pool ({len(POOL)})"
+    )
     with pytest.warns(RuntimeWarning, match=r"ZIP \(official\) ran out of pool .* drops the unpicked K2"):
         zipkit.select(POOL, variant="official", budget=150, k1=50, k2=20, k3=10)
 

@@ -1,4 +1,5 @@
 """Nothing a user owns is lost, and no run ends "successfully" on data it silently dropped."""
+
 import gzip
 import json
 import re
@@ -30,18 +31,35 @@ def files(tmp_path):
 SELECT = ["select", "pool.jsonl", "--budget", "10", "--no-progress"]
 
 
-@pytest.mark.parametrize("argv, victim, said", [
-    ([*SELECT, "-o", "pool.jsonl"], "pool.jsonl", "-o pool.jsonl is the same file as the pool"),
-    ([*SELECT, "-o", "out.jsonl", "--report", "pool.jsonl"], "pool.jsonl", "--report pool.jsonl"),
-    (["score", "pool.jsonl", "-o", "pool.jsonl"], "pool.jsonl", "-o pool.jsonl"),
-    (["ratio", "pool.jsonl", "--per-record", "pool.jsonl"], "pool.jsonl", "--per-record pool.jsonl"),
-    (["select", "pool.jsonl", "--method", "zipfit", "--target", "target.jsonl", "--budget", "10",
-      "-o", "target.jsonl"], "target.jsonl", "same file as --target"),
-    ([*SELECT, "-o", "link.jsonl"], "pool.jsonl", "-o link.jsonl is the same file as the pool"),
-    ([*SELECT, "-o", "sub/../pool.jsonl"], "pool.jsonl", "same file as the pool"),
-    ([*SELECT, "-o", "out.jsonl", "--report", "out.jsonl"], "out.jsonl", "are both out.jsonl"),
-    ([*SELECT, "-o", "out.jsonl", "--checkpoint", "pool.jsonl"], "pool.jsonl", "--checkpoint pool.jsonl"),
-])
+@pytest.mark.parametrize(
+    "argv, victim, said",
+    [
+        ([*SELECT, "-o", "pool.jsonl"], "pool.jsonl", "-o pool.jsonl is the same file as the pool"),
+        ([*SELECT, "-o", "out.jsonl", "--report", "pool.jsonl"], "pool.jsonl", "--report pool.jsonl"),
+        (["score", "pool.jsonl", "-o", "pool.jsonl"], "pool.jsonl", "-o pool.jsonl"),
+        (["ratio", "pool.jsonl", "--per-record", "pool.jsonl"], "pool.jsonl", "--per-record pool.jsonl"),
+        (
+            [
+                "select",
+                "pool.jsonl",
+                "--method",
+                "zipfit",
+                "--target",
+                "target.jsonl",
+                "--budget",
+                "10",
+                "-o",
+                "target.jsonl",
+            ],
+            "target.jsonl",
+            "same file as --target",
+        ),
+        ([*SELECT, "-o", "link.jsonl"], "pool.jsonl", "-o link.jsonl is the same file as the pool"),
+        ([*SELECT, "-o", "sub/../pool.jsonl"], "pool.jsonl", "same file as the pool"),
+        ([*SELECT, "-o", "out.jsonl", "--report", "out.jsonl"], "out.jsonl", "are both out.jsonl"),
+        ([*SELECT, "-o", "out.jsonl", "--checkpoint", "pool.jsonl"], "pool.jsonl", "--checkpoint pool.jsonl"),
+    ],
+)
 def test_no_output_is_written_over_an_input(files, monkeypatch, capsys, argv, victim, said):
     monkeypatch.chdir(files)
     before = {p.name: p.read_bytes() for p in files.iterdir() if p.is_file()}
@@ -60,6 +78,7 @@ def test_the_api_never_writes_a_selection_over_its_pool(files):
 
 # --- JSON arrays: one broken element loses what follows it, so it is never skipped ------------
 
+
 def _broken_array(tmp_path, k=50):
     path = write_array(tmp_path / "pool.json", POOL)
     lines = path.read_text().splitlines()
@@ -76,10 +95,13 @@ def test_a_malformed_array_element_is_fatal_and_named_by_its_own_line(tmp_path, 
     assert "cannot be skipped" in str(err.value)
 
 
-@pytest.mark.parametrize("tail, said", [
-    ('[{"text": "a second array"}]\n', "more data after the array's closing ']'"),
-    ('{"text": "an object"}\n', "more data after the array's closing ']'"),
-])
+@pytest.mark.parametrize(
+    "tail, said",
+    [
+        ('[{"text": "a second array"}]\n', "more data after the array's closing ']'"),
+        ('{"text": "an object"}\n', "more data after the array's closing ']'"),
+    ],
+)
 def test_data_after_the_array_is_an_error(tmp_path, tail, said):
     path = write_array(tmp_path / "pool.json", POOL)
     path.write_text(path.read_text() + tail)
@@ -100,6 +122,7 @@ def test_a_trailing_comma_is_named_as_such(tmp_path):
 
 # --- compressed streams: cut off or damaged is an error, never an early end -------------------
 
+
 def _compressed(tmp_path, kind, damage):
     data = b"".join(json.dumps(r).encode() + b"\n" for r in POOL)
     packed = gzip.compress(data) if kind == "gz" else zstandard.ZstdCompressor().compress(data)
@@ -115,11 +138,14 @@ def _compressed(tmp_path, kind, damage):
 
 
 @pytest.mark.parametrize("kind", ["gz", "zst"])
-@pytest.mark.parametrize("damage, said", [
-    ("truncated", "stream is truncated"),
-    ("trailing garbage", "bytes after its end"),
-    ("not the codec", "stream is (damaged|truncated)"),
-])
+@pytest.mark.parametrize(
+    "damage, said",
+    [
+        ("truncated", "stream is truncated"),
+        ("trailing garbage", "bytes after its end"),
+        ("not the codec", "stream is (damaged|truncated)"),
+    ],
+)
 @pytest.mark.parametrize("on_error", ["raise", "skip"])
 def test_damaged_compressed_streams_are_named(tmp_path, kind, damage, said, on_error):
     path = _compressed(tmp_path, kind, damage)
@@ -145,6 +171,7 @@ def test_cli_says_a_stream_is_truncated(tmp_path, capsys):
 
 # --- a byte order mark --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("on_error", ["raise", "skip"])
 def test_a_utf8_bom_before_jsonl_is_not_part_of_the_first_record(tmp_path, on_error):
     path = write_jsonl(tmp_path / "bom.jsonl", POOL, head=b"\xef\xbb\xbf")
@@ -154,6 +181,7 @@ def test_a_utf8_bom_before_jsonl_is_not_part_of_the_first_record(tmp_path, on_er
 
 
 # --- an empty selection is a failure with its reason ----------------------------------------
+
 
 @pytest.mark.parametrize("method", ["zip", "random", "length", "zipfit"])
 def test_a_token_budget_no_record_fits_fails_with_the_smallest_record(method):
@@ -175,23 +203,42 @@ def test_zip_fails_when_its_first_pick_is_over_the_token_budget():
 
 def test_a_threshold_nothing_passes_fails_with_the_best_score(tmp_path, capsys):
     scores = zipkit.score(POOL, method="zipfit", target=TARGET)
-    with pytest.raises(ValueError, match=f"no record passes threshold=0.99 .the best score is "
-                                         f"{scores.max():.4f}"):
+    with pytest.raises(ValueError, match=f"no record passes threshold=0.99 .the best score is {scores.max():.4f}"):
         zipkit.select(POOL, method="zipfit", target=TARGET, threshold=0.99)
     write_jsonl(tmp_path / "pool.jsonl", POOL)
     write_jsonl(tmp_path / "target.jsonl", TARGET)
     out = tmp_path / "out.jsonl"
-    assert main(["select", str(tmp_path / "pool.jsonl"), "--method", "zipfit", "--target",
-                 str(tmp_path / "target.jsonl"), "--threshold", "0.99", "-o", str(out)]) == 2
+    assert (
+        main(
+            [
+                "select",
+                str(tmp_path / "pool.jsonl"),
+                "--method",
+                "zipfit",
+                "--target",
+                str(tmp_path / "target.jsonl"),
+                "--threshold",
+                "0.99",
+                "-o",
+                str(out),
+            ]
+        )
+        == 2
+    )
     assert "no record passes" in capsys.readouterr().err and not out.exists()
 
 
-@pytest.mark.parametrize("content, said", [
-    (b"", "no records in .*: the pool is empty"),
-    (b'{"text": ""}\n{"text": " "}\n', "no readable records in .*: all 2 were skipped as bad"),
-    (b'{"txt": "a b"}\n{"txt": "c d"}\n', "record 0: matches no known schema.*--text-field FIELD "
-                                          "\\(--skip-bad would skip every record like it"),
-])
+@pytest.mark.parametrize(
+    "content, said",
+    [
+        (b"", "no records in .*: the pool is empty"),
+        (b'{"text": ""}\n{"text": " "}\n', "no readable records in .*: all 2 were skipped as bad"),
+        (
+            b'{"txt": "a b"}\n{"txt": "c d"}\n',
+            "record 0: matches no known schema.*--text-field FIELD \\(--skip-bad would skip every record like it",
+        ),
+    ],
+)
 def test_a_pool_with_nothing_to_select_from_is_an_error(tmp_path, capsys, content, said):
     path = tmp_path / "pool.jsonl"
     path.write_bytes(content)

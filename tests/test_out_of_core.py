@@ -3,6 +3,7 @@ local executor so that it runs without Ray): the driver keeps scores and positio
 back only the records a method needs, and selects exactly what the pool in memory gives.
 ZIP reads back only the ``ceil(picks / k3) * k1`` records of lowest initial ratio, and the
 cases below make that fewer than the pool, so the bound itself is what is tested."""
+
 import numpy as np
 import pytest
 from helpers import alpaca, write_shards
@@ -24,20 +25,24 @@ def _left_in_files(shards):
     return open_pool(str(shards), LocalExecutor(), stream=True)
 
 
-@pytest.mark.parametrize("params", [
-    dict(budget=12, k1=40, k2=12, k3=4),                        # 3 rounds: 120 of 400 candidates
-    dict(budget=10, k1=30, k2=10, k3=5, variant="official"),
-    dict(budget_tokens=900, k1=25, k2=10, k3=3),               # rounds bounded by the smallest records
-    dict(budget=9, k1=20, k2=6, k3=3, fine_context="selected"),
-    dict(budget=8, k1=30, k2=8, k3=4, compressor="zstd:3"),
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(budget=12, k1=40, k2=12, k3=4),  # 3 rounds: 120 of 400 candidates
+        dict(budget=10, k1=30, k2=10, k3=5, variant="official"),
+        dict(budget_tokens=900, k1=25, k2=10, k3=3),  # rounds bounded by the smallest records
+        dict(budget=9, k1=20, k2=6, k3=3, fine_context="selected"),
+        dict(budget=8, k1=30, k2=8, k3=4, compressor="zstd:3"),
+    ],
+)
 def test_zip_from_shards_reads_back_only_its_candidates_and_selects_the_same(shards, params, monkeypatch):
     whole = zipkit.select(zipkit.read_records(shards), method="zip", **params)
     pool = _left_in_files(shards)
     asked = []
     take = type(pool).take
-    monkeypatch.setattr(type(pool), "take", lambda self, positions: asked.append(len(positions)) or
-                        take(self, positions))
+    monkeypatch.setattr(
+        type(pool), "take", lambda self, positions: asked.append(len(positions)) or take(self, positions)
+    )
     out = zipkit.select(pool, method="zip", **params)
     assert out.indices.tolist() == whole.indices.tolist()
     assert np.array_equal(out.scores, whole.scores)
@@ -45,12 +50,15 @@ def test_zip_from_shards_reads_back_only_its_candidates_and_selects_the_same(sha
     assert whole.manifest["candidates"] == len(RECORDS)
 
 
-@pytest.mark.parametrize("method, params", [
-    ("random", dict(budget=25, seed=3)),
-    ("length", dict(budget_tokens=2000)),
-    ("dsir", dict(budget=20, target=TARGET, min_tokens=3)),
-    ("zipfit", dict(budget=15, target=TARGET)),
-])
+@pytest.mark.parametrize(
+    "method, params",
+    [
+        ("random", dict(budget=25, seed=3)),
+        ("length", dict(budget_tokens=2000)),
+        ("dsir", dict(budget=20, target=TARGET, min_tokens=3)),
+        ("zipfit", dict(budget=15, target=TARGET)),
+    ],
+)
 def test_ranked_methods_from_shards_select_as_from_memory(shards, method, params):
     whole = zipkit.select(zipkit.read_records(shards), method=method, **params)
     out = zipkit.select(_left_in_files(shards), method=method, **params)

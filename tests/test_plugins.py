@@ -2,6 +2,7 @@
 ``zipkit.compressors``): a tiny plugin package, installed only by its .dist-info folder on
 PYTHONPATH (what pip would leave), is run through the command line in a fresh process.
 Adding the method touches one new file and nothing of the CLI or the experiments."""
+
 import bz2
 import json
 import os
@@ -68,8 +69,10 @@ def _install(root):
     info = root / "zipkit_demo_plugin-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: zipkit-demo-plugin\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[zipkit.methods]\nbytes_first = zipkit_demo_plugin:METHOD\n\n"
-                                           "[zipkit.compressors]\nbz2 = zipkit_demo_plugin:Bz2\n")
+    (info / "entry_points.txt").write_text(
+        "[zipkit.methods]\nbytes_first = zipkit_demo_plugin:METHOD\n\n"
+        "[zipkit.compressors]\nbz2 = zipkit_demo_plugin:Bz2\n"
+    )
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
 
 
@@ -92,8 +95,9 @@ def test_a_plugin_method_and_compressor_run_through_the_cli(tmp_path):
     assert [json.loads(line) for line in out.read_text().splitlines()] == [records[i] for i in expected]
 
     per_record = tmp_path / "ratios.jsonl"
-    _zipkit(env, "ratio", str(pool), "--compressor", "bz2:9", "--per-record", str(per_record), "--json",
-            "--no-progress")
+    _zipkit(
+        env, "ratio", str(pool), "--compressor", "bz2:9", "--per-record", str(per_record), "--json", "--no-progress"
+    )
     ratios = [json.loads(line)["ratio"] for line in per_record.read_text().splitlines()]
     assert ratios == [len(t.encode()) / len(bz2.compress(t.encode(), 9)) for t in texts]
 

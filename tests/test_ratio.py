@@ -10,9 +10,16 @@ from helpers import alpaca, write_jsonl
 import zipkit
 from zipkit import cli, ratio
 
-RECS = [{"id": i, "conversations": [{"from": "human", "value": f"question {i} " * (i % 7 + 1)},
-                                    {"from": "gpt", "value": "answer " + "abc" * i}]}
-        for i in range(40)]
+RECS = [
+    {
+        "id": i,
+        "conversations": [
+            {"from": "human", "value": f"question {i} " * (i % 7 + 1)},
+            {"from": "gpt", "value": "answer " + "abc" * i},
+        ],
+    }
+    for i in range(40)
+]
 
 
 def test_per_record_ratio_is_bytes_over_zlib_bytes():
@@ -66,8 +73,22 @@ def test_cli_ratio_report_and_per_record(tmp_path, capsys):
     pool = tmp_path / "pool.jsonl"
     pool.write_text("".join(json.dumps(r) + "\n" for r in RECS))
     report, per = tmp_path / "r.json", tmp_path / "per.jsonl"
-    assert cli.main(["ratio", str(pool), "--compressor", "zstd:3", "--report", str(report),
-                     "--per-record", str(per), "--no-progress"]) == 0
+    assert (
+        cli.main(
+            [
+                "ratio",
+                str(pool),
+                "--compressor",
+                "zstd:3",
+                "--report",
+                str(report),
+                "--per-record",
+                str(per),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     summary = json.loads(report.read_text())
     assert summary["pool"]["records"] == 40
@@ -92,28 +113,46 @@ def test_cli_errors_are_clear(tmp_path, capsys):
 
 
 def test_console_script_version_and_compressors():
-    out = subprocess.run([sys.executable, "-m", "zipkit.cli", "--version"], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "zipkit.cli", "--version"], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == f"zipkit {zipkit.__version__}"
-    out = subprocess.run([sys.executable, "-m", "zipkit.cli", "compressors", "--json"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "zipkit.cli", "compressors", "--json"], capture_output=True, text=True, check=True
+    ).stdout
     assert {row["name"] for row in json.loads(out)} == set(zipkit.compressors.BACKENDS)
 
 
 def test_versions_of_a_pool_in_one_table(tmp_path, capsys):
     base = alpaca(300)
-    paths = [write_jsonl(tmp_path / "v1.jsonl", base[:200]), write_jsonl(tmp_path / "v2.jsonl", base),
-             write_jsonl(tmp_path / "v3.jsonl", base + base[:150])]
+    paths = [
+        write_jsonl(tmp_path / "v1.jsonl", base[:200]),
+        write_jsonl(tmp_path / "v2.jsonl", base),
+        write_jsonl(tmp_path / "v3.jsonl", base + base[:150]),
+    ]
     report, plot = tmp_path / "r.json", tmp_path / "v.png"
-    assert cli.main(["ratio", *map(str, paths), "--compressor", "zstd:19", "--report", str(report),
-                     "--plot", str(plot), "--no-progress"]) == 0
+    assert (
+        cli.main(
+            [
+                "ratio",
+                *map(str, paths),
+                "--compressor",
+                "zstd:19",
+                "--report",
+                str(report),
+                "--plot",
+                str(plot),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "v3.jsonl" in out and "change" in out
     result = json.loads(report.read_text())
     whole = [zipkit.ratio.dataset_ratio(zipkit.read_records(p), "zstd:19")["ratio"] for p in paths]
     assert [s["dataset"]["ratio"] for s in result["pools"]] == pytest.approx(whole)
-    assert result["changes"] == [None, pytest.approx(whole[1] / whole[0] - 1),
-                                 pytest.approx(whole[2] / whole[1] - 1)]
+    assert result["changes"] == [None, pytest.approx(whole[1] / whole[0] - 1), pytest.approx(whole[2] / whole[1] - 1)]
     assert result["changes"][2] > 0.1  # the version with repeated records stands out
     assert plot.read_bytes()[:4] == b"\x89PNG"
     assert cli.main(["ratio", *map(str, paths[:2]), "--per-record", str(tmp_path / "p.jsonl")]) == 2

@@ -10,12 +10,26 @@ import zipkit
 from zipkit import BadRecordError, read_records
 
 SHAREGPT = [
-    {"id": "a1", "conversations": [{"from": "human", "value": "Hi 'there'"},
-                                   {"from": "gpt", "value": "Hello!\nHow can I help?"}], "source": "x"},
-    {"id": "b2", "conversations": [{"from": "human", "value": "Écris un poème"},
-                                   {"from": "gpt", "value": 'Il dit "oui"'}], "source": "y"},
-    {"id": "c3", "conversations": [{"from": "human", "value": "2+2?"}, {"from": "gpt", "value": "4"}],
-     "extra": None, "score": 1.5, "flag": True},
+    {
+        "id": "a1",
+        "conversations": [
+            {"from": "human", "value": "Hi 'there'"},
+            {"from": "gpt", "value": "Hello!\nHow can I help?"},
+        ],
+        "source": "x",
+    },
+    {
+        "id": "b2",
+        "conversations": [{"from": "human", "value": "Écris un poème"}, {"from": "gpt", "value": 'Il dit "oui"'}],
+        "source": "y",
+    },
+    {
+        "id": "c3",
+        "conversations": [{"from": "human", "value": "2+2?"}, {"from": "gpt", "value": "4"}],
+        "extra": None,
+        "score": 1.5,
+        "flag": True,
+    },
 ]
 SHAREGPT_TEXTS = ["Hi 'there'\nHello!\nHow can I help?", 'Écris un poème\nIl dit "oui"', "2+2?\n4"]
 
@@ -25,16 +39,25 @@ def write_jsonl(path, records, newline="\n"):
     return path
 
 
-@pytest.mark.parametrize("name, writer", [
-    ("pool.jsonl", lambda p, recs: write_jsonl(p, recs)),
-    ("pool.json", lambda p, recs: p.write_text(json.dumps(recs, indent=2, ensure_ascii=False))),
-    ("pool.jsonl.gz", lambda p, recs: p.write_bytes(gzip.compress(
-        "".join(json.dumps(r) + "\n" for r in recs).encode()))),
-    ("pool.jsonl.zst", lambda p, recs: p.write_bytes(zstandard.ZstdCompressor().compress(
-        "".join(json.dumps(r) + "\n" for r in recs).encode()))),
-    ("pool.json.gz", lambda p, recs: p.write_bytes(gzip.compress(json.dumps(recs).encode()))),
-    ("pool.data", lambda p, recs: p.write_text(json.dumps(recs))),  # no telling suffix: looked into
-])
+@pytest.mark.parametrize(
+    "name, writer",
+    [
+        ("pool.jsonl", lambda p, recs: write_jsonl(p, recs)),
+        ("pool.json", lambda p, recs: p.write_text(json.dumps(recs, indent=2, ensure_ascii=False))),
+        (
+            "pool.jsonl.gz",
+            lambda p, recs: p.write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in recs).encode())),
+        ),
+        (
+            "pool.jsonl.zst",
+            lambda p, recs: p.write_bytes(
+                zstandard.ZstdCompressor().compress("".join(json.dumps(r) + "\n" for r in recs).encode())
+            ),
+        ),
+        ("pool.json.gz", lambda p, recs: p.write_bytes(gzip.compress(json.dumps(recs).encode()))),
+        ("pool.data", lambda p, recs: p.write_text(json.dumps(recs))),  # no telling suffix: looked into
+    ],
+)
 def test_every_json_format_reads_the_same_records(tmp_path, name, writer):
     path = tmp_path / name
     writer(path, SHAREGPT)
@@ -70,19 +93,35 @@ def test_dataset_dict_asks_for_a_split():
         read_records(dd)
 
 
-@pytest.mark.parametrize("record, schema, text", [
-    ({"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
-                   {"role": "assistant", "content": [{"type": "text", "text": "Hey"}]}]},
-     "messages", "Be brief.\nHi\nHey"),
-    ({"instruction": "Add", "input": "1 and 2", "output": "3"}, "alpaca", "Add\n1 and 2\n3"),
-    ({"instruction": "Say hi", "input": "", "output": "hi"}, "alpaca", "Say hi\nhi"),
-    ({"prompt": "Q?", "chosen": "good", "rejected": "bad"}, "preference", "Q?\ngood\nbad"),
-    ({"chosen": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "A"}],
-      "rejected": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "B"}]},
-     "preference", "Q\nA\nQ\nB"),
-    ({"text": "plain"}, "text", "plain"),
-    ({"conversations": ["lima question", "lima answer"]}, "sharegpt", "lima question\nlima answer"),
-])
+@pytest.mark.parametrize(
+    "record, schema, text",
+    [
+        (
+            {
+                "messages": [
+                    {"role": "system", "content": "Be brief."},
+                    {"role": "user", "content": "Hi"},
+                    {"role": "assistant", "content": [{"type": "text", "text": "Hey"}]},
+                ]
+            },
+            "messages",
+            "Be brief.\nHi\nHey",
+        ),
+        ({"instruction": "Add", "input": "1 and 2", "output": "3"}, "alpaca", "Add\n1 and 2\n3"),
+        ({"instruction": "Say hi", "input": "", "output": "hi"}, "alpaca", "Say hi\nhi"),
+        ({"prompt": "Q?", "chosen": "good", "rejected": "bad"}, "preference", "Q?\ngood\nbad"),
+        (
+            {
+                "chosen": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "A"}],
+                "rejected": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "B"}],
+            },
+            "preference",
+            "Q\nA\nQ\nB",
+        ),
+        ({"text": "plain"}, "text", "plain"),
+        ({"conversations": ["lima question", "lima answer"]}, "sharegpt", "lima question\nlima answer"),
+    ],
+)
 def test_schemas_and_their_text(record, schema, text):
     recs = read_records([record])
     assert recs.schema == schema
@@ -91,8 +130,7 @@ def test_schemas_and_their_text(record, schema, text):
 
 
 def test_explicit_text_fields(tmp_path):
-    recs = read_records([{"question": "Why?", "answer": "Because.", "id": 7}],
-                        text_fields=["question", "answer"])
+    recs = read_records([{"question": "Why?", "answer": "Because.", "id": 7}], text_fields=["question", "answer"])
     assert recs.text(0) == "Why?\nBecause." and recs.schema is None
     with pytest.raises(BadRecordError, match="has no 'answer' field"):
         read_records([{"question": "Why?"}], text_fields=["question", "answer"])
@@ -190,16 +228,19 @@ def test_write_is_atomic_when_it_fails_midway(tmp_path, monkeypatch):
 
 # --- bad input ----------------------------------------------------------------------------
 
+
 def _bad_jsonl(tmp_path):
     path = tmp_path / "bad.jsonl"
-    path.write_bytes(b'{"text": "ok"}\n'
-                     b'{"text": "broken\n'                      # line 2: malformed
-                     b'\n'                                      # blank lines are not records
-                     b'{"text": "caf\xe9"}\n'                   # line 4: latin-1 byte
-                     b'{"txt": "typo"}\n'                       # line 5: missing field
-                     b'{"text": "   "}\n'                       # line 6: empty text
-                     b'["a list"]\n'                            # line 7: not an object
-                     b'{"text": "fine too"}\n')
+    path.write_bytes(
+        b'{"text": "ok"}\n'
+        b'{"text": "broken\n'  # line 2: malformed
+        b"\n"  # blank lines are not records
+        b'{"text": "caf\xe9"}\n'  # line 4: latin-1 byte
+        b'{"txt": "typo"}\n'  # line 5: missing field
+        b'{"text": "   "}\n'  # line 6: empty text
+        b'["a list"]\n'  # line 7: not an object
+        b'{"text": "fine too"}\n'
+    )
     return path
 
 

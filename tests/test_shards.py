@@ -1,6 +1,7 @@
 """Sharded pools: a directory or glob of JSONL, compressed JSONL, JSON array and parquet
 shards reads as the concatenation of its shards in natural order, errors name the shard and
 line, and no output is written where it would become a shard."""
+
 import gzip
 import json
 
@@ -25,8 +26,9 @@ def mixed_shards(folder):
     (folder / "part-2.jsonl.gz").write_bytes(gzip.compress(b"".join(json.dumps(r).encode() + b"\n" for r in PARTS[1])))
     write_array(folder / "part-3.json", PARTS[2])
     pq.write_table(pa.Table.from_pylist(PARTS[3]), folder / "part-9.parquet")
-    (folder / "part-10.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(
-        b"".join(json.dumps(r).encode() + b"\n" for r in PARTS[4])))
+    (folder / "part-10.jsonl.zst").write_bytes(
+        zstandard.ZstdCompressor().compress(b"".join(json.dumps(r).encode() + b"\n" for r in PARTS[4]))
+    )
     (folder / "notes.txt").write_text("not a shard")
     write_jsonl(folder / ".partial.jsonl", alpaca(3, seed=9))  # hidden: an unfinished write
     return folder
@@ -38,8 +40,13 @@ def test_a_directory_of_mixed_shards_reads_as_their_concatenation(tmp_path):
     assert len(pool) == len(RECORDS)
     assert [pool.text(i) for i in range(len(pool))] == [whole.text(i) for i in range(len(whole))]
     assert list(pool) == RECORDS
-    assert [p.rsplit("/", 1)[1] for p in pool.shards] == ["part-1.jsonl", "part-2.jsonl.gz", "part-3.json",
-                                                           "part-9.parquet", "part-10.jsonl.zst"]
+    assert [p.rsplit("/", 1)[1] for p in pool.shards] == [
+        "part-1.jsonl",
+        "part-2.jsonl.gz",
+        "part-3.json",
+        "part-9.parquet",
+        "part-10.jsonl.zst",
+    ]
     assert pool.shard_of.tolist() == sum(([k] * len(part) for k, part in enumerate(PARTS)), [])
     assert pool.numbers.tolist() == sum((list(range(len(part))) for part in PARTS), [])
     assert pool.format == "mixed" and pool.describe()["shards"] == pool.shards
@@ -69,8 +76,11 @@ def test_a_bad_line_is_named_by_its_shard_and_line(tmp_path):
     folder.mkdir()
     write_jsonl(folder / "a.jsonl", PARTS[0])
     bad = folder / "b.jsonl"
-    bad.write_bytes(b"".join(json.dumps(r).encode() + b"\n" for r in PARTS[1][:4]) + b"{oops\n"
-                    + b"".join(json.dumps(r).encode() + b"\n" for r in PARTS[1][4:]))
+    bad.write_bytes(
+        b"".join(json.dumps(r).encode() + b"\n" for r in PARTS[1][:4])
+        + b"{oops\n"
+        + b"".join(json.dumps(r).encode() + b"\n" for r in PARTS[1][4:])
+    )
     with pytest.raises(BadRecordError, match=f"{bad}: line 5, record 4"):
         zipkit.read_records(folder)
     pool = zipkit.read_records(folder, on_error="skip")
@@ -96,10 +106,23 @@ def test_the_cli_selects_from_shards_and_never_writes_into_them(tmp_path, capsys
     for name in ("shards/out.jsonl", "shards/s0.jsonl"):
         assert cli.main(["select", str(folder), "--budget", "10", "-o", str(tmp_path / name)]) == 2
         assert "write it elsewhere" in capsys.readouterr().err
-    assert cli.main(["select", str(tmp_path / "shards" / "s*.jsonl"), "--budget", "10", "-o",
-                     str(tmp_path / "shards" / "s9.jsonl")]) == 2
+    assert (
+        cli.main(
+            [
+                "select",
+                str(tmp_path / "shards" / "s*.jsonl"),
+                "--budget",
+                "10",
+                "-o",
+                str(tmp_path / "shards" / "s9.jsonl"),
+            ]
+        )
+        == 2
+    )
     assert sorted(p.name for p in folder.iterdir()) == [f"s{k}.jsonl" for k in range(5)]
     assert cli.main(["select", str(folder), "--budget", "10", "-o", str(tmp_path / "a.jsonl")]) == 0
     assert cli.main(["select", str(tmp_path / "one.jsonl"), "--budget", "10", "-o", str(tmp_path / "b.jsonl")]) == 0
     assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
-    assert np.array_equal(zipkit.read_records(folder).payloads().lengths, zipkit.read_records(RECORDS).payloads().lengths)
+    assert np.array_equal(
+        zipkit.read_records(folder).payloads().lengths, zipkit.read_records(RECORDS).payloads().lengths
+    )

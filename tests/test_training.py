@@ -1,6 +1,7 @@
 """Proxy training on a tiny random model over generated pools: the loop learns, equal tokens
 mean equal steps, a killed run resumes to the same losses, and the train and entropy-law
 experiments run end to end from a config."""
+
 import json
 import signal
 
@@ -18,8 +19,17 @@ torch = pytest.importorskip("torch")
 
 
 def settings(tiny_model, **kw):
-    return training.Settings(model=tiny_model, seq_len=16, batch_size=2, lr=kw.pop("lr", 3e-3), warmup=0.0,
-                             device="cpu", eval_max_tokens=32, checkpoint_every=kw.pop("checkpoint_every", 3), **kw)
+    return training.Settings(
+        model=tiny_model,
+        seq_len=16,
+        batch_size=2,
+        lr=kw.pop("lr", 3e-3),
+        warmup=0.0,
+        device="cpu",
+        eval_max_tokens=32,
+        checkpoint_every=kw.pop("checkpoint_every", 3),
+        **kw,
+    )
 
 
 def texts(n, seed=0):
@@ -100,7 +110,7 @@ def test_held_out_loss_is_the_mean_cross_entropy_of_each_text_scored_alone(tiny_
     total = count = 0
     with torch.no_grad():
         for i in ids:
-            x = torch.from_numpy(i[:s.eval_max_tokens])[None]
+            x = torch.from_numpy(i[: s.eval_max_tokens])[None]
             n = x.shape[1] - 1
             total += lm(input_ids=x, labels=x).loss.item() * n  # transformers' mean over n predictions
             count += n
@@ -130,8 +140,20 @@ k2 = 20
 k3 = 5
 compressors = ["zlib:6", "lz4:1"]
 """)
-    assert cli.main(["experiment", "compressors", "--config", str(tmp_path / "c.toml"), "--out",
-                     str(tmp_path / "sel"), "--no-progress"]) == 0
+    assert (
+        cli.main(
+            [
+                "experiment",
+                "compressors",
+                "--config",
+                str(tmp_path / "c.toml"),
+                "--out",
+                str(tmp_path / "sel"),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     return tmp_path
 
 
@@ -143,25 +165,35 @@ batch_size = 2
 lr = 1e-3
 device = "cpu"
 """
-TRAIN = """
+TRAIN = (
+    """
 [train]
 selections = "{sel}"
 seeds = [0, 1]
 eval = ["{held}"]
-""" + SETTINGS
+"""
+    + SETTINGS
+)
 
 
 def test_train_experiment_trains_every_selection_at_equal_tokens(experiment, tiny_model):
     d = experiment
-    (d / "t.toml").write_text("[pool]\nfrom = \"" + str(d / "sel") + "\"\n"
-                              + TRAIN.format(sel=d / "sel", held=d / "held.jsonl", model=tiny_model))
-    assert cli.main(["experiment", "train", "--config", str(d / "t.toml"), "--out", str(d / "t"),
-                     "--no-progress"]) == 0
+    (d / "t.toml").write_text(
+        '[pool]\nfrom = "'
+        + str(d / "sel")
+        + '"\n'
+        + TRAIN.format(sel=d / "sel", held=d / "held.jsonl", model=tiny_model)
+    )
+    assert cli.main(["experiment", "train", "--config", str(d / "t.toml"), "--out", str(d / "t"), "--no-progress"]) == 0
     results = json.loads((d / "t" / "results.json").read_text())
     assert len(results["runs"]) == 4 * 2  # 4 selections, 2 seeds
     pool = zipkit.read_records(d / "pool.jsonl")
-    fewest = min(training.stream_length(training.encode([pool.text(i) for i in json.loads(p.read_text())["indices"]],
-                                                        tiny_model)) for p in (d / "sel" / "selections").glob("*.json"))
+    fewest = min(
+        training.stream_length(
+            training.encode([pool.text(i) for i in json.loads(p.read_text())["indices"]], tiny_model)
+        )
+        for p in (d / "sel" / "selections").glob("*.json")
+    )
     assert results["tokens"] == fewest // 32 * 32
     assert {r["steps"] for r in results["runs"]} == {results["tokens"] // 32}
     for r in results["runs"]:
@@ -169,8 +201,7 @@ def test_train_experiment_trains_every_selection_at_equal_tokens(experiment, tin
     assert (d / "t" / "loss_curves.png").stat().st_size > 0 and not list((d / "t" / "runs").glob("*.ckpt"))
     # A rerun trains nothing: the same figures come from the cached runs.
     before = sorted(p.stat().st_mtime_ns for p in (d / "t" / "runs").glob("*.json"))
-    assert cli.main(["experiment", "train", "--config", str(d / "t.toml"), "--out", str(d / "t"),
-                     "--no-progress"]) == 0
+    assert cli.main(["experiment", "train", "--config", str(d / "t.toml"), "--out", str(d / "t"), "--no-progress"]) == 0
     assert sorted(p.stat().st_mtime_ns for p in (d / "t" / "runs").glob("*.json")) == before
     assert json.loads((d / "t" / "results.json").read_text())["runs"] == results["runs"]
 
@@ -179,9 +210,10 @@ def test_entropy_law_fits_and_correlations_come_from_the_runs(experiment, tiny_m
     from scipy import stats
 
     d = experiment
-    (d / "e.toml").write_text(f"""
+    (d / "e.toml").write_text(
+        f"""
 [pool]
-path = "{d / 'pool.jsonl'}"
+path = "{d / "pool.jsonl"}"
 [entropy_law]
 budget_tokens = 300
 tokenizer = "whitespace"
@@ -194,10 +226,14 @@ zip_budgets = [600]
 exclude_from_fit = ["random seed 0"]
 [train]
 seeds = [0, 1]
-eval = ["{d / 'held.jsonl'}"]
-""" + SETTINGS.format(model=tiny_model))
-    assert cli.main(["experiment", "entropy-law", "--config", str(d / "e.toml"), "--out", str(d / "e"),
-                     "--no-progress"]) == 0
+eval = ["{d / "held.jsonl"}"]
+"""
+        + SETTINGS.format(model=tiny_model)
+    )
+    assert (
+        cli.main(["experiment", "entropy-law", "--config", str(d / "e.toml"), "--out", str(d / "e"), "--no-progress"])
+        == 0
+    )
     results = json.loads((d / "e" / "results.json").read_text())
     points = results["points"]
     assert len(points) == 6
@@ -213,9 +249,15 @@ eval = ["{d / 'held.jsonl'}"]
         kept = [k for k, p in enumerate(points) if p["selection"] != "random seed 0"]
         r = stats.pearsonr([points[k]["ratio"] for k in kept], [loss[k] for k in kept])[0]
         assert results["fits"]["ratio without random seed 0"]["pearson"]["values"][seed] == pytest.approx(r)
-    ratio = dataset_ratio(zipkit.read_records(
-        [pool[i] for i in json.loads(next((d / "e" / "selections").glob("random_seed_1-*.json")).read_text())["indices"]]),
-        "zlib:9")["ratio"]
+    ratio = dataset_ratio(
+        zipkit.read_records(
+            [
+                pool[i]
+                for i in json.loads(next((d / "e" / "selections").glob("random_seed_1-*.json")).read_text())["indices"]
+            ]
+        ),
+        "zlib:9",
+    )["ratio"]
     assert [p["ratio"] for p in points if p["selection"] == "random seed 1"][0] == pytest.approx(ratio, rel=0.02)
 
 
@@ -242,7 +284,7 @@ def test_tokens_to_reach_interpolates_in_log_tokens():
 
     points = [(1024, 3.0), (2048, 2.5), (4096, 2.0)]
     assert tokens_to_reach(points, 3.2) == {"tokens": 1024, "at_most": True}
-    assert tokens_to_reach(points, 2.25) == {"tokens": pytest.approx(2 ** 11.5), "at_most": False}
+    assert tokens_to_reach(points, 2.25) == {"tokens": pytest.approx(2**11.5), "at_most": False}
     assert tokens_to_reach(points, 2.0)["tokens"] == pytest.approx(4096)
     assert tokens_to_reach(points, 1.9) is None
 
@@ -251,7 +293,8 @@ def test_zipfit_experiment_trains_each_method_at_each_budget(tmp_path, tiny_mode
     pool = write_jsonl(tmp_path / "pool.jsonl", alpaca(100))
     write_jsonl(tmp_path / "target.jsonl", alpaca(5, seed=6))
     write_jsonl(tmp_path / "eval.jsonl", alpaca(5, seed=7))
-    (tmp_path / "z.toml").write_text(f"""
+    (tmp_path / "z.toml").write_text(
+        f"""
 [pool]
 path = "{pool}"
 [zipfit]
@@ -260,16 +303,31 @@ budgets = [150, 300]
 min_tokens = 0
 [[zipfit.task]]
 name = "toy"
-target = "{tmp_path / 'target.jsonl'}"
-eval = "{tmp_path / 'eval.jsonl'}"
+target = "{tmp_path / "target.jsonl"}"
+eval = "{tmp_path / "eval.jsonl"}"
 [train]
 seeds = [0]
-""" + SETTINGS.format(model=tiny_model))
-    assert cli.main(["experiment", "zipfit", "--config", str(tmp_path / "z.toml"), "--out", str(tmp_path / "z"),
-                     "--no-progress"]) == 0
+"""
+        + SETTINGS.format(model=tiny_model)
+    )
+    assert (
+        cli.main(
+            [
+                "experiment",
+                "zipfit",
+                "--config",
+                str(tmp_path / "z.toml"),
+                "--out",
+                str(tmp_path / "z"),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     task = json.loads((tmp_path / "z" / "results.json").read_text())["tasks"]["toy"]
     assert sorted((r["method"], r["budget"]) for r in task["runs"]) == sorted(
-        (m, b) for m in ("zipfit", "dsir", "random") for b in (150, 300))
+        (m, b) for m in ("zipfit", "dsir", "random") for b in (150, 300)
+    )
     for budget in (150, 300):  # every method trains on the budget's tokens, in whole steps of 32
         assert {r["tokens"] for r in task["runs"] if r["budget"] == budget} == {budget // 32 * 32}
     random_last = [r["loss"] for r in task["runs"] if r["method"] == "random" and r["budget"] == 300][0]
@@ -315,7 +373,8 @@ def test_every_committed_experiment_config_parses():
 def test_selections_from_another_pool_are_refused(experiment, tiny_model, capsys):
     d = experiment
     other = write_jsonl(d / "other.jsonl", alpaca(50, seed=1))
-    (d / "t.toml").write_text(f'[pool]\npath = "{other}"\n'
-                              + TRAIN.format(sel=d / "sel", held=d / "held.jsonl", model=tiny_model))
+    (d / "t.toml").write_text(
+        f'[pool]\npath = "{other}"\n' + TRAIN.format(sel=d / "sel", held=d / "held.jsonl", model=tiny_model)
+    )
     assert cli.main(["experiment", "train", "--config", str(d / "t.toml"), "--out", str(d / "t")]) == 2
     assert "was made from a pool of 80 records, but this pool has 50" in capsys.readouterr().err

@@ -12,8 +12,10 @@ from zipkit.naive import naive_zip
 def make_pool(n=240, seed=0, duplicates=0):
     """Instruction-like records with shared vocabulary, so that redundancy varies."""
     rng = np.random.default_rng(seed)
-    words = ("data model train loss token compress select entropy law greedy window pool record "
-             "python code list sort return value error question answer explain why how").split()
+    words = (
+        "data model train loss token compress select entropy law greedy window pool record "
+        "python code list sort return value error question answer explain why how"
+    ).split()
     pool = []
     for i in range(n):
         q = " ".join(rng.choice(words, rng.integers(3, 12)))
@@ -60,9 +62,17 @@ def test_scores_are_the_fine_stage_ratios():
 def test_golden_parity_with_the_authors_script(shared_data):
     raw = json.loads((shared_data / "alpaca" / "alpaca_5000.json").read_text())
     # Built the way ../shared/golden/README.md says, spelled out here as the independent check.
-    pool = [{"id": i, "conversations": [
-        {"from": "human", "value": r["instruction"] + ("\n" + r["input"] if r["input"] else "")},
-        {"from": "gpt", "value": r["output"]}], "source": "alpaca"} for i, r in enumerate(raw)]
+    pool = [
+        {
+            "id": i,
+            "conversations": [
+                {"from": "human", "value": r["instruction"] + ("\n" + r["input"] if r["input"] else "")},
+                {"from": "gpt", "value": r["output"]},
+            ],
+            "source": "alpaca",
+        }
+        for i, r in enumerate(raw)
+    ]
     assert pool == [alpaca_as_sharegpt(r, i) for i, r in enumerate(raw)]
     golden = json.loads((shared_data.parent / "golden" / "alpaca_b200.positions.json").read_text())
     res = zipkit.select(pool, method="zip", budget=200, k1=1000, k2=100, k3=50, variant="official")
@@ -81,22 +91,25 @@ def test_small_pools_do_not_crash():
     assert len(set(res.indices.tolist())) == 12
 
 
-@pytest.mark.parametrize("params, message", [
-    (dict(budget=5, k1=10, k2=20, k3=5), "k3 <= k2 <= k1"),
-    (dict(budget=5, k1=10, k2=5, k3=6), "k3 <= k2 <= k1"),
-    (dict(budget=5, k1=0, k2=5, k3=6), "k1 must be a positive integer"),
-    (dict(budget=500), "larger than the pool"),
-    (dict(budget=5, budget_tokens=100), "exactly one of"),
-    (dict(), "exactly one of"),
-    (dict(budget=0), "positive whole number of records"),
-    (dict(budget=5.0), "positive whole number of records"),
-    (dict(budget=True), "positive whole number of records"),
-    (dict(budget_tokens=99.5), "positive whole number of tokens"),
-    (dict(budget_tokens=100, variant="official"), "official variant counts records"),
-    (dict(budget=5, variant="fast"), "variant must be one of"),
-    (dict(budget=5, fine_context="all"), "fine_context must be one of"),
-    (dict(budget=5, compressor="gzip:0"), "rank by length"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (dict(budget=5, k1=10, k2=20, k3=5), "k3 <= k2 <= k1"),
+        (dict(budget=5, k1=10, k2=5, k3=6), "k3 <= k2 <= k1"),
+        (dict(budget=5, k1=0, k2=5, k3=6), "k1 must be a positive integer"),
+        (dict(budget=500), "larger than the pool"),
+        (dict(budget=5, budget_tokens=100), "exactly one of"),
+        (dict(), "exactly one of"),
+        (dict(budget=0), "positive whole number of records"),
+        (dict(budget=5.0), "positive whole number of records"),
+        (dict(budget=True), "positive whole number of records"),
+        (dict(budget_tokens=99.5), "positive whole number of tokens"),
+        (dict(budget_tokens=100, variant="official"), "official variant counts records"),
+        (dict(budget=5, variant="fast"), "variant must be one of"),
+        (dict(budget=5, fine_context="all"), "fine_context must be one of"),
+        (dict(budget=5, compressor="gzip:0"), "rank by length"),
+    ],
+)
 def test_bad_parameters_are_named(params, message):
     with pytest.raises(ValueError, match=message):
         zipkit.select(make_pool(50), method="zip", **params)
@@ -126,8 +139,7 @@ def test_dedup_and_the_long_history_context_select_no_copy():
     texts = [recs.text(int(i)) for i in res.indices]
     assert len(set(texts)) == len(texts)
     assert res.manifest["dedup_removed"] == 40
-    res = zipkit.select(recs, budget=60, k1=100, k2=30, k3=10, compressor="zstd:3",
-                        fine_context="selected")
+    res = zipkit.select(recs, budget=60, k1=100, k2=30, k3=10, compressor="zstd:3", fine_context="selected")
     texts = [recs.text(int(i)) for i in res.indices]
     assert len(set(texts)) == len(texts)
     assert res.manifest["context_exactness"] == "conditional"
@@ -185,7 +197,9 @@ _CHANGES = {
     "budget": dict(budget=30, budget_tokens=None),
     "budget_tokens": dict(budget_tokens=1500),
     "tokenizer": dict(tokenizer="bytes"),
-    "k1": dict(k1=50), "k2": dict(k2=18), "k3": dict(k3=5),
+    "k1": dict(k1=50),
+    "k2": dict(k2=18),
+    "k3": dict(k3=5),
     "variant": dict(variant="official", budget=30, budget_tokens=None),
     "compressor": dict(compressor="zlib:6"),
     "serializer": dict(serializer="json"),
@@ -244,8 +258,25 @@ def test_cli_select_writes_records_unchanged_and_a_report(tmp_path, capsys):
     src = tmp_path / "pool.jsonl"
     src.write_text("\n".join(lines) + "\n")
     out, report = tmp_path / "sel.jsonl", tmp_path / "report.json"
-    args = ["select", str(src), "--method", "zip", "--budget", "12", "--k1", "40", "--k2", "12",
-            "--k3", "4", "-o", str(out), "--report", str(report), "--no-progress"]
+    args = [
+        "select",
+        str(src),
+        "--method",
+        "zip",
+        "--budget",
+        "12",
+        "--k1",
+        "40",
+        "--k2",
+        "12",
+        "--k3",
+        "4",
+        "-o",
+        str(out),
+        "--report",
+        str(report),
+        "--no-progress",
+    ]
     assert cli.main(args) == 0
     rep = json.loads(report.read_text())
     assert out.read_text().splitlines() == [lines[i] for i in rep["indices"]]

@@ -32,14 +32,13 @@ def ncd_matrix(sources, targets, compressor):
     return out
 
 
-@pytest.mark.parametrize("compressor", ["gzip:6", "zlib:1", "deflate:9", "zstd:3", "lz4", "brotli:4",
-                                        "isal:2"])
+@pytest.mark.parametrize("compressor", ["gzip:6", "zlib:1", "deflate:9", "zstd:3", "lz4", "brotli:4", "isal:2"])
 @pytest.mark.parametrize("order", ["source_first", "target_first"])
 def test_scores_equal_the_pairwise_formula(compressor, order):
-    got = zipkit.score(SOURCES, method="zipfit", target=TARGETS, compressor=compressor, order=order,
-                       workers=1, context_min_bytes=300)
-    expected = naive_zipfit([s.encode() for s in SOURCES], [t.encode() for t in TARGETS],
-                            compressor, order)
+    got = zipkit.score(
+        SOURCES, method="zipfit", target=TARGETS, compressor=compressor, order=order, workers=1, context_min_bytes=300
+    )
+    expected = naive_zipfit([s.encode() for s in SOURCES], [t.encode() for t in TARGETS], compressor, order)
     # ISA-L does not promise the same bytes for the same input from one call to the next
     # (intel/isa-l#140); in a full test run one pair's size once differed by a few bytes.
     atol = 5e-3 if compressor.startswith("isal") else 1e-9
@@ -51,8 +50,9 @@ def test_cached_prefixes_and_worker_processes_change_nothing(monkeypatch):
     monkeypatch.setattr(zipfit, "_MIN_PAIRS_FOR_PROCESSES", 1)
     monkeypatch.setattr(zipfit, "_PAIRS_PER_BLOCK", 20)  # many blocks, out-of-order completion
     for context_min_bytes in (0, 10**9):
-        got = zipkit.score(SOURCES, method="zipfit", target=TARGETS, workers=2,
-                           context_min_bytes=context_min_bytes, progress=False).values
+        got = zipkit.score(
+            SOURCES, method="zipfit", target=TARGETS, workers=2, context_min_bytes=context_min_bytes, progress=False
+        ).values
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
 
 
@@ -66,8 +66,7 @@ def test_order_matters_and_source_first_is_the_default():
     first = zipkit.score(SOURCES, method="zipfit", target=TARGETS, workers=1)
     swapped = zipkit.score(SOURCES, method="zipfit", target=TARGETS, order="target_first", workers=1)
     assert not np.allclose(first, swapped)
-    np.testing.assert_allclose(first, 1 - ncd_matrix(SOURCES, TARGETS, "gzip:6").mean(axis=1),
-                               atol=1e-12)
+    np.testing.assert_allclose(first, 1 - ncd_matrix(SOURCES, TARGETS, "gzip:6").mean(axis=1), atol=1e-12)
 
 
 def test_stored_deflate_is_refused_with_the_reason():
@@ -75,10 +74,13 @@ def test_stored_deflate_is_refused_with_the_reason():
         zipkit.score(SOURCES, method="zipfit", target=TARGETS, compressor="gzip:0")
 
 
-@pytest.mark.parametrize("params, message", [
-    (dict(order="sideways"), "order must be"),
-    (dict(aggregate="median"), "aggregate must be"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (dict(order="sideways"), "order must be"),
+        (dict(aggregate="median"), "aggregate must be"),
+    ],
+)
 def test_bad_parameters_are_named(params, message):
     with pytest.raises(ValueError, match=message):
         zipkit.score(SOURCES, method="zipfit", target=TARGETS, **params)
@@ -88,8 +90,10 @@ def test_target_records_read_like_a_pool(tmp_path):
     path = tmp_path / "target.jsonl"
     path.write_text("".join(json.dumps({"prompt": t, "id": k}) + "\n" for k, t in enumerate(TARGETS)))
     target = zipkit.read_records(path, text_fields=["prompt"])
-    np.testing.assert_allclose(zipkit.score(SOURCES, method="zipfit", target=target, workers=1),
-                               zipkit.score(SOURCES, method="zipfit", target=TARGETS, workers=1))
+    np.testing.assert_allclose(
+        zipkit.score(SOURCES, method="zipfit", target=target, workers=1),
+        zipkit.score(SOURCES, method="zipfit", target=TARGETS, workers=1),
+    )
 
 
 def test_select_keeps_the_best_aligned_ties_by_position():
@@ -139,7 +143,7 @@ def test_humaneval_target_ranks_code_above_prose():
     questions = (sharegpt[i]["conversations"][0]["value"] for i in range(400))
     prose = [q for q in questions if 200 < len(q) < 2000 and "def " not in q][:40]
     scores = zipkit.score(code + prose, method="zipfit", target=target)
-    assert scores[: len(code)].mean() > scores[len(code):].mean()
+    assert scores[: len(code)].mean() > scores[len(code) :].mean()
     top = zipkit.select(code + prose, method="zipfit", target=target, budget=20).indices
     assert (top < len(code)).all()
 
@@ -147,8 +151,9 @@ def test_humaneval_target_ranks_code_above_prose():
 @pytest.mark.shared
 def test_proofnet_target_ranks_lean_above_code(shared_data):
     target = zipkit.read_records(shared_data / "proofnet" / "valid.jsonl", text_fields=["formal_statement"])
-    lean = zipkit.read_records(shared_data / "lean4_deepseek_prover" / "minif2f.jsonl",
-                               text_fields=["formal_statement"])
+    lean = zipkit.read_records(
+        shared_data / "lean4_deepseek_prover" / "minif2f.jsonl", text_fields=["formal_statement"]
+    )
     mbpp = zipkit.read_records(shared_data / "mbpp" / "mbpp.jsonl", text_fields=["code"])
     pool = [lean.text(i) for i in range(100)] + [mbpp.text(i) for i in range(100)]
     result = zipkit.select(pool, method="zipfit", target=target, budget=20)
@@ -165,9 +170,28 @@ def test_cli_select_and_score(tmp_path, capsys):
     from zipkit.cli import main
 
     out, report = tmp_path / "sel.jsonl", tmp_path / "report.json"
-    assert main(["select", str(pool), "--method", "zipfit", "--target", str(target),
-                 "--target-field", "prompt", "--budget", "5", "-o", str(out), "--report",
-                 str(report), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "select",
+                str(pool),
+                "--method",
+                "zipfit",
+                "--target",
+                str(target),
+                "--target-field",
+                "prompt",
+                "--budget",
+                "5",
+                "-o",
+                str(out),
+                "--report",
+                str(report),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     chosen = json.loads(report.read_text())["indices"]
     lines = pool.read_text().splitlines(keepends=True)
     assert out.read_text() == "".join(lines[i] for i in chosen)
@@ -175,8 +199,24 @@ def test_cli_select_and_score(tmp_path, capsys):
     assert chosen == sorted(range(len(SOURCES)), key=lambda i: (-expected[i], i))[:5]
 
     scores = tmp_path / "scores.parquet"
-    assert main(["score", str(pool), "--method", "zipfit", "--target", str(target),
-                 "--target-field", "prompt", "-o", str(scores), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "score",
+                str(pool),
+                "--method",
+                "zipfit",
+                "--target",
+                str(target),
+                "--target-field",
+                "prompt",
+                "-o",
+                str(scores),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     import pyarrow.parquet as pq
 
     table = pq.read_table(scores)

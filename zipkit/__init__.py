@@ -3,6 +3,7 @@
 The public API: :func:`read_records`, :func:`score`, :func:`select`, ``compressors.get``,
 ``__version__``; the results :class:`Scores` and :class:`Selection`.
 """
+
 from importlib.metadata import PackageNotFoundError, version
 
 from . import compressors
@@ -16,5 +17,15 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0+unknown"
 
-__all__ = ["BadRecord", "BadRecordError", "Records", "Scores", "Selection", "__version__", "compressors",
-           "read_records", "score", "select"]
+__all__ = [
+    "BadRecord",
+    "BadRecordError",
+    "Records",
+    "Scores",
+    "Selection",
+    "__version__",
+    "compressors",
+    "read_records",
+    "score",
+    "select",
+]

@@ -1,5 +1,6 @@
 """``zipkit.score`` and ``zipkit.select``: a method (:mod:`zipkit.methods`) composed with
 an executor (:mod:`zipkit.executors`) over a pool, with one manifest for both results."""
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,9 @@ from .ranking import describe_target
 from .results import Scores, Selection
 
 
-def open_pool(records: Any, executor: Any, stream: bool | None = None, read: dict | None = None,
-              progress: bool | None = None) -> Pool:
+def open_pool(
+    records: Any, executor: Any, stream: bool | None = None, read: dict | None = None, progress: bool | None = None
+) -> Pool:
     """The pool of ``records``: left in its files when it is a path and ``stream`` (default:
     on Ray, or a sharded pool), else read into memory (``read``: the options of
     :func:`zipkit.read_records`)."""
@@ -52,8 +54,9 @@ def score(records: Any, method: str = "ratio", *, engine: Any = "local", **param
         raise ValueError(f"unknown scoring method {method!r}; known: {', '.join(methods.scorers())}")
     spec = methods.get(method)
     if not spec.scores:
-        raise ValueError(f"method {method!r} gives no per-record score; scoring methods: "
-                         f"{', '.join(methods.scorers())}")
+        raise ValueError(
+            f"method {method!r} gives no per-record score; scoring methods: {', '.join(methods.scorers())}"
+        )
     resolved = spec.resolve(params, "score")
     executor = executors.get(engine)
     timings = Timings()
@@ -62,9 +65,15 @@ def score(records: Any, method: str = "ratio", *, engine: Any = "local", **param
         columns, info = spec.score(pool, resolved)
     extra = {"lm": info} if spec.name in ("perplexity", "ifd") else (info or {})
     manifest = run_manifest("score", spec, resolved, pool, executor, timings, extra)
-    return Scores(values=np.asarray(columns[spec.column], dtype=np.float64), column=spec.column,
-                  direction=spec.direction, manifest=manifest, columns=columns, numbers=pool.numbers,
-                  shard_of=pool.shard_of)
+    return Scores(
+        values=np.asarray(columns[spec.column], dtype=np.float64),
+        column=spec.column,
+        direction=spec.direction,
+        manifest=manifest,
+        columns=columns,
+        numbers=pool.numbers,
+        shard_of=pool.shard_of,
+    )
 
 
 def select(records: Any, method: str = "zip", *, engine: Any = "local", **params: Any) -> Selection:
@@ -84,14 +93,16 @@ def select(records: Any, method: str = "zip", *, engine: Any = "local", **params
         raise ValueError(f"unknown selection method {method!r}; known: {', '.join(methods.selectors())}")
     spec = methods.get(method)
     if spec.select is None:
-        raise ValueError(f"method {method!r} scores records but does not select; selection methods: "
-                         f"{', '.join(methods.selectors())}")
+        raise ValueError(
+            f"method {method!r} scores records but does not select; selection methods: {', '.join(methods.selectors())}"
+        )
     resolved = spec.resolve(params, "select")
     executor = executors.get(engine)
     # Locally the method works on the records in memory; on Ray a path stays in its files.
     pool = open_pool(records, executor, stream=executor.name != "local", progress=resolved.get("progress"))
-    if pool.records is not None and (resolved.get("threshold") is None or resolved["budget"] is not None
-                                     or resolved["budget_tokens"] is not None):
+    if pool.records is not None and (
+        resolved.get("threshold") is None or resolved["budget"] is not None or resolved["budget_tokens"] is not None
+    ):
         check_budget(len(pool), resolved["budget"], resolved["budget_tokens"])  # before any work
     timings = Timings()
     result = spec.select(pool, resolved, timings)
@@ -101,24 +112,37 @@ def select(records: Any, method: str = "zip", *, engine: Any = "local", **params
     return result
 
 
-def run_manifest(command: str, spec: Any, resolved: dict, pool: Pool, executor: Any, timings: Timings,
-                 extra: dict) -> dict:
+def run_manifest(
+    command: str, spec: Any, resolved: dict, pool: Pool, executor: Any, timings: Timings, extra: dict
+) -> dict:
     """The manifest both results carry: the command and method, every parameter (defaults
     resolved, as the method refined them), the score's column and direction, the compressor,
     the pool, the executor, the key of the result (:func:`zipkit.identity.result_key`),
     library versions and timings; then what the method adds."""
     extra = dict(extra)
-    parameters = {name: describe_target(value) if name == "target" and value is not None else plain(value)
-                  for name, value in resolved.items()}
+    parameters = {
+        name: describe_target(value) if name == "target" and value is not None else plain(value)
+        for name, value in resolved.items()
+    }
     parameters.update(plain(extra.pop("parameters", {})))
     score = extra.pop("score", {})
-    manifest = {"command": command, "method": spec.name, "parameters": parameters,
-                "score": {"column": spec.column, "direction": spec.direction, **score}}
+    manifest = {
+        "command": command,
+        "method": spec.name,
+        "parameters": parameters,
+        "score": {"column": spec.column, "direction": spec.direction, **score},
+    }
     if parameters.get("compressor") and "compressor" not in extra:
         manifest["compressor"] = compressors.get(parameters["compressor"]).describe()
     decisive = {k: v for k, v in parameters.items() if k in spec.result_params(resolved)}
     manifest.update(extra)
-    manifest.update({"pool": pool.describe(), "engine": executor.describe(),
-                     "result_key": result_key(spec.name, decisive, pool.identity()),
-                     "versions": versions(), "timings": timings})
+    manifest.update(
+        {
+            "pool": pool.describe(),
+            "engine": executor.describe(),
+            "result_key": result_key(spec.name, decisive, pool.identity()),
+            "versions": versions(),
+            "timings": timings,
+        }
+    )
     return manifest

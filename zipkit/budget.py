@@ -4,6 +4,7 @@ Token budgets are how the entropy-law paper compares methods fairly. A selection
 ``budget_tokens=T`` takes records in the method's order while the running total stays
 within ``T``, and stops at the first record that would exceed it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,8 +23,7 @@ def token_counts(records: Records, tokenizer: str) -> np.ndarray:
     tokenizer of a model (a local path, a cached hub name, or ``packaged:smollm2``;
     ``transformers`` needed)."""
     count = _counter(tokenizer)
-    return np.fromiter((count(records.text(i)) for i in range(len(records))), dtype=np.int64,
-                       count=len(records))
+    return np.fromiter((count(records.text(i)) for i in range(len(records))), dtype=np.int64, count=len(records))
 
 
 def _counter(tokenizer: str) -> Callable[[str], int]:
@@ -34,8 +34,10 @@ def _counter(tokenizer: str) -> Callable[[str], int]:
     try:
         import transformers  # noqa: F401
     except ImportError:
-        raise ImportError(f"tokenizer {tokenizer!r} is neither {' nor '.join(TOKENIZERS)}; a Hugging "
-                          f"Face tokenizer needs transformers: pip install 'zipkit[models]'") from None
+        raise ImportError(
+            f"tokenizer {tokenizer!r} is neither {' nor '.join(TOKENIZERS)}; a Hugging "
+            f"Face tokenizer needs transformers: pip install 'zipkit[models]'"
+        ) from None
     from .baselines.models import load_tokenizer
 
     hf = load_tokenizer(tokenizer)  # a directory, a cached hub name, or packaged:smollm2's
@@ -49,22 +51,24 @@ def check_budget(n_available: int | None, budget: int | None, budget_tokens: int
         raise ValueError("give exactly one of budget=N (records) or budget_tokens=T (tokens)")
     if budget is not None:
         if not _is_count(budget):
-            raise ValueError(f"budget must be a positive whole number of records (an int), got "
-                             f"{budget!r}")
+            raise ValueError(f"budget must be a positive whole number of records (an int), got {budget!r}")
         if n_available is not None and budget > n_available:
-            raise ValueError(f"budget {budget} is larger than the pool ({n_available} records "
-                             f"available): lower the budget or add records")
+            raise ValueError(
+                f"budget {budget} is larger than the pool ({n_available} records "
+                f"available): lower the budget or add records"
+            )
     elif not _is_count(budget_tokens):
-        raise ValueError(f"budget_tokens must be a positive whole number of tokens (an int), got "
-                         f"{budget_tokens!r}")
+        raise ValueError(f"budget_tokens must be a positive whole number of tokens (an int), got {budget_tokens!r}")
 
 
 def check_fits(budget_tokens: int, tokens: np.ndarray, tokenizer: str) -> None:
     """A token budget that no record fits selects nothing: say so before any work."""
     smallest = int(tokens.min()) if len(tokens) else 0
     if budget_tokens < smallest:
-        raise ValueError(f"budget_tokens={budget_tokens} fits no record: the smallest record has "
-                         f"{smallest} {tokenizer} tokens; raise the budget")
+        raise ValueError(
+            f"budget_tokens={budget_tokens} fits no record: the smallest record has "
+            f"{smallest} {tokenizer} tokens; raise the budget"
+        )
 
 
 def _is_count(value: object) -> bool:

@@ -1,4 +1,5 @@
 """Errors that name the file, the record and the fix."""
+
 from __future__ import annotations
 
 import sys
@@ -29,14 +30,15 @@ class BadRecordError(ValueError):
     # Why a record cannot be skipped, when it cannot.
     UNSKIPPABLE = {
         "cut": "the records after this point cannot be found, so it cannot be skipped (not even "
-               "with on_error='skip'): repair the file",
+        "with on_error='skip'): repair the file",
         "every": "on_error='skip' would skip every record like it, leaving nothing",
     }
 
     def __init__(self, bad: BadRecord, unskippable: str | None = None) -> None:
         self.bad = bad
-        hint = (self.UNSKIPPABLE[unskippable] if unskippable else
-                "pass on_error='skip' to skip bad records and list them")
+        hint = (
+            self.UNSKIPPABLE[unskippable] if unskippable else "pass on_error='skip' to skip bad records and list them"
+        )
         super().__init__(f"{bad} ({hint})")
 
 

@@ -2,6 +2,7 @@
 change its result. Checkpoints, the embedding and LM caches, scores folders and manifests
 all key their files by these functions, so a changed input, tokenizer or result-changing
 parameter invalidates every one of them the same way."""
+
 from __future__ import annotations
 
 import hashlib

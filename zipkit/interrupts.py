@@ -4,6 +4,7 @@ A loop that checkpoints runs inside :func:`deferred`: a signal only sets a flag,
 loop ends its current step, saves, and calls :meth:`Deferred.raise_if_signalled`, which
 raises :class:`Interrupted` (a ``KeyboardInterrupt``). A second signal interrupts at once.
 """
+
 from __future__ import annotations
 
 import contextlib

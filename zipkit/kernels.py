@@ -4,6 +4,7 @@ Each kernel has a numpy twin (``*_numpy``) that states the same contract plainly
 tests hold them equal. Ties always break by position (the lower index first), so a
 selection never depends on sort stability.
 """
+
 from __future__ import annotations
 
 import numba
@@ -79,7 +80,7 @@ def bottom_k(values: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
 def bottom_k_numpy(values: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
     candidates = np.flatnonzero(mask)
     order = np.lexsort((candidates, values[candidates]))
-    return candidates[order[:max(k, 0)]].astype(np.int64)
+    return candidates[order[: max(k, 0)]].astype(np.int64)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -93,8 +94,9 @@ def _argmin_available(values, taken):
 
 def argmin_available(values: np.ndarray, taken: np.ndarray) -> int:
     """Greedy step: the first position of the smallest value not yet taken (-1 if none)."""
-    return int(_argmin_available(np.ascontiguousarray(values, dtype=np.float64),
-                                 np.ascontiguousarray(taken, dtype=np.bool_)))
+    return int(
+        _argmin_available(np.ascontiguousarray(values, dtype=np.float64), np.ascontiguousarray(taken, dtype=np.bool_))
+    )
 
 
 def argmin_available_numpy(values: np.ndarray, taken: np.ndarray) -> int:

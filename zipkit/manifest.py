@@ -1,4 +1,5 @@
 """What every run records: parameters, library versions and timings."""
+
 from __future__ import annotations
 
 import platform
@@ -8,8 +9,21 @@ from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Iterator
 
-_LIBRARIES = ("zipkit", "numpy", "numba", "zstandard", "lz4", "brotli", "isal", "pyarrow", "torch",
-              "transformers", "sentence-transformers", "scikit-learn", "gguf")
+_LIBRARIES = (
+    "zipkit",
+    "numpy",
+    "numba",
+    "zstandard",
+    "lz4",
+    "brotli",
+    "isal",
+    "pyarrow",
+    "torch",
+    "transformers",
+    "sentence-transformers",
+    "scikit-learn",
+    "gguf",
+)
 
 
 def versions() -> dict[str, str]:

@@ -4,6 +4,7 @@
 one core, as the authors' script does per candidate: it is slow on purpose and shares
 no code with :mod:`zipkit.zip` beyond the compressor and the serializer frame.
 """
+
 from __future__ import annotations
 
 import math
@@ -14,9 +15,17 @@ from . import compressors
 from .io import Records, get_serializer
 
 
-def naive_zip(records: Records, budget: int, k1: int, k2: int, k3: int, variant: str = "paper",
-              compressor: str = "zlib:9", serializer: str = "text",
-              fine_context: str = "batch") -> list[int]:
+def naive_zip(
+    records: Records,
+    budget: int,
+    k1: int,
+    k2: int,
+    k3: int,
+    variant: str = "paper",
+    compressor: str = "zlib:9",
+    serializer: str = "text",
+    fine_context: str = "batch",
+) -> list[int]:
     items = [bytes(p) for p in records.payloads(serializer)]
     frame = get_serializer(serializer)
     size = compressors.get(compressor).size
@@ -49,9 +58,13 @@ def naive_zip(records: Records, budget: int, k1: int, k2: int, k3: int, variant:
     return selected
 
 
-
-def naive_zipfit(sources: list[bytes], targets: list[bytes], compressor: str = "gzip:6",
-                 order: str = "source_first", singles_once: bool = False) -> list[float]:
+def naive_zipfit(
+    sources: list[bytes],
+    targets: list[bytes],
+    compressor: str = "gzip:6",
+    order: str = "source_first",
+    singles_once: bool = False,
+) -> list[float]:
     """ZIP-FIT alignment written as the formula reads, one NCD per (source, target) pair on
     one core: C(x + t), C(x) and C(t) compressed for every pair, or, with ``singles_once``,
     C(x) and C(t) once each (as the ``zip-fit`` package does)."""

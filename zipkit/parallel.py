@@ -13,6 +13,7 @@
   ``make_worker(*args)`` (a callable holding whatever state the work needs), and calls it
   on the blocks it is handed.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -57,8 +58,9 @@ def thread_pool(workers: int) -> ThreadPoolExecutor:
         return pool
 
 
-def parallel_sizes(size: Callable[[Any], int], items: Sequence[Any], workers: int | None = None,
-                   min_items: int = _MIN_ITEMS_FOR_POOL) -> np.ndarray:
+def parallel_sizes(
+    size: Callable[[Any], int], items: Sequence[Any], workers: int | None = None, min_items: int = _MIN_ITEMS_FOR_POOL
+) -> np.ndarray:
     """``[size(x) for x in items]`` as int64, across a thread pool when there are enough items.
 
     ``size`` is ``Compressor.size`` or ``Context.size_with``: both are safe to call from
@@ -85,25 +87,26 @@ def parallel_sizes(size: Callable[[Any], int], items: Sequence[Any], workers: in
     return out
 
 
-def sizes_in_blocks(size: Callable[[Any], int], items: np.ndarray, workers: int | None,
-                    desc: str, progress: bool | None) -> np.ndarray:
+def sizes_in_blocks(
+    size: Callable[[Any], int], items: np.ndarray, workers: int | None, desc: str, progress: bool | None
+) -> np.ndarray:
     """:func:`parallel_sizes` over ``items`` a block at a time, with a progress bar."""
     out = np.empty(len(items), dtype=np.int64)
     with bar(len(items), desc, "rec", progress) as pbar:
         for start in range(0, len(items), BLOCK):
-            block = items[start:start + BLOCK]
-            out[start:start + len(block)] = parallel_sizes(size, block, workers)
+            block = items[start : start + BLOCK]
+            out[start : start + len(block)] = parallel_sizes(size, block, workers)
             pbar.update(len(block))
     return out
 
 
-def map_blocks(make_worker: Callable[..., Callable[[Any], Any]], args: tuple,
-               blocks: Iterable[Any], workers: int) -> Iterator[Any]:
+def map_blocks(
+    make_worker: Callable[..., Callable[[Any], Any]], args: tuple, blocks: Iterable[Any], workers: int
+) -> Iterator[Any]:
     """``make_worker(*args)(block)`` for every block, in order, across ``workers`` processes
     (each process calls ``make_worker`` once)."""
     context = multiprocessing.get_context(_START_METHOD)
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                               initargs=(make_worker, args))
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(make_worker, args))
     try:
         pending: deque = deque()
         for block in blocks:

@@ -6,6 +6,7 @@ only what the steps computed (scores, token counts, positions) and reads records
 their shards where a method needs some (ZIP's candidates, the selected records to write).
 Methods see only this interface; which executor runs their steps is not theirs to know.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,14 @@ class _Positions(Step):
 
 
 class Pool:
-    def __init__(self, executor: Any, records: Records | None = None, source: str | os.PathLike | None = None,
-                 read: dict | None = None, progress: bool | None = None) -> None:
+    def __init__(
+        self,
+        executor: Any,
+        records: Records | None = None,
+        source: str | os.PathLike | None = None,
+        read: dict | None = None,
+        progress: bool | None = None,
+    ) -> None:
         self.executor, self._records, self.source = executor, records, source
         self.read, self.progress = read or {}, progress
         self._placed: Any = None  # the first map's account of the shards (numbers, skipped, files)
@@ -41,8 +48,9 @@ class Pool:
         return cls(executor, records=records, progress=progress)
 
     @classmethod
-    def in_files(cls, source: str | os.PathLike, executor: Any, read: dict | None = None,
-                 progress: bool | None = None) -> "Pool":
+    def in_files(
+        cls, source: str | os.PathLike, executor: Any, read: dict | None = None, progress: bool | None = None
+    ) -> "Pool":
         return cls(executor, source=source, read=read, progress=progress)
 
     # --- what a method asks of its pool ------------------------------------------------------
@@ -58,8 +66,7 @@ class Pool:
 
     def need_records(self, why: str) -> Records:
         if self._records is None:
-            raise ValueError(f"{why} needs the pool's records in memory: run it with engine='local' "
-                             f"(--engine local)")
+            raise ValueError(f"{why} needs the pool's records in memory: run it with engine='local' (--engine local)")
         return self._records
 
     def map(self, step: Step) -> tuple[Columns, dict | None]:
@@ -78,8 +85,10 @@ class Pool:
         if self._records is not None:  # in memory here, read again from their files by the workers
             source, read = self._records.path, getattr(self._records, "read_options", None)
             if read is None:
-                raise ValueError(f"engine={self.executor.name!r} reads the pool on its workers: give a file, a "
-                                 f"directory or a glob of shards, not {self._records.path}")
+                raise ValueError(
+                    f"engine={self.executor.name!r} reads the pool on its workers: give a file, a "
+                    f"directory or a glob of shards, not {self._records.path}"
+                )
         return self.executor.map_files(source, step, read, self.progress).per_shard
 
     def tokens(self, tokenizer: str) -> np.ndarray:
@@ -111,8 +120,9 @@ class Pool:
             start = int(np.searchsorted(placed.shard_of, k)) if placed.shard_of is not None else 0
             local = here - start
             if not np.array_equal(records.numbers[local], placed.numbers[here]):
-                raise RuntimeError(f"{shard} changed while the job ran (its records are not those scored): "
-                                   f"run it again")
+                raise RuntimeError(
+                    f"{shard} changed while the job ran (its records are not those scored): run it again"
+                )
             parts.append(records.take(local))
             order.append(here)
         if not parts:

@@ -1,4 +1,5 @@
 """Progress bars on standard error; ``enabled=None`` shows them only on a terminal."""
+
 from __future__ import annotations
 
 import sys
@@ -10,5 +11,13 @@ BLOCK = 16384
 
 
 def bar(total: float | None, desc: str, unit: str = "it", enabled: bool | None = None) -> tqdm:
-    return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, leave=False, file=sys.stderr,
-                mininterval=0.5, disable=None if enabled is None else not enabled)
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit=unit,
+        unit_scale=True,
+        leave=False,
+        file=sys.stderr,
+        mininterval=0.5,
+        disable=None if enabled is None else not enabled,
+    )

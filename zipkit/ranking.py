@@ -6,6 +6,7 @@ ties break by pool position, a count budget takes the first N of the ranking, a 
 budget takes records in rank order while the running total stays within it and stops at
 the first record that would exceed it (as ZIP does).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,30 +28,39 @@ def rank(keys: np.ndarray, descending: bool = True, eligible: np.ndarray | None 
     return positions[order]
 
 
-def take(ranking: np.ndarray, budget: int | None, budget_tokens: int | None,
-         tokens: np.ndarray | None) -> np.ndarray:
+def take(ranking: np.ndarray, budget: int | None, budget_tokens: int | None, tokens: np.ndarray | None) -> np.ndarray:
     """The head of ``ranking`` that fits the budget (everything when there is none)."""
     if budget is not None:
         return ranking[:budget]
     if budget_tokens is not None:
         running = np.cumsum(tokens[ranking])
-        return ranking[:int(np.searchsorted(running, budget_tokens, side="right"))]
+        return ranking[: int(np.searchsorted(running, budget_tokens, side="right"))]
     return ranking
 
 
-def check_budget_early(pool: Any, budget: int | None, budget_tokens: int | None,
-                       optional: bool = False) -> None:
+def check_budget_early(pool: Any, budget: int | None, budget_tokens: int | None, optional: bool = False) -> None:
     """The budget checks of :func:`ranked_selection`, before a method's expensive scoring
     (``optional``: a method with a filter may run without a budget)."""
     if not optional or budget is not None or budget_tokens is not None:
         check_budget(len(pool) if pool.records is not None else None, budget, budget_tokens)
 
 
-def ranked_selection(pool: Any, *, method: str, keys: np.ndarray, params: dict,
-                     budget: int | None, budget_tokens: int | None, tokenizer: str,
-                     timings: Timings, score: str, descending: bool = True,
-                     eligible: np.ndarray | None = None, filter_name: str | None = None,
-                     extra: dict | None = None) -> Selection:
+def ranked_selection(
+    pool: Any,
+    *,
+    method: str,
+    keys: np.ndarray,
+    params: dict,
+    budget: int | None,
+    budget_tokens: int | None,
+    tokenizer: str,
+    timings: Timings,
+    score: str,
+    descending: bool = True,
+    eligible: np.ndarray | None = None,
+    filter_name: str | None = None,
+    extra: dict | None = None,
+) -> Selection:
     """Select by ``keys`` (higher first unless ``descending=False``) under a budget.
 
     ``score`` says what the keys are, for the manifest (with the order they rank in).
@@ -63,9 +73,11 @@ def ranked_selection(pool: Any, *, method: str, keys: np.ndarray, params: dict,
         check_budget(len(pool), budget, budget_tokens)
     if eligible is not None and budget is not None and budget > int(eligible.sum()):
         best = np.max(keys) if descending else np.min(keys)
-        raise ValueError(f"only {int(eligible.sum()):,} of {len(pool):,} records pass "
-                         f"{filter_name} (the best score is {best:.4f}); lower the budget or "
-                         f"relax the filter")
+        raise ValueError(
+            f"only {int(eligible.sum()):,} of {len(pool):,} records pass "
+            f"{filter_name} (the best score is {best:.4f}); lower the budget or "
+            f"relax the filter"
+        )
     with timings.stage("rank"):
         tokens = pool.tokens(tokenizer) if budget_tokens is not None else None
         if tokens is not None:
@@ -73,8 +85,7 @@ def ranked_selection(pool: Any, *, method: str, keys: np.ndarray, params: dict,
         ranking = rank(keys, descending, eligible)
         picked = take(ranking, budget, budget_tokens, tokens)
     if not len(picked):
-        raise ValueError(_why_nothing(keys, descending, ranking, tokens, budget_tokens, tokenizer,
-                                      filter_name))
+        raise ValueError(_why_nothing(keys, descending, ranking, tokens, budget_tokens, tokenizer, filter_name))
     extra = dict(extra or {})
     manifest = {
         "method": method,
@@ -90,15 +101,24 @@ def ranked_selection(pool: Any, *, method: str, keys: np.ndarray, params: dict,
     return Selection(picked.astype(np.int64), np.asarray(keys, np.float64)[picked], manifest)
 
 
-def _why_nothing(keys: np.ndarray, descending: bool, ranking: np.ndarray, tokens: np.ndarray | None,
-                 budget_tokens: int | None, tokenizer: str, filter_name: str | None) -> str:
+def _why_nothing(
+    keys: np.ndarray,
+    descending: bool,
+    ranking: np.ndarray,
+    tokens: np.ndarray | None,
+    budget_tokens: int | None,
+    tokenizer: str,
+    filter_name: str | None,
+) -> str:
     """Why a selection came out empty, with the figure that decides it."""
     if not len(ranking):
         best = np.max(keys) if descending else np.min(keys)
         return f"no record passes {filter_name} (the best score is {best:.4f}); relax the filter"
-    return (f"budget_tokens={budget_tokens} fits no record at the head of the ranking: the first "
-            f"has {int(tokens[ranking[0]])} {tokenizer} tokens (the smallest record "
-            f"{int(tokens.min())}); raise the budget")
+    return (
+        f"budget_tokens={budget_tokens} fits no record at the head of the ranking: the first "
+        f"has {int(tokens[ranking[0]])} {tokenizer} tokens (the smallest record "
+        f"{int(tokens.min())}); raise the budget"
+    )
 
 
 def describe_target(target: Any) -> dict:

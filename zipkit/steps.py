@@ -12,6 +12,7 @@ restricted to the shard: a record's value never depends on the other records of 
 A step that is not ``per_record`` returns one array per shard instead (a map before the
 method's reduce, such as DSIR's n-gram counts).
 """
+
 from __future__ import annotations
 
 import dataclasses

@@ -14,6 +14,7 @@ take their turn in cluster order, so ties go the same way every run.
 - k-means: scikit-learn on the CPU; on a GPU, Lloyd's algorithm in torch (same k-means++
   start), since sklearn has no GPU path and the assignment step is one matrix product.
 """
+
 from __future__ import annotations
 
 import functools
@@ -42,15 +43,28 @@ RULES = ("nearest", "random")
 _CANDIDATES = 16
 
 
-def embed(records: Records, model: str = DEFAULT_ENCODER, device: str = "auto",
-          batch_size: int | None = None, cache: Any = None, use_cache: bool = True,
-          progress: bool | None = None) -> np.ndarray:
+def embed(
+    records: Records,
+    model: str = DEFAULT_ENCODER,
+    device: str = "auto",
+    batch_size: int | None = None,
+    cache: Any = None,
+    use_cache: bool = True,
+    progress: bool | None = None,
+) -> np.ndarray:
     """L2-normalized float32 embeddings of every record's text, from the cache when there."""
     return embed_cached(records, model, device, batch_size, cache, use_cache, progress)[0]
 
 
-def embed_cached(records: Records, model: str, device: str, batch_size: int | None, cache: Any,
-           use_cache: bool, progress: bool | None) -> tuple[np.ndarray, bool]:
+def embed_cached(
+    records: Records,
+    model: str,
+    device: str,
+    batch_size: int | None,
+    cache: Any,
+    use_cache: bool,
+    progress: bool | None,
+) -> tuple[np.ndarray, bool]:
     """:func:`embed`, and whether the vectors came from the cache."""
     device = resolve_device(device)
     path = embedding_cache(records, model, device, cache)
@@ -60,9 +74,13 @@ def embed_cached(records: Records, model: str, device: str, batch_size: int | No
     with quiet_loading(progress):
         encoder = _encoder(model, device)
     texts = [records.text(i) for i in range(len(records))]
-    vectors = encoder.encode(texts, batch_size=batch_size or (512 if device.startswith("cuda") else 64),
-                             normalize_embeddings=True, convert_to_numpy=True,
-                             show_progress_bar=_show(progress)).astype(np.float32)
+    vectors = encoder.encode(
+        texts,
+        batch_size=batch_size or (512 if device.startswith("cuda") else 64),
+        normalize_embeddings=True,
+        convert_to_numpy=True,
+        show_progress_bar=_show(progress),
+    ).astype(np.float32)
     if use_cache:
         from ..io import atomic_output
 
@@ -94,8 +112,13 @@ def _not_embeddings(vectors: Any, n: int) -> str | None:
 def embedding_cache(records: Records, model: str, device: str, cache: Any = None) -> Path:
     """Where the embeddings of these texts under this model, dtype and device kind are cached
     (fp16 GPU vectors are never served to a CPU run)."""
-    key = fingerprint("embed-v2", locate(model).describe(), device.split(":")[0],
-                      encoder_dtype(device), records_identity(records)["bytes"])
+    key = fingerprint(
+        "embed-v2",
+        locate(model).describe(),
+        device.split(":")[0],
+        encoder_dtype(device),
+        records_identity(records)["bytes"],
+    )
     return cache_dir(cache) / "embeddings" / f"{key}.npy"
 
 
@@ -106,12 +129,12 @@ def _show(progress: bool | None) -> bool:
     return sys.stderr.isatty() if progress is None else bool(progress)
 
 
-def kmeans(vectors: np.ndarray, k: int, seed: int = 0, iterations: int = 100,
-           device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
+def kmeans(
+    vectors: np.ndarray, k: int, seed: int = 0, iterations: int = 100, device: str = "cpu"
+) -> tuple[np.ndarray, np.ndarray]:
     """(centroids, labels): scikit-learn on the CPU, torch Lloyd iterations on a GPU."""
     if not 1 <= k <= len(vectors):
-        raise ValueError(f"k-means needs 1 <= clusters <= records, got {k} clusters for "
-                         f"{len(vectors)} records")
+        raise ValueError(f"k-means needs 1 <= clusters <= records, got {k} clusters for {len(vectors)} records")
     if device.startswith("cuda"):
         return torch_kmeans(vectors, k, seed, iterations, device)
     cluster = require("sklearn.cluster")
@@ -120,8 +143,9 @@ def kmeans(vectors: np.ndarray, k: int, seed: int = 0, iterations: int = 100,
     return model.cluster_centers_.astype(np.float32), labels.astype(np.int64)
 
 
-def torch_kmeans(vectors: np.ndarray, k: int, seed: int = 0, iterations: int = 100,
-                 device: str = "cuda", tolerance: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
+def torch_kmeans(
+    vectors: np.ndarray, k: int, seed: int = 0, iterations: int = 100, device: str = "cuda", tolerance: float = 1e-4
+) -> tuple[np.ndarray, np.ndarray]:
     """Lloyd's algorithm in torch with a k-means++ start (also runs on the CPU, for tests)."""
     torch = require("torch")
     x = torch.as_tensor(vectors, dtype=torch.float32, device=device)
@@ -145,8 +169,7 @@ def torch_kmeans(vectors: np.ndarray, k: int, seed: int = 0, iterations: int = 1
 def _nearest(x: Any, centroids: Any, chunk: int = 65536) -> Any:
     torch = require("torch")
     c2 = centroids.pow(2).sum(1)
-    return torch.cat([(c2 - 2 * x[a:a + chunk] @ centroids.T).argmin(1)
-                      for a in range(0, len(x), chunk)])
+    return torch.cat([(c2 - 2 * x[a : a + chunk] @ centroids.T).argmin(1) for a in range(0, len(x), chunk)])
 
 
 def _kmeans_pp(x: Any, k: int, generator: Any) -> Any:
@@ -157,8 +180,11 @@ def _kmeans_pp(x: Any, k: int, generator: Any) -> Any:
     distance = (x - x[first]).pow(2).sum(1)
     for _ in range(1, k):
         weights = distance.clamp(min=0).cpu().double()
-        pick = int(torch.multinomial(weights / weights.sum(), 1, generator=generator)) \
-            if weights.sum() > 0 else int(torch.randint(len(x), (1,), generator=generator))
+        pick = (
+            int(torch.multinomial(weights / weights.sum(), 1, generator=generator))
+            if weights.sum() > 0
+            else int(torch.randint(len(x), (1,), generator=generator))
+        )
         centroids.append(x[pick])
         distance = torch.minimum(distance, (x - x[pick]).pow(2).sum(1))
     return torch.stack(centroids)
@@ -169,7 +195,7 @@ def nearest_unique(vectors: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     taken = np.zeros(len(vectors), dtype=bool)
     picks = np.empty(len(centroids), dtype=np.int64)
     wide = vectors.astype(np.float64)
-    sq = (wide ** 2).sum(1)
+    sq = (wide**2).sum(1)
     candidates = _candidates(wide, sq, centroids)
     for c, centroid in enumerate(centroids):
         pick = next((int(i) for i in candidates[c] if not taken[i]), None)
@@ -187,13 +213,16 @@ def _candidates(vectors: np.ndarray, sq: np.ndarray, centroids: np.ndarray) -> n
     m = min(_CANDIDATES, len(vectors))
     out = np.empty((len(centroids), m), dtype=np.int64)
     for a in range(0, len(centroids), 256):
-        block = centroids[a:a + 256].astype(np.float64)
+        block = centroids[a : a + 256].astype(np.float64)
         distance = sq[None, :] - 2 * block @ vectors.T
-        near = np.argpartition(distance, m - 1, axis=1)[:, :m] if m < len(vectors) else \
-            np.tile(np.arange(len(vectors)), (len(block), 1))
+        near = (
+            np.argpartition(distance, m - 1, axis=1)[:, :m]
+            if m < len(vectors)
+            else np.tile(np.arange(len(vectors)), (len(block), 1))
+        )
         rows = np.take_along_axis(distance, near, axis=1)
         order = np.lexsort((near, rows), axis=1)
-        out[a:a + len(block)] = np.take_along_axis(near, order, axis=1)
+        out[a : a + len(block)] = np.take_along_axis(near, order, axis=1)
     return out
 
 

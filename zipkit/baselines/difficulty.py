@@ -15,6 +15,7 @@
 Both read one batched pass of :mod:`zipkit.baselines.lm_scores` (two for IFD), cached, so
 switching between them or changing the budget runs no model again.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -34,24 +35,56 @@ IFD_VARIANTS = {
 }
 
 
-def _perplexity(records: Records, tokens: str, model: str, device: str, max_length: int,
-                batch_tokens: int | None, cache: Any, progress: bool | None):
+def _perplexity(
+    records: Records,
+    tokens: str,
+    model: str,
+    device: str,
+    max_length: int,
+    batch_tokens: int | None,
+    cache: Any,
+    progress: bool | None,
+):
     if tokens not in PERPLEXITY_TOKENS:
         raise ValueError(f"tokens must be one of {PERPLEXITY_TOKENS}, got {tokens!r}")
-    losses = lm_losses(records, model=model, device=device, format="plain", passes=("cond",),
-                       max_length=max_length, batch_tokens=batch_tokens, cache=cache,
-                       progress=progress)
+    losses = lm_losses(
+        records,
+        model=model,
+        device=device,
+        format="plain",
+        passes=("cond",),
+        max_length=max_length,
+        batch_tokens=batch_tokens,
+        cache=cache,
+        progress=progress,
+    )
     return (losses.loss_cond if tokens == "response" else losses.loss_full), losses
 
 
-def _ifd(records: Records, ifd_variant: str, model: str, device: str, max_length: int | None,
-         batch_tokens: int | None, cache: Any, progress: bool | None):
+def _ifd(
+    records: Records,
+    ifd_variant: str,
+    model: str,
+    device: str,
+    max_length: int | None,
+    batch_tokens: int | None,
+    cache: Any,
+    progress: bool | None,
+):
     if ifd_variant not in IFD_VARIANTS:
         raise ValueError(f"ifd_variant must be one of {tuple(IFD_VARIANTS)}, got {ifd_variant!r}")
     fmt, default_length = IFD_VARIANTS[ifd_variant]
-    losses = lm_losses(records, model=model, device=device, format=fmt, passes=("cond", "direct"),
-                       max_length=max_length or default_length, batch_tokens=batch_tokens,
-                       cache=cache, progress=progress)
+    losses = lm_losses(
+        records,
+        model=model,
+        device=device,
+        format=fmt,
+        passes=("cond", "direct"),
+        max_length=max_length or default_length,
+        batch_tokens=batch_tokens,
+        cache=cache,
+        progress=progress,
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         if ifd_variant == "superfiltering":
             ifd = np.exp(losses.loss_cond - losses.loss_direct)
@@ -60,9 +93,19 @@ def _ifd(records: Records, ifd_variant: str, model: str, device: str, max_length
     return ifd, losses
 
 
-def loss_table(records: Any, method: str, *, model: str, device: str, max_length: int | None,
-               batch_tokens: int | None, cache: Any, tokens: str = "response", ifd_variant: str = "superfiltering",
-               progress: bool | None = None) -> tuple[dict[str, np.ndarray], dict]:
+def loss_table(
+    records: Any,
+    method: str,
+    *,
+    model: str,
+    device: str,
+    max_length: int | None,
+    batch_tokens: int | None,
+    cache: Any,
+    tokens: str = "response",
+    ifd_variant: str = "superfiltering",
+    progress: bool | None = None,
+) -> tuple[dict[str, np.ndarray], dict]:
     """The method's score with every stored loss and token count, per position (what
     ``zipkit score`` writes), and the LM manifest (model, dtype, device, cache, timings).
 
@@ -70,11 +113,11 @@ def loss_table(records: Any, method: str, *, model: str, device: str, max_length
     and ``mean_nll`` (what the selection ranks by; the same order)."""
     records = read_records(records)
     if method == "perplexity":
-        scores, losses = _perplexity(records, tokens, model, device, max_length or PERPLEXITY_MAX_LENGTH,
-                                     batch_tokens, cache, progress)
+        scores, losses = _perplexity(
+            records, tokens, model, device, max_length or PERPLEXITY_MAX_LENGTH, batch_tokens, cache, progress
+        )
     else:
-        scores, losses = _ifd(records, ifd_variant, model, device, max_length, batch_tokens, cache,
-                              progress)
+        scores, losses = _ifd(records, ifd_variant, model, device, max_length, batch_tokens, cache, progress)
     if method == "perplexity":
         with np.errstate(over="ignore"):
             columns = {"perplexity": np.exp(scores), "mean_nll": scores}

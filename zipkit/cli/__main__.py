@@ -1,4 +1,5 @@
 """``python -m zipkit.cli``: the ``zipkit`` command."""
+
 import sys
 
 from . import main

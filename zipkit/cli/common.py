@@ -1,5 +1,6 @@
 """What every command shares: the pool and engine options, reading the pool, and saying
 what was skipped."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,18 +16,29 @@ def pool_options(many: bool = False) -> argparse.ArgumentParser:
     several pools."""
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("pool")
-    group.add_argument("pool", nargs="+" if many else None,
-                       help="a .json/.jsonl/.ndjson(.gz/.zst)/.parquet file, a directory of such shards or a "
-                            "quoted glob of them ('data/*.jsonl.zst'), - (standard input), or "
-                            "packaged:sharegpt" + ("; several: compared in one table, in order "
-                                                   "(versions of a dataset)" if many else ""))
-    group.add_argument("--format", choices=FORMATS, help="default: from the suffix (" + ", ".join(EXTENSIONS)
-                       + ") and the content")
+    group.add_argument(
+        "pool",
+        nargs="+" if many else None,
+        help="a .json/.jsonl/.ndjson(.gz/.zst)/.parquet file, a directory of such shards or a "
+        "quoted glob of them ('data/*.jsonl.zst'), - (standard input), or "
+        "packaged:sharegpt" + ("; several: compared in one table, in order (versions of a dataset)" if many else ""),
+    )
+    group.add_argument(
+        "--format", choices=FORMATS, help="default: from the suffix (" + ", ".join(EXTENSIONS) + ") and the content"
+    )
     group.add_argument("--schema", choices=SCHEMAS, help="default: detected from the first record")
-    group.add_argument("--text-field", dest="text_fields", action="append", metavar="FIELD",
-                       help="a field holding the text (repeat for several); overrides --schema")
-    group.add_argument("--skip-bad", action="store_true",
-                       help="skip unreadable records and list them, instead of stopping at the first")
+    group.add_argument(
+        "--text-field",
+        dest="text_fields",
+        action="append",
+        metavar="FIELD",
+        help="a field holding the text (repeat for several); overrides --schema",
+    )
+    group.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="skip unreadable records and list them, instead of stopping at the first",
+    )
     group.add_argument("--no-progress", action="store_true", help="never show progress bars")
     return parent
 
@@ -35,39 +47,67 @@ def engine_options() -> argparse.ArgumentParser:
     """Where the per-record pass runs (a parent parser)."""
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("engine")
-    group.add_argument("--engine", choices=tuple(EXECUTORS), default="local",
-                       help="where the pass over every record runs: this process, or Ray, shard by shard; score "
-                            "and ratio read a sharded pool one shard at a time on either (default: %(default)s)")
-    group.add_argument("--ray-address", help="an existing Ray cluster (auto, ray://HOST:10001); default: a local "
-                                             "one started for the run")
+    group.add_argument(
+        "--engine",
+        choices=tuple(EXECUTORS),
+        default="local",
+        help="where the pass over every record runs: this process, or Ray, shard by shard; score "
+        "and ratio read a sharded pool one shard at a time on either (default: %(default)s)",
+    )
+    group.add_argument(
+        "--ray-address",
+        help="an existing Ray cluster (auto, ray://HOST:10001); default: a local one started for the run",
+    )
     group.add_argument("--ray-cpus", type=float, help="CPUs per Ray task, > 0 (default 1)")
-    group.add_argument("--ray-gpus", type=float, help="GPUs per Ray task of the model passes: perplexity, ifd, "
-                                                      "cluster's embeddings (default 0)")
-    group.add_argument("--scores-dir", help="keep each shard's scores here: a rerun scores only the shards not "
-                                            "done (default: a temporary folder)")
+    group.add_argument(
+        "--ray-gpus",
+        type=float,
+        help="GPUs per Ray task of the model passes: perplexity, ifd, cluster's embeddings (default 0)",
+    )
+    group.add_argument(
+        "--scores-dir",
+        help="keep each shard's scores here: a rerun scores only the shards not done (default: a temporary folder)",
+    )
     return parent
 
 
 def executor_of(args: argparse.Namespace) -> Executor:
-    given = [flag for flag, value in (("--ray-address", args.ray_address), ("--ray-cpus", args.ray_cpus),
-                                      ("--ray-gpus", args.ray_gpus)) if value is not None]
+    given = [
+        flag
+        for flag, value in (
+            ("--ray-address", args.ray_address),
+            ("--ray-cpus", args.ray_cpus),
+            ("--ray-gpus", args.ray_gpus),
+        )
+        if value is not None
+    ]
     if given and args.engine != "ray":
         raise ValueError(f"{', '.join(given)} apply to --engine ray; add it, or drop them")
     if args.scores_dir and args.command == "select" and args.engine == "local":
-        raise ValueError("--scores-dir keeps the shards a Ray pass scored; select --engine local reads the pool "
-                         "and scores it here: add --engine ray, or drop --scores-dir")
+        raise ValueError(
+            "--scores-dir keeps the shards a Ray pass scored; select --engine local reads the pool "
+            "and scores it here: add --engine ray, or drop --scores-dir"
+        )
     if args.scores_dir and args.command == "ratio" and len(args.pool) > 1:
         raise ValueError("--scores-dir holds one pool's scores; give the pools one at a time")
     if args.engine == "ray":
-        return RayExecutor(args.ray_address, 1 if args.ray_cpus is None else args.ray_cpus,
-                           0 if args.ray_gpus is None else args.ray_gpus, args.scores_dir)
+        return RayExecutor(
+            args.ray_address,
+            1 if args.ray_cpus is None else args.ray_cpus,
+            0 if args.ray_gpus is None else args.ray_gpus,
+            args.scores_dir,
+        )
     return LocalExecutor(args.scores_dir)
 
 
 def read_options(args: argparse.Namespace) -> dict:
     """How the pool is read, for a pass that reads it shard by shard."""
-    return {"format": args.format, "schema": args.schema, "text_fields": args.text_fields,
-            "on_error": "skip" if args.skip_bad else "raise"}
+    return {
+        "format": args.format,
+        "schema": args.schema,
+        "text_fields": args.text_fields,
+        "on_error": "skip" if args.skip_bad else "raise",
+    }
 
 
 def load_pool(args: argparse.Namespace, path: str | None = None, records: Records | None = None) -> Records:
@@ -79,9 +119,11 @@ def load_pool(args: argparse.Namespace, path: str | None = None, records: Record
     if records.skipped:
         report_skipped(records)
     if not len(records):
-        raise ValueError(f"no readable records in {path}: all {len(records.skipped):,} were "
-                         f"skipped as bad (see above)" if records.skipped else
-                         f"no records in {path}: the pool is empty")
+        raise ValueError(
+            f"no readable records in {path}: all {len(records.skipped):,} were skipped as bad (see above)"
+            if records.skipped
+            else f"no records in {path}: the pool is empty"
+        )
     return records
 
 
@@ -112,5 +154,8 @@ def check_read(mapped, path: str) -> None:
     if mapped.skipped:
         report_skipped(mapped)
     if not len(mapped):
-        raise ValueError(f"no readable records in {path}: all {len(mapped.skipped):,} were skipped as bad "
-                         f"(see above)" if mapped.skipped else f"no records in {path}: the pool is empty")
+        raise ValueError(
+            f"no readable records in {path}: all {len(mapped.skipped):,} were skipped as bad (see above)"
+            if mapped.skipped
+            else f"no records in {path}: the pool is empty"
+        )

@@ -1,4 +1,5 @@
 """``zipkit compressors``: the backends, their levels and contexts."""
+
 from __future__ import annotations
 
 import argparse
@@ -18,14 +19,15 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'name':8} {'library':10} {'version':9} {'levels':7} {'default':7} "
-          f"{'context':12} {'exact via':12} options")
+    print(f"{'name':8} {'library':10} {'version':9} {'levels':7} {'default':7} {'context':12} {'exact via':12} options")
     for r in rows:
         options = ",".join(f"{k}={v}" for k, v in r["options"].items())
-        print(f"{r['name']:8} {r['library']:10} {r['version']:9} {r['levels']:7} "
-              f"{r['default_level']:<7} {r['default_context']:12} {r['exact_context']:12} {options}")
-    print("\nspec: name[:level][,option=value...], e.g. zlib:9, zstd:19,history=4194304, lz4hc:12. "
-          "DEFLATE level 0 (stored) is refused for scoring.")
+        print(
+            f"{r['name']:8} {r['library']:10} {r['version']:9} {r['levels']:7} "
+            f"{r['default_level']:<7} {r['default_context']:12} {r['exact_context']:12} {options}"
+        )
+    print(
+        "\nspec: name[:level][,option=value...], e.g. zlib:9, zstd:19,history=4194304, lz4hc:12. "
+        "DEFLATE level 0 (stored) is refused for scoring."
+    )
     return 0
-
-

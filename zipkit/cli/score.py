@@ -1,4 +1,5 @@
 """``zipkit score``: one value per record by any scoring method."""
+
 from __future__ import annotations
 
 import argparse
@@ -21,16 +22,24 @@ from .options import add_method_options, method_params
 
 
 def parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser("score", parents=[pool_options(), engine_options()], help="score every record of a pool",
-                       description="Per-record scores, keyed by position: ratio (compression "
-                                   "ratio), zipfit (alignment with --target), dsir (log importance "
-                                   "weight towards --target), length (tokens), perplexity and ifd "
-                                   "(with every LM loss and token count they come from).")
-    p.add_argument("-o", "--output", required=True,
-                   help="position, record number, score per record (.parquet, .jsonl or .json); "
-                        "parquet also carries the manifest")
-    p.add_argument("--report", help="the manifest (method, every parameter, compressor or model, "
-                                    "versions, timings) as JSON")
+    p = sub.add_parser(
+        "score",
+        parents=[pool_options(), engine_options()],
+        help="score every record of a pool",
+        description="Per-record scores, keyed by position: ratio (compression "
+        "ratio), zipfit (alignment with --target), dsir (log importance "
+        "weight towards --target), length (tokens), perplexity and ifd "
+        "(with every LM loss and token count they come from).",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="position, record number, score per record (.parquet, .jsonl or .json); parquet also carries the manifest",
+    )
+    p.add_argument(
+        "--report", help="the manifest (method, every parameter, compressor or model, versions, timings) as JSON"
+    )
     add_method_options(p, "score")
     return p
 
@@ -57,8 +66,10 @@ def run(args: argparse.Namespace) -> int:
             out.write(json.dumps(result.manifest, indent=1).encode() + b"\n")
     stats = ratio.summarize(next(iter(result.columns.values())))
     print(f"scored   {len(result):,} records by {args.method} -> {args.output}")
-    print(f"{next(iter(result.columns)):8} " + "  ".join(f"{k} {v:,}" if k == "unscored" else f"{k} {v:.4f}"
-                                                         for k, v in stats.items()))
+    print(
+        f"{next(iter(result.columns)):8} "
+        + "  ".join(f"{k} {v:,}" if k == "unscored" else f"{k} {v:.4f}" for k, v in stats.items())
+    )
     print("time     " + ", ".join(f"{k} {v:.2f} s" for k, v in result.manifest["timings"].items()))
     return 0
 

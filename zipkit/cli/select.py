@@ -1,4 +1,5 @@
 """``zipkit select``: a subset of a pool by any method."""
+
 from __future__ import annotations
 
 import argparse
@@ -21,12 +22,16 @@ from .options import add_method_options, method_params
 
 
 def parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser("select", parents=[pool_options(), engine_options()], help="select a subset of a pool",
-                       description="Select records; the output holds the selected input records "
-                                   "unchanged, in selection order; the report holds indices, "
-                                   "scores and the manifest. With --engine ray the pool is never read "
-                                   "whole here: its shards stream through the method's steps on the "
-                                   "workers, and the selected records are read back from them.")
+    p = sub.add_parser(
+        "select",
+        parents=[pool_options(), engine_options()],
+        help="select a subset of a pool",
+        description="Select records; the output holds the selected input records "
+        "unchanged, in selection order; the report holds indices, "
+        "scores and the manifest. With --engine ray the pool is never read "
+        "whole here: its shards stream through the method's steps on the "
+        "workers, and the selected records are read back from them.",
+    )
     p.add_argument("-o", "--output", required=True, help="selected records (.jsonl, .ndjson, .json, .parquet)")
     p.add_argument("--report", help="indices, scores and manifest as JSON")
     add_method_options(p, "select")
@@ -37,11 +42,14 @@ def run(args: argparse.Namespace) -> int:
     check_run_outputs(args, **{"--checkpoint": getattr(args, "checkpoint", None)})
     executor = executor_of(args)
     if args.scores_dir and executor.name == "local":
-        raise ValueError("--scores-dir keeps the shards a Ray pass scored; select --engine local reads the pool "
-                         "and scores it here: add --engine ray, or drop --scores-dir")
+        raise ValueError(
+            "--scores-dir keeps the shards a Ray pass scored; select --engine local reads the pool "
+            "and scores it here: add --engine ray, or drop --scores-dir"
+        )
     params = method_params(args, "select")
-    pool = open_pool(args.pool, executor, stream=executor.name != "local", read=read_options(args),
-                     progress=progress(args))
+    pool = open_pool(
+        args.pool, executor, stream=executor.name != "local", read=read_options(args), progress=progress(args)
+    )
     if pool.records is not None:
         load_pool(args, records=pool.records)
         pool.records.check_output(args.output)
@@ -61,8 +69,10 @@ def run(args: argparse.Namespace) -> int:
     tokens = f", {m['tokens_selected']:,} tokens" if m.get("tokens_selected") is not None else ""
     print(f"selected {len(result.indices):,} of {len(pool):,} records{tokens} -> {args.output}")
     if len(result.scores):
-        print(f"scores   first {result.scores[0]:.4f}  median {np.median(result.scores):.4f}  "
-              f"last {result.scores[-1]:.4f}")
+        print(
+            f"scores   first {result.scores[0]:.4f}  median {np.median(result.scores):.4f}  "
+            f"last {result.scores[-1]:.4f}"
+        )
     times = ", ".join(f"{k} {v:.2f} s" for k, v in m["timings"].items())
     print(f"time     {times}")
     return 0

@@ -4,6 +4,7 @@ A backend subclasses :class:`Compressor` and supplies ``compress``, ``decompress
 and ``_stream`` (a streaming compressor with ``compress``/``flush``); it overrides
 ``context`` where its library can do better than recompressing the prefix.
 """
+
 from __future__ import annotations
 
 import threading
@@ -16,6 +17,7 @@ from ..parallel import parallel_sizes
 
 EXACT = "exact"
 CONDITIONAL = "conditional"
+
 
 class Context(Protocol):
     """Size of ``prefix + suffix`` for many suffixes, without recompressing the prefix."""
@@ -74,8 +76,7 @@ class Compressor:
     @property
     def spec(self) -> str:
         """The canonical spec string; ``compressors.get(c.spec)`` rebuilds ``c``."""
-        opts = "".join(f",{k}={v}" for k, v in sorted(self.options.items())
-                       if v != self.option_specs[k].default)
+        opts = "".join(f",{k}={v}" for k, v in sorted(self.options.items()) if v != self.option_specs[k].default)
         return f"{self.name}:{self.level}{opts}"
 
     def option(self, key: str) -> int:
@@ -113,9 +114,14 @@ class Compressor:
 
     def describe(self) -> dict[str, Any]:
         """Facts for manifests and ``zipkit compressors``."""
-        return {"spec": self.spec, "name": self.name, "level": self.level,
-                "options": {k: self.option(k) for k in self.option_specs},
-                "library": self.library, "default_context": self.default_exactness}
+        return {
+            "spec": self.spec,
+            "name": self.name,
+            "level": self.level,
+            "options": {k: self.option(k) for k in self.option_specs},
+            "library": self.library,
+            "default_context": self.default_exactness,
+        }
 
 
 class RecompressContext:
@@ -202,7 +208,7 @@ class HistoryContext:
         self._held.append(bytes(data))
         self._base = None
         if self._limit:
-            self._history = (self._history + self._held[-1])[-self._limit:]
+            self._history = (self._history + self._held[-1])[-self._limit :]
         self._reset()
 
     def fork(self) -> "HistoryContext":

@@ -5,6 +5,7 @@ context is windowed: it recompresses the last ``history`` bytes of the prefix wi
 without the suffix and charges the difference. Levels 10-11 cost about a millisecond per
 small input whatever the window: not for a greedy inner loop.
 """
+
 from __future__ import annotations
 
 import brotli

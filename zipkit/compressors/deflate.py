@@ -10,6 +10,7 @@ level 0, a zlib it disagrees with), a context copies a running zlib stream
 a query encodes the suffix alone, at the price of a few bytes of flush marker and of
 sizes that are those of a slightly different stream.
 """
+
 from __future__ import annotations
 
 import os

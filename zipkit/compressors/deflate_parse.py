@@ -18,6 +18,7 @@ rest of the prefix and any suffix, is one-shot compression of prefix+suffix. A q
 continues it without touching the shared hash tables (its inserts go to an overlay), so
 queries can run in threads side by side.
 """
+
 from __future__ import annotations
 
 import numba
@@ -34,12 +35,21 @@ MAX_MATCH = 258
 MIN_LOOKAHEAD = MAX_MATCH + MIN_MATCH + 1
 MAX_DIST = WSIZE - MIN_LOOKAHEAD
 TOO_FAR = 4096
-SYM_LIMIT = (1 << 14) - 1   # lit_bufsize - 1 symbols fill the buffer at memLevel 8
+SYM_LIMIT = (1 << 14) - 1  # lit_bufsize - 1 symbols fill the buffer at memLevel 8
 WINDOW_SIZE = 2 * WSIZE
 
 # zlib's configuration_table: good_length, max_lazy (max_insert for 1-3), nice_length, max_chain.
-LEVELS = {1: (4, 4, 8, 4), 2: (4, 5, 16, 8), 3: (4, 6, 32, 32), 4: (4, 4, 16, 16), 5: (8, 16, 32, 32),
-          6: (8, 16, 128, 128), 7: (8, 32, 128, 256), 8: (32, 128, 258, 1024), 9: (32, 258, 258, 4096)}
+LEVELS = {
+    1: (4, 4, 8, 4),
+    2: (4, 5, 16, 8),
+    3: (4, 6, 32, 32),
+    4: (4, 4, 16, 16),
+    5: (8, 16, 32, 32),
+    6: (8, 16, 128, 128),
+    7: (8, 32, 128, 256),
+    8: (32, 128, 258, 1024),
+    9: (32, 258, 258, 4096),
+}
 
 # The parse state: one int64 vector (with the block's frequencies beside it).
 STRSTART, BASE, MATCH_AVAILABLE, PREV_LENGTH, PREV_MATCH, MATCH_LENGTH, MATCH_START, BLOCK_START, SYMS, BITS = range(10)
@@ -63,11 +73,11 @@ def _dist_codes() -> np.ndarray:
     table = np.zeros(512, np.int64)
     dist = 0
     for code in range(16):
-        table[dist:dist + (1 << EXTRA_DBITS[code])] = code
+        table[dist : dist + (1 << EXTRA_DBITS[code])] = code
         dist += 1 << EXTRA_DBITS[code]
     dist >>= 7
     for code in range(16, D_CODES):
-        table[256 + dist:256 + dist + (1 << (EXTRA_DBITS[code] - 7))] = code
+        table[256 + dist : 256 + dist + (1 << (EXTRA_DBITS[code] - 7))] = code
         dist += 1 << (EXTRA_DBITS[code] - 7)
     return table
 
@@ -173,8 +183,12 @@ def _longest_match(buf, off, strstart, cur, best_len, lookahead, base, good, nic
     scan_end = buf[s + best_len]
     while True:
         m = cur - off
-        if (buf[m + best_len] == scan_end and buf[m + best_len - 1] == scan_end1
-                and buf[m] == buf[s] and buf[m + 1] == buf[s + 1]):
+        if (
+            buf[m + best_len] == scan_end
+            and buf[m + best_len - 1] == scan_end1
+            and buf[m] == buf[s]
+            and buf[m + 1] == buf[s + 1]
+        ):
             # Byte 2 is equal when the hashes are (zlib skips it too).
             length = 3
             while length < stop and buf[s + length] == buf[m + length]:
@@ -283,16 +297,31 @@ def parse(buf, off, end, mode, state, lfreq, dfreq, tables, q0, local, keys, val
             length = MIN_MATCH - 1
             found = -1
             if has_head and match_length < lazy and strstart - hash_head <= MAX_DIST:
-                length, found, touched = _longest_match(buf, off, strstart, hash_head, match_length, lookahead,
-                                                        base, good, nice, chain, tables, q0, overlay, end)
+                length, found, touched = _longest_match(
+                    buf,
+                    off,
+                    strstart,
+                    hash_head,
+                    match_length,
+                    lookahead,
+                    base,
+                    good,
+                    nice,
+                    chain,
+                    tables,
+                    q0,
+                    overlay,
+                    end,
+                )
                 if touched:
                     break
             if speculate:
                 emits = match_length >= MIN_MATCH and length <= match_length
                 if emits and strstart + match_length >= end:
                     break  # the match's strings would hash bytes not yet here
-                inserted = _insert_strings(buf, off, strstart, strstart, tables, q0, overlay, keys, values, record,
-                                           inserted)
+                inserted = _insert_strings(
+                    buf, off, strstart, strstart, tables, q0, overlay, keys, values, record, inserted
+                )
             prev_length = match_length
             prev_match = match_start
             match_length = length
@@ -303,8 +332,19 @@ def parse(buf, off, end, mode, state, lfreq, dfreq, tables, q0, local, keys, val
             if prev_length >= MIN_MATCH and match_length <= prev_length:
                 max_insert = strstart + lookahead - MIN_MATCH
                 bflush = _tally_dist(state, lfreq, dfreq, strstart - 1 - prev_match, prev_length)
-                inserted = _insert_strings(buf, off, strstart + 1, min(strstart + prev_length - 2, max_insert),
-                                           tables, q0, overlay, keys, values, record, inserted)
+                inserted = _insert_strings(
+                    buf,
+                    off,
+                    strstart + 1,
+                    min(strstart + prev_length - 2, max_insert),
+                    tables,
+                    q0,
+                    overlay,
+                    keys,
+                    values,
+                    record,
+                    inserted,
+                )
                 strstart += prev_length - 1
                 match_available = 0
                 match_length = MIN_MATCH - 1
@@ -321,15 +361,30 @@ def parse(buf, off, end, mode, state, lfreq, dfreq, tables, q0, local, keys, val
             length = match_length
             found = -1
             if has_head and strstart - hash_head <= MAX_DIST:
-                length, found, touched = _longest_match(buf, off, strstart, hash_head, MIN_MATCH - 1, lookahead,
-                                                        base, good, nice, chain, tables, q0, overlay, end)
+                length, found, touched = _longest_match(
+                    buf,
+                    off,
+                    strstart,
+                    hash_head,
+                    MIN_MATCH - 1,
+                    lookahead,
+                    base,
+                    good,
+                    nice,
+                    chain,
+                    tables,
+                    q0,
+                    overlay,
+                    end,
+                )
                 if touched:
                     break
             if speculate:
                 if length >= MIN_MATCH and length <= lazy and strstart + length + 1 >= end:
                     break  # the match's strings would hash bytes not yet here
-                inserted = _insert_strings(buf, off, strstart, strstart, tables, q0, overlay, keys, values, record,
-                                           inserted)
+                inserted = _insert_strings(
+                    buf, off, strstart, strstart, tables, q0, overlay, keys, values, record, inserted
+                )
             match_length = length
             if found >= 0:
                 match_start = found
@@ -337,8 +392,19 @@ def parse(buf, off, end, mode, state, lfreq, dfreq, tables, q0, local, keys, val
                 bflush = _tally_dist(state, lfreq, dfreq, strstart - match_start, match_length)
                 lookahead -= match_length
                 if match_length <= lazy and lookahead >= MIN_MATCH:  # max_insert_length at 1-3
-                    inserted = _insert_strings(buf, off, strstart + 1, strstart + match_length - 1, tables, q0,
-                                               overlay, keys, values, record, inserted)
+                    inserted = _insert_strings(
+                        buf,
+                        off,
+                        strstart + 1,
+                        strstart + match_length - 1,
+                        tables,
+                        q0,
+                        overlay,
+                        keys,
+                        values,
+                        record,
+                        inserted,
+                    )
                 strstart += match_length
                 match_length = 0
             else:
@@ -372,7 +438,7 @@ def query(buf, off, pend, suffix, state, lfreq, dfreq, tables, level, good, lazy
     written: the state is copied, the hash tables overlaid."""
     strstart = state[STRSTART]
     held = pend - off
-    buf[held:held + suffix.shape[0]] = suffix
+    buf[held : held + suffix.shape[0]] = suffix
     end = pend + suffix.shape[0]
     inserts = end - strstart + 1
     local = np.empty(max(inserts, 1), np.int64)
@@ -381,8 +447,25 @@ def query(buf, off, pend, suffix, state, lfreq, dfreq, tables, level, good, lazy
         size <<= 1
     keys = np.full(size, -1, np.int64)
     values = np.empty(size, np.int64)
-    return parse(buf, off, end, FINAL, state.copy(), lfreq.copy(), dfreq.copy(), tables, strstart, local, keys,
-                 values, level, good, lazy, nice, chain)
+    return parse(
+        buf,
+        off,
+        end,
+        FINAL,
+        state.copy(),
+        lfreq.copy(),
+        dfreq.copy(),
+        tables,
+        strstart,
+        local,
+        keys,
+        values,
+        level,
+        good,
+        lazy,
+        nice,
+        chain,
+    )
 
 
 @numba.njit(cache=True, nogil=True)
@@ -398,8 +481,9 @@ def speculate(buf, off, end, state, lfreq, dfreq, tables, inserted, level, good,
     """SPECULATE from ``state`` (in place; the positions it inserts into ``inserted``);
     returns how many it inserted."""
     none = np.empty(0, np.int64)
-    return parse(buf, off, end, SPECULATE, state, lfreq, dfreq, tables, 0, inserted, none, none, level, good, lazy,
-                 nice, chain)
+    return parse(
+        buf, off, end, SPECULATE, state, lfreq, dfreq, tables, 0, inserted, none, none, level, good, lazy, nice, chain
+    )
 
 
 @numba.njit(cache=True, nogil=True)

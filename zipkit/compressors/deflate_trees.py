@@ -14,27 +14,30 @@ other lengths and another size.
 Every kernel here follows the C function of the same name; the tests hold the sizes they
 give equal to zlib's on random and real data.
 """
+
 from __future__ import annotations
 
 import numba
 import numpy as np
 
-L_CODES = 286   # literal bytes, end of block, 29 length codes
+L_CODES = 286  # literal bytes, end of block, 29 length codes
 D_CODES = 30
-BL_CODES = 19   # code lengths 0-15, and 16/17/18 for runs
+BL_CODES = 19  # code lengths 0-15, and 16/17/18 for runs
 END_BLOCK = 256
 HEAP_SIZE = 2 * L_CODES + 1
 MAX_BITS = 15
 MAX_BL_BITS = 7
 
-EXTRA_LBITS = np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0],
-                       np.int64)
-EXTRA_DBITS = np.array([0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12,
-                        13, 13], np.int64)
+EXTRA_LBITS = np.array(
+    [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0], np.int64
+)
+EXTRA_DBITS = np.array(
+    [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13], np.int64
+)
 EXTRA_BLBITS = np.array([0] * 16 + [2, 3, 7], np.int64)
 BL_ORDER = np.array([16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15], np.int64)
 # The fixed codes' lengths (RFC 1951 3.2.6): what a block sent with them costs per symbol.
-STATIC_LLEN = np.array([8] * 144 + [9] * 112 + [7] * 24 + [8] * 8, np.int64)[:L_CODES + 2]
+STATIC_LLEN = np.array([8] * 144 + [9] * 112 + [7] * 24 + [8] * 8, np.int64)[: L_CODES + 2]
 STATIC_DLEN = np.full(D_CODES, 5, np.int64)
 
 
@@ -222,17 +225,20 @@ def block_bits(lfreq, dfreq, stored_len, can_store, bits, last):
     heap, key, dad, freq, llens, dlens, bllens, bl_count = work
     freq[:L_CODES] = lfreq[:L_CODES]
     freq[L_CODES:] = 0
-    lmax, lopt, lstatic = _build_tree(freq, L_CODES, STATIC_LLEN, EXTRA_LBITS, END_BLOCK + 1, MAX_BITS,
-                                      llens, heap, key, dad, bl_count)
+    lmax, lopt, lstatic = _build_tree(
+        freq, L_CODES, STATIC_LLEN, EXTRA_LBITS, END_BLOCK + 1, MAX_BITS, llens, heap, key, dad, bl_count
+    )
     freq[:] = 0
     freq[:D_CODES] = dfreq[:D_CODES]
-    dmax, dopt, dstatic = _build_tree(freq, D_CODES, STATIC_DLEN, EXTRA_DBITS, 0, MAX_BITS,
-                                      dlens, heap, key, dad, bl_count)
+    dmax, dopt, dstatic = _build_tree(
+        freq, D_CODES, STATIC_DLEN, EXTRA_DBITS, 0, MAX_BITS, dlens, heap, key, dad, bl_count
+    )
     freq[:] = 0
     _scan_tree(llens, lmax, freq)
     _scan_tree(dlens, dmax, freq)
-    _, blopt, _ = _build_tree(freq, BL_CODES, STATIC_DLEN[:0], EXTRA_BLBITS, 0, MAX_BL_BITS,
-                              bllens, heap, key, dad, bl_count)
+    _, blopt, _ = _build_tree(
+        freq, BL_CODES, STATIC_DLEN[:0], EXTRA_BLBITS, 0, MAX_BL_BITS, bllens, heap, key, dad, bl_count
+    )
     max_blindex = BL_CODES - 1
     while max_blindex >= 3:
         if bllens[BL_ORDER[max_blindex]] != 0:

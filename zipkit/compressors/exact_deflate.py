@@ -11,6 +11,7 @@ compares it with the zlib this Python links on inputs that exercise every rule (
 level, window slides, block ends, stored and fixed blocks); where any size differs (another
 zlib, zlib-ng), it warns and the compressors keep their stream-copy contexts.
 """
+
 from __future__ import annotations
 
 import functools
@@ -54,7 +55,7 @@ class EngineContext:
         self._speculated = 0
         self._data = np.empty(max(1024, len(prefix)), np.uint8)
         self._offset = 0  # stream position of self._data[0]
-        self._end = 0     # stream position after the last byte held
+        self._end = 0  # stream position after the last byte held
         self._version = 0
         self._threads = threading.local()
         if prefix:
@@ -64,8 +65,9 @@ class EngineContext:
         suffix = np.frombuffer(suffix, np.uint8)
         window, start = self._window(len(suffix))
         state, lfreq, dfreq = self._ahead if len(suffix) >= engine.MIN_SUFFIX else self._safe
-        raw = engine.query(window, start, self._end, suffix, state, lfreq, dfreq, self._tables, self._level,
-                           *self._params)
+        raw = engine.query(
+            window, start, self._end, suffix, state, lfreq, dfreq, self._tables, self._level, *self._params
+        )
         return int(raw) + self._framing
 
     def extend(self, data: bytes) -> None:
@@ -79,11 +81,12 @@ class EngineContext:
         self._hold(np.frombuffer(data, np.uint8))
         engine.advance(self._data, self._offset, self._end, *self._safe, self._tables, self._level, *self._params)
         self._ahead = tuple(a.copy() for a in self._safe)
-        self._speculated = engine.speculate(self._data, self._offset, self._end, *self._ahead, self._tables,
-                                            self._inserted, self._level, *self._params)
+        self._speculated = engine.speculate(
+            self._data, self._offset, self._end, *self._ahead, self._tables, self._inserted, self._level, *self._params
+        )
         self._version += 1
         self._trim()
-        if self._end > 2 ** 31 - 2 ** 20:
+        if self._end > 2**31 - 2**20:
             raise ValueError("an exact DEFLATE context holds at most 2 GiB")
 
     def fork(self) -> "EngineContext":
@@ -115,7 +118,7 @@ class EngineContext:
         window = getattr(local, "window", None)
         if window is None or local.version != self._version or len(window) < held + room:
             window = np.empty(held + max(room, 4096) * 2, np.uint8)
-            window[:held] = self._data[start - self._offset:self._end - self._offset]
+            window[:held] = self._data[start - self._offset : self._end - self._offset]
             local.window, local.version = window, self._version
         return window, start
 
@@ -127,7 +130,7 @@ class EngineContext:
             grown = np.empty(max(2 * len(self._data), held + len(data)), np.uint8)
             grown[:held] = self._data[:held]
             self._data = grown
-        self._data[held:held + len(data)] = data
+        self._data[held : held + len(data)] = data
         self._end += len(data)
 
     def _trim(self) -> None:
@@ -141,7 +144,7 @@ class EngineContext:
             kept = self._data[cut:held]
             if len(self._data) > 2 * _TRIM_AT:
                 self._data = np.empty(2 * _TRIM_AT, np.uint8)
-            self._data[:held - cut] = kept
+            self._data[: held - cut] = kept
             self._offset += cut
 
 
@@ -153,8 +156,15 @@ def _probes() -> list[tuple[bytes, bytes]]:
     text = b" ".join(words[i] for i in rng.integers(0, len(words), 30000))
     noise = rng.integers(0, 256, 70000).astype(np.uint8).tobytes()
     runs = b"a" * 5000 + b"ab" * 3000 + bytes(range(256)) * 20
-    return [(b"", b""), (b"", text[:2000]), (text[:100000], text[100000:104000]), (noise[:40000], text[:3000]),
-            (runs, noise[:300]), (text[:70000] + noise[:30000], runs), (noise, b"")]
+    return [
+        (b"", b""),
+        (b"", text[:2000]),
+        (text[:100000], text[100000:104000]),
+        (noise[:40000], text[:3000]),
+        (runs, noise[:300]),
+        (text[:70000] + noise[:30000], runs),
+        (noise, b""),
+    ]
 
 
 @functools.lru_cache(maxsize=None)
@@ -167,8 +177,12 @@ def available(level: int) -> bool:
         expected = len(zlib.compress(prefix + suffix, level))
         got = EngineContext(level, "zlib", prefix).size_with(suffix)
         if got != expected:
-            warnings.warn(f"zipkit's DEFLATE size engine gives {got} bytes where zlib {zlib.ZLIB_RUNTIME_VERSION} "
-                          f"gives {expected} at level {level}: exact zlib/gzip contexts copy zlib streams instead "
-                          f"(correct, slower)", RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"zipkit's DEFLATE size engine gives {got} bytes where zlib {zlib.ZLIB_RUNTIME_VERSION} "
+                f"gives {expected} at level {level}: exact zlib/gzip contexts copy zlib streams instead "
+                f"(correct, slower)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
             return False
     return True

@@ -4,6 +4,7 @@ ISA-L cannot copy a running stream; its ``zdict`` conditions the suffix on up to
 last 32 KiB of the prefix (DEFLATE's window), which is the default context. Its level 0
 is a real (fast) compression level, unlike zlib's stored level 0.
 """
+
 from __future__ import annotations
 
 from isal import isal_zlib

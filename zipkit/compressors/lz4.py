@@ -3,6 +3,7 @@
 Sizes are of LZ4 frames (headers included). The block API takes a dictionary and uses
 its last 64 KiB (LZ4's window), which is the default context; the frame API takes none.
 """
+
 from __future__ import annotations
 
 import lz4.block
@@ -73,5 +74,4 @@ class _FrameStream:
 
 class Lz4Context(HistoryContext):
     def _raw_cost(self, suffix: bytes) -> int:
-        return len(lz4.block.compress(suffix, dict=self._history, store_size=False,
-                                      **self._compressor._block_args()))
+        return len(lz4.block.compress(suffix, dict=self._history, store_size=False, **self._compressor._block_args()))

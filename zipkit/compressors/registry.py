@@ -1,4 +1,5 @@
 """Compressor specs: ``"name[:level][,option=value...]"``, e.g. ``"zlib:9"``, ``"zstd:19,history=4194304"``."""
+
 from __future__ import annotations
 
 import difflib
@@ -10,8 +11,7 @@ from .isal import Isal
 from .lz4 import Lz4, Lz4HC
 from .zstd import Zstd
 
-BACKENDS: dict[str, type[Compressor]] = {
-    cls.name: cls for cls in (Zlib, Gzip, Deflate, Isal, Zstd, Lz4, Lz4HC, Brotli)}
+BACKENDS: dict[str, type[Compressor]] = {cls.name: cls for cls in (Zlib, Gzip, Deflate, Isal, Zstd, Lz4, Lz4HC, Brotli)}
 
 _STORED = ("zlib", "gzip", "deflate")
 # Third-party backends: a Compressor subclass under this entry point group, named as the
@@ -30,11 +30,14 @@ def backends() -> dict[str, type[Compressor]]:
         try:
             cls = entry.load()
         except Exception as error:  # noqa: BLE001 - a broken plugin names itself
-            raise ImportError(f"the zipkit.compressors plugin {entry.name!r} ({entry.value}) cannot be loaded: "
-                              f"{error}") from error
+            raise ImportError(
+                f"the zipkit.compressors plugin {entry.name!r} ({entry.value}) cannot be loaded: {error}"
+            ) from error
         if not (isinstance(cls, type) and issubclass(cls, Compressor)) or cls.name != entry.name:
-            raise TypeError(f"the zipkit.compressors plugin {entry.name!r} ({entry.value}) must be a "
-                            f"zipkit.compressors.Compressor subclass whose name is {entry.name!r}")
+            raise TypeError(
+                f"the zipkit.compressors plugin {entry.name!r} ({entry.value}) must be a "
+                f"zipkit.compressors.Compressor subclass whose name is {entry.name!r}"
+            )
         found[entry.name] = cls
     return found
 
@@ -54,7 +57,8 @@ def get(spec: "str | Compressor", *, allow_stored: bool = False) -> Compressor:
         raise ValueError(
             f"{compressor.spec!r}: level 0 of DEFLATE stores the data without compressing it, so "
             f"every size is the input length plus a constant and a compression score would only "
-            f"rank by length. Use a level from 1 to 9 (e.g. '{compressor.name}:6').")
+            f"rank by length. Use a level from 1 to 9 (e.g. '{compressor.name}:6')."
+        )
     return compressor
 
 
@@ -69,25 +73,26 @@ def _parse(spec: str) -> Compressor:
     if cls is None:
         close = difflib.get_close_matches(name, known, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown compressor {name!r} in spec {spec!r}; known: "
-                         f"{', '.join(known)}.{hint}")
+        raise ValueError(f"unknown compressor {name!r} in spec {spec!r}; known: {', '.join(known)}.{hint}")
     level = _int(level_text, spec, "level") if level_text.strip() else cls.default_level
     if level not in cls.levels:
-        raise ValueError(f"{name} level {level} is out of range in {spec!r}: levels are "
-                         f"{cls.levels.start} to {cls.levels.stop - 1}.")
+        raise ValueError(
+            f"{name} level {level} is out of range in {spec!r}: levels are {cls.levels.start} to {cls.levels.stop - 1}."
+        )
     options = {}
     for part in option_parts:
         key, eq, value = part.partition("=")
         key = key.strip()
         if not eq or key not in cls.option_specs:
             known = ", ".join(cls.option_specs) or "none"
-            raise ValueError(f"bad option {part!r} in {spec!r}: {name} takes key=value options "
-                             f"from: {known}.")
+            raise ValueError(f"bad option {part!r} in {spec!r}: {name} takes key=value options from: {known}.")
         option = cls.option_specs[key]
         options[key] = _int(value, spec, key)
         if not option.low <= options[key] <= option.high:
-            raise ValueError(f"{name} option {key}={options[key]} is out of range in {spec!r}: "
-                             f"{option.low} to {option.high} ({option.help}).")
+            raise ValueError(
+                f"{name} option {key}={options[key]} is out of range in {spec!r}: "
+                f"{option.low} to {option.high} ({option.help})."
+            )
     return cls(level, **options)
 
 
@@ -105,16 +110,18 @@ def available() -> list[dict]:
     rows = []
     for name, cls in backends().items():
         lib = "python" if cls.library == "zlib" else cls.library
-        rows.append({
-            "name": name,
-            "library": cls.library,
-            "version": _zlib_version() if cls.library == "zlib" else version(lib),
-            "levels": f"{cls.levels.start}..{cls.levels.stop - 1}",
-            "default_level": cls.default_level,
-            "options": {k: o.default for k, o in cls.option_specs.items()},
-            "default_context": cls.default_exactness,
-            "exact_context": "stream copy" if cls.default_exactness == "exact" else "recompress",
-        })
+        rows.append(
+            {
+                "name": name,
+                "library": cls.library,
+                "version": _zlib_version() if cls.library == "zlib" else version(lib),
+                "levels": f"{cls.levels.start}..{cls.levels.stop - 1}",
+                "default_level": cls.default_level,
+                "options": {k: o.default for k, o in cls.option_specs.items()},
+                "default_context": cls.default_exactness,
+                "exact_context": "stream copy" if cls.default_exactness == "exact" else "recompress",
+            }
+        )
     return rows
 
 

@@ -5,6 +5,7 @@ parameters from the total input size. The default context compresses the suffix 
 raw-content dictionary made of the last ``history`` bytes of the prefix (its size given
 the prefix as history), which reaches far past DEFLATE's 32 KiB window.
 """
+
 from __future__ import annotations
 
 import zstandard
@@ -17,8 +18,7 @@ class Zstd(Compressor):
     library = "zstandard"
     levels = range(-7, 23)
     default_level = 3
-    option_specs = {"history": OptionSpec(1 << 20, 0, 1 << 27,
-                                          "bytes of prefix used as a raw-content dictionary")}
+    option_specs = {"history": OptionSpec(1 << 20, 0, 1 << 27, "bytes of prefix used as a raw-content dictionary")}
 
     def _compressor(self) -> zstandard.ZstdCompressor:
         # ZstdCompressor objects are not thread-safe: one per thread, reused (building one costs ~10 µs).
@@ -43,14 +43,17 @@ class Zstd(Compressor):
 
 class ZstdContext(HistoryContext):
     def _prepare(self) -> None:
-        self._dict = zstandard.ZstdCompressionDict(self._history,
-                                                  dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+        self._dict = zstandard.ZstdCompressionDict(self._history, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
         self._dict.precompute_compress(level=self._compressor.level)
 
     def _raw_cost(self, suffix: bytes) -> int:
         cctx = getattr(self._local, "cctx", None)
         if cctx is None:
             cctx = self._local.cctx = zstandard.ZstdCompressor(
-                level=self._compressor.level, dict_data=self._dict, write_content_size=False,
-                write_checksum=False, write_dict_id=False)
+                level=self._compressor.level,
+                dict_data=self._dict,
+                write_content_size=False,
+                write_checksum=False,
+                write_dict_id=False,
+            )
         return len(cctx.compress(suffix))

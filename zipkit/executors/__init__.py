@@ -3,6 +3,7 @@
 records in memory or over a pool's shards; it knows no method, and no method imports it:
 :mod:`zipkit.api` composes the two.
 """
+
 from __future__ import annotations
 
 from .base import Executor, Mapped
@@ -20,7 +21,6 @@ def get(engine: "str | Executor | None" = None) -> Executor:
         return EXECUTORS[engine or "local"]()
     except KeyError:
         raise ValueError(f"engine must be one of {tuple(EXECUTORS)} or an executor, got {engine!r}") from None
-
 
 
 __all__ = ["EXECUTORS", "Executor", "LocalExecutor", "Mapped", "RayExecutor", "get"]

@@ -11,6 +11,7 @@ done. Positions are those of :func:`zipkit.read_records` on the whole pool: shar
 then record order in the shard. A bad record fails the job with the shard and line named,
 or with ``on_error="skip"`` is left out and listed.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -58,9 +59,14 @@ class Mapped:
         return len(self.numbers)
 
     def describe(self) -> dict:
-        facts = {"path": self.path, "format": "shards" if self.sharded else self.read.get("format"),
-                 "records": len(self), "schema": self.read.get("schema"), "text_fields": self.read.get("text_fields"),
-                 "skipped": len(self.skipped)}
+        facts = {
+            "path": self.path,
+            "format": "shards" if self.sharded else self.read.get("format"),
+            "records": len(self),
+            "schema": self.read.get("schema"),
+            "text_fields": self.read.get("text_fields"),
+            "skipped": len(self.skipped),
+        }
         return {**facts, "shards": self.files} if self.sharded else facts
 
 
@@ -76,8 +82,7 @@ class Executor:
     def describe(self) -> dict:
         return {"name": self.name, "scores_dir": self.scores_dir}
 
-    def run_shards(self, step: Step, tasks: list[dict], folder: Path, read: dict,
-                   progress: bool | None) -> list[dict]:
+    def run_shards(self, step: Step, tasks: list[dict], folder: Path, read: dict, progress: bool | None) -> list[dict]:
         """Map every task (``{"shard": k, "path": p}``) through ``step``; the row each shard
         returned (what it skipped, or the error it met), in any order."""
         raise NotImplementedError
@@ -86,8 +91,9 @@ class Executor:
         """``step`` over records already in memory."""
         raise NotImplementedError
 
-    def map_files(self, source: str | os.PathLike, step: Step, read: dict | None = None,
-                  progress: bool | None = None) -> Mapped:
+    def map_files(
+        self, source: str | os.PathLike, step: Step, read: dict | None = None, progress: bool | None = None
+    ) -> Mapped:
         """``step`` over every shard of ``source`` (a one-file pool is one shard), read shard by
         shard, never whole. ``read``: the options of :func:`zipkit.read_records`."""
         sharded = is_sharded(source)
@@ -103,11 +109,30 @@ class Executor:
             skipped = [BadRecord(*bad) for row in rows for bad in row["skipped"]]
             if not step.per_record:
                 per_shard = [np.load(folder / f"shard-{k:05d}.npy") for k in range(len(shards))]
-                return Mapped(str(source), [str(p) for p in shards], {}, None, np.zeros(0, np.int64), None,
-                              skipped, read, sharded, per_shard)
+                return Mapped(
+                    str(source),
+                    [str(p) for p in shards],
+                    {},
+                    None,
+                    np.zeros(0, np.int64),
+                    None,
+                    skipped,
+                    read,
+                    sharded,
+                    per_shard,
+                )
             columns, shard_of, numbers, info = _gather(folder, len(shards))
-            return Mapped(str(source), [str(p) for p in shards], columns, shard_of if sharded else None, numbers,
-                          info, skipped, read=read, sharded=sharded)
+            return Mapped(
+                str(source),
+                [str(p) for p in shards],
+                columns,
+                shard_of if sharded else None,
+                numbers,
+                info,
+                skipped,
+                read=read,
+                sharded=sharded,
+            )
 
 
 def _first_shard_schema(read: dict, shards: list[Path]) -> dict:
@@ -181,8 +206,10 @@ def _gather(folder: Path, shards: int) -> tuple[dict, np.ndarray, np.ndarray, di
         table = pq.read_table(folder / f"shard-{k:05d}.parquet")
         positions = table.column("position").to_numpy()
         if not np.array_equal(positions, np.arange(len(positions))):
-            raise ValueError(f"{folder}/shard-{k:05d}.parquet does not hold every position of its shard "
-                             f"in order: delete it to score that shard again")
+            raise ValueError(
+                f"{folder}/shard-{k:05d}.parquet does not hold every position of its shard "
+                f"in order: delete it to score that shard again"
+            )
         numbers.append(table.column("record").to_numpy())
         shard_of.append(np.full(len(positions), k, np.int32))
         for name in table.column_names[2:]:

@@ -1,6 +1,7 @@
 """The local executor: steps run in this process, on every core (the steps spread their own
 work over threads or processes). A sharded pool is scored one shard after another, so only
 one shard's records are in memory at a time."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,8 +18,7 @@ class LocalExecutor(Executor):
     def map_records(self, step: Step, records: Any) -> tuple[Columns, dict | None]:
         return step.build(None)(records)
 
-    def run_shards(self, step: Step, tasks: list[dict], folder: Path, read: dict,
-                   progress: bool | None) -> list[dict]:
+    def run_shards(self, step: Step, tasks: list[dict], folder: Path, read: dict, progress: bool | None) -> list[dict]:
         """Shard after shard, each with every core; stops at a failed one."""
         task = ShardTask(step, read, str(folder), workers=None)
         rows = []
@@ -32,5 +32,10 @@ class LocalExecutor(Executor):
         return rows
 
     def describe(self) -> dict:
-        return {"name": self.name, "ray_address": None, "cpus_per_task": 1, "gpus_per_task": 0,
-                "scores_dir": self.scores_dir}
+        return {
+            "name": self.name,
+            "ray_address": None,
+            "cpus_per_task": 1,
+            "gpus_per_task": 0,
+            "scores_dir": self.scores_dir,
+        }

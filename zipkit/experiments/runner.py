@@ -5,6 +5,7 @@ scores, manifest), named by a hash of the pool's bytes, the method and its param
 rerun, or a new table over the same runs, reuses it, and a killed run loses only the
 selection it was making. Only positions are saved, never copies of the records.
 """
+
 from __future__ import annotations
 
 import csv
@@ -50,8 +51,13 @@ def build_pool(config: dict) -> Records:
         config["pool"] = spec = pool_of(spec["from"])
     if "path" in spec:  # a pool file of the user's own
         return read_records(spec["path"], progress=False)
-    records = pools.build(spec.get("sources", ["sharegpt"]), spec.get("data_dir"), spec.get("limit"),
-                          spec.get("seed", 0), spec.get("max_chars"))
+    records = pools.build(
+        spec.get("sources", ["sharegpt"]),
+        spec.get("data_dir"),
+        spec.get("limit"),
+        spec.get("seed", 0),
+        spec.get("max_chars"),
+    )
     return read_records(records, progress=False)
 
 
@@ -79,8 +85,9 @@ class Runner:
         """The selection, from the cache when this pool, method and parameters ran before."""
         from ..identity import fingerprint, records_identity
 
-        key = fingerprint(method, sorted((k, repr(v)) for k, v in params.items()),
-                          data=records_identity(self.pool)["bytes"].encode())
+        key = fingerprint(
+            method, sorted((k, repr(v)) for k, v in params.items()), data=records_identity(self.pool)["bytes"].encode()
+        )
         if self.progress is False and "progress" in methods.get(method).parameters():  # not in the key
             params = {**params, "progress": False}
         path = self.out / "selections" / f"{_safe(label)}-{key}.json"
@@ -94,8 +101,9 @@ class Runner:
             with atomic_output(path) as out:
                 out.write(json.dumps(report).encode())
             self.made += 1
-        return Chosen(label, np.asarray(report["indices"], np.int64),
-                      np.asarray(report["scores"], np.float64), report["manifest"])
+        return Chosen(
+            label, np.asarray(report["indices"], np.int64), np.asarray(report["scores"], np.float64), report["manifest"]
+        )
 
     def say(self, message: str) -> None:
         if self.progress is not False:
@@ -104,14 +112,20 @@ class Runner:
     def write(self, name: str, config: dict, results: dict, tables: dict[str, list[dict]]) -> None:
         """results.json (every figure and the manifests), results.md (the tables) and
         results.csv (the first table), atomically."""
-        results = {"experiment": name, "config": config, "pool": self.pool.describe(), **results,
-                   "selections_made": self.made, "selections_reused": self.reused,
-                   "seconds": round(time.perf_counter() - self.started, 1), "versions": versions()}
+        results = {
+            "experiment": name,
+            "config": config,
+            "pool": self.pool.describe(),
+            **results,
+            "selections_made": self.made,
+            "selections_reused": self.reused,
+            "seconds": round(time.perf_counter() - self.started, 1),
+            "versions": versions(),
+        }
         with atomic_output(self.out / "results.json") as out:
             out.write(json.dumps(results, indent=1, default=_plain).encode() + b"\n")
         with atomic_output(self.out / "results.md") as out:
-            out.write("\n\n".join(f"## {title}\n\n{markdown(rows)}" for title, rows in tables.items())
-                      .encode() + b"\n")
+            out.write("\n\n".join(f"## {title}\n\n{markdown(rows)}" for title, rows in tables.items()).encode() + b"\n")
         first = next(iter(tables.values()))
         with atomic_output(self.out / "results.csv") as out:
             text = io.StringIO()
@@ -140,4 +154,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.tolist()
     raise TypeError(f"not JSON: {type(value).__name__}")
-

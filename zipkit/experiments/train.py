@@ -12,6 +12,7 @@ Runs are cached in ``OUT/runs/`` by everything that decides their result, so a r
 another experiment over the same runs (``reuse = [DIR, ...]``), does not train again; a killed
 run continues from its checkpoint (``OUT/runs/*.ckpt``, removed when the run ends).
 """
+
 from __future__ import annotations
 
 import json
@@ -37,17 +38,32 @@ def run(runner: Runner, config: dict) -> None:
     trainer = Trainer(runner, config)
     rows = trainer.run_all(chosen)
     summary = summarize(rows, trainer.eval_names)
-    table = [{"selection": "(no training)", "runs": 0, "records": "", "first-epoch loss": "",
-              **{f"{n} loss": round(v, 4) for n, v in trainer.base.items()}, "mean held-out": round(
-                  float(np.mean(list(trainer.base.values()))), 4), "tokens/s": ""}] + [
-        _table_row(s, trainer.eval_names) for s in summary]
+    table = [
+        {
+            "selection": "(no training)",
+            "runs": 0,
+            "records": "",
+            "first-epoch loss": "",
+            **{f"{n} loss": round(v, 4) for n, v in trainer.base.items()},
+            "mean held-out": round(float(np.mean(list(trainer.base.values()))), 4),
+            "tokens/s": "",
+        }
+    ] + [_table_row(s, trainer.eval_names) for s in summary]
     curves(runner.out / "loss_curves.png", rows, trainer.tokens)
-    plots.boxes({s["selection"]: s["held_out_means"] for s in summary}, "mean held-out loss (nats/token)",
-                f"Held-out loss after training on each selection ({trainer.tokens:,} tokens, "
-                f"{len(trainer.seeds)} seeds)", runner.out / "held_out.png", log_x=False,
-                reference=("before training", float(np.mean(list(trainer.base.values())))))
-    runner.write("train", config, trainer.describe(rows, summary),
-                 {f"Proxy training at {trainer.tokens:,} tokens (mean ± sd over seeds)": table})
+    plots.boxes(
+        {s["selection"]: s["held_out_means"] for s in summary},
+        "mean held-out loss (nats/token)",
+        f"Held-out loss after training on each selection ({trainer.tokens:,} tokens, {len(trainer.seeds)} seeds)",
+        runner.out / "held_out.png",
+        log_x=False,
+        reference=("before training", float(np.mean(list(trainer.base.values())))),
+    )
+    runner.write(
+        "train",
+        config,
+        trainer.describe(rows, summary),
+        {f"Proxy training at {trainer.tokens:,} tokens (mean ± sd over seeds)": table},
+    )
 
 
 def saved_selections(folder: Path, only: list[str] | None = None) -> list[Chosen]:
@@ -60,10 +76,13 @@ def saved_selections(folder: Path, only: list[str] | None = None) -> list[Chosen
         report = json.loads(path.read_text())
         label = report["manifest"].get("label") or path.stem.rsplit("-", 1)[0]
         if label in found:
-            raise ValueError(f"{folder / 'selections'} holds two selections labelled {label!r} (from "
-                             f"different parameters): remove the stale one")
-        found[label] = Chosen(label, np.asarray(report["indices"], np.int64),
-                              np.asarray(report["scores"], float), report["manifest"])
+            raise ValueError(
+                f"{folder / 'selections'} holds two selections labelled {label!r} (from "
+                f"different parameters): remove the stale one"
+            )
+        found[label] = Chosen(
+            label, np.asarray(report["indices"], np.int64), np.asarray(report["scores"], float), report["manifest"]
+        )
     if only:
         missing = [label for label in only if label not in found]
         if missing:
@@ -77,9 +96,11 @@ def check_pool(chosen: list[Chosen], n: int, folder: str) -> None:
     for c in chosen:
         made_from = c.manifest.get("pool", {}).get("records")
         if made_from != n or (len(c.indices) and int(c.indices.max()) >= n):
-            raise ValueError(f"selection {c.name!r} in {folder} was made from a pool of {made_from} records, "
-                             f"but this pool has {n}: set [pool] from = the folder of the experiment "
-                             f"that made it")
+            raise ValueError(
+                f"selection {c.name!r} in {folder} was made from a pool of {made_from} records, "
+                f"but this pool has {n}: set [pool] from = the folder of the experiment "
+                f"that made it"
+            )
 
 
 class Trainer:
@@ -95,8 +116,10 @@ class Trainer:
         self.eval_names = list(spec.get("eval", DEFAULT_EVAL))
         limit = spec.get("eval_limit", 50)
         runner.say(f"held-out sets: {', '.join(self.eval_names)}")
-        texts = {name: heldout.texts(name, limit=limit, pool=config.get("pool"),
-                                     seed=spec.get("eval_seed", 0)) for name in self.eval_names}
+        texts = {
+            name: heldout.texts(name, limit=limit, pool=config.get("pool"), seed=spec.get("eval_seed", 0))
+            for name in self.eval_names
+        }
         self.held_out = {name: training.encode(t, self.settings.model) for name, t in texts.items()}
         self.end = training.end_token(self.settings.model)
         self.eval_key = fingerprint(self.eval_names, limit, data=json.dumps(texts, sort_keys=True).encode())
@@ -107,14 +130,17 @@ class Trainer:
     def run_all(self, chosen: list[Chosen], tokens: int | None = None, seeds: list[int] | None = None) -> list[dict]:
         """Every selection once per seed (``seeds``, else the config's), at ``tokens`` (else
         the config's, else the most that every selection holds, in whole steps)."""
-        ids = {c.name: training.encode([self.runner.pool.text(int(i)) for i in c.indices], self.settings.model)
-               for c in chosen}
+        ids = {
+            c.name: training.encode([self.runner.pool.text(int(i)) for i in c.indices], self.settings.model)
+            for c in chosen
+        }
         step = self.settings.tokens_per_step
         fewest = min(training.stream_length(v) for v in ids.values())
         self.tokens = tokens or self.asked_tokens or fewest // step * step
         base = f"base-{fingerprint('base', self.settings.model, self.eval_key)}"
-        self.base = self._cached(base, lambda: {"held_out": training.base_losses(self.settings, self.held_out)}
-                                 )["held_out"]
+        self.base = self._cached(base, lambda: {"held_out": training.base_losses(self.settings, self.held_out)})[
+            "held_out"
+        ]
         rows = []
         for c in chosen:
             for seed in seeds if seeds is not None else self.seeds:
@@ -122,21 +148,37 @@ class Trainer:
         return rows
 
     def one(self, c: Chosen, ids: list, seed: int) -> dict:
-        key = fingerprint("train", asdict(self.settings), seed, self.tokens, self.eval_key,
-                          data=np.ascontiguousarray(c.indices).tobytes()
-                          + records_identity(self.runner.pool)["bytes"].encode())
+        key = fingerprint(
+            "train",
+            asdict(self.settings),
+            seed,
+            self.tokens,
+            self.eval_key,
+            data=np.ascontiguousarray(c.indices).tobytes() + records_identity(self.runner.pool)["bytes"].encode(),
+        )
         name = f"{_safe(c.name)}-seed{seed}-{key}"
 
         def train() -> dict:
             self.runner.say(f"training on {c.name}, seed {seed}: {self.tokens:,} tokens")
             blocks = training.pack(ids, self.end, self.tokens, self.settings, seed)
-            result = training.train(blocks, self.settings, seed, self.held_out,
-                                    checkpoint=self.runner.out / "runs" / f"{name}.ckpt", say=self.runner.say)
+            result = training.train(
+                blocks,
+                self.settings,
+                seed,
+                self.held_out,
+                checkpoint=self.runner.out / "runs" / f"{name}.ckpt",
+                say=self.runner.say,
+            )
             return result.to_dict()
 
         result = self._cached(name, train)
-        return {"selection": c.name, "seed": seed, "records": len(c.indices), **result,
-                "held_out_mean": float(np.mean(list(result["held_out"].values())))}
+        return {
+            "selection": c.name,
+            "seed": seed,
+            "records": len(c.indices),
+            **result,
+            "held_out_mean": float(np.mean(list(result["held_out"].values()))),
+        }
 
     def _cached(self, name: str, compute) -> dict:
         """``runs/NAME.json`` (here or in a reused folder), else ``compute()`` saved there."""
@@ -151,14 +193,21 @@ class Trainer:
         return result
 
     def describe(self, rows: list[dict], summary: list[dict]) -> dict:
-        return {"settings": asdict(self.settings), "tokens": self.tokens, "seeds": self.seeds,
-                "held_out_sets": {n: len(v) for n, v in self.held_out.items()},
-                "held_out_tokens": {n: int(sum(min(len(i), self.settings.eval_max_tokens) for i in v))
-                                    for n, v in self.held_out.items()},
-                "base_held_out": self.base, "runs": rows, "summary": summary,
-                # what the runs cost when they were made (a rerun from the cache takes seconds)
-                "runs_train_seconds": round(sum(r["train_seconds"] for r in rows), 1),
-                "runs_eval_seconds": round(sum(r["eval_seconds"] for r in rows), 1)}
+        return {
+            "settings": asdict(self.settings),
+            "tokens": self.tokens,
+            "seeds": self.seeds,
+            "held_out_sets": {n: len(v) for n, v in self.held_out.items()},
+            "held_out_tokens": {
+                n: int(sum(min(len(i), self.settings.eval_max_tokens) for i in v)) for n, v in self.held_out.items()
+            },
+            "base_held_out": self.base,
+            "runs": rows,
+            "summary": summary,
+            # what the runs cost when they were made (a rerun from the cache takes seconds)
+            "runs_train_seconds": round(sum(r["train_seconds"] for r in rows), 1),
+            "runs_eval_seconds": round(sum(r["eval_seconds"] for r in rows), 1),
+        }
 
 
 def mean_sd(values: list[float]) -> tuple[float, float]:
@@ -171,12 +220,18 @@ def summarize(rows: list[dict], eval_names: list[str]) -> list[dict]:
     out = []
     for label in dict.fromkeys(r["selection"] for r in rows):
         runs = [r for r in rows if r["selection"] == label]
-        entry = {"selection": label, "runs": len(runs), "records": runs[0]["records"],
-                 "held_out_means": [r["held_out_mean"] for r in runs]}
-        for name, values in [("first_epoch_loss", [r["first_epoch_loss"] for r in runs]),
-                             ("held_out_mean", entry["held_out_means"]),
-                             ("tokens_per_second", [r["tokens_per_second"] for r in runs]),
-                             *[(n, [r["held_out"][n] for r in runs]) for n in eval_names]]:
+        entry = {
+            "selection": label,
+            "runs": len(runs),
+            "records": runs[0]["records"],
+            "held_out_means": [r["held_out_mean"] for r in runs],
+        }
+        for name, values in [
+            ("first_epoch_loss", [r["first_epoch_loss"] for r in runs]),
+            ("held_out_mean", entry["held_out_means"]),
+            ("tokens_per_second", [r["tokens_per_second"] for r in runs]),
+            *[(n, [r["held_out"][n] for r in runs]) for n in eval_names],
+        ]:
             entry[name], entry[f"{name}_sd"] = mean_sd(values)
         out.append(entry)
     return out
@@ -184,9 +239,15 @@ def summarize(rows: list[dict], eval_names: list[str]) -> list[dict]:
 
 def _table_row(s: dict, eval_names: list[str]) -> dict:
     pm = lambda name: f"{s[name]:.4f} ± {s[name + '_sd']:.4f}"  # noqa: E731
-    return {"selection": s["selection"], "runs": s["runs"], "records": s["records"],
-            "first-epoch loss": pm("first_epoch_loss"), **{f"{n} loss": pm(n) for n in eval_names},
-            "mean held-out": pm("held_out_mean"), "tokens/s": round(s["tokens_per_second"], 1)}
+    return {
+        "selection": s["selection"],
+        "runs": s["runs"],
+        "records": s["records"],
+        "first-epoch loss": pm("first_epoch_loss"),
+        **{f"{n} loss": pm(n) for n in eval_names},
+        "mean held-out": pm("held_out_mean"),
+        "tokens/s": round(s["tokens_per_second"], 1),
+    }
 
 
 def curves(path: Path, rows: list[dict], tokens: int) -> None:
@@ -196,5 +257,10 @@ def curves(path: Path, rows: list[dict], tokens: int) -> None:
         if r["selection"] not in series:
             per_step = r["tokens"] / r["steps"]
             series[r["selection"]] = ([per_step * (k + 1) for k in range(r["steps"])], r["losses"])
-    plots.lines(series, "tokens trained", "training loss (nats/token)",
-                f"Training loss on each selection (seed {rows[0]['seed']}, {tokens:,} tokens)", path)
+    plots.lines(
+        series,
+        "tokens trained",
+        "training loss (nats/token)",
+        f"Training loss on each selection (seed {rows[0]['seed']}, {tokens:,} tokens)",
+        path,
+    )

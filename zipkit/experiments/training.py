@@ -8,6 +8,7 @@ loss over every token of a block. A checkpoint (model, optimizer, schedule, loss
 every ``checkpoint_every`` steps and when the run is stopped by Ctrl-C or ``kill``; the next
 run with the same settings continues from it and reaches the same losses.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -53,8 +54,9 @@ class Settings:
         if not 0 < self.lr < 1:
             raise ValueError(f"train setting lr={self.lr!r} must be between 0 and 1")
         if not (0 <= self.warmup < 1 and 0 <= self.min_lr <= 1):
-            raise ValueError("train settings warmup (a fraction of the steps) and min_lr (a fraction "
-                             "of lr) must lie in [0, 1)")
+            raise ValueError(
+                "train settings warmup (a fraction of the steps) and min_lr (a fraction of lr) must lie in [0, 1)"
+            )
 
     @classmethod
     def from_config(cls, spec: dict) -> "Settings":
@@ -97,18 +99,20 @@ def pack(ids: Sequence[np.ndarray], end: int, tokens: int, settings: Settings, s
         raise ValueError("the selection is empty: nothing to train on")
     have = stream_length(ids)
     if tokens > have:
-        raise ValueError(f"the selection has {have:,} tokens (with one end token per text), fewer "
-                         f"than the {tokens:,} asked to train on: lower tokens, or select more")
+        raise ValueError(
+            f"the selection has {have:,} tokens (with one end token per text), fewer "
+            f"than the {tokens:,} asked to train on: lower tokens, or select more"
+        )
     steps = tokens // settings.tokens_per_step
     if steps == 0:
-        raise ValueError(f"tokens={tokens} is less than one step of batch_size x seq_len = "
-                         f"{settings.tokens_per_step} tokens")
+        raise ValueError(
+            f"tokens={tokens} is less than one step of batch_size x seq_len = {settings.tokens_per_step} tokens"
+        )
     epochs = []
     for epoch in range(settings.epochs):
         order = np.random.default_rng([seed, epoch]).permutation(len(ids))
         stream = np.concatenate([np.append(ids[i], end) for i in order])
-        epochs.append(stream[:steps * settings.tokens_per_step].reshape(steps, settings.batch_size,
-                                                                       settings.seq_len))
+        epochs.append(stream[: steps * settings.tokens_per_step].reshape(steps, settings.batch_size, settings.seq_len))
     return np.concatenate(epochs)
 
 
@@ -133,8 +137,13 @@ def load_model(settings: Settings, device: str, cache: Any = None) -> Any:
             peft = require("peft")
         except ImportError:
             raise ImportError("lora_r needs peft: pip install peft") from None
-        config = peft.LoraConfig(r=settings.lora_r, lora_alpha=2 * settings.lora_r, lora_dropout=0.0,
-                                 target_modules="all-linear", task_type="CAUSAL_LM")
+        config = peft.LoraConfig(
+            r=settings.lora_r,
+            lora_alpha=2 * settings.lora_r,
+            lora_dropout=0.0,
+            target_modules="all-linear",
+            task_type="CAUSAL_LM",
+        )
         lm = peft.get_peft_model(lm, config)
     return lm
 
@@ -151,26 +160,27 @@ def held_out_loss(lm: Any, ids: Sequence[np.ndarray], settings: Settings, device
     """Mean next-token cross-entropy (nats per token) over every predicted token of the texts,
     each cut to its first ``eval_max_tokens`` tokens; batched by length, padding ignored."""
     torch = require("torch")
-    texts = [i[:settings.eval_max_tokens] for i in ids if len(i) > 1]
+    texts = [i[: settings.eval_max_tokens] for i in ids if len(i) > 1]
     order = sorted(range(len(texts)), key=lambda k: len(texts[k]))
     total, count = 0.0, 0
     was_training = lm.training
     lm.eval()
     with torch.no_grad():
         for start in range(0, len(order), settings.eval_batch):
-            batch = [texts[k] for k in order[start:start + settings.eval_batch]]
+            batch = [texts[k] for k in order[start : start + settings.eval_batch]]
             width = max(len(b) for b in batch)
             x = torch.zeros((len(batch), width), dtype=torch.long)
             mask = torch.zeros_like(x)
             for row, b in enumerate(batch):
-                x[row, :len(b)] = torch.from_numpy(b)
-                mask[row, :len(b)] = 1
+                x[row, : len(b)] = torch.from_numpy(b)
+                mask[row, : len(b)] = 1
             x, mask = x.to(device), mask.to(device)
             with precision(device):
                 logits = lm(input_ids=x, attention_mask=mask).logits[:, :-1].float()
             labels = x[:, 1:].masked_fill(mask[:, 1:] == 0, -100)
-            total += torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
-                                                       ignore_index=-100, reduction="sum").item()
+            total += torch.nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction="sum"
+            ).item()
             count += int((labels != -100).sum())
     lm.train(was_training)
     if count == 0:
@@ -199,9 +209,15 @@ class Run:
         return {**asdict(self), "tokens_per_second": round(self.tokens_per_second, 1)}
 
 
-def train(blocks: np.ndarray, settings: Settings, seed: int, held_out: dict[str, Sequence[np.ndarray]],
-          checkpoint: Path | None = None, cache: Any = None,
-          say: Callable[[str], None] = lambda message: None) -> Run:
+def train(
+    blocks: np.ndarray,
+    settings: Settings,
+    seed: int,
+    held_out: dict[str, Sequence[np.ndarray]],
+    checkpoint: Path | None = None,
+    cache: Any = None,
+    say: Callable[[str], None] = lambda message: None,
+) -> Run:
     """Train a fresh copy of the model on ``blocks`` (from :func:`pack`) and measure the loss
     on each held-out set; resumes from ``checkpoint`` when one is there."""
     torch = require("torch")
@@ -233,17 +249,22 @@ def train(blocks: np.ndarray, settings: Settings, seed: int, held_out: dict[str,
             losses.append(float(loss.item()))
             seconds += time.perf_counter() - started
             done = step + 1
-            if checkpoint is not None and done < steps and (done % settings.checkpoint_every == 0
-                                                            or signals.pending):
+            if checkpoint is not None and done < steps and (done % settings.checkpoint_every == 0 or signals.pending):
                 _save(checkpoint, lm, optimizer, schedule, losses, seconds)
             signals.raise_if_signalled()
     started = time.perf_counter()
     measured = {name: held_out_loss(lm, ids, settings, device) for name, ids in held_out.items()}
     per_epoch = steps // settings.epochs
-    return Run(losses=losses, steps=steps, tokens=steps * settings.tokens_per_step,
-               first_epoch_loss=float(np.mean(losses[:per_epoch])), held_out=measured,
-               train_seconds=round(seconds, 2), eval_seconds=round(time.perf_counter() - started, 2),
-               device=device)
+    return Run(
+        losses=losses,
+        steps=steps,
+        tokens=steps * settings.tokens_per_step,
+        first_epoch_loss=float(np.mean(losses[:per_epoch])),
+        held_out=measured,
+        train_seconds=round(seconds, 2),
+        eval_seconds=round(time.perf_counter() - started, 2),
+        device=device,
+    )
 
 
 def base_losses(settings: Settings, held_out: dict[str, Sequence[np.ndarray]], cache: Any = None) -> dict:
@@ -257,8 +278,7 @@ def base_losses(settings: Settings, held_out: dict[str, Sequence[np.ndarray]], c
 
 def _trained_state(lm: Any) -> dict:
     """The weights that training changes (all, or only the LoRA adapters)."""
-    return {k: v for k, v in lm.state_dict().items() if "lora_" in k} if hasattr(lm, "peft_config") \
-        else lm.state_dict()
+    return {k: v for k, v in lm.state_dict().items() if "lora_" in k} if hasattr(lm, "peft_config") else lm.state_dict()
 
 
 def _save(path: Path, lm: Any, optimizer: Any, schedule: Any, losses: list, seconds: float) -> None:
@@ -266,8 +286,16 @@ def _save(path: Path, lm: Any, optimizer: Any, schedule: Any, losses: list, seco
     torch = require("torch")
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(path) as out:
-        torch.save({"model": _trained_state(lm), "optimizer": optimizer.state_dict(),
-                    "schedule": schedule.state_dict(), "losses": losses, "seconds": seconds}, out)
+        torch.save(
+            {
+                "model": _trained_state(lm),
+                "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict(),
+                "losses": losses,
+                "seconds": seconds,
+            },
+            out,
+        )
 
 
 def _restore(path: Path, lm: Any, optimizer: Any, schedule: Any, steps: int) -> tuple[list, float]:
@@ -279,9 +307,12 @@ def _restore(path: Path, lm: Any, optimizer: Any, schedule: Any, steps: int) -> 
         schedule.load_state_dict(state["schedule"])
         losses = [float(v) for v in state["losses"]]
     except Exception as err:  # noqa: BLE001 - any unreadable state: say which file, start over
-        raise ValueError(f"checkpoint {path} is damaged or from other settings ({err}); delete it to "
-                         f"train this run from the start") from None
+        raise ValueError(
+            f"checkpoint {path} is damaged or from other settings ({err}); delete it to train this run from the start"
+        ) from None
     if len(losses) >= steps:
-        raise ValueError(f"checkpoint {path} holds {len(losses)} steps, more than this run's {steps}: "
-                         f"it is from other settings; delete it")
+        raise ValueError(
+            f"checkpoint {path} holds {len(losses)} steps, more than this run's {steps}: "
+            f"it is from other settings; delete it"
+        )
     return losses, float(state["seconds"])

@@ -12,6 +12,7 @@ set. Reported: the evaluation loss against tokens trained (the paper's
 figure) and, per method, the tokens it needs to reach ``reach_loss`` (default: the loss random
 reaches at the largest budget), interpolated linearly in log tokens between budgets.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,12 +35,22 @@ def run(runner: Runner, config: dict) -> None:
     for task in spec["task"]:
         results[task["name"]] = result = _task(runner, config, task, budgets)
         seeds = f"mean over {result['seeds']} seeds" if result["seeds"] > 1 else "one seed"
-        tables[f"{task['name']}: {task['eval']} loss after training ({seeds}; before training: "
-               f"{result['base_loss']:.4f})"] = _table(result["curve"], budgets)
-        tables[f"{task['name']}: tokens each method needs to reach a loss (interpolated in log tokens; "
-               f"'<= N': already at the smallest budget)"] = [
-            {"method": m, **{f"{label} ({loss:.4f})": _tokens(result["tokens_to_reach"][label][m])
-                             for label, loss in result["reach"].items()}} for m in result["methods"]]
+        tables[
+            f"{task['name']}: {task['eval']} loss after training ({seeds}; before training: {result['base_loss']:.4f})"
+        ] = _table(result["curve"], budgets)
+        tables[
+            f"{task['name']}: tokens each method needs to reach a loss (interpolated in log tokens; "
+            f"'<= N': already at the smallest budget)"
+        ] = [
+            {
+                "method": m,
+                **{
+                    f"{label} ({loss:.4f})": _tokens(result["tokens_to_reach"][label][m])
+                    for label, loss in result["reach"].items()
+                },
+            }
+            for m in result["methods"]
+        ]
         _plot(runner.out / f"{task['name']}_loss_vs_tokens.png", task, result)
     runner.write("zipfit", config, {"budgets": budgets, "tasks": results}, tables)
 
@@ -56,24 +67,48 @@ def _task(runner: Runner, config: dict, task: dict, budgets: list[int]) -> dict:
     step = trainer.settings.tokens_per_step
     runs = []
     for seed in trainer.seeds:  # the training seed is also random's selection seed
-        ranked = {m: ranking(runner, task["name"], m, target, seed, spec.get("params", {}).get(m, {}))
-                  for m in methods}
+        ranked = {m: ranking(runner, task["name"], m, target, seed, spec.get("params", {}).get(m, {})) for m in methods}
         for budget in budgets:
-            chosen = [Chosen(f"{m} {budget}", prefix_holding(c.indices, tokens, budget), None, c.manifest)
-                      for m, c in ranked.items()]
+            chosen = [
+                Chosen(f"{m} {budget}", prefix_holding(c.indices, tokens, budget), None, c.manifest)
+                for m, c in ranked.items()
+            ]
             mix = {c.name: _mix(runner.pool, c.indices) for c in chosen}
             for row in trainer.run_all(chosen, tokens=max(budget // step, 1) * step, seeds=[seed]):
-                runs.append({"method": row["selection"].rsplit(" ", 1)[0], "budget": budget, "seed": seed,
-                             "tokens": row["tokens"], "records": row["records"], "mix": mix[row["selection"]],
-                             "loss": row["held_out"][task["eval"]], "first_epoch_loss": row["first_epoch_loss"],
-                             "train_seconds": row["train_seconds"], "tokens_per_second": row["tokens_per_second"]})
+                runs.append(
+                    {
+                        "method": row["selection"].rsplit(" ", 1)[0],
+                        "budget": budget,
+                        "seed": seed,
+                        "tokens": row["tokens"],
+                        "records": row["records"],
+                        "mix": mix[row["selection"]],
+                        "loss": row["held_out"][task["eval"]],
+                        "first_epoch_loss": row["first_epoch_loss"],
+                        "train_seconds": row["train_seconds"],
+                        "tokens_per_second": row["tokens_per_second"],
+                    }
+                )
     curve = mean_over_seeds(runs)
     reach = reference_losses(task, curve, budgets[-1])
-    needed = {label: {m: tokens_to_reach([(r["tokens"], r["loss"]) for r in curve if r["method"] == m], loss)
-                      for m in methods} for label, loss in reach.items()}
-    return {"target": task["target"], "eval": task["eval"], "target_texts": len(target), "methods": methods,
-            "seeds": len(trainer.seeds), "base_loss": trainer.base[task["eval"]], "reach": reach,
-            "tokens_to_reach": needed, "curve": curve, "runs": runs}
+    needed = {
+        label: {
+            m: tokens_to_reach([(r["tokens"], r["loss"]) for r in curve if r["method"] == m], loss) for m in methods
+        }
+        for label, loss in reach.items()
+    }
+    return {
+        "target": task["target"],
+        "eval": task["eval"],
+        "target_texts": len(target),
+        "methods": methods,
+        "seeds": len(trainer.seeds),
+        "base_loss": trainer.base[task["eval"]],
+        "reach": reach,
+        "tokens_to_reach": needed,
+        "curve": curve,
+        "runs": runs,
+    }
 
 
 def ranking(runner: Runner, task: str, method: str, target: list[str], seed: int, params: dict) -> Chosen:
@@ -90,8 +125,11 @@ def reference_losses(task: dict, curve: list[dict], largest: int) -> dict[str, f
     given = task.get("reach_loss")
     if given is not None:
         return {f"loss {v}": float(v) for v in (given if isinstance(given, list) else [given])}
-    return {f"{r['method']} at {r['tokens']:,}": r["loss"] for r in curve
-            if r["budget"] == largest and r["method"] != "zipfit"}
+    return {
+        f"{r['method']} at {r['tokens']:,}": r["loss"]
+        for r in curve
+        if r["budget"] == largest and r["method"] != "zipfit"
+    }
 
 
 def _mix(pool, indices: np.ndarray) -> dict[str, int]:
@@ -116,8 +154,17 @@ def mean_over_seeds(runs: list[dict]) -> list[dict]:
         losses = [r["loss"] for r in runs if r["method"] == method and r["budget"] == budget]
         first = next(r for r in runs if r["method"] == method and r["budget"] == budget)
         mean, sd = mean_sd(losses)
-        curve.append({"method": method, "budget": budget, "tokens": first["tokens"], "records": first["records"],
-                      "loss": mean, "loss_sd": sd, "seeds": len(losses)})
+        curve.append(
+            {
+                "method": method,
+                "budget": budget,
+                "tokens": first["tokens"],
+                "records": first["records"],
+                "loss": mean,
+                "loss_sd": sd,
+                "seeds": len(losses),
+            }
+        )
     return curve
 
 
@@ -131,7 +178,7 @@ def prefix_holding(indices: np.ndarray, tokens: np.ndarray, budget: int) -> np.n
     """The shortest prefix of a ranking whose records hold ``budget`` tokens (all of it when
     the whole ranking holds fewer)."""
     reached = np.cumsum(tokens[indices]) >= budget
-    return indices[:int(np.argmax(reached)) + 1 if reached.any() else len(indices)]
+    return indices[: int(np.argmax(reached)) + 1 if reached.any() else len(indices)]
 
 
 def tokens_to_reach(points: list[tuple[int, float]], loss: float) -> dict | None:
@@ -164,10 +211,15 @@ def _plot(path: Path, task: dict, result: dict) -> None:
     curve = result["curve"]
     pick = lambda m, key: [r[key] for r in curve if r["method"] == m]  # noqa: E731
     first_reach = next(iter(result["reach"].items()))
-    plots.lines({m: (pick(m, "tokens"), pick(m, "loss")) for m in result["methods"]}, "tokens trained (log scale)",
-                f"cross-entropy on {task['eval']} (nats/token)",
-                f"{task['name']}: evaluation loss against tokens trained (target: {task['target']}; "
-                f"before training: {result['base_loss']:.3f}; mean over {result['seeds']} seed(s), shaded: "
-                f"+- sd)", path, log_x=True,
-                reference=(f"{first_reach[0]}: {first_reach[1]:.3f}", first_reach[1]),
-                bands={m: pick(m, "loss_sd") for m in result["methods"]})
+    plots.lines(
+        {m: (pick(m, "tokens"), pick(m, "loss")) for m in result["methods"]},
+        "tokens trained (log scale)",
+        f"cross-entropy on {task['eval']} (nats/token)",
+        f"{task['name']}: evaluation loss against tokens trained (target: {task['target']}; "
+        f"before training: {result['base_loss']:.3f}; mean over {result['seeds']} seed(s), shaded: "
+        f"+- sd)",
+        path,
+        log_x=True,
+        reference=(f"{first_reach[0]}: {first_reach[1]:.3f}", first_reach[1]),
+        bands={m: pick(m, "loss_sd") for m in result["methods"]},
+    )

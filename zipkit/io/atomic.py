@@ -1,5 +1,6 @@
 """Outputs that appear whole or not at all (a temporary file beside the target, then a
 rename), and the clean-up of a killed writer's temporary files."""
+
 from __future__ import annotations
 
 import contextlib
@@ -44,8 +45,7 @@ def atomic_output(path: str | os.PathLike) -> Iterator[IO[bytes]]:
             os.unlink(tmp)
         if isinstance(err, OSError) and err.errno is not None and err.filename is None:
             # A failed write (a full disk) names no file: name the output, which is untouched.
-            raise type(err)(err.errno, f"{err.strerror} while writing {path} (nothing was "
-                                       f"written there)") from err
+            raise type(err)(err.errno, f"{err.strerror} while writing {path} (nothing was written there)") from err
         raise
 
 
@@ -57,8 +57,9 @@ def make_temp(path: str | os.PathLike, suffix: str = ".tmp", name: str = "output
         raise IsADirectoryError(f"{name} {path} is a directory: give the path of a file")
     parent = path.parent
     if not parent.is_dir():
-        raise FileNotFoundError(f"the directory of {name} {path} does not exist: create {parent} "
-                                f"first, or write elsewhere")
+        raise FileNotFoundError(
+            f"the directory of {name} {path} does not exist: create {parent} first, or write elsewhere"
+        )
     try:  # os.access says yes to root on a read-only file system: try a real file
         return tempfile.mkstemp(prefix=temp_prefix(path), suffix=suffix, dir=parent)
     except OSError as err:
@@ -74,7 +75,7 @@ def temp_prefix(path: Path) -> str:
 def remove_stale_temps(path: Path) -> None:
     """Delete temporary files beside ``path`` whose writing process is gone (a killed run)."""
     for temp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        pid = temp.name[len(path.name) + 2:].split(".", 1)[0]
+        pid = temp.name[len(path.name) + 2 :].split(".", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
             with contextlib.suppress(OSError):
                 temp.unlink()

@@ -5,6 +5,7 @@ Readers yield one ``Item`` per record with the record's exact bytes, so that wri
 the record back gives the input bytes unchanged, and a problem string instead of a
 value where the record cannot be read.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -90,13 +91,17 @@ class _Decompressed(io.RawIOBase):
             self._unused = b""
             if not data:
                 if self._started and not self._codec.eof:
-                    self._damaged("is truncated: it ends before the end of its last "
-                                  f"{'member' if self.kind == 'gzip' else 'frame'}")
+                    self._damaged(
+                        "is truncated: it ends before the end of its last "
+                        f"{'member' if self.kind == 'gzip' else 'frame'}"
+                    )
                 return 0
             if self._codec.eof:  # one member/frame done; what follows must be another
-                if not data.startswith(self._magic[:len(data)]):
-                    self._damaged("has bytes after its end that are not another "
-                                  f"{self.kind} {'member' if self.kind == 'gzip' else 'frame'}")
+                if not data.startswith(self._magic[: len(data)]):
+                    self._damaged(
+                        "has bytes after its end that are not another "
+                        f"{self.kind} {'member' if self.kind == 'gzip' else 'frame'}"
+                    )
                 self._codec = self._new()
             self._started = True
             try:
@@ -106,13 +111,15 @@ class _Decompressed(io.RawIOBase):
             if self._codec.eof:
                 self._unused = self._codec.unused_data
         n = min(len(buffer), len(self._out) - self._at)
-        buffer[:n] = self._out[self._at:self._at + n]
+        buffer[:n] = self._out[self._at : self._at + n]
         self._at += n
         return n
 
     def _damaged(self, what: str) -> None:
-        raise DamagedStreamError(f"{self.path}: the {self.kind} stream {what}; --skip-bad cannot "
-                                 f"skip past it: fetch or compress the file again")
+        raise DamagedStreamError(
+            f"{self.path}: the {self.kind} stream {what}; --skip-bad cannot "
+            f"skip past it: fetch or compress the file again"
+        )
 
     def close(self) -> None:
         self.raw.close()
@@ -154,21 +161,31 @@ def iter_jsonl(stream: IO[bytes]) -> Iterator[Item]:
     for line_no, line in enumerate(stream, start=1):
         raw = line[:-1] if line.endswith(b"\n") else line
         if line_no == 1 and raw.startswith(_BOM):
-            raw = raw[len(_BOM):]
+            raw = raw[len(_BOM) :]
         if not raw.strip():
             continue
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as err:
-            yield Item(number, line_no, raw, problem=f"bytes that are not UTF-8 at byte {err.start} "
-                                                     f"of the line ({raw[err.start:err.start + 4]!r})")
+            yield Item(
+                number,
+                line_no,
+                raw,
+                problem=f"bytes that are not UTF-8 at byte {err.start} "
+                f"of the line ({raw[err.start : err.start + 4]!r})",
+            )
         else:
             value, problem = _parse(text)
             looks_like_array = (problem and problem != _TOO_DEEP) or isinstance(value, list)
             if number == 0 and looks_like_array and raw.lstrip().startswith(b"["):
-                yield Item(number, line_no, raw, fatal=True,
-                           problem="the file looks like a JSON array, not JSON Lines (one record per "
-                                   "line): name it .json or pass --format json")
+                yield Item(
+                    number,
+                    line_no,
+                    raw,
+                    fatal=True,
+                    problem="the file looks like a JSON array, not JSON Lines (one record per "
+                    "line): name it .json or pass --format json",
+                )
                 return
             yield Item(number, line_no, raw, value, problem)
         number += 1
@@ -209,8 +226,13 @@ def iter_json_array(stream: IO[bytes]) -> Iterator[Item]:
 
     try:
         if skip_space() != "[":
-            yield Item(0, line, b"", problem="the file does not start with '[' (not a JSON array); "
-                                             "for one record per line name it .jsonl", fatal=True)
+            yield Item(
+                0,
+                line,
+                b"",
+                problem="the file does not start with '[' (not a JSON array); for one record per line name it .jsonl",
+                fatal=True,
+            )
             return
         pos += 1
         if skip_space() == "]":
@@ -231,9 +253,12 @@ def iter_json_array(stream: IO[bytes]) -> Iterator[Item]:
                     # An unterminated string at end of file can only mean the file was cut off.
                     cut = eof and (pos + error_at >= len(buf) - 1 or err.msg.startswith("Unterminated"))
                     at_line = start_line + buf.count("\n", pos, pos + error_at)
-                    problem = ("the file ends inside this record (truncated)" if cut
-                               else f"malformed JSON at line {at_line}: {err.msg}")
-                    raw = buf[pos:pos + 200].encode("utf-8", "surrogatepass")
+                    problem = (
+                        "the file ends inside this record (truncated)"
+                        if cut
+                        else f"malformed JSON at line {at_line}: {err.msg}"
+                    )
+                    raw = buf[pos : pos + 200].encode("utf-8", "surrogatepass")
                     yield Item(number, start_line, raw, problem=problem, fatal=True)
                     return
             raw_text = buf[pos:end]
@@ -245,25 +270,42 @@ def iter_json_array(stream: IO[bytes]) -> Iterator[Item]:
             if sep == "]":
                 pos += 1
                 if skip_space():
-                    yield Item(number, line, b"", fatal=True,
-                               problem="more data after the array's closing ']': a file holds one "
-                                       "array; join the arrays into one, or write one record per "
-                                       "line as .jsonl")
+                    yield Item(
+                        number,
+                        line,
+                        b"",
+                        fatal=True,
+                        problem="more data after the array's closing ']': a file holds one "
+                        "array; join the arrays into one, or write one record per "
+                        "line as .jsonl",
+                    )
                 return
             if sep != ",":
-                problem = ("the file ends after this record without closing the array (truncated)"
-                           if not sep else f"expected ',' or ']' after the record, found {sep!r}")
+                problem = (
+                    "the file ends after this record without closing the array (truncated)"
+                    if not sep
+                    else f"expected ',' or ']' after the record, found {sep!r}"
+                )
                 yield Item(number, line, b"", problem=problem, fatal=True)
                 return
             pos += 1
             if skip_space() == "]":
-                yield Item(number, line, b"", fatal=True,
-                           problem="a trailing comma after the last record: remove it (JSON "
-                                   "allows none)")
+                yield Item(
+                    number,
+                    line,
+                    b"",
+                    fatal=True,
+                    problem="a trailing comma after the last record: remove it (JSON allows none)",
+                )
                 return
     except _NotUtf8 as err:
-        yield Item(number, line, b"", problem=f"bytes that are not UTF-8 near record {number} "
-                                               f"({err.args[0].reason})", fatal=True)
+        yield Item(
+            number,
+            line,
+            b"",
+            problem=f"bytes that are not UTF-8 near record {number} ({err.args[0].reason})",
+            fatal=True,
+        )
 
 
 class _NotUtf8(Exception):
@@ -283,9 +325,13 @@ def output_format(path: str | os.PathLike) -> str:
     suffix = base_suffix(path)
     known = EXTENSIONS
     if suffix not in known:
-        raise ValueError(f"cannot tell the output format of {str(path)!r} from its suffix; "
-                         f"use .jsonl (or .ndjson), .json or .parquet (the JSON ones optionally + .gz or .zst)")
+        raise ValueError(
+            f"cannot tell the output format of {str(path)!r} from its suffix; "
+            f"use .jsonl (or .ndjson), .json or .parquet (the JSON ones optionally + .gz or .zst)"
+        )
     if known[suffix] == "parquet" and base_suffix(path) != Path(path).suffix.lower():
-        raise ValueError(f"{str(path)!r}: parquet compresses its own pages and is not read back "
-                         f"through gzip or zstd; name the output .parquet")
+        raise ValueError(
+            f"{str(path)!r}: parquet compresses its own pages and is not read back "
+            f"through gzip or zstd; name the output .parquet"
+        )
     return known[suffix]

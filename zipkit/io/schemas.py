@@ -12,6 +12,7 @@ Role names, ids and other fields are not part of the text; the ``json`` and ``re
 serializers keep them. A record is parsed once, into :class:`Message` s (role, content):
 its text joins their contents, and the LM scorers read its prompt/response turns from them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,16 +22,23 @@ SCHEMAS = ("sharegpt", "messages", "alpaca", "preference", "text")
 
 
 # The top-level fields each schema takes its text from.
-FIELDS = {"sharegpt": ("conversations",), "messages": ("messages",),
-          "alpaca": ("instruction", "input", "output"), "preference": ("prompt", "chosen", "rejected"),
-          "text": ("text",)}
+FIELDS = {
+    "sharegpt": ("conversations",),
+    "messages": ("messages",),
+    "alpaca": ("instruction", "input", "output"),
+    "preference": ("prompt", "chosen", "rejected"),
+    "text": ("text",),
+}
 
 
 def left_out(record: dict, schema: str) -> list[str]:
     """Fields of ``record`` that hold text (a string with a space in it: prose or code, not an
     id) but that ``schema`` does not read: MBPP's ``code`` beside its ``text``."""
-    return [key for key, value in record.items()
-            if key not in FIELDS[schema] and isinstance(value, str) and " " in value.strip()]
+    return [
+        key
+        for key, value in record.items()
+        if key not in FIELDS[schema] and isinstance(value, str) and " " in value.strip()
+    ]
 
 
 class SchemaError(ValueError):
@@ -50,8 +58,10 @@ def detect(record: dict) -> str:
     if "text" in record:
         return "text"
     keys = ", ".join(map(repr, list(record)[:12])) or "none"
-    raise SchemaError(f"matches no known schema ({', '.join(SCHEMAS)}); its keys are {keys}. "
-                      f"Name the field(s) holding the text with text_fields=[...]")
+    raise SchemaError(
+        f"matches no known schema ({', '.join(SCHEMAS)}); its keys are {keys}. "
+        f"Name the field(s) holding the text with text_fields=[...]"
+    )
 
 
 @dataclass(frozen=True)
@@ -141,8 +151,10 @@ def _sharegpt(record: dict) -> list[Message]:
         elif isinstance(turn, dict) and "value" in turn:
             out.append(Message(str(turn.get("from", "")).lower(), _content(turn["value"], where)))
         else:
-            raise SchemaError(f"turn {where} has no 'value' (ShareGPT turns are "
-                              f"{{'from': ..., 'value': ...}}, LIMA turns are strings)")
+            raise SchemaError(
+                f"turn {where} has no 'value' (ShareGPT turns are "
+                f"{{'from': ..., 'value': ...}}, LIMA turns are strings)"
+            )
     return out
 
 
@@ -151,10 +163,12 @@ def _messages(record: dict) -> list[Message]:
     out = []
     for k, message in enumerate(listed):
         if not isinstance(message, dict) or "content" not in message:
-            raise SchemaError(f"message messages[{k}] has no 'content' (OpenAI messages are "
-                              f"{{'role': ..., 'content': ...}})")
-        out.append(Message(str(message.get("role", "user")),
-                           _content(message["content"] or "", f"messages[{k}].content")))
+            raise SchemaError(
+                f"message messages[{k}] has no 'content' (OpenAI messages are {{'role': ..., 'content': ...}})"
+            )
+        out.append(
+            Message(str(message.get("role", "user")), _content(message["content"] or "", f"messages[{k}].content"))
+        )
     return out
 
 
@@ -184,13 +198,15 @@ def _text(record: dict) -> list[Message]:
     return [Message("text", _content(_field(record, "text"), "text"))]
 
 
-_PARSERS = {"sharegpt": _sharegpt, "messages": _messages, "alpaca": _alpaca,
-            "preference": _preference, "text": _text}
+_PARSERS = {"sharegpt": _sharegpt, "messages": _messages, "alpaca": _alpaca, "preference": _preference, "text": _text}
 
 
 def alpaca_as_sharegpt(record: dict, id: Any, source: str = "alpaca") -> dict:
     """An Alpaca record in ShareGPT form, as ZIP's authors feed Alpaca to their script:
     the human turn is the instruction, then a newline and the input when there is one."""
     human = record["instruction"] + ("\n" + record["input"] if record.get("input") else "")
-    return {"id": id, "conversations": [{"from": "human", "value": human},
-                                        {"from": "gpt", "value": record["output"]}], "source": source}
+    return {
+        "id": id,
+        "conversations": [{"from": "human", "value": human}, {"from": "gpt", "value": record["output"]}],
+        "source": source,
+    }

@@ -1,4 +1,5 @@
 """How a record becomes bytes (serializers) and byte strings packed in one buffer (``Payloads``)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -86,7 +87,7 @@ class Payloads(Sequence[memoryview]):
         return len(self.offsets) - 1
 
     def __getitem__(self, i: int) -> memoryview:  # type: ignore[override]
-        return self._view[self.offsets[i]:self.offsets[i + 1]]
+        return self._view[self.offsets[i] : self.offsets[i + 1]]
 
     @property
     def lengths(self) -> np.ndarray:
@@ -105,5 +106,3 @@ class Payloads(Sequence[memoryview]):
             digest.update(self._view)
             self._digest = digest.hexdigest()
         return self._digest
-
-

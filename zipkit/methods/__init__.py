@@ -5,6 +5,7 @@ command line, :func:`zipkit.select`/:func:`zipkit.score` and the experiments all
 
 Methods never import an executor: they hand their steps to the pool they are given.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -15,8 +16,10 @@ from .spec import Method, Param
 
 # Built-in methods by name: the module that declares each (imported on first use, so that
 # `import zipkit` stays light).
-BUILTIN = {name: f"zipkit.methods.{name}" for name in
-           ("zip", "zipfit", "random", "length", "dsir", "cluster", "perplexity", "ifd", "ratio")}
+BUILTIN = {
+    name: f"zipkit.methods.{name}"
+    for name in ("zip", "zipfit", "random", "length", "dsir", "cluster", "perplexity", "ifd", "ratio")
+}
 ENTRY_POINTS = "zipkit.methods"
 
 _loaded: dict[str, Method] = {}
@@ -57,14 +60,19 @@ def _load_plugin(entry: Any) -> Method:
     try:
         method = entry.load()
     except Exception as error:  # noqa: BLE001 - a broken plugin names itself
-        raise ImportError(f"the zipkit.methods plugin {entry.name!r} ({entry.value}) cannot be loaded: "
-                          f"{error}") from error
+        raise ImportError(
+            f"the zipkit.methods plugin {entry.name!r} ({entry.value}) cannot be loaded: {error}"
+        ) from error
     if not isinstance(method, Method):
-        raise TypeError(f"the zipkit.methods plugin {entry.name!r} ({entry.value}) is a "
-                        f"{type(method).__name__}, not a zipkit.methods.Method")
+        raise TypeError(
+            f"the zipkit.methods plugin {entry.name!r} ({entry.value}) is a "
+            f"{type(method).__name__}, not a zipkit.methods.Method"
+        )
     if method.name != entry.name:
-        raise ValueError(f"the zipkit.methods plugin {entry.name!r} declares a method named {method.name!r}: "
-                         f"the entry point's name and the method's must agree")
+        raise ValueError(
+            f"the zipkit.methods plugin {entry.name!r} declares a method named {method.name!r}: "
+            f"the entry point's name and the method's must agree"
+        )
     return method
 
 

@@ -3,6 +3,7 @@ record nearest each centroid (or records at random cluster by cluster). The embe
 k-means and assignment are :mod:`zipkit.baselines.cluster`; this module declares the
 method and runs it: the embeddings are a step (on the GPU when there is one), the rest
 here on the vectors."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,13 +23,26 @@ PARAMS = (
     *BUDGETS,
     ENCODER,
     DEVICE,
-    Param("rule", "nearest", str, "one record per centroid, or random records cluster by cluster",
-          choices=RULES, group=MODELS),
+    Param(
+        "rule",
+        "nearest",
+        str,
+        "one record per centroid, or random records cluster by cluster",
+        choices=RULES,
+        group=MODELS,
+    ),
     Param("clusters", None, int, "k (default: from the budget)", group=MODELS, minimum=1),
     SEED,
     Param("iterations", 100, int, "k-means iterations", group=MODELS, minimum=1),
-    Param("batch_size", None, int, "texts per embedding batch (default by device)", changes_result=False,
-          group=MODELS, minimum=1),
+    Param(
+        "batch_size",
+        None,
+        int,
+        "texts per embedding batch (default by device)",
+        changes_result=False,
+        group=MODELS,
+        minimum=1,
+    ),
     CACHE,
     PROGRESS,
 )
@@ -53,11 +67,15 @@ class Embed(Step):
         device = resolve_device(self.device)
 
         def run(records):
-            vectors, from_cache = embed_cached(records, self.model, device, self.batch_size, self.cache, True,
-                                         self.progress)
-            return {"embedding": vectors}, {"model_files": locate(self.model).describe(), "embedded_on": device,
-                                            "embedding_dtype": encoder_dtype(device),
-                                            "embeddings_from_cache": from_cache}
+            vectors, from_cache = embed_cached(
+                records, self.model, device, self.batch_size, self.cache, True, self.progress
+            )
+            return {"embedding": vectors}, {
+                "model_files": locate(self.model).describe(),
+                "embedded_on": device,
+                "embedding_dtype": encoder_dtype(device),
+                "embeddings_from_cache": from_cache,
+            }
 
         return run
 
@@ -68,8 +86,11 @@ def select(pool, p: dict, timings: Timings) -> Selection:
     order, and a token budget takes them while they fit."""
     resolved = resolve_device(p["device"])
     with timings.stage("embed"):
-        columns, info = pool.map(Embed(p["model"], p["device"], p["batch_size"],
-                                       None if p["cache"] is None else str(p["cache"]), p["progress"]))
+        columns, info = pool.map(
+            Embed(
+                p["model"], p["device"], p["batch_size"], None if p["cache"] is None else str(p["cache"]), p["progress"]
+            )
+        )
         vectors = columns["embedding"]
     k = p["clusters"] or _default_clusters(pool, p["budget"], p["budget_tokens"], p["tokenizer"])
     with timings.stage("kmeans"):
@@ -80,14 +101,22 @@ def select(pool, p: dict, timings: Timings) -> Selection:
     keys = np.full(len(pool), np.inf)
     keys[order] = np.arange(len(order), dtype=np.float64)
     eligible = np.isfinite(keys)
-    extra = {"parameters": {"device": resolved, "clusters": k}, "embedding_dim": int(vectors.shape[1]),
-             **(info or {})}
-    return ranked_selection(pool, method="cluster", keys=np.where(eligible, keys, 0.0),
-                            descending=False, params={}, budget=p["budget"],
-                            score=f"rank in the {p['rule']} rule's order over the clusters (0 = first)",
-                            budget_tokens=p["budget_tokens"], tokenizer=p["tokenizer"], timings=timings,
-                            eligible=None if eligible.all() else eligible,
-                            filter_name=f"one record per centroid of {k} clusters", extra=extra)
+    extra = {"parameters": {"device": resolved, "clusters": k}, "embedding_dim": int(vectors.shape[1]), **(info or {})}
+    return ranked_selection(
+        pool,
+        method="cluster",
+        keys=np.where(eligible, keys, 0.0),
+        descending=False,
+        params={},
+        budget=p["budget"],
+        score=f"rank in the {p['rule']} rule's order over the clusters (0 = first)",
+        budget_tokens=p["budget_tokens"],
+        tokenizer=p["tokenizer"],
+        timings=timings,
+        eligible=None if eligible.all() else eligible,
+        filter_name=f"one record per centroid of {k} clusters",
+        extra=extra,
+    )
 
 
 def _default_clusters(pool, budget: int | None, budget_tokens: int | None, tokenizer: str) -> int:
@@ -97,5 +126,11 @@ def _default_clusters(pool, budget: int | None, budget_tokens: int | None, token
     return int(min(len(pool), max(1, round(budget_tokens / mean))))
 
 
-METHOD = Method(name="cluster", summary="k-means on sentence embeddings, records near the centroids", params=PARAMS,
-                column="rank", direction="lower", select=select)
+METHOD = Method(
+    name="cluster",
+    summary="k-means on sentence embeddings, records near the centroids",
+    params=PARAMS,
+    column="rank",
+    direction="lower",
+    select=select,
+)

@@ -2,6 +2,7 @@
 estimator (features, fit, weights) is :mod:`zipkit.baselines.dsir`; this module declares
 the method and runs it: in memory, one featurization serves the fit and the weights; over
 shards, a map of bucket counts, their sum here (the reduce), then a map of log weights."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,11 +20,25 @@ from .spec import SELECT, Method, Param
 PARAMS = (
     TARGET,
     *BUDGETS,
-    Param("resampling", "gumbel", str, "Gumbel top-k sampling or plain top-k", choices=RESAMPLING, group="dsir",
-          commands=(SELECT,)),
+    Param(
+        "resampling",
+        "gumbel",
+        str,
+        "Gumbel top-k sampling or plain top-k",
+        choices=RESAMPLING,
+        group="dsir",
+        commands=(SELECT,),
+    ),
     SEED.but(commands=(SELECT,)),
-    Param("min_tokens", 100, int, "drop records with fewer word-punct tokens, as the package does (0 keeps "
-          "every record; see README)", group="dsir", commands=(SELECT,), minimum=0),
+    Param(
+        "min_tokens",
+        100,
+        int,
+        "drop records with fewer word-punct tokens, as the package does (0 keeps every record; see README)",
+        group="dsir",
+        commands=(SELECT,),
+        minimum=0,
+    ),
     Param("num_buckets", NUM_BUCKETS, int, "hash buckets of the n-gram features", group="dsir"),
     Param("ngrams", 2, int, "unigrams, or unigrams and bigrams", choices=(1, 2), group="dsir"),
     Param("raw_fit_ngrams", None, int, "cap on n-grams that fit the raw model (default: none)", group="dsir"),
@@ -79,10 +94,14 @@ def score(pool, p: dict) -> tuple[dict, None]:
         words = np.concatenate([f.words for f in features])
         return {"dsir": estimator.log_weights(features), "words": words}, None
     if p["raw_fit_ngrams"] is not None:
-        raise ValueError("raw_fit_ngrams (fit the raw distribution on the pool's first n-grams) needs "
-                         "the pool in one piece, in order: read it whole (engine='local' on one file)")
-    raw_counts = sum(pool.map_shards(BucketCounts(estimator.num_buckets, estimator.ngrams)),
-                     np.zeros(estimator.num_buckets, np.int64))
+        raise ValueError(
+            "raw_fit_ngrams (fit the raw distribution on the pool's first n-grams) needs "
+            "the pool in one piece, in order: read it whole (engine='local' on one file)"
+        )
+    raw_counts = sum(
+        pool.map_shards(BucketCounts(estimator.num_buckets, estimator.ngrams)),
+        np.zeros(estimator.num_buckets, np.int64),
+    )
     estimator.fit_counts(raw_counts, p["target"])
     return pool.map(LogWeights(estimator.num_buckets, estimator.ngrams, tuple(estimator.log_diff.tolist())))[0], None
 
@@ -105,11 +124,30 @@ def select(pool, p: dict, timings: Timings) -> Selection:
     eligible = words >= p["min_tokens"] if p["min_tokens"] else None
     extra = {"log_weight": {"min": float(log_weights.min()), "max": float(log_weights.max())}}
     key = "log importance weight + Gumbel noise" if p["resampling"] == "gumbel" else "log importance weight"
-    return ranked_selection(pool, method="dsir", keys=keys, params={}, budget=p["budget"], score=key,
-                            budget_tokens=p["budget_tokens"], tokenizer=p["tokenizer"], timings=timings,
-                            eligible=eligible, filter_name=f"min_tokens={p['min_tokens']}", extra=extra)
+    return ranked_selection(
+        pool,
+        method="dsir",
+        keys=keys,
+        params={},
+        budget=p["budget"],
+        score=key,
+        budget_tokens=p["budget_tokens"],
+        tokenizer=p["tokenizer"],
+        timings=timings,
+        eligible=eligible,
+        filter_name=f"min_tokens={p['min_tokens']}",
+        extra=extra,
+    )
 
 
-METHOD = Method(name="dsir", summary="importance resampling towards --target on hashed n-grams", params=PARAMS,
-                column="dsir", direction="higher", select=select, score=score, scores=True,
-                score_summary="log importance weight towards --target")
+METHOD = Method(
+    name="dsir",
+    summary="importance resampling towards --target on hashed n-grams",
+    params=PARAMS,
+    column="dsir",
+    direction="higher",
+    select=select,
+    score=score,
+    scores=True,
+    score_summary="log importance weight towards --target",
+)

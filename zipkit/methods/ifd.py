@@ -1,6 +1,7 @@
 """IFD (instruction-following difficulty): the loss of a response given its prompt against
 its loss alone, under a small causal LM, in the Superfiltering or Cherry variant. Formulas
 and keep rules: :mod:`zipkit.baselines.difficulty`."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,10 +16,14 @@ from .spec import Method, Param
 
 PARAMS = (
     *BUDGETS,
-    Param("ifd_variant", "superfiltering", str, "formula, template and rule", choices=tuple(IFD_VARIANTS),
-          group=MODELS),
-    MAX_LENGTH.but(help=f"{MAX_LENGTH.help} (default by variant: "
-                   + ", ".join(f"{k} {v[1]}" for k, v in IFD_VARIANTS.items()) + ")"),
+    Param(
+        "ifd_variant", "superfiltering", str, "formula, template and rule", choices=tuple(IFD_VARIANTS), group=MODELS
+    ),
+    MAX_LENGTH.but(
+        help=f"{MAX_LENGTH.help} (default by variant: "
+        + ", ".join(f"{k} {v[1]}" for k, v in IFD_VARIANTS.items())
+        + ")"
+    ),
     *LM_PARAMS,
 )
 
@@ -35,16 +40,37 @@ def select(pool, p: dict, timings: Timings) -> Selection:
     ifd = columns["ifd"]
     finite = np.isfinite(ifd)
     keep = finite & ((ifd < 1) if p["ifd_variant"] == "superfiltering" else (ifd <= 1))
-    extra = {"parameters": {"max_length": lm["max_length"]}, "lm": lm,
-             "ifd_dropped": int((finite & ~keep).sum()), "unscored": int((~finite).sum())}
+    extra = {
+        "parameters": {"max_length": lm["max_length"]},
+        "lm": lm,
+        "ifd_dropped": int((finite & ~keep).sum()),
+        "unscored": int((~finite).sum()),
+    }
     rule = "IFD < 1" if p["ifd_variant"] == "superfiltering" else "IFD <= 1"
-    return ranked_selection(pool, method="ifd", keys=np.where(finite, ifd, -np.inf), params={},
-                            budget=p["budget"], budget_tokens=p["budget_tokens"], tokenizer=p["tokenizer"],
-                            timings=timings, score=f"IFD ({p['ifd_variant']})",
-                            eligible=None if keep.all() else keep,
-                            filter_name=f"the {p['ifd_variant']} rule ({rule})", extra=extra)
+    return ranked_selection(
+        pool,
+        method="ifd",
+        keys=np.where(finite, ifd, -np.inf),
+        params={},
+        budget=p["budget"],
+        budget_tokens=p["budget_tokens"],
+        tokenizer=p["tokenizer"],
+        timings=timings,
+        score=f"IFD ({p['ifd_variant']})",
+        eligible=None if keep.all() else keep,
+        filter_name=f"the {p['ifd_variant']} rule ({rule})",
+        extra=extra,
+    )
 
 
-METHOD = Method(name="ifd", summary="by instruction-following difficulty under a small causal LM", params=PARAMS,
-                column="ifd", direction="higher", select=select, score=score, scores=True,
-                score_summary="IFD with the losses it comes from")
+METHOD = Method(
+    name="ifd",
+    summary="by instruction-following difficulty under a small causal LM",
+    params=PARAMS,
+    column="ifd",
+    direction="higher",
+    select=select,
+    score=score,
+    scores=True,
+    score_summary="IFD with the losses it comes from",
+)

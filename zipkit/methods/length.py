@@ -1,5 +1,6 @@
 """The longest (or shortest) records: the sanity check that a compression score is more
 than a proxy for length."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,17 @@ from .spec import BOTH, Method, Param
 PARAMS = (
     *BUDGETS[:2],
     TOKENIZER.but(commands=BOTH),
-    Param("longest", True, bool, "shortest first (default: longest first)", action="switch", const=False,
-          flag="--shortest", group="random, length", commands=("select",)),
+    Param(
+        "longest",
+        True,
+        bool,
+        "shortest first (default: longest first)",
+        action="switch",
+        const=False,
+        flag="--shortest",
+        group="random, length",
+        commands=("select",),
+    ),
 )
 
 
@@ -27,11 +37,28 @@ def select(pool, p: dict, timings: Timings) -> Selection:
     """The longest records first (``longest=False``: the shortest), counted by ``tokenizer``."""
     with timings.stage("lengths"):
         keys = score(pool, p)[0]["length"]
-    return ranked_selection(pool, method="length", keys=keys, descending=p["longest"], params={},
-                            budget=p["budget"], score=f"tokens ({p['tokenizer']})",
-                            budget_tokens=p["budget_tokens"], tokenizer=p["tokenizer"], timings=timings)
+    return ranked_selection(
+        pool,
+        method="length",
+        keys=keys,
+        descending=p["longest"],
+        params={},
+        budget=p["budget"],
+        score=f"tokens ({p['tokenizer']})",
+        budget_tokens=p["budget_tokens"],
+        tokenizer=p["tokenizer"],
+        timings=timings,
+    )
 
 
-METHOD = Method(name="length", summary="the longest records first (--shortest: the shortest)", params=PARAMS,
-                column="length", direction="higher", select=select, score=score, scores=True,
-                score_summary="tokens by --tokenizer")
+METHOD = Method(
+    name="length",
+    summary="the longest records first (--shortest: the shortest)",
+    params=PARAMS,
+    column="length",
+    direction="higher",
+    select=select,
+    score=score,
+    scores=True,
+    score_summary="tokens by --tokenizer",
+)

@@ -1,6 +1,7 @@
 """The step both LM baselines share: one batched pass of a small causal LM over the
 records (:func:`zipkit.baselines.difficulty.loss_table`), the method's score with every
 loss and token count it comes from, and the LM's manifest."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,14 +35,30 @@ class LmLosses(Step):
     def build(self, workers: int | None):
         from ..baselines.difficulty import loss_table
 
-        return lambda records: loss_table(records, self.kind, tokens=self.tokens, ifd_variant=self.ifd_variant,
-                                          model=self.model, device=self.device, max_length=self.max_length,
-                                          batch_tokens=self.batch_tokens, cache=self.cache,
-                                          progress=self.progress)
+        return lambda records: loss_table(
+            records,
+            self.kind,
+            tokens=self.tokens,
+            ifd_variant=self.ifd_variant,
+            model=self.model,
+            device=self.device,
+            max_length=self.max_length,
+            batch_tokens=self.batch_tokens,
+            cache=self.cache,
+            progress=self.progress,
+        )
 
 
 def losses(pool, kind: str, p: dict, **settings) -> tuple[dict, dict]:
     """The ``kind`` pass over the pool: columns and the LM manifest."""
-    step = LmLosses(kind, p["model"], p["device"], p["max_length"], batch_tokens=p["batch_tokens"],
-                    cache=None if p["cache"] is None else str(p["cache"]), progress=p["progress"], **settings)
+    step = LmLosses(
+        kind,
+        p["model"],
+        p["device"],
+        p["max_length"],
+        batch_tokens=p["batch_tokens"],
+        cache=None if p["cache"] is None else str(p["cache"]),
+        progress=p["progress"],
+        **settings,
+    )
     return pool.map(step)

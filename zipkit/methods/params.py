@@ -1,5 +1,6 @@
 """Parameters several methods share, each written once (its default among them). A method
 that needs another default or help takes ``PARAM.but(default=...)``."""
+
 from __future__ import annotations
 
 from ..baselines.models import DEFAULT_CAUSAL_LM, DEFAULT_ENCODER
@@ -12,31 +13,80 @@ MODELS = "cluster, perplexity, ifd (models)"
 
 BUDGET = Param("budget", None, int, "records to select", group=BUDGET_GROUP, commands=(SELECT,))
 BUDGET_TOKENS = Param("budget_tokens", None, int, "tokens to select", group=BUDGET_GROUP, commands=(SELECT,))
-TOKENIZER = Param("tokenizer", "whitespace", str, "how tokens are counted: whitespace, bytes, or a Hugging Face "
-                  "tokenizer path/name", group=BUDGET_GROUP, commands=(SELECT,))
+TOKENIZER = Param(
+    "tokenizer",
+    "whitespace",
+    str,
+    "how tokens are counted: whitespace, bytes, or a Hugging Face tokenizer path/name",
+    group=BUDGET_GROUP,
+    commands=(SELECT,),
+)
 # Every selection method takes a budget, counted in records or in tokens.
 BUDGETS = (BUDGET, BUDGET_TOKENS, TOKENIZER)
 
-TARGET = Param("target", None, None, "the target task's examples (a file, as for the pool)",
-               group="target (zipfit, dsir)", metavar="FILE")
+TARGET = Param(
+    "target",
+    None,
+    None,
+    "the target task's examples (a file, as for the pool)",
+    group="target (zipfit, dsir)",
+    metavar="FILE",
+)
 COMPRESSOR = Param("compressor", None, str, "a spec such as zlib:9, zstd:19, lz4hc:12", group=SHARED)
 SERIALIZER = Param("serializer", "text", str, "what is compressed", choices=tuple(SERIALIZERS), group=SHARED)
-WORKERS = Param("workers", None, int, "cores for the per-record pass (threads for compression sizes, processes "
-                "for zipfit and dsir); 0 = one per core (default: one per core)", changes_result=False,
-                group=SHARED, minimum=0)
+WORKERS = Param(
+    "workers",
+    None,
+    int,
+    "cores for the per-record pass (threads for compression sizes, processes "
+    "for zipfit and dsir); 0 = one per core (default: one per core)",
+    changes_result=False,
+    group=SHARED,
+    minimum=0,
+)
 SEED = Param("seed", 0, int, "of the random draw", group=SHARED)
-PROGRESS = Param("progress", None, None, "show progress bars (default: on a terminal)", changes_result=False,
-                 cli=False)
+PROGRESS = Param("progress", None, None, "show progress bars (default: on a terminal)", changes_result=False, cli=False)
 
-ENCODER = Param("model", DEFAULT_ENCODER, str, "a local model directory, or packaged:minilm / packaged:smollm2",
-                group=MODELS)
+ENCODER = Param(
+    "model", DEFAULT_ENCODER, str, "a local model directory, or packaged:minilm / packaged:smollm2", group=MODELS
+)
 CAUSAL_LM = ENCODER.but(default=DEFAULT_CAUSAL_LM)
 DEVICE = Param("device", "auto", str, "auto (CUDA when present), cpu, cuda, cuda:1 ...", group=MODELS)
-CACHE = Param("cache", None, str, "where embeddings and LM losses are cached (default $ZIPKIT_CACHE or "
-              "~/.cache/zipkit)", changes_result=False, group=MODELS)
-BATCH_TOKENS = Param("batch_tokens", None, int, "padded tokens per LM batch (default by device)",
-                     changes_result=False, group=MODELS, minimum=1)
+CACHE = Param(
+    "cache",
+    None,
+    str,
+    "where embeddings and LM losses are cached (default $ZIPKIT_CACHE or ~/.cache/zipkit)",
+    changes_result=False,
+    group=MODELS,
+)
+BATCH_TOKENS = Param(
+    "batch_tokens",
+    None,
+    int,
+    "padded tokens per LM batch (default by device)",
+    changes_result=False,
+    group=MODELS,
+    minimum=1,
+)
 MAX_LENGTH = Param("max_length", None, int, "tokens per scored sequence", group=MODELS, minimum=1)
 
-__all__ = ["BUDGET", "BUDGETS", "BUDGET_TOKENS", "CACHE", "CAUSAL_LM", "COMPRESSOR", "DEVICE", "ENCODER",
-           "MAX_LENGTH", "PROGRESS", "SCORE", "SEED", "SELECT", "SERIALIZER", "TARGET", "TOKENIZER", "WORKERS"]
+__all__ = [
+    "BUDGET",
+    "BUDGETS",
+    "BUDGET_TOKENS",
+    "CACHE",
+    "CAUSAL_LM",
+    "COMPRESSOR",
+    "DEVICE",
+    "ENCODER",
+    "MAX_LENGTH",
+    "PROGRESS",
+    "SCORE",
+    "SEED",
+    "SELECT",
+    "SERIALIZER",
+    "TARGET",
+    "TOKENIZER",
+    "WORKERS",
+]

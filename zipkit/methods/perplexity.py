@@ -1,6 +1,7 @@
 """Perplexity (the entropy-law paper's baseline, "the samples with highest training loss"):
 records by the mean NLL of their response tokens (or the full sequence) under a small
 causal LM. Formulas: :mod:`zipkit.baselines.difficulty`."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,8 +17,7 @@ from .spec import SELECT, Method, Param
 PARAMS = (
     *BUDGETS,
     Param("tokens", "response", str, "which tokens' loss", choices=PERPLEXITY_TOKENS, group=MODELS),
-    Param("prefer", "highest", str, "which losses first", choices=PREFER, group=MODELS,
-          commands=(SELECT,)),
+    Param("prefer", "highest", str, "which losses first", choices=PREFER, group=MODELS, commands=(SELECT,)),
     MAX_LENGTH.but(default=PERPLEXITY_MAX_LENGTH),
     *LM_PARAMS,
 )
@@ -40,14 +40,31 @@ def select(pool, p: dict, timings: Timings) -> Selection:
         eligible = eligible.copy()
         eligible[ranked[: len(ranked) // 3]] = False  # skip the top third
     skip = ", skipping the top third" if p["prefer"] == "middle" else ""
-    return ranked_selection(pool, method="perplexity", keys=np.nan_to_num(loss, nan=-np.inf),
-                            descending=p["prefer"] != "lowest", params={}, budget=p["budget"],
-                            score=f"mean NLL of the {p['tokens']} tokens",
-                            budget_tokens=p["budget_tokens"], tokenizer=p["tokenizer"], timings=timings,
-                            eligible=None if eligible.all() else eligible,
-                            filter_name=f"having a scored token{skip}", extra={"lm": lm})
+    return ranked_selection(
+        pool,
+        method="perplexity",
+        keys=np.nan_to_num(loss, nan=-np.inf),
+        descending=p["prefer"] != "lowest",
+        params={},
+        budget=p["budget"],
+        score=f"mean NLL of the {p['tokens']} tokens",
+        budget_tokens=p["budget_tokens"],
+        tokenizer=p["tokenizer"],
+        timings=timings,
+        eligible=None if eligible.all() else eligible,
+        filter_name=f"having a scored token{skip}",
+        extra={"lm": lm},
+    )
 
 
-METHOD = Method(name="perplexity", summary="by mean NLL under a small causal LM", params=PARAMS,
-                column="mean_nll", direction="higher", select=select, score=score, scores=True,
-                score_summary="perplexity and mean NLL under a causal LM, with every loss")
+METHOD = Method(
+    name="perplexity",
+    summary="by mean NLL under a small causal LM",
+    params=PARAMS,
+    column="mean_nll",
+    direction="higher",
+    select=select,
+    score=score,
+    scores=True,
+    score_summary="perplexity and mean NLL under a causal LM, with every loss",
+)

@@ -1,4 +1,5 @@
 """The baseline every comparison needs: a seeded random subset, optionally stratified."""
+
 from __future__ import annotations
 
 import json
@@ -40,9 +41,11 @@ def strata_of(records, field: str) -> np.ndarray:
     for i in range(len(records)):
         record = records[i]
         if not isinstance(record, dict) or field not in record:
-            raise ValueError(f"record {int(records.numbers[i])} of {records.path} has no field "
-                             f"{field!r} to stratify by: stratify by a field every record has, "
-                             f"or not at all")
+            raise ValueError(
+                f"record {int(records.numbers[i])} of {records.path} has no field "
+                f"{field!r} to stratify by: stratify by a field every record has, "
+                f"or not at all"
+            )
         value = json.dumps(record[field], sort_keys=True, ensure_ascii=False)
         out[i] = ids.setdefault(value, len(ids))
     return out
@@ -62,10 +65,25 @@ def select(pool, p: dict, timings: Timings) -> Selection:
         if p["stratify"] is not None:
             strata = strata_of(pool.need_records("stratify=FIELD (--stratify)"), p["stratify"])
         keys = random_keys(len(pool), p["seed"], strata)
-    return ranked_selection(pool, method="random", keys=keys, descending=False, params={}, budget=p["budget"],
-                            score="rank in a seeded random order (0 = first)",
-                            budget_tokens=p["budget_tokens"], tokenizer=p["tokenizer"], timings=timings)
+    return ranked_selection(
+        pool,
+        method="random",
+        keys=keys,
+        descending=False,
+        params={},
+        budget=p["budget"],
+        score="rank in a seeded random order (0 = first)",
+        budget_tokens=p["budget_tokens"],
+        tokenizer=p["tokenizer"],
+        timings=timings,
+    )
 
 
-METHOD = Method(name="random", summary="a seeded random subset (--stratify keeps a field's mix)",
-                params=PARAMS, column="rank", direction="lower", select=select)
+METHOD = Method(
+    name="random",
+    summary="a seeded random subset (--stratify keeps a field's mix)",
+    params=PARAMS,
+    column="rank",
+    direction="lower",
+    select=select,
+)

@@ -1,5 +1,6 @@
 """Each record's own compression ratio (raw bytes / compressed bytes; higher = more
 redundant): the entropy-law measurement per record, a scorer only."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,8 +25,10 @@ class RecordRatios(Step):
         workers = self.workers or workers
 
         def run(records):
-            return {"ratio": record_ratios(records, self.compressor, self.serializer, workers, self.progress),
-                    "bytes": records.payloads(self.serializer).lengths}, None
+            return {
+                "ratio": record_ratios(records, self.compressor, self.serializer, workers, self.progress),
+                "bytes": records.payloads(self.serializer).lengths,
+            }, None
 
         return run
 
@@ -40,5 +43,13 @@ def score(pool, p: dict) -> tuple[dict, None]:
     return pool.map(step)
 
 
-METHOD = Method(name="ratio", summary="each record's own compression ratio", params=PARAMS, column="ratio",
-                direction="lower", score=score, scores=True, score_summary="each record's own compression ratio")
+METHOD = Method(
+    name="ratio",
+    summary="each record's own compression ratio",
+    params=PARAMS,
+    column="ratio",
+    direction="lower",
+    score=score,
+    scores=True,
+    score_summary="each record's own compression ratio",
+)

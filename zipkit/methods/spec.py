@@ -5,6 +5,7 @@ Everything else is generated from the declaration: the ``zipkit select``/``score
 and their help (:mod:`zipkit.cli.options`), the parameters a run resolves and records in its
 manifest, and the key its checkpoints and scores are filed under (:mod:`zipkit.identity`).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -58,8 +59,9 @@ class Param:
             return
         if self.choices is not None and value not in self.choices:
             raise ValueError(f"{self.name} must be one of {self.choices}, got {value!r}")
-        if self.minimum is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
-                                         or value < self.minimum):
+        if self.minimum is not None and (
+            isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < self.minimum
+        ):
             raise ValueError(f"{self.name}={value!r} is not a whole number >= {self.minimum}")
 
     def but(self, **changes: Any) -> "Param":
@@ -105,8 +107,9 @@ class Method:
         known = self.parameters(command)
         unknown = sorted(set(given) - set(known))
         if unknown:
-            raise TypeError(f"method {self.name!r} ({command}) takes no parameter {', '.join(unknown)}; "
-                            f"it takes {', '.join(known)}")
+            raise TypeError(
+                f"method {self.name!r} ({command}) takes no parameter {', '.join(unknown)}; it takes {', '.join(known)}"
+            )
         resolved = {name: given.get(name, p.default) for name, p in known.items()}
         for name, p in known.items():
             p.check(resolved[name])
@@ -114,6 +117,9 @@ class Method:
 
     def result_params(self, resolved: dict) -> dict:
         """The resolved parameters that change the result (what keys it)."""
-        return {name: value for name, value in resolved.items()
-                if name in self.parameters(SELECT) | self.parameters(SCORE)
-                and (self.parameters(SELECT) | self.parameters(SCORE))[name].changes_result}
+        return {
+            name: value
+            for name, value in resolved.items()
+            if name in self.parameters(SELECT) | self.parameters(SCORE)
+            and (self.parameters(SELECT) | self.parameters(SCORE))[name].changes_result
+        }

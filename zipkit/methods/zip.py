@@ -20,6 +20,7 @@ Variants:
   round, ceil(budget/K3)*K3 records. Unlike the script it never selects a record twice
   and breaks ties by pool position.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -65,16 +66,35 @@ PARAMS = (
     Param("variant", "paper", str, "Algorithm 1 as printed, or the authors' script", choices=VARIANTS, group="zip"),
     COMPRESSOR.but(help=f"{COMPRESSOR.help} ({_BY_VARIANT})"),
     SERIALIZER.but(default=None, help=f"{SERIALIZER.help} ({_BY_VARIANT})"),
-    Param("fine_context", "batch", str, "what the fine stage compresses with: the round's picks, or D' too",
-          choices=FINE_CONTEXTS, group="zip"),
+    Param(
+        "fine_context",
+        "batch",
+        str,
+        "what the fine stage compresses with: the round's picks, or D' too",
+        choices=FINE_CONTEXTS,
+        group="zip",
+    ),
     Param("dedup", False, bool, "drop exact duplicate texts first", action="switch", group="zip"),
-    Param("exact", None, bool, "force exact (or conditional) compressor contexts; default the backend's",
-          action="bool", group="zip"),
+    Param(
+        "exact",
+        None,
+        bool,
+        "force exact (or conditional) compressor contexts; default the backend's",
+        action="bool",
+        group="zip",
+    ),
     WORKERS,
     Param("checkpoint", None, str, "save the state here (.npz) every few rounds", changes_result=False, group="zip"),
     Param("checkpoint_every", 5, int, "rounds between checkpoints", changes_result=False, group="zip"),
-    Param("resume", False, bool, "continue the run saved in --checkpoint", action="switch", changes_result=False,
-          group="zip"),
+    Param(
+        "resume",
+        False,
+        bool,
+        "continue the run saved in --checkpoint",
+        action="switch",
+        changes_result=False,
+        group="zip",
+    ),
     PROGRESS,
 )
 
@@ -120,8 +140,9 @@ def select(pool, p: dict, timings: Timings) -> Selection:
         else:
             available = None
     with timings.stage("initial_scores"):
-        initial = pool.map(ZipSingletons(config.compressor.spec, config.serializer, p["workers"],
-                                             p["progress"]))[0]["ratio"]
+        initial = pool.map(ZipSingletons(config.compressor.spec, config.serializer, p["workers"], p["progress"]))[0][
+            "ratio"
+        ]
     with timings.stage("prepare"):
         n = len(pool)
         available = np.ones(n, dtype=np.bool_) if available is None else available
@@ -132,23 +153,30 @@ def select(pool, p: dict, timings: Timings) -> Selection:
             check_fits(budget_tokens, tokens[available], tokenizer)
         # Records that can enter a window (all of them, when the pool is in memory).
         candidates = _candidates(pool, config, initial, available, tokens)
-        payloads = (pool.records.payloads(config.serializer) if candidates is None
-                    else pool.payloads_at(candidates, config.serializer))
+        payloads = (
+            pool.records.payloads(config.serializer)
+            if candidates is None
+            else pool.payloads_at(candidates, config.serializer)
+        )
     here = slice(None) if candidates is None else candidates
-    run = _Run(payloads, config, available[here].copy(), None if tokens is None else tokens[here],
-               p["workers"], timings)
+    run = _Run(
+        payloads, config, available[here].copy(), None if tokens is None else tokens[here], p["workers"], timings
+    )
     # Hashing the pool is only needed to match a checkpoint to its run.
     identity = _identity(pool, p, config) if path is not None else {}
     if p["resume"] and path is not None and path.exists():
         run.restore(path, identity)
     elif path is not None and path.exists() and not p["resume"]:
-        raise FileExistsError(f"checkpoint {path} exists: pass resume=True (--resume) to continue "
-                              f"it, or remove it to start over")
+        raise FileExistsError(
+            f"checkpoint {path} exists: pass resume=True (--resume) to continue it, or remove it to start over"
+        )
     else:
         run.score_singletons(initial[here])
     started = time.perf_counter()
-    with bar(run.expected_rounds(), "zip rounds", "round", p["progress"]) as pbar, \
-            interrupts.deferred(path is not None) as signalled:
+    with (
+        bar(run.expected_rounds(), "zip rounds", "round", p["progress"]) as pbar,
+        interrupts.deferred(path is not None) as signalled,
+    ):
         pbar.update(run.rounds)
         while not run.done():
             run.round()
@@ -160,29 +188,38 @@ def select(pool, p: dict, timings: Timings) -> Selection:
             signalled.raise_if_signalled()  # after a round and its save: --resume goes on from here
     timings["loop"] = round(time.perf_counter() - started, 6)
     if not run.selected:
-        raise ValueError(f"ZIP selected nothing: its first pick has {int(run.tokens[run.refused])} "
-                         f"{tokenizer} tokens, more than budget_tokens={budget_tokens}; raise the "
-                         f"budget")
+        raise ValueError(
+            f"ZIP selected nothing: its first pick has {int(run.tokens[run.refused])} "
+            f"{tokenizer} tokens, more than budget_tokens={budget_tokens}; raise the "
+            f"budget"
+        )
     if run.exhausted:
         warn_caller(_exhausted(config, run), RuntimeWarning)
     selected = np.asarray(run.selected, dtype=np.int64)
     if candidates is not None:
         selected = candidates[selected]
     manifest = {
-        "parameters": {"compressor": config.compressor.spec, "serializer": config.serializer,
-                       "checkpoint": str(path) if path else None},
-        "score": {"is": "compression ratio of the round's picks with the record (fine stage)",
-                  "order": "ascending"},
-        "compressor": config.compressor.describe(), "context_exactness": run.exactness,
-        "dedup_removed": dedup_removed, "candidates": n if candidates is None else len(candidates),
-        "rounds": run.rounds, "exhausted": run.exhausted, "selected": len(run.selected),
+        "parameters": {
+            "compressor": config.compressor.spec,
+            "serializer": config.serializer,
+            "checkpoint": str(path) if path else None,
+        },
+        "score": {"is": "compression ratio of the round's picks with the record (fine stage)", "order": "ascending"},
+        "compressor": config.compressor.describe(),
+        "context_exactness": run.exactness,
+        "dedup_removed": dedup_removed,
+        "candidates": n if candidates is None else len(candidates),
+        "rounds": run.rounds,
+        "exhausted": run.exhausted,
+        "selected": len(run.selected),
         "tokens_selected": int(tokens[selected].sum()) if tokens is not None else None,
     }
     return Selection(selected, np.asarray(run.picked_scores, dtype=np.float64), manifest)
 
 
-def _candidates(pool, config: "_Config", initial: np.ndarray, available: np.ndarray,
-                tokens: np.ndarray | None) -> np.ndarray | None:
+def _candidates(
+    pool, config: "_Config", initial: np.ndarray, available: np.ndarray, tokens: np.ndarray | None
+) -> np.ndarray | None:
     """For a pool left in its shards, the records any window can reach, in position order;
     None for a pool in memory (all of them).
 
@@ -202,8 +239,9 @@ def _candidates(pool, config: "_Config", initial: np.ndarray, available: np.ndar
     if reach >= int(available.sum()):
         return np.flatnonzero(available)
     eligible = np.flatnonzero(available)
-    order = eligible[np.lexsort((eligible, initial[eligible].astype(np.float32 if config.variant == "official"
-                                                                   else np.float64)))]
+    order = eligible[
+        np.lexsort((eligible, initial[eligible].astype(np.float32 if config.variant == "official" else np.float64)))
+    ]
     return np.sort(order[:reach])
 
 
@@ -231,21 +269,32 @@ class _Config:
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if not params["k3"] <= params["k2"] <= params["k1"]:
-            raise ValueError(f"ZIP needs k3 <= k2 <= k1 (fine <= coarse <= global window), got "
-                             f"k1={params['k1']}, k2={params['k2']}, k3={params['k3']}")
+            raise ValueError(
+                f"ZIP needs k3 <= k2 <= k1 (fine <= coarse <= global window), got "
+                f"k1={params['k1']}, k2={params['k2']}, k3={params['k3']}"
+            )
         if params["fine_context"] not in FINE_CONTEXTS:
             raise ValueError(f"fine_context must be one of {FINE_CONTEXTS}, got {params['fine_context']!r}")
         if variant == "official" and params["budget_tokens"] is not None:
-            raise ValueError("the official variant counts records, as the authors' script does: "
-                             "use budget=N, or variant='paper' for a token budget")
+            raise ValueError(
+                "the official variant counts records, as the authors' script does: "
+                "use budget=N, or variant='paper' for a token budget"
+            )
         default_compressor, default_serializer = _DEFAULTS[variant]
         serializer = default_serializer if params["serializer"] is None else params["serializer"]
-        return cls(variant=variant, k1=int(params["k1"]), k2=int(params["k2"]), k3=int(params["k3"]),
-                   compressor=compressors.get(default_compressor if params["compressor"] is None
-                                              else params["compressor"]),
-                   serializer=serializer, frame=get_serializer(serializer),
-                   fine_context=params["fine_context"], exact=params["exact"],
-                   budget=params["budget"], budget_tokens=params["budget_tokens"])
+        return cls(
+            variant=variant,
+            k1=int(params["k1"]),
+            k2=int(params["k2"]),
+            k3=int(params["k3"]),
+            compressor=compressors.get(default_compressor if params["compressor"] is None else params["compressor"]),
+            serializer=serializer,
+            frame=get_serializer(serializer),
+            fine_context=params["fine_context"],
+            exact=params["exact"],
+            budget=params["budget"],
+            budget_tokens=params["budget_tokens"],
+        )
 
 
 def _checkpoint_path(checkpoint: str | os.PathLike | None, every: int, resume: bool) -> Path | None:
@@ -253,22 +302,25 @@ def _checkpoint_path(checkpoint: str | os.PathLike | None, every: int, resume: b
         raise ValueError(f"checkpoint_every={every!r} is not a whole number of rounds >= 1")
     if checkpoint is None:
         if resume:
-            raise ValueError("resume=True continues the run saved in a checkpoint: name it with "
-                             "checkpoint=PATH")
+            raise ValueError("resume=True continues the run saved in a checkpoint: name it with checkpoint=PATH")
         return None
     return Path(checkpoint)
 
 
 def _exhausted(config: _Config, run: "_Run") -> str:
     if config.variant == "official":
-        return (f"ZIP (official) ran out of pool after {run.rounds} rounds with {len(run.selected)} "
-                f"records selected, short of budget={config.budget}: the authors' script drops "
-                f"the unpicked K2 candidates of every round; lower the budget or use "
-                f"variant='paper'")
-    wanted = (f"budget={config.budget}" if config.budget is not None
-              else f"budget_tokens={config.budget_tokens} ({run.tokens_used} tokens taken)")
-    return (f"ZIP (paper) selected every record of the pool ({len(run.selected)}) before reaching "
-            f"{wanted}")
+        return (
+            f"ZIP (official) ran out of pool after {run.rounds} rounds with {len(run.selected)} "
+            f"records selected, short of budget={config.budget}: the authors' script drops "
+            f"the unpicked K2 candidates of every round; lower the budget or use "
+            f"variant='paper'"
+        )
+    wanted = (
+        f"budget={config.budget}"
+        if config.budget is not None
+        else f"budget_tokens={config.budget_tokens} ({run.tokens_used} tokens taken)"
+    )
+    return f"ZIP (paper) selected every record of the pool ({len(run.selected)}) before reaching {wanted}"
 
 
 def _initial_pool(records, dedup: bool) -> np.ndarray:
@@ -290,14 +342,21 @@ def _identity(pool, params: dict, config: _Config) -> dict:
     dedup compares). A checkpoint continues only the run with the same identity."""
     decisive = {k: plain(v) for k, v in params.items() if k in _DECISIVE}
     ids = pool.identity(config.serializer)
-    return {**decisive, "compressor": config.compressor.spec, "serializer": config.serializer,
-            "pool": ids.get("bytes", ids), "pool_text": ids.get("text", ids.get("bytes", ids))}
+    return {
+        **decisive,
+        "compressor": config.compressor.spec,
+        "serializer": config.serializer,
+        "pool": ids.get("bytes", ids),
+        "pool_text": ids.get("text", ids.get("bytes", ids)),
+    }
 
 
 def _differences(saved: dict, identity: dict) -> str:
     keys = sorted(k for k in saved.keys() | identity.keys() if saved.get(k) != identity.get(k))
-    named = ["the pool's records" if k.startswith("pool") else
-             f"{k} ({saved.get(k)!r} there, {identity.get(k)!r} now)" for k in keys]
+    named = [
+        "the pool's records" if k.startswith("pool") else f"{k} ({saved.get(k)!r} there, {identity.get(k)!r} now)"
+        for k in keys
+    ]
     return ", ".join(dict.fromkeys(named))
 
 
@@ -353,8 +412,7 @@ class _Run:
     def _ratios(self, anchor: _Anchor, positions: np.ndarray) -> np.ndarray:
         payloads, frame = self.payloads, anchor.frame
         suffixes = [anchor.piece(payloads[int(i)]) + frame.tail for i in positions]
-        sizes = parallel_sizes(anchor.context.size_with, suffixes, self.workers,
-                               min_items=_MIN_QUERIES_FOR_POOL)
+        sizes = parallel_sizes(anchor.context.size_with, suffixes, self.workers, min_items=_MIN_QUERIES_FOR_POOL)
         lengths = anchor.length + np.fromiter(map(len, suffixes), dtype=np.int64, count=len(suffixes))
         return (lengths / sizes).astype(self.dtype)
 
@@ -384,7 +442,7 @@ class _Run:
             window = bottom_k(self.pi, self.available, config.k1)
         with self.timings.stage("coarse"):
             self.pi[window] = self._ratios(self.anchor, window)
-            coarse = window[np.lexsort((window, self.pi[window]))[:config.k2]]
+            coarse = window[np.lexsort((window, self.pi[window]))[: config.k2]]
         with self.timings.stage("fine"):
             picks, scores = self._fine(np.sort(coarse))
         leaving = coarse if config.variant == "official" else picks
@@ -430,20 +488,28 @@ class _Run:
     # --- checkpoints ---------------------------------------------------------------------
     def save(self, path: Path, identity: dict) -> None:
         with atomic_output(path) as out:
-            np.savez(out, identity=np.array(json.dumps(identity, sort_keys=True)),
-                     selected=np.asarray(self.selected, np.int64),
-                     scores=np.asarray(self.picked_scores, np.float64), available=self.available,
-                     pi=self.pi, rounds=self.rounds, tokens_used=self.tokens_used,
-                     stopped_by_tokens=self.stopped_by_tokens)
+            np.savez(
+                out,
+                identity=np.array(json.dumps(identity, sort_keys=True)),
+                selected=np.asarray(self.selected, np.int64),
+                scores=np.asarray(self.picked_scores, np.float64),
+                available=self.available,
+                pi=self.pi,
+                rounds=self.rounds,
+                tokens_used=self.tokens_used,
+                stopped_by_tokens=self.stopped_by_tokens,
+            )
 
     def restore(self, path: Path, identity: dict) -> None:
         state = _load_checkpoint(path, len(self.payloads))
         saved = json.loads(str(state["identity"]))
         if saved != identity:
-            raise ValueError(f"checkpoint {path} was made by another run (it differs in "
-                             f"{_differences(saved, identity) or 'its format'}); resume with "
-                             f"the same parameters and pool, or remove the checkpoint or point "
-                             f"--checkpoint elsewhere to start over")
+            raise ValueError(
+                f"checkpoint {path} was made by another run (it differs in "
+                f"{_differences(saved, identity) or 'its format'}); resume with "
+                f"the same parameters and pool, or remove the checkpoint or point "
+                f"--checkpoint elsewhere to start over"
+            )
         self.selected = state["selected"].tolist()
         self.picked_scores = state["scores"].tolist()
         self.available[:] = state["available"]
@@ -458,9 +524,16 @@ class _Run:
 
 
 # What a checkpoint holds: name -> (dims, kind): dims 0 for a scalar, "n" for one per record.
-_CHECKPOINT = {"identity": (0, "U"), "selected": (1, "i"), "scores": (1, "f"),
-               "available": ("n", "b"), "pi": ("n", "f"), "rounds": (0, "i"),
-               "tokens_used": (0, "i"), "stopped_by_tokens": (0, "b")}
+_CHECKPOINT = {
+    "identity": (0, "U"),
+    "selected": (1, "i"),
+    "scores": (1, "f"),
+    "available": ("n", "b"),
+    "pi": ("n", "f"),
+    "rounds": (0, "i"),
+    "tokens_used": (0, "i"),
+    "stopped_by_tokens": (0, "b"),
+}
 
 
 def _load_checkpoint(path: Path, n: int) -> dict[str, np.ndarray]:
@@ -474,19 +547,24 @@ def _load_checkpoint(path: Path, n: int) -> dict[str, np.ndarray]:
         raise ValueError(f"{damaged} (it cannot be read: {err})") from None
     for name, (dims, kind) in _CHECKPOINT.items():
         value = state.get(name)
-        shape_ok = value is not None and (value.ndim == 0 if dims == 0 else value.ndim == 1 and
-                                          (dims != "n" or len(value) == n))
+        shape_ok = value is not None and (
+            value.ndim == 0 if dims == 0 else value.ndim == 1 and (dims != "n" or len(value) == n)
+        )
         if not shape_ok or value.dtype.kind != kind:
-            raise ValueError(f"{damaged} ({name} is missing or not what a run of {n} records "
-                             f"saves)")
+            raise ValueError(f"{damaged} ({name} is missing or not what a run of {n} records saves)")
     selected = state["selected"]
-    if len(selected) != len(state["scores"]) or (selected.size and not (
-            0 <= selected.min() and selected.max() < n and len(np.unique(selected)) == len(selected))):
+    if len(selected) != len(state["scores"]) or (
+        selected.size and not (0 <= selected.min() and selected.max() < n and len(np.unique(selected)) == len(selected))
+    ):
         raise ValueError(f"{damaged} (its selected positions are out of range or repeated)")
     return state
 
 
 METHOD = Method(
-    name="zip", summary="a low-redundancy set, greedily by compression ratio (the entropy-law paper)",
-    params=PARAMS, column="ratio", direction="lower", select=select,
+    name="zip",
+    summary="a low-redundancy set, greedily by compression ratio (the entropy-law paper)",
+    params=PARAMS,
+    column="ratio",
+    direction="lower",
+    select=select,
 )

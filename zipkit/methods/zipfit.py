@@ -18,6 +18,7 @@ zlib's stream copies, give one-shot sizes byte for byte). Work is split into blo
 Python-bound enough that threads contend for the GIL); a block returns two numbers per
 source, so memory does not grow with sources x targets.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -65,9 +66,18 @@ class _Job:
     context_min_bytes: int
 
 
-def zipfit_scores(records: Any, target: Any, *, compressor: str, serializer: str, order: str, aggregate: str,
-                  context_min_bytes: int = CONTEXT_MIN_BYTES, workers: int | None = None,
-                  progress: bool | None = None) -> np.ndarray:
+def zipfit_scores(
+    records: Any,
+    target: Any,
+    *,
+    compressor: str,
+    serializer: str,
+    order: str,
+    aggregate: str,
+    context_min_bytes: int = CONTEXT_MIN_BYTES,
+    workers: int | None = None,
+    progress: bool | None = None,
+) -> np.ndarray:
     """ZIP-FIT alignment of every record with the target set (float64, aligned with records).
 
     ``records`` and ``target`` are anything :func:`zipkit.read_records` reads (a list of
@@ -185,8 +195,7 @@ class _Scorer:
                 context = self.compressor.context(x, exact=True)
                 return np.fromiter(map(context.size_with, targets), np.int64, len(targets))
             return np.fromiter((size(x + t) for t in targets), np.int64, len(targets))
-        return np.fromiter((self._target_first(j, t, x) for j, t in enumerate(targets)),
-                           np.int64, len(targets))
+        return np.fromiter((self._target_first(j, t, x) for j, t in enumerate(targets)), np.int64, len(targets))
 
     def _target_first(self, j: int, t: bytes, x: bytes) -> int:
         if not self.cached or len(t) < self.job.context_min_bytes:
@@ -202,16 +211,27 @@ class _Scorer:
 PARAMS = (
     TARGET,
     *BUDGETS,
-    Param("threshold", None, float, "keep only records aligned at least this much", group="zipfit",
-          commands=(SELECT,)),
+    Param("threshold", None, float, "keep only records aligned at least this much", group="zipfit", commands=(SELECT,)),
     COMPRESSOR.but(default=DEFAULT_COMPRESSOR),
     SERIALIZER,
     Param("order", "source_first", str, "C(x+t) or C(t+x)", choices=ORDERS, group="zipfit"),
-    Param("aggregate", "mean", str, "mean NCD over the targets (the paper) or the nearest target",
-          choices=AGGREGATES, group="zipfit"),
+    Param(
+        "aggregate",
+        "mean",
+        str,
+        "mean NCD over the targets (the paper) or the nearest target",
+        choices=AGGREGATES,
+        group="zipfit",
+    ),
     WORKERS,
-    Param("context_min_bytes", CONTEXT_MIN_BYTES, int, "the shortest first part of a pair held as a "
-          "compressor context", cli=False, minimum=0),
+    Param(
+        "context_min_bytes",
+        CONTEXT_MIN_BYTES,
+        int,
+        "the shortest first part of a pair held as a compressor context",
+        cli=False,
+        minimum=0,
+    ),
     PROGRESS,
 )
 
@@ -219,9 +239,16 @@ PARAMS = (
 def _step(p: dict) -> ZipfitStep:
     if p["target"] is None:
         raise ValueError("zipfit needs target= (--target FILE): the target task's examples")
-    return ZipfitStep(target_texts(p["target"], p["serializer"]), compressors.get(p["compressor"]).spec,
-                      p["serializer"], p["order"], p["aggregate"], p["context_min_bytes"], p["workers"],
-                      p["progress"])
+    return ZipfitStep(
+        target_texts(p["target"], p["serializer"]),
+        compressors.get(p["compressor"]).spec,
+        p["serializer"],
+        p["order"],
+        p["aggregate"],
+        p["context_min_bytes"],
+        p["workers"],
+        p["progress"],
+    )
 
 
 def score(pool, p: dict) -> tuple[dict, dict]:
@@ -240,14 +267,30 @@ def select(pool, p: dict, timings: Timings) -> Selection:
         columns, info = score(pool, p)
     scores = columns["zipfit"]
     eligible = scores >= p["threshold"] if p["threshold"] is not None else None
-    return ranked_selection(pool, method="zipfit", keys=scores, params={}, budget=p["budget"],
-                            score=f"ZIP-FIT alignment, 1 - {p['aggregate']} NCD to the target",
-                            budget_tokens=p["budget_tokens"], tokenizer=p["tokenizer"], timings=timings,
-                            eligible=eligible, filter_name=f"threshold={p['threshold']}", extra=info)
+    return ranked_selection(
+        pool,
+        method="zipfit",
+        keys=scores,
+        params={},
+        budget=p["budget"],
+        score=f"ZIP-FIT alignment, 1 - {p['aggregate']} NCD to the target",
+        budget_tokens=p["budget_tokens"],
+        tokenizer=p["tokenizer"],
+        timings=timings,
+        eligible=eligible,
+        filter_name=f"threshold={p['threshold']}",
+        extra=info,
+    )
 
 
 METHOD = Method(
-    name="zipfit", summary="the records closest to --target by compression distance",
-    params=PARAMS, column="zipfit", direction="higher", select=select, score=score, scores=True,
+    name="zipfit",
+    summary="the records closest to --target by compression distance",
+    params=PARAMS,
+    column="zipfit",
+    direction="higher",
+    select=select,
+    score=score,
+    scores=True,
     score_summary="alignment with --target (1 - mean NCD)",
 )

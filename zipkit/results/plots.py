@@ -1,4 +1,5 @@
 """PNG figures (matplotlib, no display): heatmaps, a labelled scatter, length histograms."""
+
 from __future__ import annotations
 
 import textwrap
@@ -43,8 +44,15 @@ def _finish(ax, xlabel: str, ylabel: str, title: str, log_x: bool) -> None:
     ax.grid(alpha=0.3)
 
 
-def heatmap(values: Sequence[Sequence[float]], rows: Sequence[str], columns: Sequence[str], title: str,
-            xlabel: str, ylabel: str, path: str | Path) -> None:
+def heatmap(
+    values: Sequence[Sequence[float]],
+    rows: Sequence[str],
+    columns: Sequence[str],
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    path: str | Path,
+) -> None:
     plt = pyplot()
     data = np.asarray(values, dtype=float)
     fig, ax = plt.subplots(figsize=(max(6.0, 1.6 + 0.75 * len(columns)), 1.6 + 0.42 * len(rows)))
@@ -54,8 +62,15 @@ def heatmap(values: Sequence[Sequence[float]], rows: Sequence[str], columns: Seq
     middle = np.nanmean(data)
     for i in range(data.shape[0]):
         for j in range(data.shape[1]):
-            ax.text(j, i, f"{data[i, j]:.2f}", ha="center", va="center", fontsize=7,
-                    color="black" if data[i, j] > middle else "white")
+            ax.text(
+                j,
+                i,
+                f"{data[i, j]:.2f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="black" if data[i, j] > middle else "white",
+            )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     set_title(ax, title)
@@ -63,8 +78,16 @@ def heatmap(values: Sequence[Sequence[float]], rows: Sequence[str], columns: Seq
     save(fig, path)
 
 
-def scatter(x: Sequence[float], y: Sequence[float], labels: Sequence[str], xlabel: str, ylabel: str,
-            title: str, path: str | Path, log_x: bool = True) -> None:
+def scatter(
+    x: Sequence[float],
+    y: Sequence[float],
+    labels: Sequence[str],
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    path: str | Path,
+    log_x: bool = True,
+) -> None:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.scatter(x, y, s=30)
@@ -96,15 +119,26 @@ def histograms(lengths: dict[str, Sequence[float]], xlabel: str, title: str, pat
     save(fig, path)
 
 
-def boxes(values: dict[str, Sequence[float]], xlabel: str, title: str, path: str | Path,
-          log_x: bool = True, reference: tuple[str, float] | None = None) -> None:
+def boxes(
+    values: dict[str, Sequence[float]],
+    xlabel: str,
+    title: str,
+    path: str | Path,
+    log_x: bool = True,
+    reference: tuple[str, float] | None = None,
+) -> None:
     """One horizontal box plot per named set (quartiles, 1.5 IQR whiskers, mean as a dot);
     ``reference`` (label, x) draws a dashed vertical line."""
     plt = pyplot()
     names = list(values)
     fig, ax = plt.subplots(figsize=(7, 1.2 + 0.32 * len(names)))
-    ax.boxplot([values[n] for n in names], orientation="horizontal", showfliers=False, showmeans=True,
-               meanprops={"marker": "o", "markersize": 4})
+    ax.boxplot(
+        [values[n] for n in names],
+        orientation="horizontal",
+        showfliers=False,
+        showmeans=True,
+        meanprops={"marker": "o", "markersize": 4},
+    )
     ax.set_yticks(range(1, len(names) + 1), names, fontsize=8)
     ax.invert_yaxis()
     if reference:
@@ -118,9 +152,16 @@ def boxes(values: dict[str, Sequence[float]], xlabel: str, title: str, path: str
     save(fig, path)
 
 
-def lines(series: dict[str, tuple[Sequence[float], Sequence[float]]], xlabel: str, ylabel: str, title: str,
-          path: str | Path, log_x: bool = False, bands: dict[str, Sequence[float]] | None = None,
-          reference: tuple[str, float] | None = None) -> None:
+def lines(
+    series: dict[str, tuple[Sequence[float], Sequence[float]]],
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    path: str | Path,
+    log_x: bool = False,
+    bands: dict[str, Sequence[float]] | None = None,
+    reference: tuple[str, float] | None = None,
+) -> None:
     """One line per named (x, y) series, with markers; ``bands`` (name -> the spread of y)
     shades y +- spread; ``reference`` (label, y) draws a dashed horizontal line."""
     plt = pyplot()
@@ -137,9 +178,17 @@ def lines(series: dict[str, tuple[Sequence[float], Sequence[float]]], xlabel: st
     save(fig, path)
 
 
-def fitted(x: Sequence[float], y: Sequence[float], groups: Sequence[str],
-           fits: Sequence[tuple[str, float, float]], xlabel: str, ylabel: str, title: str, path: str | Path,
-           errors: Sequence[float] | None = None) -> None:
+def fitted(
+    x: Sequence[float],
+    y: Sequence[float],
+    groups: Sequence[str],
+    fits: Sequence[tuple[str, float, float]],
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    path: str | Path,
+    errors: Sequence[float] | None = None,
+) -> None:
     """Points coloured by group (with error bars when given) and fitted lines (label, slope,
     intercept), the first solid, the others dashed."""
     plt = pyplot()
@@ -147,12 +196,25 @@ def fitted(x: Sequence[float], y: Sequence[float], groups: Sequence[str],
     x, y = np.asarray(x, float), np.asarray(y, float)
     for group in dict.fromkeys(groups):
         mask = np.array([g == group for g in groups])
-        ax.errorbar(x[mask], y[mask], yerr=None if errors is None else np.asarray(errors, float)[mask],
-                    fmt="o", markersize=5, capsize=2, label=group)
+        ax.errorbar(
+            x[mask],
+            y[mask],
+            yerr=None if errors is None else np.asarray(errors, float)[mask],
+            fmt="o",
+            markersize=5,
+            capsize=2,
+            label=group,
+        )
     span = np.linspace(x.min(), x.max(), 50)
     for k, (label, slope, intercept) in enumerate(fits):
-        ax.plot(span, slope * span + intercept, color="black", linewidth=1, linestyle="-" if k == 0 else "--",
-                label=f"{label} (y = {slope:.3g} x + {intercept:.3g})")
+        ax.plot(
+            span,
+            slope * span + intercept,
+            color="black",
+            linewidth=1,
+            linestyle="-" if k == 0 else "--",
+            label=f"{label} (y = {slope:.3g} x + {intercept:.3g})",
+        )
     _finish(ax, xlabel, ylabel, title, log_x=False)
     ax.legend(fontsize=7)
     save(fig, path)

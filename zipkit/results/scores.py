@@ -1,4 +1,5 @@
 """``Scores``: what :func:`zipkit.score` returns, one value per record with its direction."""
+
 from __future__ import annotations
 
 import json
@@ -95,8 +96,10 @@ class Scores(np.lib.mixins.NDArrayOperatorsMixin):
                 pq.write_table(self.to_arrow(), out)
             return
         columns = self._table_columns()
-        rows = (json.dumps(dict(zip(columns, _json_row(row)))).encode()
-                for row in zip(*(np.asarray(c).tolist() for c in columns.values())))
+        rows = (
+            json.dumps(dict(zip(columns, _json_row(row)))).encode()
+            for row in zip(*(np.asarray(c).tolist() for c in columns.values()))
+        )
         with atomic_output(path) as out:
             if out_format == "jsonl":
                 out.writelines(row + b"\n" for row in rows)

@@ -1,4 +1,5 @@
 """``Selection``: what :func:`zipkit.select` returns."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,7 @@ class Selection:
     manifest: dict
 
     def report(self) -> dict:
-        return {"indices": self.indices.tolist(), "scores": self.scores.tolist(),
-                "manifest": self.manifest}
+        return {"indices": self.indices.tolist(), "scores": self.scores.tolist(), "manifest": self.manifest}
 
     def write_report(self, path: str | os.PathLike) -> None:
         with atomic_output(path) as out:
