@@ -13,7 +13,7 @@ from .spec import BOTH, Method, Param
 
 PARAMS = (
     *BUDGETS[:2],
-    TOKENIZER.but(commands=BOTH),
+    TOKENIZER.but(commands=BOTH, group="length"),
     Param(
         "longest",
         True,
