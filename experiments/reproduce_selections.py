@@ -11,7 +11,7 @@ temporary ``$ZIPKIT_CACHE``, so nothing computed before this run is reused.
 
 Run from the repository root::
 
-    python -m experiments.reproduce_selections [--skip-models] [--only SUBSTRING] [--out PATH]
+    python -m experiments.reproduce_selections [--skip-models] [--only SUBSTRING ...] [--data-dir DIR] [--out PATH]
 
 ``--skip-models`` leaves out cluster, perplexity and IFD (CPU-heavy models). The report
 (default ``experiments/results/reproduce_selections.json``) lists each file and the totals;
@@ -113,7 +113,9 @@ def check(path: Path, pool, config: dict, data_dir: Path) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", help="check only files whose FOLDER/FILE contains this")
+    parser.add_argument(
+        "--only", action="append", metavar="SUBSTRING", help="only files whose FOLDER/FILE holds it (repeatable: any)"
+    )
     parser.add_argument("--skip-models", action="store_true", help="leave out " + ", ".join(MODELS))
     parser.add_argument("--data-dir", type=Path, help="the data folder (default: ../shared/data)")
     parser.add_argument("--out", type=Path, default=RESULTS / "reproduce_selections.json")
@@ -123,7 +125,7 @@ def main() -> int:
     files = [
         p
         for p in sorted(RESULTS.glob("*/selections/*.json"))
-        if not args.only or args.only in f"{p.parent.parent.name}/{p.name}"
+        if not args.only or any(s in f"{p.parent.parent.name}/{p.name}" for s in args.only)
     ]
     built: dict[str, object] = {}
     rows: list[dict] = []
