@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -122,6 +123,7 @@ def main() -> int:
     args = parser.parse_args()
     data_dir = args.data_dir or pools.default_data_dir()
     os.environ["ZIPKIT_CACHE"] = cache = tempfile.mkdtemp(prefix="zipkit-reproduce-")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a kill still removes the cache
     files = [
         p
         for p in sorted(RESULTS.glob("*/selections/*.json"))
