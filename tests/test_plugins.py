@@ -38,9 +38,7 @@ PLUGIN = textwrap.dedent('''
 
     def select(pool, p, timings):
         keys = score(pool, p)[0]["bytes"]
-        return ranked_selection(pool, method="bytes_first", keys=keys, descending=False, params={},
-                                budget=p["budget"], budget_tokens=p["budget_tokens"], tokenizer=p["tokenizer"],
-                                timings=timings, score="bytes of the text")
+        return ranked_selection(pool, p, keys=keys, descending=False, timings=timings, score="bytes of the text")
 
 
     METHOD = Method(name="bytes_first", summary="the shortest texts first", params=BUDGETS, column="bytes",

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .budget import check_budget, check_fits
-from .manifest import Timings, versions
+from .manifest import Timings
 from .results import Selection
 
 
@@ -38,22 +38,11 @@ def take(ranking: np.ndarray, budget: int | None, budget_tokens: int | None, tok
     return ranking
 
 
-def check_budget_early(pool: Any, budget: int | None, budget_tokens: int | None, optional: bool = False) -> None:
-    """The budget checks of :func:`ranked_selection`, before a method's expensive scoring
-    (``optional``: a method with a filter may run without a budget)."""
-    if not optional or budget is not None or budget_tokens is not None:
-        check_budget(len(pool) if pool.records is not None else None, budget, budget_tokens)
-
-
 def ranked_selection(
     pool: Any,
+    p: dict,
     *,
-    method: str,
     keys: np.ndarray,
-    params: dict,
-    budget: int | None,
-    budget_tokens: int | None,
-    tokenizer: str,
     timings: Timings,
     score: str,
     descending: bool = True,
@@ -61,14 +50,17 @@ def ranked_selection(
     filter_name: str | None = None,
     extra: dict | None = None,
 ) -> Selection:
-    """Select by ``keys`` (higher first unless ``descending=False``) under a budget.
+    """Select by ``keys`` (higher first unless ``descending=False``) under the budget of the
+    resolved parameters ``p`` (``budget``, ``budget_tokens``, ``tokenizer``).
 
     ``score`` says what the keys are, for the manifest (with the order they rank in).
 
     ``eligible`` masks records a filter (named ``filter_name``, e.g. "threshold=0.3") let
     through; a count budget larger than what passes is an error naming the filter. With a
-    filter, no budget at all selects everything that passes.
+    filter, no budget at all selects everything that passes. The manifest holds what only the
+    ranking knows; :func:`zipkit.api.run_manifest` adds the method, parameters and the rest.
     """
+    budget, budget_tokens, tokenizer = p["budget"], p["budget_tokens"], p["tokenizer"]
     if filter_name is None or budget is not None or budget_tokens is not None:
         check_budget(len(pool), budget, budget_tokens)
     if eligible is not None and budget is not None and budget > int(eligible.sum()):
@@ -86,17 +78,12 @@ def ranked_selection(
         picked = take(ranking, budget, budget_tokens, tokens)
     if not len(picked):
         raise ValueError(_why_nothing(keys, descending, ranking, tokens, budget_tokens, tokenizer, filter_name))
-    extra = dict(extra or {})
     manifest = {
-        "method": method,
-        "parameters": {**params, **extra.pop("parameters", {})},
         "score": {"is": score, "order": "descending" if descending else "ascending"},
-        **extra,
+        **(extra or {}),
         "eligible": len(pool) if eligible is None else int(eligible.sum()),
         "selected": len(picked),
         "tokens_selected": int(tokens[picked].sum()) if tokens is not None else None,
-        "versions": versions(),
-        "timings": timings,
     }
     return Selection(picked.astype(np.int64), np.asarray(keys, np.float64)[picked], manifest)
 

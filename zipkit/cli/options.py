@@ -118,8 +118,3 @@ def method_params(args: argparse.Namespace, command: str) -> dict:
     if "progress" in spec.parameters(command):
         params["progress"] = False if args.no_progress else None
     return params
-
-
-def flags() -> dict[str, str]:
-    """Every method parameter's command-line option, by parameter name (for error messages)."""
-    return {p.name: p.option for name in methods.names() for p in methods.get(name).params}

@@ -104,14 +104,10 @@ def select(pool, p: dict, timings: Timings) -> Selection:
     extra = {"parameters": {"device": resolved, "clusters": k}, "embedding_dim": int(vectors.shape[1]), **(info or {})}
     return ranked_selection(
         pool,
-        method="cluster",
+        p,
         keys=np.where(eligible, keys, 0.0),
         descending=False,
-        params={},
-        budget=p["budget"],
         score=f"rank in the {p['rule']} rule's order over the clusters (0 = first)",
-        budget_tokens=p["budget_tokens"],
-        tokenizer=p["tokenizer"],
         timings=timings,
         eligible=None if eligible.all() else eligible,
         filter_name=f"one record per centroid of {k} clusters",

@@ -126,13 +126,9 @@ def select(pool, p: dict, timings: Timings) -> Selection:
     key = "log importance weight + Gumbel noise" if p["resampling"] == "gumbel" else "log importance weight"
     return ranked_selection(
         pool,
-        method="dsir",
+        p,
         keys=keys,
-        params={},
-        budget=p["budget"],
         score=key,
-        budget_tokens=p["budget_tokens"],
-        tokenizer=p["tokenizer"],
         timings=timings,
         eligible=eligible,
         filter_name=f"min_tokens={p['min_tokens']}",

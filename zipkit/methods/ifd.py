@@ -49,12 +49,8 @@ def select(pool, p: dict, timings: Timings) -> Selection:
     rule = "IFD < 1" if p["ifd_variant"] == "superfiltering" else "IFD <= 1"
     return ranked_selection(
         pool,
-        method="ifd",
+        p,
         keys=np.where(finite, ifd, -np.inf),
-        params={},
-        budget=p["budget"],
-        budget_tokens=p["budget_tokens"],
-        tokenizer=p["tokenizer"],
         timings=timings,
         score=f"IFD ({p['ifd_variant']})",
         eligible=None if keep.all() else keep,

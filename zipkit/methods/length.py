@@ -39,14 +39,10 @@ def select(pool, p: dict, timings: Timings) -> Selection:
         keys = score(pool, p)[0]["length"]
     return ranked_selection(
         pool,
-        method="length",
+        p,
         keys=keys,
         descending=p["longest"],
-        params={},
-        budget=p["budget"],
         score=f"tokens ({p['tokenizer']})",
-        budget_tokens=p["budget_tokens"],
-        tokenizer=p["tokenizer"],
         timings=timings,
     )
 

@@ -42,14 +42,10 @@ def select(pool, p: dict, timings: Timings) -> Selection:
     skip = ", skipping the top third" if p["prefer"] == "middle" else ""
     return ranked_selection(
         pool,
-        method="perplexity",
+        p,
         keys=np.nan_to_num(loss, nan=-np.inf),
         descending=p["prefer"] != "lowest",
-        params={},
-        budget=p["budget"],
         score=f"mean NLL of the {p['tokens']} tokens",
-        budget_tokens=p["budget_tokens"],
-        tokenizer=p["tokenizer"],
         timings=timings,
         eligible=None if eligible.all() else eligible,
         filter_name=f"having a scored token{skip}",

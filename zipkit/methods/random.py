@@ -67,14 +67,10 @@ def select(pool, p: dict, timings: Timings) -> Selection:
         keys = random_keys(len(pool), p["seed"], strata)
     return ranked_selection(
         pool,
-        method="random",
+        p,
         keys=keys,
         descending=False,
-        params={},
-        budget=p["budget"],
         score="rank in a seeded random order (0 = first)",
-        budget_tokens=p["budget_tokens"],
-        tokenizer=p["tokenizer"],
         timings=timings,
     )
 

@@ -269,13 +269,9 @@ def select(pool, p: dict, timings: Timings) -> Selection:
     eligible = scores >= p["threshold"] if p["threshold"] is not None else None
     return ranked_selection(
         pool,
-        method="zipfit",
+        p,
         keys=scores,
-        params={},
-        budget=p["budget"],
         score=f"ZIP-FIT alignment, 1 - {p['aggregate']} NCD to the target",
-        budget_tokens=p["budget_tokens"],
-        tokenizer=p["tokenizer"],
         timings=timings,
         eligible=eligible,
         filter_name=f"threshold={p['threshold']}",
