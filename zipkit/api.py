@@ -63,8 +63,7 @@ def score(records: Any, method: str = "ratio", *, engine: Any = "local", **param
     pool = open_pool(records, executor, progress=resolved.get("progress"))
     with timings.stage("score"):
         columns, info = spec.score(pool, resolved)
-    extra = {"lm": info} if spec.name in ("perplexity", "ifd") else (info or {})
-    manifest = run_manifest("score", spec, resolved, pool, executor, timings, extra)
+    manifest = run_manifest("score", spec, resolved, pool, executor, timings, info or {})
     return Scores(
         values=np.asarray(columns[spec.column], dtype=np.float64),
         column=spec.column,

@@ -116,14 +116,7 @@ def load_pool(args: argparse.Namespace, path: str | None = None, records: Record
     path = args.pool if path is None else path
     if records is None:
         records = read_records(path, progress=progress(args), **read_options(args))
-    if records.skipped:
-        report_skipped(records)
-    if not len(records):
-        raise ValueError(
-            f"no readable records in {path}: all {len(records.skipped):,} were skipped as bad (see above)"
-            if records.skipped
-            else f"no records in {path}: the pool is empty"
-        )
+    check_read(len(records), records.skipped, path)
     return records
 
 
@@ -131,12 +124,13 @@ def progress(args: argparse.Namespace) -> bool | None:
     return False if args.no_progress else None
 
 
-def report_skipped(records: Records) -> None:
-    kinds = Counter(bad.problem.split(":")[0].split(" (")[0] for bad in records.skipped)
-    print(f"skipped {len(records.skipped):,} bad record(s) of {records.path}:", file=sys.stderr)
+def report_skipped(skipped: list, path: str) -> None:
+    """The bad records a read left out, by kind, with a few examples."""
+    kinds = Counter(bad.problem.split(":")[0].split(" (")[0] for bad in skipped)
+    print(f"skipped {len(skipped):,} bad record(s) of {path}:", file=sys.stderr)
     for kind, n in kinds.most_common():
         print(f"  {n:>8,d} x {kind}", file=sys.stderr)
-    for bad in records.skipped[:5]:
+    for bad in skipped[:5]:
         print(f"  e.g. {bad}", file=sys.stderr)
 
 
@@ -148,14 +142,14 @@ def check_run_outputs(args: argparse.Namespace, **more: str | None) -> None:
     output_format(args.output)
 
 
-def check_read(mapped, path: str) -> None:
-    """After a pass that read the pool shard by shard: say what it skipped; refuse a pool
+def check_read(count: int, skipped: list, path: str) -> None:
+    """After the pool was read (whole, or shard by shard): say what was skipped; refuse a pool
     with no readable record."""
-    if mapped.skipped:
-        report_skipped(mapped)
-    if not len(mapped):
+    if skipped:
+        report_skipped(skipped, path)
+    if not count:
         raise ValueError(
-            f"no readable records in {path}: all {len(mapped.skipped):,} were skipped as bad (see above)"
-            if mapped.skipped
+            f"no readable records in {path}: all {len(skipped):,} were skipped as bad (see above)"
+            if skipped
             else f"no records in {path}: the pool is empty"
         )

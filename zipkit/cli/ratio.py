@@ -94,7 +94,7 @@ def _ratio_of(args: argparse.Namespace, path: str, compressor, engine: Executor)
             records = engine.map_files(
                 path, RecordRatios(compressor.spec, args.serializer, args.workers), read_options(args), progress(args)
             )
-            check_read(records, path)
+            check_read(len(records), records.skipped, path)
             per_record, lengths = records.columns["ratio"], records.columns["bytes"]
         with timings.stage("dataset_ratio"):
             whole = ratio.shards_ratio(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .. import ratio
+from .. import methods, ratio
 from ..api import open_pool, score
 from ..io import atomic_output
 from ..manifest import command_line
@@ -53,12 +53,12 @@ def run(args: argparse.Namespace) -> int:
     pool = open_pool(args.pool, executor, read=read_options(args), progress=progress(args))
     if pool.records is None:
         result = score(pool, method=args.method, engine=executor, **params)
-        check_read(_Read(pool), args.pool)
+        check_read(len(pool), pool.skipped, args.pool)
     else:
         load_pool(args, records=pool.records)
         result = score(pool, method=args.method, engine=executor, **params)
-    if args.method not in ("perplexity", "ifd"):  # their losses are written with the score
-        result.columns = {args.method: result.values}
+    if not methods.get(args.method).writes_all_columns:
+        result.columns = {result.column: result.values}
     result.manifest["argv"] = command_line()
     result.write(args.output)
     if args.report:
@@ -72,11 +72,3 @@ def run(args: argparse.Namespace) -> int:
     )
     print("time     " + ", ".join(f"{k} {v:.2f} s" for k, v in result.manifest["timings"].items()))
     return 0
-
-
-class _Read:
-    def __init__(self, pool) -> None:
-        self.skipped, self.pool = pool.skipped, pool
-
-    def __len__(self) -> int:
-        return len(self.pool)

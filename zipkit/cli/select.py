@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     result = select(pool, method=args.method, engine=executor, **params)
     result.manifest["argv"] = command_line()
     if pool.records is None and pool.skipped:
-        report_skipped(_Skipped(pool.skipped, args.pool))
+        report_skipped(pool.skipped, args.pool)
     if pool.records is not None:
         pool.records.write(result.indices, args.output)
     else:  # read back from the shards, in selection order
@@ -76,10 +76,3 @@ def run(args: argparse.Namespace) -> int:
     times = ", ".join(f"{k} {v:.2f} s" for k, v in m["timings"].items())
     print(f"time     {times}")
     return 0
-
-
-class _Skipped:
-    """What :func:`report_skipped` reads of a pool: its skipped records and path."""
-
-    def __init__(self, skipped: list, path: str) -> None:
-        self.skipped, self.path = skipped, path

@@ -36,13 +36,13 @@ def score(pool, p: dict) -> tuple[dict, dict]:
 def select(pool, p: dict, timings: Timings) -> Selection:
     """Highest IFD first among records the variant keeps (IFD < 1, or <= 1 for cherry)."""
     with timings.stage("lm_scores"):
-        columns, lm = score(pool, p)
+        columns, info = score(pool, p)
     ifd = columns["ifd"]
     finite = np.isfinite(ifd)
     keep = finite & ((ifd < 1) if p["ifd_variant"] == "superfiltering" else (ifd <= 1))
     extra = {
-        "parameters": {"max_length": lm["max_length"]},
-        "lm": lm,
+        "parameters": {"max_length": info["lm"]["max_length"]},
+        **info,
         "ifd_dropped": int((finite & ~keep).sum()),
         "unscored": int((~finite).sum()),
     }
@@ -68,5 +68,6 @@ METHOD = Method(
     select=select,
     score=score,
     scores=True,
+    writes_all_columns=True,
     score_summary="IFD with the losses it comes from",
 )

@@ -50,7 +50,7 @@ class LmLosses(Step):
 
 
 def losses(pool, kind: str, p: dict, **settings) -> tuple[dict, dict]:
-    """The ``kind`` pass over the pool: columns and the LM manifest."""
+    """The ``kind`` pass over the pool: columns, and the LM's manifest under ``lm``."""
     step = LmLosses(
         kind,
         p["model"],
@@ -61,4 +61,5 @@ def losses(pool, kind: str, p: dict, **settings) -> tuple[dict, dict]:
         progress=p["progress"],
         **settings,
     )
-    return pool.map(step)
+    columns, lm = pool.map(step)
+    return columns, {"lm": lm}

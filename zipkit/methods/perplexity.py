@@ -32,7 +32,7 @@ def score(pool, p: dict) -> tuple[dict, dict]:
 def select(pool, p: dict, timings: Timings) -> Selection:
     """Records by mean NLL under a small causal LM: highest first by default."""
     with timings.stage("lm_scores"):
-        columns, lm = score(pool, p)
+        columns, info = score(pool, p)
     loss = columns["mean_nll"]
     eligible = np.isfinite(loss)
     if p["prefer"] == "middle":
@@ -49,7 +49,7 @@ def select(pool, p: dict, timings: Timings) -> Selection:
         timings=timings,
         eligible=None if eligible.all() else eligible,
         filter_name=f"having a scored token{skip}",
-        extra={"lm": lm},
+        extra=info,
     )
 
 
@@ -62,5 +62,6 @@ METHOD = Method(
     select=select,
     score=score,
     scores=True,
+    writes_all_columns=True,
     score_summary="perplexity and mean NLL under a causal LM, with every loss",
 )

@@ -78,7 +78,9 @@ class Method:
     run through ``pool.map(step)`` (columns by name, ``column`` among them; ``info``: what the
     manifest should say of how it ran, or None). ``select(pool, params, timings) ->
     Selection``: the selection, from the scores it computes through the same pool.
-    ``scores``: whether ``zipkit score`` offers the method; ``score_summary``: its line there.
+    ``scores``: whether ``zipkit score`` offers the method; ``score_summary``: its line there;
+    ``writes_all_columns``: whether ``zipkit score`` writes every column the scoring produced
+    (the LM methods' losses beside their score) or the score alone.
     """
 
     name: str
@@ -90,6 +92,7 @@ class Method:
     score: Callable[..., Any] | None = None
     scores: bool = False
     score_summary: str = ""
+    writes_all_columns: bool = False
 
     def __post_init__(self) -> None:
         if self.direction not in ("lower", "higher"):
@@ -117,9 +120,5 @@ class Method:
 
     def result_params(self, resolved: dict) -> dict:
         """The resolved parameters that change the result (what keys it)."""
-        return {
-            name: value
-            for name, value in resolved.items()
-            if name in self.parameters(SELECT) | self.parameters(SCORE)
-            and (self.parameters(SELECT) | self.parameters(SCORE))[name].changes_result
-        }
+        declared = {p.name: p for p in self.params}
+        return {name: value for name, value in resolved.items() if declared[name].changes_result}

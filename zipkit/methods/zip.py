@@ -134,18 +134,15 @@ def select(pool, p: dict, timings: Timings) -> Selection:
     config = _Config.build(p)
     path = _checkpoint_path(p["checkpoint"], p["checkpoint_every"], p["resume"])
     budget, budget_tokens, tokenizer = p["budget"], p["budget_tokens"], p["tokenizer"]
-    with timings.stage("prepare"):
-        if p["dedup"]:
-            available = _initial_pool(pool.need_records("dedup=True (--dedup)"), True)
-        else:
-            available = None
+    # Refused before the pass over every record, for a pool left in its shards.
+    texts_for_dedup = pool.need_records("dedup=True (--dedup)") if p["dedup"] else None
     with timings.stage("initial_scores"):
         initial = pool.map(ZipSingletons(config.compressor.spec, config.serializer, p["workers"], p["progress"]))[0][
             "ratio"
         ]
     with timings.stage("prepare"):
         n = len(pool)
-        available = np.ones(n, dtype=np.bool_) if available is None else available
+        available = np.ones(n, dtype=np.bool_) if texts_for_dedup is None else _first_of_each_text(texts_for_dedup)
         dedup_removed = int(n - available.sum())
         check_budget(n - dedup_removed, budget, budget_tokens)
         tokens = pool.tokens(tokenizer) if budget_tokens is not None else None
@@ -261,9 +258,8 @@ class _Config:
 
     @classmethod
     def build(cls, params: dict) -> "_Config":
+        """From parameters the spec resolved (its choices already checked: variant, fine_context)."""
         variant = params["variant"]
-        if variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
         for name in ("k1", "k2", "k3"):
             value = params[name]
             if not isinstance(value, (int, np.integer)) or value < 1:
@@ -273,8 +269,6 @@ class _Config:
                 f"ZIP needs k3 <= k2 <= k1 (fine <= coarse <= global window), got "
                 f"k1={params['k1']}, k2={params['k2']}, k3={params['k3']}"
             )
-        if params["fine_context"] not in FINE_CONTEXTS:
-            raise ValueError(f"fine_context must be one of {FINE_CONTEXTS}, got {params['fine_context']!r}")
         if variant == "official" and params["budget_tokens"] is not None:
             raise ValueError(
                 "the official variant counts records, as the authors' script does: "
@@ -323,16 +317,16 @@ def _exhausted(config: _Config, run: "_Run") -> str:
     return f"ZIP (paper) selected every record of the pool ({len(run.selected)}) before reaching {wanted}"
 
 
-def _initial_pool(records, dedup: bool) -> np.ndarray:
+def _first_of_each_text(records) -> np.ndarray:
+    """Which records stay in the pool under dedup: the first of each distinct text."""
     available = np.ones(len(records), dtype=np.bool_)
-    if dedup:
-        texts = records.payloads("text")
-        seen: set[bytes] = set()
-        for i in range(len(records)):
-            key = hashlib.blake2b(texts[i], digest_size=16).digest()
-            if key in seen:
-                available[i] = False
-            seen.add(key)
+    texts = records.payloads("text")
+    seen: set[bytes] = set()
+    for i in range(len(records)):
+        key = hashlib.blake2b(texts[i], digest_size=16).digest()
+        if key in seen:
+            available[i] = False
+        seen.add(key)
     return available
 
 
