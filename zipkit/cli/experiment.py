@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..experiments.runner import Runner, build_pool, load_config
 
-    config = load_config(args.config)
+    config = load_config(args.config, args.name)  # validated before any work
     out = Path(args.out or f"{args.name}-results")
     module = importlib.import_module(f"zipkit.experiments.{args.name.replace('-', '_')}")
     runner = Runner(out, build_pool(config), progress=False if args.no_progress else None)

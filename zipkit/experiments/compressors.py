@@ -21,19 +21,20 @@ from .. import ratio
 from ..api import score
 from ..budget import token_counts
 from ..io import read_records
-from ..methods.params import TOKENIZER
 from ..results import plots
 from ..summary import describe, overlap
 from .runner import Runner
+from .schema import validate
 
 
 def run(runner: Runner, config: dict) -> None:
+    config = validate(config, "the config", "compressors")
     spec = config["zip"]
-    measure = spec.get("measure", ["zlib:9"])
-    tokens = token_counts(runner.pool, spec.get("tokenizer", TOKENIZER.default))
+    measure = spec["measure"]
+    tokens = token_counts(runner.pool, spec["tokenizer"])
     rows, chosen = [], []
     budgets = {"count": {"budget": spec["budget"]}}
-    if spec.get("budget_tokens"):
+    if spec["budget_tokens"] is not None:
         budgets["tokens"] = {"budget_tokens": spec["budget_tokens"]}
     for kind, budget in budgets.items():
         for compressor in spec["compressors"]:
@@ -45,7 +46,7 @@ def run(runner: Runner, config: dict) -> None:
     by_kind = {kind: [c for k, c in chosen if k == kind] for kind in budgets}
     results = {"zip": rows, "overlap": {k: overlap(v) for k, v in by_kind.items()}, "single_record_spearman": singles}
     tables = {"ZIP under each compressor": [_table_row(r, measure) for r in rows]}
-    if "zipfit" in config:
+    if "zipfit" in config:  # an optional table: without it, no ZIP-FIT part
         results["zipfit"] = _zipfit(runner, config["zipfit"])
         tables["ZIP-FIT under each compressor"] = results["zipfit"]
     _plots(runner.out, rows, by_kind, measure, tokens)
@@ -100,11 +101,11 @@ def _single_record_spearman(runner: Runner, specs: list[str]) -> dict:
 
 def _zipfit(runner: Runner, spec: dict) -> list[dict]:
     """Time per pair and agreement with the reference compressor's alignment ranking."""
-    target = read_records(_target_source(spec["target"]), text_fields=spec.get("target_fields"), progress=False)
+    target = read_records(_target_source(spec["target"]), text_fields=spec["target_fields"], progress=False)
     sources = runner.pool
-    if spec.get("sources") and spec["sources"] < len(sources):
+    if spec["sources"] is not None and spec["sources"] < len(sources):
         sources = read_records([sources[i] for i in range(spec["sources"])], progress=False)
-    reference = spec.get("reference", "gzip:6")
+    reference = spec["reference"]
     alignments, seconds = {}, {}
     for compressor in [reference] + [c for c in spec["compressors"] if c != reference]:
         runner.say(f"zipfit scores: {compressor}")

@@ -25,12 +25,14 @@ from ..ratio import framed_ratio, spearman
 from ..results import plots
 from ..summary import Chosen
 from .runner import Runner
+from .schema import validate
 from .train import Trainer, check_pool, saved_selections, summarize
 
 
 def run(runner: Runner, config: dict) -> None:
+    config = validate(config, "the config", "entropy-law")
     spec = config["entropy_law"]
-    measure = spec.get("measure", "zlib:9")
+    measure = spec["measure"]
     chosen, groups = _selections(runner, spec)
     trainer = Trainer(runner, config)
     rows = trainer.run_all(chosen)
@@ -50,7 +52,7 @@ def run(runner: Runner, config: dict) -> None:
         for c in chosen
     ]
     fits = {x: fit(points, rows, x) for x in MEASURES}
-    excluded = spec.get("exclude_from_fit", [])
+    excluded = spec["exclude_from_fit"]
     if excluded:  # the same fits without outliers the config names (a fit is not robust to one)
         kept = [p for p in points if p["selection"] not in excluded]
         fits.update({f"{x} without {', '.join(excluded)}": fit(kept, rows, x) for x in MEASURES})
@@ -93,31 +95,26 @@ def run(runner: Runner, config: dict) -> None:
 
 def _selections(runner: Runner, spec: dict) -> tuple[list[Chosen], dict[str, str]]:
     """The selections and the group each belongs to (method, compressor, stages, random)."""
-    chosen = saved_selections(Path(spec["methods"])) if "methods" in spec else []
-    check_pool(chosen, len(runner.pool), spec.get("methods", ""))
+    chosen = saved_selections(Path(spec["methods"])) if spec["methods"] is not None else []
+    check_pool(chosen, len(runner.pool), spec["methods"] or "")
     groups = {c.name: "random" if c.name == "random" else "zip" if c.name == "zip" else "method" for c in chosen}
-    budget = spec.get("budget_tokens")
-    if budget is None:
-        if "methods" not in spec:
-            raise ValueError(
-                "[entropy_law] needs budget_tokens, or methods = DIR (a methods experiment's "
-                "output, whose budget it takes)"
-            )
+    budget = spec["budget_tokens"]
+    if budget is None:  # the schema asks for one of the two
         budget = json.loads((Path(spec["methods"]) / "results.json").read_text())["budget_tokens"]
-    common = {"budget_tokens": int(budget), "tokenizer": spec.get("tokenizer", "packaged:smollm2")}
-    k = {name: spec[name] for name in ("k1", "k2", "k3") if name in spec}
-    for compressor in spec.get("compressors", []):
+    common = {"budget_tokens": int(budget), "tokenizer": spec["tokenizer"]}
+    k = {name: spec[name] for name in ("k1", "k2", "k3") if spec[name] is not None}  # None: ZIP's own
+    for compressor in spec["compressors"]:
         chosen.append(runner.select(f"zip {compressor}", "zip", compressor=compressor, **k, **common))
         groups[chosen[-1].name] = "zip, other compressor"
-    for tokens in spec.get("zip_budgets", []):  # larger ZIP sets, more redundant by construction
+    for tokens in spec["zip_budgets"]:  # larger ZIP sets, more redundant by construction
         chosen.append(
             runner.select(f"zip at {tokens:,} tokens", "zip", **k, **{**common, "budget_tokens": int(tokens)})
         )
         groups[chosen[-1].name] = "zip, larger budget"
-    for k1, k2, k3 in spec.get("stages", []):
+    for k1, k2, k3 in spec["stages"]:
         chosen.append(runner.select(f"zip K={k1}/{k2}/{k3}", "zip", k1=k1, k2=k2, k3=k3, **common))
         groups[chosen[-1].name] = "zip, other K1/K2/K3"
-    for seed in spec.get("random_seeds", []):
+    for seed in spec["random_seeds"]:
         chosen.append(runner.select(f"random seed {seed}", "random", seed=seed, **common))
         groups[chosen[-1].name] = "random"
     return chosen, groups

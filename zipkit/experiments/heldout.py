@@ -36,6 +36,8 @@ FILES = {
     "proofnet_test": ("proofnet/test.jsonl", ["nl_statement", "formal_statement"]),
 }
 BUILT = ("mt_bench", "humaneval_target", "humaneval_eval", "pool_holdout")
+# A name with one of these suffixes is a records file of the user's.
+SUFFIXES = (".json", ".jsonl", ".gz", ".zst", ".parquet")
 
 
 def texts(
@@ -57,7 +59,7 @@ def texts(
             raise ValueError("pool_holdout needs a pool built from sources (a [pool] table with sources)")
         spec = {k: pool[k] for k in ("sources", "limit", "seed", "max_chars") if k in pool}
         found = _texts(read_records(pools.build(data_dir=data, holdout=limit or 100, **spec), progress=False))
-    elif Path(name).suffix in (".json", ".jsonl", ".gz", ".zst", ".parquet"):  # a file of the user's
+    elif Path(name).suffix in SUFFIXES:  # a file of the user's
         _need(Path(name), name)
         found = _texts(read_records(name, progress=False))
     else:

@@ -22,35 +22,21 @@ from ..results import plots
 from ..summary import describe
 from .compressors import _target_source
 from .runner import Runner
-
-# The default rows: label -> the method and the parameters it runs with here (beyond the
-# budget and the tokenizer). A config's ``baselines`` may name any other method, a plugin's
-# included, by its name.
-BASELINES = {
-    "random": ("random", {"seed": 0}),
-    "length": ("length", {}),
-    "dsir": ("dsir", {}),
-    "cluster": ("cluster", {}),
-    "perplexity": ("perplexity", {}),
-    "ifd superfiltering": ("ifd", {"ifd_variant": "superfiltering"}),
-    "ifd cherry": ("ifd", {"ifd_variant": "cherry"}),
-    "zipfit": ("zipfit", {}),
-}
+from .schema import BASELINES, validate  # BASELINES: the default rows, label -> (method, parameters)
 
 
 def run(runner: Runner, config: dict) -> None:
+    config = validate(config, "the config", "methods")
     spec = config["methods"]
-    tokenizer = spec.get("tokenizer", "packaged:smollm2")
-    measure = spec.get("measure", ["zlib:9"])
-    device = spec.get("device", "auto")
+    tokenizer, measure, device = spec["tokenizer"], spec["measure"], spec["device"]
     tokens = token_counts(runner.pool, tokenizer)
-    zip_params = {k: spec[k] for k in ("k1", "k2", "k3") if k in spec}
+    zip_params = {k: spec[k] for k in ("k1", "k2", "k3") if spec[k] is not None}  # None: ZIP's own
     chosen = [runner.select("zip", "zip", budget=spec["zip_budget"], **zip_params)]
     budget_tokens = int(tokens[chosen[0].indices].sum())
     target = None
-    for label in spec.get("baselines", list(BASELINES)):
+    for label in spec["baselines"]:
         method, params = BASELINES.get(label, (label, {}))
-        params = {**params, **spec.get("params", {}).get(label, {})}
+        params = {**params, **spec["params"].get(label, {})}
         takes = methods.get(method).parameters()  # an unknown method is named with the known ones
         if "target" in takes:
             if target is None:
@@ -74,7 +60,7 @@ def run(runner: Runner, config: dict) -> None:
 def _target(spec: dict) -> list[str]:
     from ..io import read_records
 
-    target = read_records(_target_source(spec["target"]), text_fields=spec.get("target_fields"), progress=False)
+    target = read_records(_target_source(spec["target"]), text_fields=spec["target_fields"], progress=False)
     return [target.text(i) for i in range(len(target))]
 
 

@@ -25,7 +25,7 @@ from ..io import Records, atomic_output, read_records
 from ..manifest import versions
 from ..results import Selection
 from ..summary import Chosen
-from . import pools
+from . import pools, schema
 
 try:
     import tomllib
@@ -33,12 +33,15 @@ except ImportError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 
-def load_config(path: str | Path) -> dict:
+def load_config(path: str | Path, kind: str | None = None) -> dict:
+    """The TOML config at ``path``; with ``kind`` (an experiment's name), validated against its
+    schema and with every default filled in (``schema.validate``)."""
     try:
         with open(path, "rb") as stream:
-            return tomllib.load(stream)
+            config = tomllib.load(stream)
     except tomllib.TOMLDecodeError as err:
         raise ValueError(f"config {path} is not valid TOML: {err}") from None
+    return config if kind is None else schema.validate(config, path, kind)
 
 
 def build_pool(config: dict) -> Records:
@@ -46,27 +49,23 @@ def build_pool(config: dict) -> Records:
     ``pools.SOURCES``), ``max_chars`` per record, ``limit`` records sampled with ``seed``,
     ``data_dir`` (default ../shared/data); or ``from``, the output folder of an earlier
     experiment, whose pool it rebuilds (the config is updated to that pool's table)."""
-    spec = config.get("pool", {})
+    spec = schema.table(config.get("pool", {}), getattr(config, "path", "the config"))
     if "from" in spec:
-        config["pool"] = spec = pool_of(spec["from"])
+        spec = pool_of(spec["from"])
+    config["pool"] = spec
     if "path" in spec:  # a pool file of the user's own
         return read_records(spec["path"], progress=False)
-    records = pools.build(
-        spec.get("sources", ["sharegpt"]),
-        spec.get("data_dir"),
-        spec.get("limit"),
-        spec.get("seed", 0),
-        spec.get("max_chars"),
-    )
+    records = pools.build(spec["sources"], spec["data_dir"], spec["limit"], spec["seed"], spec["max_chars"])
     return read_records(records, progress=False)
 
 
 def pool_of(folder: str | Path) -> dict:
-    """The ``[pool]`` table of the experiment whose output is in ``folder``."""
+    """The ``[pool]`` table of the experiment whose output is in ``folder``, checked and with
+    its defaults filled in."""
     path = Path(folder) / "results.json"
     if not path.is_file():
         raise FileNotFoundError(f"[pool] from = {str(folder)!r}: no {path}; run that experiment first")
-    pool = json.loads(path.read_text())["config"].get("pool", {})
+    pool = schema.table(json.loads(path.read_text())["config"].get("pool", {}), path)
     return pool_of(pool["from"]) if "from" in pool else pool
 
 
@@ -101,9 +100,9 @@ class Runner:
             with atomic_output(path) as out:
                 out.write(json.dumps(report).encode())
             self.made += 1
-        return Chosen(
-            label, np.asarray(report["indices"], np.int64), np.asarray(report["scores"], np.float64), report["manifest"]
-        )
+        # A report's indices are the pool's input rows; the analyses index the records read.
+        positions = self.pool.positions_of(report["indices"], str(path))
+        return Chosen(label, positions, np.asarray(report["scores"], np.float64), report["manifest"])
 
     def say(self, message: str) -> None:
         if self.progress is not False:
@@ -114,7 +113,7 @@ class Runner:
         results.csv (the first table), atomically."""
         results = {
             "experiment": name,
-            "config": config,
+            "config": _given(config),
             "pool": self.pool.describe(),
             **results,
             "selections_made": self.made,
@@ -142,6 +141,16 @@ def markdown(rows: list[dict]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(cell(row[k]) for k in head) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def _given(value: Any) -> Any:
+    """A config as TOML could write it: keys whose value is None left out (TOML has no null;
+    read back, a key left out is None again), so that a results.json's config is one again."""
+    if isinstance(value, dict):
+        return {k: _given(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_given(v) for v in value]
+    return value
 
 
 def _safe(label: str) -> str:

@@ -27,13 +27,13 @@ from ..results import plots
 from ..summary import Chosen
 from . import heldout, training
 from .runner import Runner, _safe
-
-DEFAULT_EVAL = ["mt_bench", "lima_test", "vicuna", "pool_holdout"]
+from .schema import validate
 
 
 def run(runner: Runner, config: dict) -> None:
+    config = validate(config, "the config", "train")
     spec = config["train"]
-    chosen = saved_selections(Path(spec["selections"]), spec.get("only"))
+    chosen = saved_selections(Path(spec["selections"]), spec["only"])
     check_pool(chosen, len(runner.pool), spec["selections"])
     trainer = Trainer(runner, config)
     rows = trainer.run_all(chosen)
@@ -104,20 +104,21 @@ def check_pool(chosen: list[Chosen], n: int, folder: str) -> None:
 
 
 class Trainer:
-    """Trains the runs of an experiment and caches each one's result."""
+    """Trains the runs of an experiment and caches each one's result; ``config`` is validated
+    (``schema.validate``: its ``[train]`` table holds every key, defaults filled in)."""
 
     def __init__(self, runner: Runner, config: dict) -> None:
-        spec = config.get("train", {})
+        spec = config["train"]
         self.runner = runner
-        self.settings = training.Settings.from_config(spec.get("settings", {}))
-        self.seeds = list(spec.get("seeds", [0]))
-        self.asked_tokens = spec.get("tokens")
-        self.reuse = [Path(p) / "runs" for p in spec.get("reuse", [])]
-        self.eval_names = list(spec.get("eval", DEFAULT_EVAL))
-        limit = spec.get("eval_limit", 50)
+        self.settings = training.Settings.from_config(spec["settings"])
+        self.seeds = list(spec["seeds"])
+        self.asked_tokens = spec["tokens"]
+        self.reuse = [Path(p) / "runs" for p in spec["reuse"]]
+        self.eval_names = list(spec["eval"])
+        limit = spec["eval_limit"]
         runner.say(f"held-out sets: {', '.join(self.eval_names)}")
         texts = {
-            name: heldout.texts(name, limit=limit, pool=config.get("pool"), seed=spec.get("eval_seed", 0))
+            name: heldout.texts(name, limit=limit, pool=config["pool"], seed=spec["eval_seed"])
             for name in self.eval_names
         }
         self.held_out = {name: training.encode(t, self.settings.model) for name, t in texts.items()}

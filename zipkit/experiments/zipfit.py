@@ -23,12 +23,12 @@ from ..results import plots
 from ..summary import Chosen
 from . import heldout, training
 from .runner import Runner
+from .schema import validate
 from .train import Trainer, mean_sd
-
-METHODS = ("zipfit", "dsir", "random")
 
 
 def run(runner: Runner, config: dict) -> None:
+    config = validate(config, "the config", "zipfit")
     spec = config["zipfit"]
     budgets = sorted(spec["budgets"])
     results, tables = {}, {}
@@ -60,14 +60,15 @@ def _task(runner: Runner, config: dict, task: dict, budgets: list[int]) -> dict:
     curve, and the tokens each method needs to reach each reference loss."""
     spec = config["zipfit"]
     runner.say(f"task {task['name']}: target {task['target']}, evaluation {task['eval']}")
-    target = heldout.texts(task["target"], pool=config.get("pool"))
-    methods = spec.get("methods", list(METHODS))
-    trainer = Trainer(runner, {**config, "train": {**config.get("train", {}), "eval": [task["eval"]]}})
+    target = heldout.texts(task["target"], pool=config["pool"])
+    methods = spec["methods"]
+    # The task names the held-out set and each budget the tokens (the schema refuses them in [train]).
+    trainer = Trainer(runner, {**config, "train": {**config["train"], "eval": [task["eval"]], "tokens": None}})
     tokens = stream_tokens(runner.pool, trainer.settings.model)
     step = trainer.settings.tokens_per_step
     runs = []
     for seed in trainer.seeds:  # the training seed is also random's selection seed
-        ranked = {m: ranking(runner, task["name"], m, target, seed, spec.get("params", {}).get(m, {})) for m in methods}
+        ranked = {m: ranking(runner, task["name"], m, target, seed, spec["params"].get(m, {})) for m in methods}
         for budget in budgets:
             chosen = [
                 Chosen(f"{m} {budget}", prefix_holding(c.indices, tokens, budget), None, c.manifest)
@@ -122,7 +123,7 @@ def ranking(runner: Runner, task: str, method: str, target: list[str], seed: int
 def reference_losses(task: dict, curve: list[dict], largest: int) -> dict[str, float]:
     """The losses to reach: the config's ``reach_loss`` (a number or a list), else the loss
     each method other than ZIP-FIT reaches at the largest budget."""
-    given = task.get("reach_loss")
+    given = task["reach_loss"]
     if given is not None:
         return {f"loss {v}": float(v) for v in (given if isinstance(given, list) else [given])}
     return {
