@@ -33,7 +33,7 @@ models: $(BIN)/python
 DEMO ?= demo-output
 demo: install
 	mkdir -p $(DEMO)
-	$(BIN)/zipkit select packaged:sharegpt --budget 500 -o $(DEMO)/zip.jsonl --report $(DEMO)/zip.json
+	$(BIN)/zipkit select packaged:sharegpt --budget 500 --dedup --min-tokens 8 -o $(DEMO)/zip.jsonl --report $(DEMO)/zip.json
 	$(BIN)/zipkit inspect $(DEMO)/zip.json --pool packaged:sharegpt
 
 test: dev models

@@ -285,3 +285,73 @@ def test_hosts_are_the_live_nodes_machines(cluster):
     from zipkit.executors.ray import _hosts
 
     assert _hosts(ray) == {node["NodeManagerAddress"] for node in ray.nodes()} and len(_hosts(ray)) == 1
+
+
+def _ratio_pool(folder, shards=3, per=40):
+    import random as _random
+
+    rng = _random.Random(3)
+    words = "data model train compress ratio token select pool record zip budget".split()
+    folder.mkdir()
+    for k in range(shards):
+        lines = [
+            json.dumps({"text": " ".join(rng.choice(words) for _ in range(rng.randint(5, 60)))}) for _ in range(per)
+        ]
+        (folder / f"part-{k}.jsonl").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def test_concurrent_scores_in_one_scores_dir_keep_to_their_compressor(tmp_path):
+    """Two score runs at once, other compressors, one --scores-dir: each gets its own ratios,
+    equal to the ratios computed here without any folder."""
+    import subprocess
+    import sys
+
+    from zipkit import compressors, read_records
+    from zipkit.ratio import record_ratios
+
+    pool = _ratio_pool(tmp_path / "shards")
+    runs = {spec: tmp_path / f"{spec.replace(':', '_')}.jsonl" for spec in ("zlib:9", "lz4:1")}
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "zipkit.cli",
+                "score",
+                str(pool),
+                "--compressor",
+                spec,
+                "--scores-dir",
+                str(tmp_path / "S"),
+                "-o",
+                str(out),
+                "--no-progress",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for spec, out in runs.items()
+    ]
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0, proc.stderr.read().decode()
+    records = read_records(pool)
+    for spec, out in runs.items():
+        got = [json.loads(line)["ratio"] for line in out.read_text().splitlines()]
+        assert np.allclose(got, record_ratios(records, spec, "text"))
+    held = sorted(
+        json.loads((d / "identity.json").read_text())["params"]["compressor"] for d in (tmp_path / "S").iterdir()
+    )
+    assert held == sorted(compressors.get(spec).spec for spec in runs)
+
+
+def test_scores_dir_keeps_a_one_file_pool_s_scores(tmp_path):
+    from zipkit.cli import main
+
+    pool = _ratio_pool(tmp_path / "shards", shards=1) / "part-0.jsonl"
+    argv = ["score", str(pool), "--scores-dir", str(tmp_path / "S"), "--no-progress"]
+    assert main([*argv, "-o", str(tmp_path / "a.jsonl")]) == 0
+    (folder,) = (tmp_path / "S").iterdir()
+    assert (folder / "shard-00000.parquet").is_file()
+    assert main([*argv, "-o", str(tmp_path / "b.jsonl")]) == 0  # the second run reads them back
+    assert (tmp_path / "a.jsonl").read_text() == (tmp_path / "b.jsonl").read_text()

@@ -193,7 +193,7 @@ def test_budgets_are_whole_positive_numbers(budget):
 def test_text_fields_must_be_a_list_and_positions_ints(tmp_path):
     with pytest.raises(TypeError, match=r"write text_fields=\['output'\]"):
         zipkit.read_records(POOL, text_fields="output")
-    with pytest.raises(TypeError, match="indices must be whole record positions"):
+    with pytest.raises(TypeError, match="indices must be whole record indices"):
         zipkit.read_records(POOL).write([1.7], tmp_path / "out.jsonl")
     assert not list(tmp_path.iterdir())
 

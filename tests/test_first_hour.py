@@ -91,8 +91,13 @@ def test_a_selection_of_another_pool_is_named(selections, tmp_path):
     other = write_jsonl(tmp_path / "other.jsonl", alpaca(50, seed=7))
     with pytest.raises(ValueError, match="is --pool the pool it was selected from"):
         summary.compare([selections / "length.jsonl"], other)
-    with pytest.raises(ValueError, match="past the pool's 50 records"):
+    with pytest.raises(ValueError, match="selected from a pool of 300 records, this one has 50"):
         summary.compare([selections / "zip.json"], other)
+    # Without a manifest to say so, the indices past the pool's end still do.
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps({"indices": json.loads((selections / "zip.json").read_text())["indices"]}))
+    with pytest.raises(IndexError, match="out of range for an input of 50 records"):
+        summary.compare([bare], other)
 
 
 def test_cli_compare_prints_and_plots(selections, capsys):

@@ -126,7 +126,7 @@ def test_a_lone_surrogate_is_named_before_a_parquet_selection_runs(tmp_path, mon
     assert (tmp_path / "fine.jsonl").read_text() == lines[7] + "\n"
 
 
-def test_running_out_of_pool_warns_in_one_line_that_fits_the_variant(pool, tmp_path, capsys):
+def test_a_budget_beyond_the_pool_is_refused_and_the_official_variant_running_out_warns(pool, tmp_path, capsys):
     out = tmp_path / "out.jsonl"
     run = subprocess.run(
         [
@@ -149,12 +149,12 @@ def test_running_out_of_pool_warns_in_one_line_that_fits_the_variant(pool, tmp_p
         ],
         capture_output=True,
         text=True,
-        check=True,
     )
+    # A token budget larger than the pool is refused at once, as a count budget is.
     err = run.stderr.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith(
-        f"zipkit: warning: ZIP (paper) selected every record of the pool ({len(POOL)})"
-    )
+    assert run.returncode == 2 and len(err) == 1
+    assert err[0].startswith("zipkit: error: --budget-tokens 100000000 is larger than the pool (")
+    assert not out.exists()
     with pytest.warns(RuntimeWarning, match=r"ZIP \(official\) ran out of pool .* drops the unpicked K2"):
         zipkit.select(POOL, variant="official", budget=150, k1=50, k2=20, k3=10)
 

@@ -200,9 +200,9 @@ def test_parquet_output_takes_input_rows(tmp_path):
 def test_write_refuses_repeats_and_bad_positions_and_leaves_nothing(tmp_path):
     recs = read_records(SHAREGPT)
     out = tmp_path / "out.jsonl"
-    with pytest.raises(ValueError, match="position 1 is selected more than once"):
+    with pytest.raises(ValueError, match="index 1 is selected more than once"):
         recs.write([1, 0, 1], out)
-    with pytest.raises(IndexError, match="position 3 is out of range"):
+    with pytest.raises(IndexError, match="index 3 is out of range"):
         recs.write([3], out)
     with pytest.raises(ValueError, match="suffix"):
         recs.write([0], tmp_path / "out.txt")

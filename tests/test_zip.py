@@ -96,7 +96,7 @@ def test_small_pools_do_not_crash():
     [
         (dict(budget=5, k1=10, k2=20, k3=5), "k3 <= k2 <= k1"),
         (dict(budget=5, k1=10, k2=5, k3=6), "k3 <= k2 <= k1"),
-        (dict(budget=5, k1=0, k2=5, k3=6), "k1 must be a positive integer"),
+        (dict(budget=5, k1=0, k2=5, k3=6), "k1=0 is not a whole number >= 1"),
         (dict(budget=500), "larger than the pool"),
         (dict(budget=5, budget_tokens=100), "exactly one of"),
         (dict(), "exactly one of"),
@@ -206,6 +206,7 @@ _CHANGES = {
     "fine_context": dict(fine_context="selected"),
     "dedup": dict(dedup=True),
     "exact": dict(exact=False),
+    "min_tokens": dict(min_tokens=5),
 }
 
 

@@ -126,9 +126,33 @@ def test_token_budget_and_threshold():
         zipkit.select(pool, method="zipfit", target=TARGETS, threshold=cut, budget=len(pool), workers=1)
 
 
-def test_empty_target_is_an_error():
-    with pytest.raises(ValueError, match="target set is empty"):
-        zipkit.score(SOURCES, method="zipfit", target=[])
+@pytest.mark.parametrize("method", ["zipfit", "dsir"])
+def test_empty_target_is_an_error_before_any_work(method, tmp_path):
+    empty = tmp_path / "target.jsonl"
+    empty.write_text("")
+    for target in ([], empty):
+        with pytest.raises(ValueError, match=f"holds no records: {method} needs at least one example"):
+            zipkit.score(SOURCES, method=method, target=target)
+        with pytest.raises(ValueError, match=f"holds no records: {method} needs at least one example"):
+            zipkit.select(SOURCES, method=method, target=target, budget=2)
+
+
+def test_a_missing_target_field_names_the_fields_the_target_has(tmp_path, capsys):
+    from zipkit.cli import main
+    from zipkit.methods.target import read_target
+
+    target = tmp_path / "target.jsonl"
+    target.write_text('{"question": "a b c", "answer": "d e"}\n')
+    pool = tmp_path / "pool.jsonl"
+    pool.write_text("".join(f'{{"text": "record {i} words here"}}\n' for i in range(5)))
+    argv = ["select", str(pool), "--method", "zipfit", "--target", str(target), "--budget", "2"]
+    with pytest.raises(ValueError, match="has no 'prompts' field; its records have the fields question, answer"):
+        read_target(target, "zipfit", text_fields=["prompts"])
+    for extra in ([], ["--skip-bad"]):  # --skip-bad is the pool's: the same answer, not a hint to use it
+        assert main([*argv, *extra, "--target-field", "prompts", "-o", str(tmp_path / "o.jsonl")]) == 2
+        said = capsys.readouterr().err
+        assert "its records have the fields question, answer" in said and "--target-field FIELD" in said
+        assert "--skip-bad" not in said
 
 
 def test_humaneval_target_ranks_code_above_prose():

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import compressors, executors, methods
-from .budget import check_budget
+from .budget import check_budget, check_fits, token_counts
 from .identity import plain, result_key
 from .io import Records, is_sharded, read_records
 from .manifest import Timings, versions
@@ -72,6 +72,7 @@ def score(records: Any, method: str = "ratio", *, engine: Any = "local", **param
         columns=columns,
         numbers=pool.numbers,
         shard_of=pool.shard_of,
+        index=pool.index,
     )
 
 
@@ -98,17 +99,56 @@ def select(records: Any, method: str = "zip", *, engine: Any = "local", **params
     resolved = spec.resolve(params, "select")
     executor = executors.get(engine)
     # Locally the method works on the records in memory; on Ray a path stays in its files.
-    pool = open_pool(records, executor, stream=executor.name != "local", progress=resolved.get("progress"))
+    whole = open_pool(records, executor, stream=executor.name != "local", progress=resolved.get("progress"))
+    pool, left_out = (whole, None) if spec.filters_min_tokens else _long_enough(whole, resolved)
     if pool.records is not None and (
         resolved.get("threshold") is None or resolved["budget"] is not None or resolved["budget_tokens"] is not None
     ):
         check_budget(len(pool), resolved["budget"], resolved["budget_tokens"])  # before any work
+        if resolved["budget_tokens"] is not None and resolved.get("threshold") is None:
+            check_fits(resolved["budget_tokens"], pool.tokens(resolved["tokenizer"]), resolved["tokenizer"])
     timings = Timings()
     result = spec.select(pool, resolved, timings)
-    result.manifest = run_manifest("select", spec, resolved, pool, executor, timings, result.manifest)
+    if left_out is not None:
+        result.manifest["min_tokens_left_out"] = left_out
+    # The manifest describes the pool as given (the one zipkit inspect checks reports against).
+    result.manifest = run_manifest("select", spec, resolved, whole, executor, timings, result.manifest)
     if not len(result.indices):  # each method says why first; this catches any that does not
         raise ValueError(f"method {method!r} selected no record: check the budget and filters")
+    if result.manifest.get("tokens_selected") is None and resolved.get("tokenizer"):
+        # A count budget: the tokens of what was picked still say how much was selected.
+        result.manifest["tokens_selected"] = int(token_counts(pool.take(result.indices), resolved["tokenizer"]).sum())
+    # The method picked positions among the records read; the user gets indices in the input.
+    result.indices = pool.index[result.indices]
     return result
+
+
+def _long_enough(pool: Pool, p: dict) -> tuple[Pool, int | None]:
+    """The pool without records shorter than ``min_tokens`` (by the run's tokenizer), and how
+    many were left out; the pool itself when there is no minimum. Records keep their input
+    indices, so the selection still indexes the user's rows."""
+    if not p.get("min_tokens"):
+        return pool, None
+    if pool.records is None:
+        raise ValueError(
+            "min_tokens leaves records out before the method runs, on the pool in memory: run it with "
+            "engine='local' (--engine local)"
+        )
+    tokens = pool.tokens(p["tokenizer"])
+    keep = np.flatnonzero(tokens >= p["min_tokens"])
+    if not len(keep):
+        raise ValueError(
+            f"no record has min_tokens={p['min_tokens']} {p['tokenizer']} tokens (the longest has "
+            f"{int(tokens.max())}); lower the minimum"
+        )
+    if p["budget"] is not None and p["budget"] > len(keep):
+        raise ValueError(
+            f"only {len(keep):,} of {len(pool):,} records pass min_tokens={p['min_tokens']} "
+            f"({p['tokenizer']} tokens); lower the budget or the minimum"
+        )
+    if len(keep) == len(pool):
+        return pool, 0
+    return Pool.in_memory(pool.records.take(keep), pool.executor, pool.progress), len(pool) - len(keep)
 
 
 def run_manifest(

@@ -62,12 +62,19 @@ def check_budget(n_available: int | None, budget: int | None, budget_tokens: int
 
 
 def check_fits(budget_tokens: int, tokens: np.ndarray, tokenizer: str) -> None:
-    """A token budget that no record fits selects nothing: say so before any work."""
+    """Before any work: a token budget that no record fits selects nothing, and one larger
+    than the pool's tokens is refused as a count budget larger than the pool is."""
     smallest = int(tokens.min()) if len(tokens) else 0
     if budget_tokens < smallest:
         raise ValueError(
             f"budget_tokens={budget_tokens} fits no record: the smallest record has "
             f"{smallest} {tokenizer} tokens; raise the budget"
+        )
+    total = int(tokens.sum())
+    if budget_tokens > total:
+        raise ValueError(
+            f"budget_tokens={budget_tokens} is larger than the pool ({total:,} {tokenizer} tokens in "
+            f"{len(tokens):,} records available): lower the budget or add records"
         )
 
 

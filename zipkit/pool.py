@@ -17,6 +17,7 @@ import numpy as np
 from .budget import TokenCounts, token_counts
 from .identity import files_identity, records_identity
 from .io import Payloads, Records, read_records
+from .io.records import positions_of
 from .steps import Columns, Step
 
 
@@ -134,6 +135,19 @@ class Pool:
     # --- facts ---------------------------------------------------------------------------------
     def __len__(self) -> int:
         return len(self._records) if self._records is not None else len(self._placement().numbers)
+
+    @property
+    def index(self) -> np.ndarray:
+        """Each record's index in the user's input (``Records.index``): what selections and
+        scores report, skipped records counted."""
+        return self._records.index if self._records is not None else self._placement().index
+
+    def positions_of(self, indices: Any, what: str = "indices") -> np.ndarray:
+        """The positions of the records at input ``indices`` (``Records.positions_of``)."""
+        if self._records is not None:
+            return self._records.positions_of(indices, what)
+        placed = self._placement()
+        return positions_of(placed.index, placed.count, placed.skipped_index, indices, what)
 
     @property
     def numbers(self) -> np.ndarray:

@@ -2,8 +2,10 @@
 
 A selection is given as what ``zipkit select`` wrote: its report (a JSON object with
 ``indices``, ``scores`` and ``manifest``) or its output file (the selected records, found
-again in the pool by their JSON value, duplicates in pool order). Every figure is measured
-on the pool's records at those positions.
+again in the pool by their JSON value, identical records in pool order, and said to be
+ambiguous). A report is checked against the pool (its size and its records' texts) and
+counted with the tokenizer its selection used. Every figure is measured on the pool's
+records at those positions.
 """
 
 from __future__ import annotations
@@ -27,60 +29,128 @@ from .ratio import framed_ratio
 
 @dataclass
 class Chosen:
-    """One selection: its name, pool positions in selection order, and its report if any."""
+    """One selection: its name, pool positions in selection order, and its report if any.
+    ``by_value``: found in the pool by the records' values (an output file), not positions;
+    ``ambiguous``: how many of those have identical twins in the pool, so that which twin
+    was selected is unknown."""
 
     name: str
     indices: np.ndarray
     scores: np.ndarray | None = None
     manifest: dict = field(default_factory=dict)
+    by_value: bool = False
+    ambiguous: int = 0
 
 
-def load_selection(path: str | Path, pool: Records) -> Chosen:
-    """A selection from its report or its output file (module docstring)."""
+def read_report(path: str | Path) -> dict | None:
+    """A selection report (``zipkit select --report``), checked: ``indices`` a list of whole
+    numbers, ``scores`` (if any) numbers aligned with them, ``manifest`` an object. None when
+    ``path`` is not a JSON object (a selection's output file of records)."""
     path = Path(path)
-    report = _report(path)
-    if report is not None:
-        indices = np.asarray(report["indices"], dtype=np.int64)
-        if len(indices) and (indices.min() < 0 or indices.max() >= len(pool)):
-            raise ValueError(
-                f"{path}: its indices reach {int(indices.max())}, past the pool's "
-                f"{len(pool)} records: is --pool the pool it was selected from?"
-            )
-        name = report.get("manifest", {}).get("method") or path.stem
-        return Chosen(
-            f"{name} ({path.name})", indices, np.asarray(report.get("scores", []), float), report.get("manifest", {})
-        )
-    return Chosen(path.name, _find_in_pool(read_records(path, progress=False), pool, path))
-
-
-def _report(path: Path) -> dict | None:
     if path.suffix.lower() != ".json":
         return None
     with open(path, "rb") as stream:
         if stream.read(64).lstrip()[:1] != b"{":
             return None
-    report = json.loads(path.read_text())
+    try:
+        report = json.loads(path.read_bytes())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValueError(
+            f"{path}: not valid JSON ({err}); a report zipkit select wrote is complete JSON: was it cut short?"
+        ) from None
     if not isinstance(report, dict) or "indices" not in report:
-        raise ValueError(f"{path} is a JSON object but not a selection report (no 'indices')")
+        raise ValueError(
+            f"{path} is a JSON object but not a selection report (no 'indices'); give the "
+            f"report zipkit select --report wrote, or its output file"
+        )
+    indices = report["indices"]
+    if not isinstance(indices, list) or not all(type(i) is int for i in indices):
+        odd = indices if not isinstance(indices, list) else next(i for i in indices if type(i) is not int)
+        raise ValueError(f"{path}: 'indices' must be a list of whole record indices, but holds {odd!r}")
+    scores = report.get("scores", [])
+    if not isinstance(scores, list) or not all(type(v) in (int, float) or v is None for v in scores):
+        raise ValueError(f"{path}: 'scores' must be a list of numbers")
+    if scores and len(scores) != len(indices):
+        raise ValueError(f"{path}: {len(scores)} scores for {len(indices)} indices; a report has one per index")
+    if not isinstance(report.get("manifest", {}), dict):
+        raise ValueError(f"{path}: 'manifest' must be a JSON object")
     return report
 
 
-def _find_in_pool(selected: Records, pool: Records, path: Path) -> np.ndarray:
-    """The pool positions of the selected records, matched by value (key order aside)."""
+def load_selection(path: str | Path, pool: Records, report: dict | None = None) -> Chosen:
+    """A selection from its report or its output file (module docstring)."""
+    path = Path(path)
+    report = read_report(path) if report is None else report
+    if report is not None:
+        manifest = report.get("manifest", {})
+        check_pool(manifest, pool, path)
+        indices = pool.positions_of(report["indices"], f"{path}")
+        name = manifest.get("method") or path.stem
+        scores = np.asarray([np.nan if v is None else v for v in report.get("scores", [])], float)
+        return Chosen(f"{name} ({path.name})", indices, scores, manifest)
+    indices, ambiguous = _find_in_pool(read_records(path, progress=False), pool, path)
+    return Chosen(path.name, indices, by_value=True, ambiguous=ambiguous)
+
+
+def check_pool(manifest: dict, pool: Records, path: Path) -> None:
+    """Refuse a report whose manifest says it was made on another pool: other texts (the
+    digest of every record's text, as read with the same schema), or another size."""
+    made_on = manifest.get("pool") or {}
+    hint = "is --pool the pool it was selected from?"
+    if made_on.get("records") is not None and made_on["records"] != len(pool):
+        raise ValueError(
+            f"{path}: it was selected from a pool of {made_on['records']:,} records, this one has {len(pool):,}: {hint}"
+        )
+    texts = made_on.get("texts")
+    if texts and texts != pool.payloads("text").digest():
+        raise ValueError(
+            f"{path}: it was selected from {made_on.get('path')!r}, whose records' texts differ "
+            f"from those of {pool.path} (same size, other content): {hint}"
+        )
+
+
+def _find_in_pool(selected: Records, pool: Records, path: Path) -> tuple[np.ndarray, int]:
+    """The pool positions of the selected records, matched by value (key order aside), each
+    pool record used once (identical records in pool order); and how many of the selected
+    have identical twins in the pool (whose positions are then a guess)."""
     where: dict[str, list[int]] = {}
     for i, record in enumerate(pool):
         where.setdefault(_canonical(record), []).append(i)
-    found = []
+    copies = {value: len(positions) for value, positions in where.items()}
+    found, ambiguous = [], 0
     for k, record in enumerate(selected):
-        positions = where.get(_canonical(record))
+        value = _canonical(record)
+        positions = where.get(value)
         if not positions:
             raise ValueError(f"{path}: record {k} is not in the pool: is --pool the pool it was selected from?")
+        ambiguous += copies[value] > 1
         found.append(positions.pop(0))
-    return np.asarray(found, dtype=np.int64)
+    return np.asarray(found, dtype=np.int64), ambiguous
 
 
 def _canonical(record: Any) -> str:
     return json.dumps(record, sort_keys=True, ensure_ascii=False)
+
+
+def tokenizer_of(reports: Sequence[tuple[Path, dict | None]], given: str | None) -> str:
+    """The tokenizer to count with: the one given, else the one the reports' selections were
+    made with (all the same), else the default."""
+    if given:
+        return given
+    used = {str(p): r["manifest"]["parameters"]["tokenizer"] for p, r in reports if _tokenizer(r)}
+    kinds = set(used.values())
+    if len(kinds) > 1:
+        listed = ", ".join(f"{p}: {t}" for p, t in used.items())
+        raise ValueError(
+            f"the selections were made with different tokenizers ({listed}): their token counts "
+            f"do not compare; give --tokenizer to count all of them with one"
+        )
+    return kinds.pop() if kinds else TOKENIZER.default
+
+
+def _tokenizer(report: dict | None) -> bool:
+    parameters = (report or {}).get("manifest", {}).get("parameters")
+    return isinstance(parameters, dict) and bool(parameters.get("tokenizer"))
 
 
 def describe(
@@ -173,10 +243,18 @@ def _mix(pool: Records, idx: np.ndarray, by: str) -> dict:
     return {value: n / max(len(idx), 1) for value, n in values.most_common(8)}
 
 
-def overlap(selections: Sequence[Chosen]) -> list[list[float]]:
-    """Jaccard overlap of the selections' positions, every pair."""
-    sets = [set(c.indices.tolist()) for c in selections]
-    return [[len(a & b) / max(len(a | b), 1) for b in sets] for a in sets]
+def overlap(selections: Sequence[Chosen], pool: Records | None = None) -> list[list[float]]:
+    """Jaccard overlap of every pair of selections: of their positions; where a selection was
+    found by value with identical twins in the pool (which twin is unknown), of the
+    multisets of their records' values instead, so twins count as the same record."""
+    by_value = pool is not None and any(c.by_value and c.ambiguous for c in selections)
+    if by_value:
+        ids: dict[str, int] = {}
+        value_of = np.fromiter((ids.setdefault(_canonical(r), len(ids)) for r in pool), np.int64, len(pool))
+        sets = [Counter(value_of[c.indices].tolist()) for c in selections]
+    else:
+        sets = [Counter(c.indices.tolist()) for c in selections]
+    return [[sum((a & b).values()) / max(sum((a | b).values()), 1) for b in sets] for a in sets]
 
 
 def compare(
@@ -185,15 +263,25 @@ def compare(
     *,
     compressor_specs: Sequence[str] = ("zlib:9",),
     serializer: str = "text",
-    tokenizer: str = TOKENIZER.default,
+    tokenizer: str | None = None,
     by: str | None = None,
     seed: int = 0,
+    schema: str | None = None,
+    text_fields: Sequence[str] | None = None,
 ) -> dict:
-    """Every selection described against ``pool``, and their overlaps."""
-    pool = read_records(pool, progress=False)
+    """Every selection described against ``pool``, and their overlaps.
+
+    Tokens are counted with ``tokenizer``, by default the one the reports' selections were
+    made with. A pool given as a path is read as the first report's selection read it (its
+    schema or text fields, bad records skipped if it skipped some) unless ``schema`` or
+    ``text_fields`` say otherwise."""
     for spec in compressor_specs:
         compressors.get(spec)  # a bad spec fails before any work
-    chosen = [load_selection(p, pool) for p in paths]
+    reports = [(Path(p), read_report(p)) for p in paths]
+    tokenizer = tokenizer_of(reports, tokenizer)
+    if not isinstance(pool, Records):
+        pool = read_records(pool, progress=False, **_read_as(reports, schema, text_fields))
+    chosen = [load_selection(p, pool, report) for p, report in reports]
     tokens = token_counts(pool, tokenizer)
     whole = Chosen("the whole pool", np.arange(len(pool)))
     rows = [describe(c, pool, tokens, compressor_specs, serializer, by, seed) for c in chosen]
@@ -201,6 +289,8 @@ def compare(
     bins = np.histogram_bin_edges(np.concatenate([tokens[c.indices] for c in chosen]) if chosen else tokens, bins=12)
     for row, c in zip(rows, chosen):
         row["histogram"] = np.histogram(tokens[c.indices], bins=bins)[0].tolist()
+        if c.ambiguous:
+            row["ambiguous"] = c.ambiguous
     return {
         "pool": pool.describe(),
         "tokenizer": tokenizer,
@@ -208,9 +298,25 @@ def compare(
         "bins": bins.tolist(),
         "whole_pool": pool_row,
         "selections": rows,
-        "overlap": overlap(chosen),
+        "overlap": overlap(chosen, pool),
+        "overlap_by": "value" if any(c.by_value and c.ambiguous for c in chosen) else "position",
         "lengths": {row["name"]: tokens[c.indices].tolist() for row, c in zip(rows, chosen)},
     }
+
+
+def _read_as(reports: Sequence[tuple[Path, dict | None]], schema: str | None, text_fields: Any) -> dict:
+    """How to read the pool: as given, else as the first report's selection read it."""
+    if schema or text_fields:
+        return {"schema": schema, "text_fields": list(text_fields) if text_fields else None}
+    made_on = next((r["manifest"].get("pool") or {} for _, r in reports if r and r.get("manifest")), {})
+    read: dict = {}
+    if made_on.get("text_fields"):
+        read["text_fields"] = made_on["text_fields"]
+    elif made_on.get("schema"):
+        read["schema"] = made_on["schema"]
+    if made_on.get("skipped"):
+        read["on_error"] = "skip"
+    return read
 
 
 def plot(result: dict, path: str | Path) -> None:

@@ -33,6 +33,9 @@ from ..progress import bar
 # nltk compiles its patterns with the ``regex`` engine and these flags (nltk.tokenize.regexp).
 WORDPUNCT = regex.compile(r"\w+|[^\w\s]+", regex.UNICODE | regex.MULTILINE | regex.DOTALL)
 NUM_BUCKETS = 10_000
+# Two float64 distributions of this many buckets (2 GiB each) is already more than any
+# n-gram vocabulary needs; past it the feature counts' int32 arithmetic would overflow.
+MAX_BUCKETS = 2**27
 SMOOTHING = 1e-8
 RESAMPLING = ("gumbel", "top_k")
 # Records per block (a worker's unit of work, and one vocabulary).
@@ -110,6 +113,8 @@ class DSIR:
     ) -> None:
         if not isinstance(num_buckets, (int, np.integer)) or isinstance(num_buckets, bool) or num_buckets < 1:
             raise ValueError(f"num_buckets={num_buckets!r} is not a whole number >= 1 of hash buckets")
+        if num_buckets > MAX_BUCKETS:
+            raise ValueError(f"num_buckets={num_buckets!r} is more than {MAX_BUCKETS:,}, the most zipkit takes for it")
         self.num_buckets, self.ngrams = int(num_buckets), int(ngrams)
         self.workers, self.progress = resolve_workers(workers), progress
         self.log_diff: np.ndarray | None = None

@@ -28,8 +28,34 @@ COMMANDS: dict[str, tuple[Callable, Callable]] = {
 }
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage error on one line (not the whole usage of a command with fifty
+    options before it) and the closest valid name for a value that is not a choice."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {_with_suggestion(message)} (see {self.prog} --help)\n")
+
+
+def _with_suggestion(message: str) -> str:
+    """argparse's "argument --method: invalid choice: 'zipfitt' (choose from 'zip', ...)" as
+    "--method zipfitt is not one of ...: did you mean zipfit?"."""
+    import difflib
+
+    found = re.match(r"argument (\S+): invalid choice: '(.*)' \(choose from (.*)\)$", message)
+    if not found:
+        return message
+    option, value, listed = found.groups()
+    choices = [c.strip().strip("'") for c in listed.split(",")]
+    lowered = {c.lower(): c for c in choices}
+    close = [lowered[value.lower()]] if value.lower() in lowered else []
+    close = close or difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+    guess = f": did you mean {close[0]}?" if close else ""
+    given = f"{option.split('/')[0]} {value}" if option.startswith("-") else value  # an option, or the command
+    return f"{given} is not one of {', '.join(choices)}{guess}"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="zipkit", description="Choose LLM training data by compression.")
+    parser = Parser(prog="zipkit", description="Choose LLM training data by compression.")
     parser.add_argument("--version", action="version", version=f"zipkit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for make_parser, run in COMMANDS.values():
@@ -55,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
 # API phrases whose command-line form is not --name VALUE.
 _CLI_PHRASES = {
+    "the target's text_fields=[...]": "--target-field FIELD",
     "on_error='skip'": "--skip-bad",
     "text_fields=[...]": "--text-field FIELD",
     "resume=True": "--resume",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..io import SCHEMAS, SERIALIZERS, check_outputs, read_records
+from ..io import SCHEMAS, SERIALIZERS, check_outputs
 from ..methods.params import TOKENIZER
 
 
@@ -51,8 +51,8 @@ def parser(sub: argparse._SubParsersAction, name: str = "inspect") -> argparse.A
     )
     p.add_argument(
         "--tokenizer",
-        default=TOKENIZER.default,
-        help="whitespace, bytes, or a Hugging Face tokenizer (default: %(default)s)",
+        help="whitespace, bytes, or a Hugging Face tokenizer (default: the one the reports' "
+        f"selections were made with, else {TOKENIZER.default})",
     )
     p.add_argument("--by", metavar="FIELD", help="also show the mix of this field's values (e.g. source)")
     p.add_argument("--seed", type=int, default=0, help="of the random set at equal tokens (default: 0)")
@@ -68,10 +68,11 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("compare needs at least two selections; for one, use zipkit inspect")
     if args.plot:
         check_outputs({"--plot": args.plot}, {"--pool": args.pool})
-    pool = read_records(args.pool, schema=args.schema, text_fields=args.text_fields, progress=False)
     result = summary.compare(
         args.selections,
-        pool,
+        args.pool,
+        schema=args.schema,
+        text_fields=args.text_fields,
         compressor_specs=args.compressors or ["zlib:9"],
         serializer=args.serializer,
         tokenizer=args.tokenizer,
@@ -125,7 +126,15 @@ def _print_summary(result: dict) -> None:
         )
         for k, text in enumerate(r["first"], 1):
             print(f"  pick {k}   {text}")
+    for r in rows:
+        if r.get("ambiguous"):
+            print(
+                f"\nnote: {r['ambiguous']:,} record(s) of {r['name']} have identical twins in the pool: an "
+                f"output file cannot say which twin was selected; give the report (select --report) "
+                f"for exact positions"
+            )
     if len(rows) > 1:
-        print("\noverlap (Jaccard of the selected positions)")
+        what = "positions" if result["overlap_by"] == "position" else "records, identical ones as one value"
+        print(f"\noverlap (Jaccard of the selected {what})")
         for r, line in zip(rows, result["overlap"]):
             print(f"  {r['name']:{width}}" + "".join(f"{v:>8.3f}" for v in line))

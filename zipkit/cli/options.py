@@ -7,8 +7,9 @@ from __future__ import annotations
 import argparse
 
 from .. import methods
-from ..io import SCHEMAS, read_records
+from ..io import SCHEMAS
 from ..methods.spec import Param
+from ..methods.target import read_target
 
 
 def _default(taking: dict[str, Param]) -> str:
@@ -112,9 +113,7 @@ def method_params(args: argparse.Namespace, command: str) -> dict:
     if "target" in own:
         if args.target is None:
             raise ValueError(f"--method {args.method} needs --target FILE (the target task's examples)")
-        params["target"] = read_records(
-            args.target, schema=args.target_schema, text_fields=args.target_fields, progress=False
-        )
+        params["target"] = read_target(args.target, args.method, args.target_schema, args.target_fields)
     if "progress" in spec.parameters(command):
         params["progress"] = False if args.no_progress else None
     return params

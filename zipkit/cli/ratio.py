@@ -69,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
             {"bytes": pools[0][1], "ratio": per_records[0]},
             where.numbers,
             where.shard_of,
+            where.index,
         ).write(args.per_record)
     result = summaries[0] if len(summaries) == 1 else {"pools": summaries, "changes": ratio.changes(summaries)}
     if args.report:

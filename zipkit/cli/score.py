@@ -50,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
     check_run_outputs(args)
     executor = executor_of(args)
     params = method_params(args, "score")
-    pool = open_pool(args.pool, executor, read=read_options(args), progress=progress(args))
+    # With --scores-dir a one-file pool is scored as one shard, so its scores are kept there.
+    stream = True if args.scores_dir else None
+    pool = open_pool(args.pool, executor, stream=stream, read=read_options(args), progress=progress(args))
     if pool.records is None:
         result = score(pool, method=args.method, engine=executor, **params)
         check_read(len(pool), pool.skipped, args.pool)

@@ -60,9 +60,9 @@ def run(args: argparse.Namespace) -> int:
     if pool.records is not None:
         pool.records.write(result.indices, args.output)
     else:  # read back from the shards, in selection order
-        chosen = pool.take(result.indices)
+        chosen = pool.take(pool.positions_of(result.indices))
         chosen.check_output(args.output)
-        chosen.write(np.arange(len(chosen)), args.output)
+        chosen.write_positions(np.arange(len(chosen)), args.output)
     if args.report:
         result.write_report(args.report)
     m = result.manifest

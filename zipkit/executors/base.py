@@ -25,7 +25,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..errors import BadRecord, BadRecordError
-from ..identity import files_identity, result_key
+from ..identity import files_identity, plain, result_key
 from ..io import atomic_output, is_sharded, read_records, shard_paths
 from ..steps import Columns, Step
 
@@ -50,6 +50,25 @@ class Mapped:
     read: dict = field(default_factory=dict)
     sharded: bool = True
     per_shard: list[np.ndarray] | None = None
+    counts: list[int] = field(default_factory=list)  # each shard's records, skipped ones included
+
+    @property
+    def index(self) -> np.ndarray:
+        """Each record's index in the input: its shard's start (the records, skipped ones
+        included, of the shards before it) plus its number there."""
+        if self.shard_of is None:
+            return self.numbers
+        return np.cumsum([0, *self.counts[:-1]]).astype(np.int64)[self.shard_of] + self.numbers
+
+    @property
+    def count(self) -> int:
+        return int(sum(self.counts))
+
+    @property
+    def skipped_index(self) -> np.ndarray:
+        starts = dict(zip(self.files, np.cumsum([0, *self.counts[:-1]]).tolist()))
+        at = [starts.get(b.path, 0) + b.record for b in self.skipped if b.record is not None]
+        return np.asarray(sorted(at), dtype=np.int64)
 
     @property
     def shards(self) -> list[str] | None:
@@ -66,6 +85,7 @@ class Mapped:
             "schema": self.read.get("schema"),
             "text_fields": self.read.get("text_fields"),
             "skipped": len(self.skipped),
+            "skipped_indices": self.skipped_index.tolist(),
         }
         return {**facts, "shards": self.files} if self.sharded else facts
 
@@ -99,14 +119,17 @@ class Executor:
         sharded = is_sharded(source)
         shards = shard_paths(source) if sharded else [Path(source)]
         read = _first_shard_schema({k: v for k, v in (read or {}).items() if k in READ_OPTIONS}, shards)
-        key = result_key(step.name, step.params(), files_identity(shards, read))
+        identity = files_identity(shards, read)
+        key = result_key(step.name, step.params(), identity)
         with _folder(self.scores_dir, f"{step.name}-{key}") as folder:
+            _say_what_it_holds(folder, {"step": step.name, "params": plain(step.params()), "pool": identity})
             tasks = [{"shard": k, "path": str(p)} for k, p in enumerate(shards)]
             rows = sorted(self.run_shards(step, tasks, folder, read, progress), key=lambda row: row["shard"])
             failed = next((row["error"] for row in rows if row["error"]), None)
             if failed:
                 raise _rebuild(json.loads(failed))
             skipped = [BadRecord(*bad) for row in rows for bad in row["skipped"]]
+            counts = [int(row["count"]) for row in rows]
             if not step.per_record:
                 per_shard = [np.load(folder / f"shard-{k:05d}.npy") for k in range(len(shards))]
                 return Mapped(
@@ -120,6 +143,7 @@ class Executor:
                     read,
                     sharded,
                     per_shard,
+                    counts,
                 )
             columns, shard_of, numbers, info = _gather(folder, len(shards))
             return Mapped(
@@ -132,6 +156,7 @@ class Executor:
                 skipped,
                 read=read,
                 sharded=sharded,
+                counts=counts,
             )
 
 
@@ -165,9 +190,9 @@ class ShardTask:
                     _save(out, next(iter(columns.values())))
         except (ValueError, TypeError, OSError) as error:
             # Returned, not raised: Ray's wrapper would keep only the message of what we raise.
-            return {"shard": [shard], "skipped": [[]], "error": [_describe(error)]}
+            return {"shard": [shard], "skipped": [[]], "count": [0], "error": [_describe(error)]}
         skipped = [[b.path, b.record, b.line, b.problem] for b in records.skipped]
-        return {"shard": [shard], "skipped": [skipped], "error": [""]}
+        return {"shard": [shard], "skipped": [skipped], "count": [records.count], "error": [""]}
 
 
 def _save(path: Path, values: np.ndarray) -> None:
@@ -241,6 +266,16 @@ def _folder(given: str | None, name: str) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix="zipkit-scores-") as folder:
         yield Path(folder)
+
+
+def _say_what_it_holds(folder: Path, identity: dict) -> None:
+    """``identity.json``: what the folder's scores are of (the step, its settings, the shards
+    with their size and time), for a person looking at a scores folder; written atomically,
+    the same by every run that shares the folder."""
+    path = folder / "identity.json"
+    if not path.exists():
+        with atomic_output(path) as out:
+            out.write(json.dumps(identity, indent=1, sort_keys=True).encode() + b"\n")
 
 
 def _describe(error: Exception) -> str:

@@ -46,12 +46,26 @@ def open_binary(path: str | os.PathLike) -> IO[bytes]:
     """Open a file (``-``: standard input) for reading, decompressing gzip or zstd by their
     magic bytes. A cut-off or damaged compressed stream raises :class:`DamagedStreamError`
     where it is found, never a silent end of the data."""
-    raw = os.fdopen(os.dup(sys.stdin.fileno()), "rb") if str(path) == "-" else open(path, "rb")
+    raw = _stdin() if str(path) == "-" else open(path, "rb")
     magic = raw.peek(4)[:4]
     for kind, (start, _) in _CODECS.items():
         if magic.startswith(start):
             return io.BufferedReader(_Decompressed(raw, kind, str(path)), buffer_size=_CHUNK)
     return raw
+
+
+def _stdin() -> IO[bytes]:
+    """Standard input as a binary file of its own (closing it leaves ``sys.stdin`` open)."""
+    closed = (
+        "standard input is closed: the pool '-' is read from it; pipe or redirect the pool into "
+        "the command (... - < pool.jsonl), or name the pool's file instead of '-'"
+    )
+    if sys.stdin is None:  # Python found no file descriptor 0 at start-up (`<&-`)
+        raise ValueError(closed)
+    try:
+        return os.fdopen(os.dup(sys.stdin.fileno()), "rb")
+    except (OSError, ValueError) as err:  # descriptor 0 closed since, or sys.stdin replaced
+        raise ValueError(closed) from err
 
 
 class DamagedStreamError(ValueError):
@@ -148,9 +162,45 @@ def _parse(text: str) -> tuple[Any, str | None]:
         return None, f"malformed JSON at column {err.colno}: {err.msg}"
     except RecursionError:
         return None, _TOO_DEEP
+    except ValueError:  # an integer longer than Python converts from a string
+        return None, _too_long_integer()
 
 
 _TOO_DEEP = "nested too deeply (more levels of arrays/objects than Python's JSON parser takes)"
+
+
+def _too_long_integer() -> str:
+    return (
+        f"holds an integer of more than {sys.get_int_max_str_digits()} digits, more than Python "
+        f"reads from text (sys.get_int_max_str_digits()): write the number as a string, or remove the record"
+    )
+
+
+def _lenient_int(digits: str) -> Any:
+    try:
+        return int(digits)
+    except ValueError:
+        return None
+
+
+# Reads past an integer too long to convert, to find where its array element ends.
+_tolerant = json.JSONDecoder(parse_int=_lenient_int)
+
+
+def _decode_element(buf: str, pos: int) -> tuple[Any, int, bool]:
+    """The JSON value at ``buf[pos:]``, where it ends, and whether it holds an integer too long
+    to convert (then the value is not usable, and the record is bad: skippable, since its end
+    is known). Raises what ``raw_decode`` raises for anything else."""
+    try:
+        value, end = _decoder.raw_decode(buf, pos)
+        return value, end, False
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # the one other ValueError of json: an integer too long to convert
+        value, end = _tolerant.raw_decode(buf, pos)
+        return None, end, True
+
+
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -241,7 +291,7 @@ def iter_json_array(stream: IO[bytes]) -> Iterator[Item]:
             start_line = line
             while True:
                 try:
-                    value, end = _decoder.raw_decode(buf, pos)
+                    value, end, too_long = _decode_element(buf, pos)
                     break
                 except RecursionError:
                     yield Item(number, start_line, b"", problem=_TOO_DEEP, fatal=True)
@@ -264,7 +314,11 @@ def iter_json_array(stream: IO[bytes]) -> Iterator[Item]:
             raw_text = buf[pos:end]
             line += raw_text.count("\n")
             pos = end
-            yield Item(number, start_line, raw_text.encode("utf-8", "surrogatepass"), value)
+            raw = raw_text.encode("utf-8", "surrogatepass")
+            if too_long:
+                yield Item(number, start_line, raw, problem=_too_long_integer())
+            else:
+                yield Item(number, start_line, raw, value)
             number += 1
             sep = skip_space()
             if sep == "]":

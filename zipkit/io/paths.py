@@ -2,7 +2,12 @@
 cannot write, and never leaving a killed write's temporary file behind for long.
 
 Paths are compared as files, not strings: ``./a/../pool.jsonl``, a symlink and a hard link
-to the pool are all the pool.
+to the pool are all the pool. An output may be a character device or FIFO, written through
+(:mod:`zipkit.io.atomic` says what each kind of path gets); two outputs may share a character
+device (``/dev/null``), never a file.
+
+A sharded pool's link that leads to no file (a dangling symlink, a symlink loop) is an error
+naming it, never a shard left out without a word.
 """
 
 from __future__ import annotations
@@ -10,10 +15,11 @@ from __future__ import annotations
 import glob
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Mapping
 
-from .atomic import make_temp
+from .atomic import broken_link, make_temp, output_target
 from .formats import EXTENSIONS, base_suffix
 
 
@@ -50,15 +56,21 @@ def check_outputs(
                     f"of the pool; write it elsewhere"
                 )
         for other, written in seen.items():
-            if same_file(path, written):
+            if same_file(path, written) and not _is_char_device(path):
                 raise ValueError(f"{name} and {other} are both {path}: give each output its own path")
         seen[name] = path
         check_writable(path, name)
 
 
 def check_writable(path: str | os.PathLike, name: str = "output") -> None:
-    """The output's directory exists and takes a new file; the output is not a directory."""
-    fd, probe = make_temp(path, ".probe", name)
+    """The output's directory exists and takes a new file, or the output is a character
+    device or FIFO that may be written; anything else it is (a directory) is refused."""
+    target, through = output_target(path, name)
+    if through:  # written through, never opened here: a FIFO's open would wait for its reader
+        if not os.access(path, os.W_OK):
+            raise PermissionError(f"cannot write {name} {path}: permission denied (check its mode and owner)")
+        return
+    fd, probe = make_temp(target, ".probe", name)
     os.close(fd)
     os.unlink(probe)
 
@@ -86,16 +98,18 @@ def shard_paths(source: str | os.PathLike) -> list[Path]:
     name with numbers compared as numbers (``shard-2`` before ``shard-10``)."""
     path = Path(source)
     if path.is_dir():
-        found = [
-            p for p in path.iterdir() if p.is_file() and not p.name.startswith(".") and base_suffix(p) in SHARD_SUFFIXES
-        ]
+        named = [p for p in path.iterdir() if not p.name.startswith(".") and base_suffix(p) in SHARD_SUFFIXES]
+        _refuse_broken_links(named, source)
+        found = [p for p in named if p.is_file()]
         if not found:
             raise FileNotFoundError(
                 f"pool {source} is a directory with no record files (looked for "
                 f"{', '.join(SHARD_SUFFIXES)}, optionally .gz or .zst)"
             )
     else:
-        found = [Path(p) for p in glob.glob(str(source), recursive=True) if Path(p).is_file()]
+        matches = [Path(p) for p in glob.glob(str(source), recursive=True)]
+        _refuse_broken_links(matches, source)
+        found = [p for p in matches if p.is_file()]
         if not found:
             raise FileNotFoundError(f"no file matches the pool pattern {source}")
     return sorted(found, key=_natural)
@@ -113,6 +127,24 @@ def is_shard_of(output: str | os.PathLike, source: str | os.PathLike) -> bool:
     return any(same_file(output, match) for match in glob.glob(str(source), recursive=True)) or Path(
         os.path.abspath(output)
     ).match(os.path.abspath(str(source)))
+
+
+def _refuse_broken_links(paths: list[Path], source: str | os.PathLike) -> None:
+    """A shard that is a link to nothing would be left out of the pool without a word."""
+    for path in sorted(paths, key=_natural):
+        broken = broken_link(path)
+        if broken:
+            raise FileNotFoundError(
+                f"{path} {broken}; it is a shard of pool {source}: point the link at the shard's "
+                f"file, or remove it to read the pool without it"
+            )
+
+
+def _is_char_device(path: str | os.PathLike) -> bool:
+    try:
+        return stat.S_ISCHR(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _natural(path: Path) -> list:

@@ -4,6 +4,7 @@ and globs, Python lists, Hugging Face datasets and packaged pools, into :class:`
 from __future__ import annotations
 
 import os
+import warnings
 from array import array
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -13,6 +14,7 @@ import numpy as np
 from ..errors import BadRecord, BadRecordError, warn_caller
 from ..progress import bar
 from . import formats, packaged, schemas
+from .atomic import broken_link
 from .formats import FORMATS
 from .paths import is_sharded, shard_paths
 from .records import Records
@@ -146,6 +148,9 @@ def _check_readable(path: Path) -> None:
     if str(path) == "-":
         return
     if not path.exists():
+        broken = broken_link(path)
+        if broken:
+            raise FileNotFoundError(f"pool {path} {broken}: point the link at the pool's file, or name the file")
         raise FileNotFoundError(f"no such pool file: {path}")
     if not os.access(path, os.R_OK):
         raise PermissionError(f"cannot read pool {path}: permission denied (check its mode and owner)")
@@ -219,10 +224,13 @@ class _Builder:
         return text
 
     def _say_what_is_left_out(self, record: dict) -> None:
-        """Once per pool: a detected schema that leaves text fields of the record out."""
+        """Once per run: a detected schema that leaves text fields of the record out (a
+        command that reads a pool and its selections says it of the first)."""
         left = schemas.left_out(record, self.schema)
         if left:
             used = [f for f in schemas.FIELDS[self.schema] if f in record]
+            if not _first_time(("left out", self.schema, tuple(used), tuple(left))):
+                return
             flags = " ".join(f"--text-field {f}" for f in used + left)
             warn_caller(
                 f"{self.path}: schema {self.schema} (detected) reads {', '.join(used)}; the "
@@ -293,6 +301,23 @@ class _Builder:
             texts=Payloads(self.texts, _np(self.text_ends)),
             **store,
         )
+
+
+# The warnings said in this warnings context: the process's, or a ``warnings.catch_warnings()``
+# block's (as each test runs in), which starts afresh.
+_said: tuple[list, set] = ([], set())
+
+
+def _first_time(key: tuple) -> bool:
+    """Whether a warning of ``key`` is yet to be said in this run: each distinct warning once,
+    however many files say it (``zipkit compare`` reads a pool and its selections)."""
+    global _said
+    if _said[0] is not warnings.filters:
+        _said = (warnings.filters, set())
+    if key in _said[1]:
+        return False
+    _said[1].add(key)
+    return True
 
 
 def _np(values: array) -> np.ndarray:

@@ -20,7 +20,7 @@ from ..errors import BadRecord
 from . import atomic
 from .formats import output_format
 from .paths import check_outputs
-from .serializers import TO_BYTES, Payloads, get_serializer
+from .serializers import TO_BYTES, Payloads, first_beyond_int64, get_serializer, shown
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
@@ -34,6 +34,13 @@ class Records(Sequence[dict]):
     the format has lines) and ``skipped`` (the :class:`BadRecord` list). A sharded pool
     (a directory or glob pattern) also has ``shards`` (the files, in order) and
     ``shard_of`` (each record's shard); ``numbers`` and ``lines`` are within its shard.
+
+    Two kinds of index: a *position* is a record's place among the records read (what
+    ``records[i]`` and the methods' internals count), an *index* (:attr:`index`) its place in
+    the user's input, bad records skipped included: row ``i`` of the file, of the
+    ``datasets.Dataset``, or of the shards one after another. Every index a user sees
+    (selections, scores, reports) is an index, so ``dataset.select(selection.indices)``
+    gives the selected rows whatever was skipped; :meth:`positions_of` goes back.
     """
 
     def __init__(
@@ -50,6 +57,7 @@ class Records(Sequence[dict]):
         raw: Payloads | None = None,
         table: Any = None,
         rows: np.ndarray | None = None,
+        count: int | None = None,
     ) -> None:
         self.path, self.format = path, format
         self.schema, self.text_fields = schema, text_fields
@@ -58,6 +66,10 @@ class Records(Sequence[dict]):
         self._payloads = {"text": texts}
         self.shards: list[str] | None = None
         self.shard_of: np.ndarray | None = None
+        # Records in the input, skipped ones included; a sharded pool's shards start at offsets.
+        self.count = _count(numbers, skipped) if count is None else int(count)
+        self._offsets: np.ndarray | None = None
+        self._skipped_index: np.ndarray | None = None
         # How to read the same records again from their files (an engine's workers do, shard
         # by shard); None when they did not come from files.
         self.read_options: dict | None = None
@@ -90,6 +102,11 @@ class Records(Sequence[dict]):
         )
         pool.shards = [p.path for p in parts]
         pool.shard_of = np.repeat(np.arange(len(parts), dtype=np.int32), [len(p) for p in parts])
+        pool._offsets = np.cumsum([0] + [p.count for p in parts[:-1]]).astype(np.int64)
+        pool.count = int(sum(p.count for p in parts))
+        pool._skipped_index = np.concatenate(
+            [p.skipped_index + start for p, start in zip(parts, pool._offsets)] or [np.zeros(0, np.int64)]
+        )
         return pool
 
     def take(self, positions: Sequence[int]) -> "Records":
@@ -115,8 +132,29 @@ class Records(Sequence[dict]):
         )
         if self.shard_of is not None:
             taken.shards, taken.shard_of = self.shards, self.shard_of[positions]
+        taken._offsets, taken.count = self._offsets, self.count
         taken.read_options = self.read_options
         return taken
+
+    @property
+    def index(self) -> np.ndarray:
+        """Each record's index in the user's input (class docstring): its row in its file, or
+        in the shards read one after another; skipped records keep theirs."""
+        if self._offsets is None:
+            return self.numbers
+        return self._offsets[self.shard_of] + self.numbers
+
+    @property
+    def skipped_index(self) -> np.ndarray:
+        """The input indices of the records skipped as bad, in input order."""
+        if self._skipped_index is None:
+            return np.asarray(sorted(b.record for b in self.skipped if b.record is not None), dtype=np.int64)
+        return self._skipped_index
+
+    def positions_of(self, indices: Any, what: str = "indices") -> np.ndarray:
+        """The positions of the records at input ``indices`` (:meth:`index` back); an index
+        past the input, or of a skipped record, is an error naming ``what``."""
+        return positions_of(self.index, self.count, self.skipped_index, indices, what)
 
     def origin(self, i: int) -> str:
         """The file record ``i`` came from (its shard, in a sharded pool)."""
@@ -166,20 +204,28 @@ class Records(Sequence[dict]):
             "schema": self.schema,
             "text_fields": self.text_fields,
             "skipped": len(self.skipped),
+            "skipped_indices": self.skipped_index.tolist(),
+            # What zipkit inspect checks a report against: the records' texts, as read.
+            "texts": self._payloads["text"].digest(),
         }
         if self.shards is not None:
             facts["shards"] = self.shards
         return facts
 
     def write(self, indices: Sequence[int], path: str | os.PathLike) -> None:
-        """Write the records at ``indices`` to ``path``, in that order, atomically.
+        """Write the records at input ``indices`` (a selection's, :attr:`index`) to ``path``,
+        in that order, atomically (:meth:`write_positions`)."""
+        self.write_positions(self.positions_of(indices), path)
+
+    def write_positions(self, positions: Sequence[int], path: str | os.PathLike) -> None:
+        """Write the records at ``positions`` to ``path``, in that order, atomically.
 
         The format follows the suffix (``.jsonl``, ``.json``, ``.parquet``, each optionally
         ``.gz``/``.zst``). JSON records keep their input bytes exactly, except that a
         record spread over several lines of a JSON array is written on one line in JSON
         Lines (same value, compact form). Parquet rows are taken from the input table.
         """
-        positions = self._check_indices(indices)
+        positions = positions_of(np.arange(len(self)), len(self), np.zeros(0, np.int64), positions, "positions")
         out_format = output_format(path)
         self.check_output(path, positions)
         if out_format == "parquet":
@@ -188,7 +234,7 @@ class Records(Sequence[dict]):
             table = (
                 _take(self._table, self._rows[positions])
                 if self._table is not None
-                else _table_from_pylist([self[int(i)] for i in positions])
+                else _table_from_pylist(self, positions)
             )
             with atomic.atomic_output(path) as out:
                 pq.write_table(table, out)
@@ -204,7 +250,8 @@ class Records(Sequence[dict]):
     def check_output(self, path: str | os.PathLike, positions: np.ndarray | None = None) -> None:
         """Refuse, before a selection runs, an output :meth:`write` could not write: the pool's
         own file, or a parquet file for records (``positions``, default all) with a lone
-        UTF-16 surrogate in a string (valid in JSON, not in parquet's UTF-8)."""
+        UTF-16 surrogate in a string (valid in JSON, not in parquet's UTF-8) or an integer
+        beyond int64 (valid in JSON, not in a parquet integer column)."""
         check_outputs({"the output": path}, {"the pool": self.path})
         if output_format(path) == "parquet" and self._raw is not None:
             position = self._lone_surrogate(positions)
@@ -217,6 +264,19 @@ class Records(Sequence[dict]):
                     "which parquet's UTF-8 strings cannot store",
                 )
                 raise ValueError(f"{where}: write .jsonl or .json instead, or repair the record")
+            found = first_beyond_int64(self._raw, positions)
+            if found is not None:
+                position, name, integer = found
+                where = BadRecord(
+                    self.origin(position),
+                    int(self.numbers[position]),
+                    int(self.lines[position]) if self.lines is not None else None,
+                    f"field {name!r} holds the integer {shown(integer)}, beyond the 64-bit integers parquet stores",
+                )
+                raise ValueError(
+                    f"{where}: write .jsonl or .json instead (they keep every record as it is), or store the "
+                    f"number as a string"
+                )
 
     def _lone_surrogate(self, positions: np.ndarray | None) -> int | None:
         """The first of ``positions`` whose record has a lone surrogate. Only a JSON escape
@@ -239,22 +299,44 @@ class Records(Sequence[dict]):
             return TO_BYTES["json"](json.loads(raw))
         return raw
 
-    def _check_indices(self, indices: Sequence[int]) -> np.ndarray:
-        given = np.asarray(indices).reshape(-1)
-        if given.size and given.dtype.kind not in "iu":
-            raise TypeError(
-                f"indices must be whole record positions (ints), got {given.dtype} values such as {given[0]!r}"
-            )
-        positions = given.astype(np.int64)
-        bad = positions[(positions < 0) | (positions >= len(self))]
-        if bad.size:
-            raise IndexError(f"position {int(bad[0])} is out of range for {len(self)} records")
-        unique, counts = np.unique(positions, return_counts=True)
-        if (counts > 1).any():
-            raise ValueError(
-                f"position {int(unique[counts > 1][0])} is selected more than once; a selection never repeats a record"
-            )
-        return positions
+
+def _check_indices(indices: Any, what: str = "indices") -> np.ndarray:
+    """``indices`` as int64, refused unless whole numbers (no floats, no None, no strings)."""
+    given = np.asarray(indices).reshape(-1)
+    if given.size and given.dtype.kind not in "iu":
+        raise TypeError(
+            f"{what} must be whole record indices (ints), got {given.dtype} values such as {given.flat[0]!r}"
+        )
+    return given.astype(np.int64)
+
+
+def positions_of(index: np.ndarray, count: int, skipped: np.ndarray, indices: Any, what: str = "indices") -> np.ndarray:
+    """Positions (into ``index``, the input index of each record read, increasing) of input
+    ``indices``; refused when one is negative, past the input's ``count`` records, skipped, or
+    repeated (a selection never repeats a record)."""
+    wanted = _check_indices(indices, what)
+    bad = wanted[(wanted < 0) | (wanted >= count)]
+    if bad.size:
+        raise IndexError(f"{what}: index {int(bad[0])} is out of range for an input of {count} records")
+    unique, counts = np.unique(wanted, return_counts=True)
+    if (counts > 1).any():
+        raise ValueError(
+            f"{what}: index {int(unique[counts > 1][0])} is selected more than once; a selection never repeats a record"
+        )
+    positions = np.searchsorted(index, wanted)
+    found = positions < len(index)
+    found[found] = index[positions[found]] == wanted[found]
+    if not found.all():
+        missing = int(wanted[~found][0])
+        why = "was skipped as a bad record" if missing in set(skipped.tolist()) else "is not among the records read"
+        raise ValueError(f"{what}: the record at index {missing} {why}; it has no data to use")
+    return positions.astype(np.int64)
+
+
+def _count(numbers: np.ndarray, skipped: list[BadRecord]) -> int:
+    """Records in an input: one past the highest record number read or skipped."""
+    top = int(numbers.max()) if len(numbers) else -1
+    return max([top, *(b.record for b in skipped if b.record is not None)]) + 1
 
 
 def _take(table: Any, rows: np.ndarray) -> Any:
@@ -263,10 +345,18 @@ def _take(table: Any, rows: np.ndarray) -> Any:
     return table.take(pa.array(rows, type=pa.int64()))
 
 
-def _table_from_pylist(rows: list[dict]) -> Any:
-    import pyarrow as pa
+def _table_from_pylist(records: Records, positions: np.ndarray) -> Any:
+    """The JSON records at ``positions`` as an Arrow table for parquet (a column for every field
+    any has), or a ValueError naming the record(s) and field parquet cannot hold
+    (:func:`serializers.arrow_table`)."""
+    from .serializers import arrow_table
 
-    return pa.Table.from_pylist(rows)
+    def where(k: int) -> str:
+        i = int(positions[k])
+        line = int(records.lines[i]) if records.lines is not None and records.lines[i] >= 0 else None
+        return f"{records.origin(i)}: {f'line {line}, ' if line is not None else ''}record {int(records.numbers[i])}"
+
+    return arrow_table([records[int(i)] for i in positions], where)
 
 
 def _concat_tables(parts: Sequence[Records]) -> dict | None:

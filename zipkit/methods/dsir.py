@@ -9,17 +9,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..baselines.dsir import DSIR, NUM_BUCKETS, RESAMPLING, gumbel_keys
+from ..baselines.dsir import DSIR, MAX_BUCKETS, NUM_BUCKETS, RESAMPLING, gumbel_keys
 from ..manifest import Timings
 from ..ranking import ranked_selection
 from ..results import Selection
 from ..steps import Step
-from .params import BUDGETS, PROGRESS, SEED, TARGET, WORKERS
+from .params import BUDGETS, MIN_TOKENS, PROGRESS, SEED, TARGET, WORKERS
 from .spec import SELECT, Method, Param
 
 PARAMS = (
     TARGET,
-    *BUDGETS,
+    *BUDGETS[:3],
+    # The one --min-tokens, counted as the DSIR package counts (word-punct tokens) and 100 by
+    # default as its min_example_length; applied by this method (filters_min_tokens).
+    MIN_TOKENS.but(default=100),
     Param(
         "resampling",
         "gumbel",
@@ -31,17 +34,18 @@ PARAMS = (
     ),
     SEED.but(commands=(SELECT,)),
     Param(
-        "min_tokens",
-        100,
+        "num_buckets",
+        NUM_BUCKETS,
         int,
-        "drop records with fewer word-punct tokens, as the package does (0 keeps every record; see README)",
+        "hash buckets of the n-gram features",
         group="dsir",
-        commands=(SELECT,),
-        minimum=0,
+        minimum=1,
+        maximum=MAX_BUCKETS,
     ),
-    Param("num_buckets", NUM_BUCKETS, int, "hash buckets of the n-gram features", group="dsir"),
     Param("ngrams", 2, int, "unigrams, or unigrams and bigrams", choices=(1, 2), group="dsir"),
-    Param("raw_fit_ngrams", None, int, "cap on n-grams that fit the raw model (default: none)", group="dsir"),
+    Param(
+        "raw_fit_ngrams", None, int, "cap on n-grams that fit the raw model (default: none)", group="dsir", minimum=1
+    ),
     WORKERS,
     PROGRESS,
 )
@@ -146,4 +150,5 @@ METHOD = Method(
     score=score,
     scores=True,
     score_summary="log importance weight towards --target",
+    filters_min_tokens=True,
 )

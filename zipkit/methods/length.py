@@ -8,12 +8,13 @@ import numpy as np
 from ..manifest import Timings
 from ..ranking import ranked_selection
 from ..results import Selection
-from .params import BUDGETS, TOKENIZER
+from .params import BUDGETS, MIN_TOKENS, TOKENIZER
 from .spec import BOTH, Method, Param
 
 PARAMS = (
     *BUDGETS[:2],
     TOKENIZER.but(commands=BOTH, group="length"),
+    MIN_TOKENS,
     Param(
         "longest",
         True,

@@ -21,8 +21,21 @@ TOKENIZER = Param(
     group=BUDGET_GROUP,
     commands=(SELECT,),
 )
-# Every selection method takes a budget, counted in records or in tokens.
-BUDGETS = (BUDGET, BUDGET_TOKENS, TOKENIZER)
+MIN_TOKENS = Param(
+    "min_tokens",
+    None,
+    int,
+    "leave out records with fewer tokens (by --tokenizer) before selecting. Why: a record shorter "
+    "than a compressor's header and end codes compresses to more bytes than it holds, so its ratio "
+    "is below 1 and ZIP takes it first ('hey', 'okay', a zero-width space); 8 whitespace tokens "
+    "keeps such records out. 0 keeps every record. dsir counts word-punct tokens and drops records "
+    "under 100 by default, as the DSIR package does (see README)",
+    group=BUDGET_GROUP,
+    commands=(SELECT,),
+    minimum=0,
+)
+# Every selection method takes a budget, counted in records or in tokens, and a minimum length.
+BUDGETS = (BUDGET, BUDGET_TOKENS, TOKENIZER, MIN_TOKENS)
 
 TARGET = Param(
     "target",
@@ -44,7 +57,7 @@ WORKERS = Param(
     group=SHARED,
     minimum=0,
 )
-SEED = Param("seed", 0, int, "of the random draw", group=SHARED)
+SEED = Param("seed", 0, int, "of the random draw", group=SHARED, minimum=0, maximum=2**32 - 1)
 PROGRESS = Param("progress", None, None, "show progress bars (default: on a terminal)", changes_result=False, cli=False)
 
 ENCODER = Param(
@@ -81,6 +94,7 @@ __all__ = [
     "DEVICE",
     "ENCODER",
     "MAX_LENGTH",
+    "MIN_TOKENS",
     "PROGRESS",
     "SCORE",
     "SEED",

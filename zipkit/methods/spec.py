@@ -14,6 +14,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+# The largest count a parameter takes unless it says otherwise: past it an array index or a
+# compiled kernel's integer would overflow, and no pool or window is that large.
+COUNT_MAX = 2**31 - 1
+
 # Which commands a parameter belongs to.
 SELECT, SCORE = "select", "score"
 BOTH = (SELECT, SCORE)
@@ -47,6 +51,7 @@ class Param:
     cli: bool = True
     commands: tuple[str, ...] = BOTH
     minimum: int | None = None
+    maximum: int | None = None  # for a count (one with a minimum): default COUNT_MAX
 
     @property
     def option(self) -> str:
@@ -63,6 +68,12 @@ class Param:
             isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < self.minimum
         ):
             raise ValueError(f"{self.name}={value!r} is not a whole number >= {self.minimum}")
+        most = COUNT_MAX if self.maximum is None else self.maximum
+        if self.minimum is not None and value > most:
+            raise ValueError(
+                f"{self.name}={value!r} is more than {most:,}, the most zipkit takes for it; "
+                f"give a whole number from {self.minimum} to {most:,}"
+            )
 
     def but(self, **changes: Any) -> "Param":
         """This parameter with some fields changed (a method's own default or help)."""
@@ -80,7 +91,9 @@ class Method:
     Selection``: the selection, from the scores it computes through the same pool.
     ``scores``: whether ``zipkit score`` offers the method; ``score_summary``: its line there;
     ``writes_all_columns``: whether ``zipkit score`` writes every column the scoring produced
-    (the LM methods' losses beside their score) or the score alone.
+    (the LM methods' losses beside their score) or the score alone. ``filters_min_tokens``:
+    the method applies ``min_tokens`` itself (DSIR counts as its package does); for the others
+    :func:`zipkit.select` leaves the short records out before the method runs.
     """
 
     name: str
@@ -93,6 +106,7 @@ class Method:
     scores: bool = False
     score_summary: str = ""
     writes_all_columns: bool = False
+    filters_min_tokens: bool = False
 
     def __post_init__(self) -> None:
         if self.direction not in ("lower", "higher"):
@@ -116,6 +130,10 @@ class Method:
         resolved = {name: given.get(name, p.default) for name, p in known.items()}
         for name, p in known.items():
             p.check(resolved[name])
+        if resolved.get("target") is not None:  # read once, and refused if empty, before any work
+            from .target import read_target
+
+            resolved["target"] = read_target(resolved["target"], self.name)
         return resolved
 
     def result_params(self, resolved: dict) -> dict:

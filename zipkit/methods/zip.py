@@ -60,9 +60,9 @@ _BY_VARIANT = "default: by --variant: zlib:9 with text (paper), zlib:9 with repr
 
 PARAMS = (
     *BUDGETS,
-    Param("k1", 10000, int, "global window", group="zip"),
-    Param("k2", 200, int, "coarse window", group="zip"),
-    Param("k3", 100, int, "fine picks per round", group="zip"),
+    Param("k1", 10000, int, "global window", group="zip", minimum=1),
+    Param("k2", 200, int, "coarse window", group="zip", minimum=1),
+    Param("k3", 100, int, "fine picks per round", group="zip", minimum=1),
     Param("variant", "paper", str, "Algorithm 1 as printed, or the authors' script", choices=VARIANTS, group="zip"),
     COMPRESSOR.but(help=f"{COMPRESSOR.help} ({_BY_VARIANT})"),
     SERIALIZER.but(default=None, help=f"{SERIALIZER.help} ({_BY_VARIANT})"),
@@ -190,7 +190,9 @@ def select(pool, p: dict, timings: Timings) -> Selection:
             f"{tokenizer} tokens, more than budget_tokens={budget_tokens}; raise the "
             f"budget"
         )
-    if run.exhausted:
+    # Only the official variant can run out short of a budget the pool holds (budgets larger
+    # than the pool are refused before any work): it drops the unpicked K2 candidates.
+    if run.exhausted and config.variant == "official":
         warn_caller(_exhausted(config, run), RuntimeWarning)
     selected = np.asarray(run.selected, dtype=np.int64)
     if candidates is not None:
@@ -260,10 +262,6 @@ class _Config:
     def build(cls, params: dict) -> "_Config":
         """From parameters the spec resolved (its choices already checked: variant, fine_context)."""
         variant = params["variant"]
-        for name in ("k1", "k2", "k3"):
-            value = params[name]
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if not params["k3"] <= params["k2"] <= params["k1"]:
             raise ValueError(
                 f"ZIP needs k3 <= k2 <= k1 (fine <= coarse <= global window), got "
@@ -302,19 +300,12 @@ def _checkpoint_path(checkpoint: str | os.PathLike | None, every: int, resume: b
 
 
 def _exhausted(config: _Config, run: "_Run") -> str:
-    if config.variant == "official":
-        return (
-            f"ZIP (official) ran out of pool after {run.rounds} rounds with {len(run.selected)} "
-            f"records selected, short of budget={config.budget}: the authors' script drops "
-            f"the unpicked K2 candidates of every round; lower the budget or use "
-            f"variant='paper'"
-        )
-    wanted = (
-        f"budget={config.budget}"
-        if config.budget is not None
-        else f"budget_tokens={config.budget_tokens} ({run.tokens_used} tokens taken)"
+    return (
+        f"ZIP (official) ran out of pool after {run.rounds} rounds with {len(run.selected)} "
+        f"records selected, short of budget={config.budget}: the authors' script drops "
+        f"the unpicked K2 candidates of every round; lower the budget or use "
+        f"variant='paper'"
     )
-    return f"ZIP (paper) selected every record of the pool ({len(run.selected)}) before reaching {wanted}"
 
 
 def _first_of_each_text(records) -> np.ndarray:

@@ -20,9 +20,11 @@ class Scores(np.lib.mixins.NDArrayOperatorsMixin):
     ``values``: float64, one per record, in pool position order (the method's score column).
     ``column``: its name; ``direction``: ``"lower"`` or ``"higher"`` (which end the method
     prefers). ``columns``: every column the scoring produced (``values`` among them; the LM
-    methods add the losses they come from). ``numbers``: each record's number in its file
-    (in its shard for a sharded pool, whose ``shard_of`` says which). ``manifest``: the run,
-    with the keys a selection's manifest has.
+    methods add the losses they come from). ``index``: each value's record's index in the
+    user's input (its row; records skipped as bad are counted, so rows the values skip are
+    the skipped ones). ``numbers``: each record's number in its file (in its shard for a
+    sharded pool, whose ``shard_of`` says which). ``manifest``: the run, with the keys a
+    selection's manifest has.
 
     Where an array is expected, a ``Scores`` is its ``values``: ``np.asarray(scores)``,
     ``scores[positions]``, ``scores >= 0.5``, ``scores.max()``, iteration.
@@ -35,6 +37,7 @@ class Scores(np.lib.mixins.NDArrayOperatorsMixin):
     columns: dict[str, np.ndarray] = field(default_factory=dict)
     numbers: np.ndarray | None = None
     shard_of: np.ndarray | None = None
+    index: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.direction not in DIRECTIONS:
@@ -67,15 +70,15 @@ class Scores(np.lib.mixins.NDArrayOperatorsMixin):
 
     def _table_columns(self) -> dict[str, np.ndarray]:
         n = len(self.values)
-        columns = {"position": np.arange(n, dtype=np.int64)}
+        columns = {"position": np.arange(n, dtype=np.int64) if self.index is None else self.index}
         if self.shard_of is not None:
             columns["shard"] = self.shard_of
         columns["record"] = np.arange(n, dtype=np.int64) if self.numbers is None else self.numbers
         return {**columns, **self.columns}
 
     def to_arrow(self):
-        """A pyarrow Table: position, (shard,) record number, then every column; the manifest
-        in the schema's metadata (key ``zipkit``)."""
+        """A pyarrow Table: position (the record's index in the input), (shard,) record number,
+        then every column; the manifest in the schema's metadata (key ``zipkit``)."""
         import pyarrow as pa
 
         table = pa.table(self._table_columns())

@@ -15,7 +15,10 @@ from ..io import atomic_output
 class Selection:
     """What a selection method returns.
 
-    ``indices``: int64 positions into the pool, in selection order, never repeated.
+    ``indices``: int64 indices of the records in the user's input, in selection order, never
+    repeated: row numbers of the file, the ``datasets.Dataset`` or the shards one after
+    another, with records skipped as bad counted (the manifest's ``pool.skipped_indices``
+    lists those), so ``dataset.select(selection.indices)`` gives the selected rows.
     ``scores``: float64, aligned with ``indices``: the score the method ranked each pick by.
     ``manifest``: JSON-serializable record of the run (method, every parameter, compressor,
     serializer, library versions, timings), with the keys a :class:`Scores` manifest has.
