@@ -3,15 +3,18 @@
     python -m experiments.bad_inputs [--zipkit SRC_DIR] [--out FILE.json]
     python -m experiments.bad_inputs --table BEFORE.json AFTER.json > TABLE.md
 
-Every case runs ``python -m zipkit.cli ...`` (or a short Python snippet against the API) in
-a fresh folder of generated files, with ``SRC_DIR`` first on ``PYTHONPATH`` (so an older
+Every case runs ``python -m zipkit.cli ...`` (or a short Python snippet against the API, or a
+shell line) in a fresh folder of generated files, with ``SRC_DIR`` first on ``PYTHONPATH`` (so an older
 checkout can be measured by pointing at a ``git worktree`` of it). Recorded per case: the
 exit status, the message (the error line, or the last line of a traceback) and, where the
-case can lose data, what became of the files (``check``). ``--table`` puts two such runs
+case can lose data or the message is not the point, what became of the files or what the run
+printed (``check``). ``--table`` puts two such runs
 side by side as the Markdown table of the issue's closing note.
 
 Run it as root: the full-disk case mounts an 8 KB tmpfs, and the unreadable-file cases drop
-root's power to override file permissions (``setpriv``), which only root can do.
+root's power to override file permissions (``setpriv``), which only root can do; the
+device-node cases make their own twins of /dev/null and /dev/full inside the case's folder
+(``mknod``), never touching /dev.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import json
 import os
 import random
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -86,7 +90,9 @@ _pool_intact = _intact("pool.jsonl", _pool(200))
 class Case:
     group: str
     name: str
-    argv: list[str]  # zipkit's arguments; a first word "python" runs the rest as a snippet
+    # zipkit's arguments; a first word "python" runs the rest as a snippet, "sh" as a bash line
+    # in which $ZIPKIT is the zipkit command
+    argv: list[str]
     setup: Callable[[Path], None] = _base
     check: Callable[[Path, "Runner"], str] | None = None
     interrupt_after: float | None = None  # send SIGINT after this many seconds
@@ -98,15 +104,24 @@ class Runner:
     src: Path
     timeout: float = 300
     env: dict = field(default_factory=dict)
+    stdout: str = ""  # what the last run printed, for the checks
+    stderr: str = ""
 
     def __post_init__(self) -> None:
-        self.env = {**os.environ, "PYTHONPATH": str(self.src), "ZIPKIT_CACHE": ""}
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": str(self.src),
+            "ZIPKIT_CACHE": "",
+            "ZIPKIT": f"{sys.executable} -m zipkit.cli",
+        }
 
     def run(
         self, d: Path, argv: list[str], interrupt_after: float | None = None, unprivileged: bool = False
     ) -> tuple[int, str]:
         if argv[0] == "python":
             command = [sys.executable, "-c", "import zipkit, sys\n" + argv[1]]
+        elif argv[0] == "sh":
+            command = ["bash", "-c", argv[1]]
         else:
             command = [sys.executable, "-m", "zipkit.cli", *argv]
         if unprivileged:  # root, less the capabilities that override file permissions
@@ -119,7 +134,8 @@ class Runner:
             time.sleep(interrupt_after)
             os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=self.timeout)
-        return proc.returncode, _message(err.decode(errors="replace"), out.decode(errors="replace"))
+        self.stdout, self.stderr = out.decode(errors="replace"), err.decode(errors="replace")
+        return proc.returncode, _message(self.stderr, self.stdout)
 
 
 def _message(err: str, out: str) -> str:
@@ -210,6 +226,13 @@ def _unmount(d: Path, _: Runner) -> str:
     return ""
 
 
+def _zipkit(d: Path, line: str) -> None:
+    """Run ``zipkit LINE`` (the code under test) in the case's folder, as a user would before the case."""
+    env = {**os.environ, "PYTHONPATH": os.environ.get("BAD_INPUTS_SRC", ""), "ZIPKIT_CACHE": str(d / "cache")}
+    command = [sys.executable, "-m", "zipkit.cli", *line.split(), "--no-progress"]
+    subprocess.run(command, cwd=d, check=True, capture_output=True, env=env)
+
+
 def _checkpoint(kind: str) -> Callable[[Path], None]:
     def step(d: Path) -> None:
         import numpy as np
@@ -222,29 +245,7 @@ def _checkpoint(kind: str) -> Callable[[Path], None]:
         elif kind == "random bytes":
             path.write_bytes(random.Random(0).randbytes(4096))
         else:
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "zipkit.cli",
-                    "select",
-                    "pool.jsonl",
-                    "--budget",
-                    "40",
-                    "--k3",
-                    "5",
-                    "-o",
-                    "full.jsonl",
-                    "--checkpoint",
-                    "run.npz",
-                    "--checkpoint-every",
-                    "1",
-                ],
-                cwd=d,
-                check=True,
-                capture_output=True,
-                env={**os.environ, "PYTHONPATH": os.environ.get("BAD_INPUTS_SRC", "")},
-            )
+            _zipkit(d, "select pool.jsonl --budget 40 --k3 5 -o full.jsonl --checkpoint run.npz --checkpoint-every 1")
             state = dict(np.load(path))
             if kind == "truncated":
                 path.write_bytes(path.read_bytes()[:300])
@@ -301,6 +302,142 @@ def _stale_temp(d: Path) -> None:
 def _big_pool(d: Path) -> None:
     _base(d)
     _jsonl(d / "big.jsonl", _pool(3000, seed=2))
+
+
+# Issue 22's setups.
+
+
+def _bad_line(path: Path, line: int) -> None:
+    """Line ``line`` (counted from 1) of a JSONL file made malformed JSON."""
+    lines = path.read_text().splitlines()
+    lines[line - 1] = '{"instruction": broken'
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _empty_text(records: list, at: int) -> list:
+    return [{**r, "instruction": "", "input": "", "output": ""} if k == at else r for k, r in enumerate(records)]
+
+
+def _bad_jsonl(d: Path) -> None:
+    _bad_line(d / "pool.jsonl", 6)  # record 5
+
+
+def _empty_in_array(d: Path) -> None:
+    _array(d / "pool.json", _empty_text(_pool(200), 5))
+
+
+def _empty_in_parquet(d: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pylist(_empty_text(_pool(200), 5)), d / "pool.parquet")
+
+
+def _shards(d: Path) -> None:
+    """shards/part-{0,1,2}.jsonl: the 200 records of pool.jsonl, 70 + 70 + 60."""
+    (d / "shards").mkdir()
+    records = _pool(200)
+    for k, start in enumerate((0, 70, 140)):
+        _jsonl(d / "shards" / f"part-{k}.jsonl", records[start : start + 70])
+
+
+def _bad_shard(d: Path) -> None:
+    _shards(d)
+    _bad_line(d / "shards" / "part-0.jsonl", 11)  # record 10 of the pool
+
+
+def _linked_shards(kind: str) -> Callable[[Path], None]:
+    """Three shards of 10 records, and a fourth that is a dangling symlink or a symlink loop."""
+
+    def step(d: Path) -> None:
+        (d / "shards").mkdir()
+        records = _pool(30)
+        for k in range(3):
+            _jsonl(d / "shards" / f"part-{k}.jsonl", records[10 * k : 10 * k + 10])
+        if kind == "dangling":  # a shard moved away, its link left behind
+            (d / "shards" / "part-3.jsonl").symlink_to(d / "moved" / "part-3.jsonl")
+        else:
+            (d / "shards" / "part-3.jsonl").symlink_to("part-4.jsonl")
+            (d / "shards" / "part-4.jsonl").symlink_to("part-3.jsonl")
+
+    return step
+
+
+def _loop(d: Path) -> None:
+    (d / "loop.jsonl").symlink_to("loop.jsonl")
+
+
+def _device(name: str, minor: int) -> Callable[[Path], None]:
+    """A character device in the case's folder: the twin of /dev/null (minor 3) or /dev/full (7)."""
+    return lambda d: os.mknod(d / name, stat.S_IFCHR | 0o666, os.makedev(1, minor))
+
+
+def _empty_target(d: Path) -> None:
+    (d / "empty.jsonl").write_bytes(b"")
+
+
+def _report(indices: object = None, pool: str = "pool.jsonl", cut: bool = False) -> Callable[[Path], None]:
+    """report.json of a real selection (budget 10) from ``pool``; its indices replaced, or the
+    file cut in half."""
+
+    def step(d: Path) -> None:
+        _zipkit(d, f"select {pool} --budget 10 -o selected.jsonl --report report.json")
+        path = d / "report.json"
+        if cut:
+            path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+        elif indices is not None:
+            path.write_text(json.dumps({**json.loads(path.read_text()), "indices": indices}))
+
+    return step
+
+
+def _other_pool(d: Path) -> None:
+    _jsonl(d / "other.jsonl", _pool(200, seed=9))  # as many records as pool.jsonl, other ones
+
+
+def _config(text: str) -> Callable[[Path], None]:
+    """c.toml: an experiment on pool.jsonl (``[pool]`` first), with ``text`` after it."""
+    return lambda d: (d / "c.toml").write_text('[pool]\npath = "pool.jsonl"\n\n' + text)
+
+
+_ZIP_TABLE = '[zip]\nbudget = 10\nk1 = 200\nk2 = 50\nk3 = 5\ncompressors = ["zlib:9"]\nmeasure = ["zlib:9"]\n'
+
+
+def _field(name: str, value: Callable[[int], object]) -> Callable[[Path], None]:
+    """pool.jsonl with one more field in every record."""
+    return lambda d: _jsonl(d / "pool.jsonl", [{**r, name: value(k)} for k, r in enumerate(_pool(200))])
+
+
+def _huge_int(d: Path) -> None:
+    lines = (d / "pool.jsonl").read_text().splitlines()
+    lines[7] = lines[7][:-1] + ', "n": ' + "9" * 5000 + "}"
+    (d / "pool.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def _timestamps(d: Path) -> None:
+    import datetime
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    start = datetime.datetime(2024, 1, 1)
+    rows = [{**r, "created": start + datetime.timedelta(hours=k)} for k, r in enumerate(_pool(200))]
+    pq.write_table(pa.Table.from_pylist(rows), d / "pool.parquet")
+
+
+def _conflicting_shards(d: Path) -> None:
+    """shards/part-0.parquet with an integer ``id``, part-1.parquet with a string one."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (d / "shards").mkdir()
+    records = _pool(200)
+    pq.write_table(
+        pa.Table.from_pylist([{**r, "id": k} for k, r in enumerate(records[:100])]), d / "shards/part-0.parquet"
+    )
+    pq.write_table(
+        pa.Table.from_pylist([{**r, "id": f"r{k}"} for k, r in enumerate(records[100:])]), d / "shards/part-1.parquet"
+    )
 
 
 # --- checks -------------------------------------------------------------------------------
@@ -364,7 +501,158 @@ def _resume_other_tokenizer(d: Path, runner: Runner) -> str:
     return f"resume with --tokenizer bytes: exit {code}: {msg[:200]}"
 
 
+# Issue 22's checks.
+
+
+def _rows_of(path: Path) -> list:
+    """An input's rows as its user counts them: a JSONL file's lines (None where a line is not
+    JSON), a JSON array's elements, a parquet file's rows, a directory's shards one after another."""
+    if path.is_dir():
+        return [row for shard in sorted(path.iterdir()) for row in _rows_of(shard)]
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path).to_pylist()
+    if path.suffix == ".json":
+        return json.loads(path.read_text())
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            rows.append(None)
+    return rows
+
+
+def _lists_skipped(value: object) -> bool:
+    """Whether a report holds a list under a key that names skipped records."""
+    if isinstance(value, dict):
+        return any(("skip" in str(k) and isinstance(v, list)) or _lists_skipped(v) for k, v in value.items())
+    return isinstance(value, list) and any(_lists_skipped(v) for v in value)
+
+
+def _report_rows(pool: str) -> Callable[[Path, Runner], str]:
+    """Whether the input's rows at the report's indices are the records written to out.jsonl."""
+
+    def check(d: Path, _: Runner) -> str:
+        if not (d / "report.json").is_file() or not (d / "out.jsonl").is_file():
+            return "no report.json or out.jsonl"
+        report = json.loads((d / "report.json").read_text())
+        rows = _rows_of(d / pool)
+        chosen = [json.loads(line) for line in (d / "out.jsonl").read_text().splitlines()]
+        at = [rows[i] if isinstance(i, int) and 0 <= i < len(rows) else None for i in report["indices"]]
+        same = sum(a == b for a, b in zip(at, chosen))
+        listed = "lists" if _lists_skipped(report) else "does not list"
+        return f"{pool} rows at the report's indices: {same} of {len(chosen)} are the selected; it {listed} the skipped"
+
+    return check
+
+
+def _positions(d: Path, _: Runner) -> str:
+    """Whether the scores' positions are the records' places in the input (their record numbers)."""
+    if not (d / "scores.jsonl").is_file():
+        return "no scores.jsonl"
+    rows = _rows_of(d / "scores.jsonl")
+    off = sum(1 for r in rows if r.get("position") != r.get("record"))
+    return f"scores.jsonl: {off} of {len(rows)} rows have a position other than their record number"
+
+
+def _character_device(name: str) -> Callable[[Path, Runner], str]:
+    def check(d: Path, _: Runner) -> str:
+        mode = os.lstat(d / name).st_mode
+        if stat.S_ISCHR(mode):
+            return f"{name} still a character device"
+        return f"{name} REPLACED by a regular file ({(d / name).stat().st_size} bytes)"
+
+    return check
+
+
+def _tokens_shown(d: Path, runner: Runner) -> str:
+    """Whether compare's (or inspect's) row of each report shows the manifest's tokens_selected."""
+    notes = []
+    for name in ("tokens.json", "count.json"):
+        selected = json.loads((d / name).read_text())["manifest"].get("tokens_selected")
+        row = next((line for line in runner.stdout.splitlines() if f"({name})" in line), "")
+        shown = selected is not None and f"{selected:,}" in row
+        row = " ".join(row.split()[:5])
+        notes.append(f"{name}: tokens_selected {selected}, {'shown' if shown else 'NOT shown'} (row: {row})")
+    return "; ".join(notes)
+
+
+def _jaccard_printed(d: Path, runner: Runner) -> str:
+    lines = runner.stdout.splitlines()
+    start = next((k for k, line in enumerate(lines) if line.startswith("overlap")), len(lines))
+    row = next((line.split() for line in lines[start:] if line.strip().startswith("selected.jsonl")), [])
+    return f"Jaccard printed, output file vs its report: {row[1] if len(row) > 1 else '(none)'}"
+
+
+def _null_scores(name: str, column: str) -> Callable[[Path, Runner], str]:
+    def check(d: Path, _: Runner) -> str:
+        if not (d / name).is_file():
+            return f"no {name}"
+        rows = _rows_of(d / name)
+        nulls = sum(1 for r in rows if r and (r.get(column) is None or r.get(column) != r.get(column)))
+        return f"{name}: {nulls} of {len(rows)} scores null/NaN"
+
+    return check
+
+
+def _experiment_budgets(d: Path, _: Runner) -> str:
+    path = d / "res" / "results.json"
+    if not path.is_file():
+        return "no results.json"
+    budgets = sorted({row["budget"] for row in json.loads(path.read_text())["zip"]})
+    return f"results.json has ZIP rows for budget(s): {', '.join(budgets)}"
+
+
+def _stderr_lines(d: Path, runner: Runner) -> str:
+    return f"{len(runner.stderr.splitlines())} lines on stderr"
+
+
+def _count_in_stderr(word: str) -> Callable[[Path, Runner], str]:
+    def check(d: Path, runner: Runner) -> str:
+        return f"{sum(word in line for line in runner.stderr.splitlines())} stderr lines name '{word}'"
+
+    return check
+
+
+def _scores_dir(d: Path, _: Runner) -> str:
+    if not (d / "kept").exists():
+        return "kept/ not created"
+    return f"kept/ holds {sum(1 for p in (d / 'kept').rglob('*') if p.is_file())} file(s)"
+
+
+# The selection from a Dataset with an empty row, against the same selection from the Dataset
+# without it (ZIP is deterministic, and the records it reads are the same).
+_DATASET = (
+    "import json, datasets\n"
+    "rows = [json.loads(line) for line in open('pool.jsonl')]\n"
+    "empty = {**rows[5], 'instruction': '', 'input': '', 'output': ''}\n"
+    "ds = datasets.Dataset.from_list(rows[:5] + [empty] + rows[6:])\n"
+    "res = zipkit.select(zipkit.read_records(ds, on_error='skip', progress=False), budget=10, progress=False)\n"
+    "clean = datasets.Dataset.from_list(rows[:5] + rows[6:])\n"
+    "truth = clean.select(zipkit.select(zipkit.read_records(clean, progress=False), budget=10).indices)\n"
+    "same = sum(a == b for a, b in zip(ds.select(res.indices), truth))\n"
+    "print(f'ds.select(res.indices) gives the selected rows: {same} of {len(truth)}')"
+)
+# Two score runs at once into one --scores-dir, each against a run of its own.
+_CONCURRENT = (
+    "import json, os, subprocess\n"
+    "def score(out, spec, *more):\n"
+    "    argv = ['score', 'shards', '-o', out, '--compressor', spec, '--no-progress', *more]\n"
+    "    return subprocess.Popen([sys.executable, '-m', 'zipkit.cli', *argv], stdout=subprocess.DEVNULL)\n"
+    "both = [score('a.jsonl', 'zlib:9', '--scores-dir', 'kept'), score('b.jsonl', 'zstd:3', '--scores-dir', 'kept')]\n"
+    "codes = [p.wait() for p in both]\n"
+    "for out, spec in (('solo_a.jsonl', 'zlib:9'), ('solo_b.jsonl', 'zstd:3')):\n"
+    "    score(out, spec).wait()\n"
+    "ratios = lambda p: os.path.exists(p) and [json.loads(line)['ratio'] for line in open(p)]\n"
+    "print('exits', codes, '; zlib:9 run == its solo run:', ratios('a.jsonl') == ratios('solo_a.jsonl'),\n"
+    "      '; zstd:3 run == its solo run:', ratios('b.jsonl') == ratios('solo_b.jsonl'))"
+)
+
+
 SELECT = ["select", "pool.jsonl", "--budget", "10", "--no-progress"]
+_DSIR = "select pool.jsonl --method dsir --min-tokens 0 --budget 10 -o out.jsonl --no-progress".split()
 _CLUSTER = "zipkit.select(recs, method='cluster', budget=5, model='packaged:minilm', device='cpu')"
 CASES = [
     # Data lost or corrupted
@@ -766,6 +1054,255 @@ CASES = [
         setup=_with(_stale_temp),
         check=_files_left,
     ),
+    # Issue 22: indices that drift from the user's rows, outputs that replace what they should
+    # not, reports trusted blindly, tracebacks, unclear messages.
+    Case(
+        "indices",
+        "--skip-bad: report indices against a JSONL pool's lines",
+        "select pool.jsonl --skip-bad --budget 10 -o out.jsonl --report report.json --no-progress".split(),
+        setup=_with(_bad_jsonl),
+        check=_report_rows("pool.jsonl"),
+    ),
+    Case(
+        "indices",
+        "--skip-bad: report indices against a JSON array's elements",
+        "select pool.json --skip-bad --budget 10 -o out.jsonl --report report.json --no-progress".split(),
+        setup=_with(_empty_in_array),
+        check=_report_rows("pool.json"),
+    ),
+    Case(
+        "indices",
+        "--skip-bad: report indices against a parquet file's rows",
+        "select pool.parquet --skip-bad --budget 10 -o out.jsonl --report report.json --no-progress".split(),
+        setup=_with(_empty_in_parquet),
+        check=_report_rows("pool.parquet"),
+    ),
+    Case(
+        "indices",
+        "--skip-bad: report indices against a sharded pool's rows",
+        "select shards --skip-bad --budget 10 -o out.jsonl --report report.json --no-progress".split(),
+        setup=_with(_bad_shard),
+        check=_report_rows("shards"),
+    ),
+    Case(
+        "indices",
+        "score --skip-bad: positions against a JSONL pool's lines",
+        "score pool.jsonl --skip-bad -o scores.jsonl --no-progress".split(),
+        setup=_with(_bad_jsonl),
+        check=_positions,
+    ),
+    Case("indices", "API: ds.select(res.indices) on a Dataset with an empty row", ["python", _DATASET]),
+    *(
+        Case(
+            "lost",
+            f"{command}: tokens of selections made with --tokenizer bytes",
+            [command, "--pool", "pool.jsonl", "tokens.json", "count.json"],
+            setup=_with(
+                lambda d: _zipkit(
+                    d, "select pool.jsonl --budget-tokens 3000 --tokenizer bytes -o t.jsonl --report tokens.json"
+                ),
+                lambda d: _zipkit(d, "select pool.jsonl --budget 10 --tokenizer bytes -o c.jsonl --report count.json"),
+            ),
+            check=_tokens_shown,
+        )
+        for command in ("compare", "inspect")
+    ),
+    Case(
+        "lost",
+        "compare: a selection as report and as output, pool of identical records",
+        "compare --pool pool.jsonl report.json selected.jsonl".split(),
+        setup=lambda d: (
+            _jsonl(d / "pool.jsonl", _pool(50) * 4),
+            _zipkit(d, "select pool.jsonl --method random --budget 20 -o selected.jsonl --report report.json"),
+        ),
+        check=_jaccard_printed,
+    ),
+    Case(
+        "lost",
+        "--report is a /dev/full twin (character device)",
+        [*SELECT, "-o", "out.jsonl", "--report", "full.json"],
+        setup=_with(_device("full.json", 7)),
+        check=_character_device("full.json"),
+    ),
+    Case(
+        "lost",
+        "--per-record is a /dev/null twin (character device)",
+        "ratio pool.jsonl --per-record null.jsonl --no-progress".split(),
+        setup=_with(_device("null.jsonl", 3)),
+        check=_character_device("null.jsonl"),
+    ),
+    Case(
+        "lost",
+        "-o is a /dev/null twin (character device)",
+        [*SELECT, "-o", "null.jsonl"],
+        setup=_with(_device("null.jsonl", 3)),
+        check=_character_device("null.jsonl"),
+    ),
+    Case(
+        "lost",
+        "two concurrent score runs, other compressors, one --scores-dir",
+        ["python", _CONCURRENT],
+        setup=_with(_shards),
+    ),
+    Case(
+        "lost",
+        "a dangling symlink among a directory's shards",
+        ["ratio", "shards", "--no-progress"],
+        setup=_with(_linked_shards("dangling")),
+    ),
+    Case(
+        "lost",
+        "a symlink loop among a directory's shards",
+        ["ratio", "shards", "--no-progress"],
+        setup=_with(_linked_shards("loop")),
+    ),
+    Case("lost", "a symlink loop as the pool", ["ratio", "loop.jsonl", "--no-progress"], setup=_with(_loop)),
+    Case(
+        "lost",
+        "dsir select with an empty --target",
+        [*_DSIR, "--target", "empty.jsonl"],
+        setup=_with(_empty_target),
+    ),
+    Case(
+        "lost",
+        "dsir score with an empty --target",
+        "score pool.jsonl --method dsir --target empty.jsonl -o scores.jsonl --no-progress".split(),
+        setup=_with(_empty_target),
+        check=_null_scores("scores.jsonl", "dsir"),
+    ),
+    Case(
+        "report",
+        "inspect a report made on another pool of the same size",
+        "inspect --pool pool.jsonl report.json".split(),
+        setup=_with(_other_pool, _report(pool="other.jsonl")),
+    ),
+    *(
+        Case(
+            "report",
+            f"inspect a report with {what}",
+            "inspect --pool pool.jsonl report.json".split(),
+            setup=_with(_report(indices)),
+        )
+        for what, indices in (
+            ("fractional indices", [1.5, 2.0, 3.0]),
+            ("repeated indices", [1, 1, 2, 2]),
+            ("negative indices", [-1, -2, 3]),
+            ("null indices", [None, 1, 2]),
+            ("string indices", ["4", "7", "9"]),
+            ("scores but no indices", []),
+        )
+    ),
+    Case(
+        "report",
+        "inspect a truncated report",
+        "inspect --pool pool.jsonl report.json".split(),
+        setup=_with(_report(cut=True)),
+    ),
+    *(
+        Case(
+            "config",
+            f"experiment config: {what}",
+            "experiment compressors --config c.toml --out res --no-progress".split(),
+            setup=_with(_config(text)),
+            check=_experiment_budgets,
+        )
+        for what, text in (
+            ("misspelled optional key budget_token", _ZIP_TABLE + "budget_token = 2000\n"),
+            ("no [zip] table", ""),
+            ("misspelled required key budgt", _ZIP_TABLE.replace("budget =", "budgt =")),
+            ('compressors = "zlib:9"', _ZIP_TABLE.replace('["zlib:9"]', '"zlib:9"')),
+        )
+    ),
+    Case(
+        "format",
+        "an integer beyond int64 written to parquet",
+        [*SELECT, "-o", "out.parquet"],
+        setup=_with(_field("id", lambda k: 2**64 + k)),
+        check=_files_left,
+    ),
+    Case("format", "a 5,000-digit integer", ["ratio", "pool.jsonl", "--no-progress"], setup=_with(_huge_int)),
+    Case(
+        "format",
+        "a 5,000-digit integer, --skip-bad",
+        ["ratio", "pool.jsonl", "--skip-bad", "--no-progress"],
+        setup=_with(_huge_int),
+    ),
+    Case("validate", "--k1 10**20", [*SELECT, "-o", "out.jsonl", "--k1", str(10**20)]),
+    Case(
+        "validate",
+        "dsir --num-buckets 10**13",
+        [*_DSIR, "--target", "target.jsonl", "--num-buckets", str(10**13)],
+    ),
+    Case("format", "standard input closed: ratio - <&-", ["sh", "$ZIPKIT ratio - --no-progress <&-"]),
+    *(
+        Case(
+            "message",
+            f"--method {method}",
+            ["select", "pool.jsonl", "--method", method, "--budget", "10", "-o", "out.jsonl"],
+            check=_stderr_lines,
+        )
+        for method in ("zipfitt", "ZIP")
+    ),
+    *(
+        Case(
+            "message",
+            f"zipfit --target-field prompts{skip}",
+            "select pool.jsonl --method zipfit --target target.jsonl --target-field prompts --budget 10 -o out.jsonl"
+            f" --no-progress{skip}".split(),
+        )
+        for skip in ("", " --skip-bad")
+    ),
+    Case(
+        "message",
+        "zip: a token budget beyond the pool's tokens",
+        "select big.jsonl --budget-tokens 10000000 -o out.jsonl --no-progress".split(),
+        setup=_with(lambda d: _jsonl(d / "big.jsonl", _pool(1000, seed=2))),
+        check=_output_lines("out.jsonl"),
+    ),
+    Case(
+        "message",
+        "zip: a count budget beyond the pool's records",
+        "select pool.jsonl --budget 500 -o out.jsonl --no-progress".split(),
+        check=_output_lines("out.jsonl"),
+    ),
+    Case(
+        "message",
+        "compare: a schema warning (an extra text field)",
+        "compare --pool pool.jsonl a.jsonl b.jsonl".split(),
+        setup=_with(
+            _field("remark", lambda k: f"remark number {k}"),
+            lambda d: _zipkit(d, "select pool.jsonl --budget 10 -o a.jsonl"),
+            lambda d: _zipkit(d, "select pool.jsonl --method random --budget 10 -o b.jsonl"),
+        ),
+        check=_count_in_stderr("remark"),
+    ),
+    Case(
+        "format",
+        "a parquet timestamp column written to JSON Lines",
+        ["select", "pool.parquet", "--budget", "10", "-o", "out.jsonl", "--no-progress"],
+        setup=_with(_timestamps),
+        check=_files_left,
+    ),
+    Case(
+        "format",
+        "parquet shards whose columns conflict in type",
+        ["select", "shards", "--budget", "10", "-o", "out.parquet", "--no-progress"],
+        setup=_with(_conflicting_shards),
+        check=_files_left,
+    ),
+    Case("message", "random --seed -1", [*SELECT, "--method", "random", "--seed", "-1", "-o", "out.jsonl"]),
+    Case(
+        "message",
+        "an output name of 240 characters",
+        [*SELECT, "-o", "o" * 234 + ".jsonl"],
+        check=lambda d, _: f"{sum(1 for p in d.iterdir() if len(p.name) == 240)} file(s) of that name",
+    ),
+    Case(
+        "message",
+        "score --scores-dir on a one-file pool",
+        "score pool.jsonl --scores-dir kept -o scores.jsonl --no-progress".split(),
+        check=_scores_dir,
+    ),
 ]
 
 
@@ -798,8 +1335,8 @@ def run_cases(src: Path, only: str | None = None) -> list[dict]:
 
 
 def _shown(argv: list[str]) -> str:
-    if argv[0] == "python":
-        return "python: " + argv[1].replace("\n", "; ")
+    if argv[0] in ("python", "sh"):
+        return f"{argv[0]}: " + argv[1].replace("\n", "; ")
     return "zipkit " + " ".join(a if a and " " not in a else repr(a) for a in argv)
 
 

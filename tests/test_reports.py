@@ -81,8 +81,9 @@ def test_a_report_of_another_pool_of_the_same_size_is_refused(made, tmp_path):
         ([1, "2"], "holds '2'"),
         ([1, True], "holds True"),
         ("1,2", "holds '1,2'"),
-        ([3, 1, 3], "index 3 is selected more than once"),
-        ([-1], "index -1 is out of range"),
+        ([3, 1, 3], "holds 3 more than once"),
+        ([-1], "holds -1; an index is a row of the pool, from 0"),
+        ([], "'indices' is empty"),
         ([60], "index 60 is out of range for an input of 60 records"),
     ],
 )

@@ -67,6 +67,15 @@ def read_report(path: str | Path) -> dict | None:
     if not isinstance(indices, list) or not all(type(i) is int for i in indices):
         odd = indices if not isinstance(indices, list) else next(i for i in indices if type(i) is not int)
         raise ValueError(f"{path}: 'indices' must be a list of whole record indices, but holds {odd!r}")
+    if not indices:
+        raise ValueError(f"{path}: 'indices' is empty; a selection report lists the records selected")
+    negative = next((i for i in indices if i < 0), None)
+    if negative is not None:
+        raise ValueError(f"{path}: 'indices' holds {negative}; an index is a row of the pool, from 0")
+    seen: set[int] = set()
+    repeated = next((i for i in indices if i in seen or seen.add(i)), None)
+    if repeated is not None:
+        raise ValueError(f"{path}: 'indices' holds {repeated} more than once; a selection never repeats a record")
     scores = report.get("scores", [])
     if not isinstance(scores, list) or not all(type(v) in (int, float) or v is None for v in scores):
         raise ValueError(f"{path}: 'scores' must be a list of numbers")

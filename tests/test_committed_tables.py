@@ -1,0 +1,17 @@
+"""Committed tables are what their committed results files give: regenerated here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from experiments import bad_inputs
+
+RESULTS = Path(__file__).resolve().parent.parent / "experiments" / "results"
+
+
+def test_the_bad_inputs_table_is_its_two_runs():
+    before, after = (
+        json.loads((RESULTS / f"bad_inputs_{run}.json").read_text())["cases"] for run in ("before", "after")
+    )
+    assert (RESULTS / "bad_inputs.md").read_text() == bad_inputs.table(before, after) + "\n"
