@@ -1367,6 +1367,10 @@ def main() -> None:
     if args.table:
         print(table(*(json.loads(p.read_text())["cases"] for p in args.table)))
         return
+    # Started in the background by a shell without job control, this process ignores SIGINT,
+    # and so would every command it starts (an ignored signal stays ignored across exec, and
+    # Python then installs no KeyboardInterrupt handler): the Ctrl-C cases need it delivered.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     rows = run_cases(args.zipkit.resolve(), args.only)
     if args.out:
         commit = subprocess.run(
