@@ -355,3 +355,15 @@ def test_scores_dir_keeps_a_one_file_pool_s_scores(tmp_path):
     assert (folder / "shard-00000.parquet").is_file()
     assert main([*argv, "-o", str(tmp_path / "b.jsonl")]) == 0  # the second run reads them back
     assert (tmp_path / "a.jsonl").read_text() == (tmp_path / "b.jsonl").read_text()
+
+
+def test_scores_dir_with_a_pool_that_is_not_a_file_reads_it_whole(tmp_path):
+    import subprocess
+    import sys
+
+    lines = "".join(json.dumps({"text": f"record {i} words"}) + "\n" for i in range(5))
+    out = tmp_path / "s.jsonl"
+    argv = ["score", "-", "--scores-dir", str(tmp_path / "S"), "-o", str(out), "--no-progress"]
+    done = subprocess.run([sys.executable, "-m", "zipkit.cli", *argv], input=lines, text=True, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    assert len(out.read_text().splitlines()) == 5

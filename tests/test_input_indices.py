@@ -134,3 +134,24 @@ def test_indices_equal_positions_when_nothing_is_skipped(tmp_path):
     records = zipkit.read_records(pool)
     assert np.array_equal(records.index, np.arange(len(records)))
     assert [records[int(i)]["row"] for i in selection.indices] == expected(3)
+
+
+def test_records_taken_out_of_order_still_find_their_rows(tmp_path):
+    records = zipkit.read_records(write_jsonl(tmp_path / "pool.jsonl", rows()), on_error="skip")
+    taken = records.take([6, 1, 4])  # input rows 8, 1, 5
+    assert taken.index.tolist() == [8, 1, 5]
+    assert taken.positions_of([5, 8]).tolist() == [2, 0]
+
+
+def test_records_taken_from_shards_keep_the_whole_pool_s_rows(tmp_path):
+    from zipkit import executors
+    from zipkit.api import open_pool
+
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    for k in range(3):
+        write_jsonl(folder / f"part-{k}.jsonl", rows()[4 * k : 4 * k + 4])
+    pool = open_pool(folder, executors.get("local"), stream=True, read={"on_error": "skip"}, progress=False)
+    positions = pool.positions_of([9, 0, 6])
+    assert pool.take(positions).index.tolist() == [9, 0, 6]
+    assert [r["row"] for r in pool.take(positions)] == [9, 0, 6]

@@ -124,3 +124,43 @@ def test_inspect_reads_the_pool_as_the_selection_did(tmp_path):
     result = summary.compare([report], pool)
     assert result["selections"][0]["records"] == 29
     assert 3 not in json.loads(report.read_text())["indices"]
+
+
+def test_inspect_with_other_fields_keeps_the_skipping_and_does_not_blame_the_pool(tmp_path):
+    lines = [json.dumps(r) for r in alpaca(30, seed=6)]
+    lines[4] = "{not json"
+    pool = tmp_path / "pool.jsonl"
+    pool.write_text("\n".join(lines) + "\n")
+    report = tmp_path / "r.json"
+    argv = ["select", str(pool), "--method", "random", "--budget", "5", "--skip-bad", "--report", str(report)]
+    assert main([*argv, "-o", str(tmp_path / "o.jsonl"), "--no-progress"]) == 0
+    # Read by other fields, the texts differ from the report's: not another pool for that.
+    row = summary.compare([report], pool, text_fields=["instruction"])["selections"][0]
+    assert row["records"] == 5
+
+
+def test_an_output_of_named_fields_is_found_by_value(tmp_path):
+    pool = write_jsonl(tmp_path / "body.jsonl", [{"body": f"text number {i} " * (i + 1)} for i in range(12)])
+    out = tmp_path / "o.jsonl"
+    argv = ["select", str(pool), "--method", "length", "--budget", "3", "--text-field", "body", "-o", str(out)]
+    assert main([*argv, "--no-progress"]) == 0
+    row = summary.compare([out], pool, text_fields=["body"])["selections"][0]
+    assert row["records"] == 3 and row["tokens"] == sum(3 * (i + 1) for i in (11, 10, 9))
+
+
+def test_an_output_with_timestamps_is_found_by_value(tmp_path):
+    import datetime
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [
+        {"text": f"record {i} " * (i + 2), "at": datetime.datetime(2024, 1, 1 + i), "cost": decimal.Decimal(f"{i}.10")}
+        for i in range(10)
+    ]
+    pool = tmp_path / "ts.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), pool)
+    out = tmp_path / "o.jsonl"
+    assert main(["select", str(pool), "--method", "length", "--budget", "2", "-o", str(out), "--no-progress"]) == 0
+    assert summary.compare([out], pool)["selections"][0]["records"] == 2

@@ -129,7 +129,7 @@ def _long_enough(pool: Pool, p: dict) -> tuple[Pool, int | None]:
     indices, so the selection still indexes the user's rows."""
     if not p.get("min_tokens"):
         return pool, None
-    if pool.records is None:
+    if pool.records is None or pool.executor.name != "local":
         raise ValueError(
             "min_tokens leaves records out before the method runs, on the pool in memory: run it with "
             "engine='local' (--engine local)"

@@ -129,8 +129,11 @@ class Pool:
         if not parts:
             raise ValueError("no record positions to take")
         taken = Records.concat(parts, str(self.source)) if len(parts) > 1 else parts[0]
-        # The parts hold the positions shard by shard: back to the order asked for.
-        return taken.take(_reorder(np.concatenate(order), positions))
+        # The parts hold the positions shard by shard: back to the order asked for, with the
+        # input indices of the whole pool (the parts alone do not know the other shards).
+        taken = taken.take(_reorder(np.concatenate(order), positions))
+        taken._index, taken.count = placed.index[positions], placed.count
+        return taken
 
     # --- facts ---------------------------------------------------------------------------------
     def __len__(self) -> int:

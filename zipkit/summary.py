@@ -22,6 +22,7 @@ from . import compressors
 from .budget import token_counts
 from .io import Records, read_records
 from .io.schemas import messages
+from .io.serializers import json_value
 from .methods.params import TOKENIZER
 from .ranking import take
 from .ratio import framed_ratio
@@ -97,7 +98,9 @@ def load_selection(path: str | Path, pool: Records, report: dict | None = None) 
         name = manifest.get("method") or path.stem
         scores = np.asarray([np.nan if v is None else v for v in report.get("scores", [])], float)
         return Chosen(f"{name} ({path.name})", indices, scores, manifest)
-    indices, ambiguous = _find_in_pool(read_records(path, progress=False), pool, path)
+    # Read as the pool was (a schema detected in the output might not be the pool's).
+    read = {"text_fields": pool.text_fields} if pool.text_fields else {"schema": pool.schema}
+    indices, ambiguous = _find_in_pool(read_records(path, progress=False, **read), pool, path)
     return Chosen(path.name, indices, by_value=True, ambiguous=ambiguous)
 
 
@@ -111,7 +114,10 @@ def check_pool(manifest: dict, pool: Records, path: Path) -> None:
             f"{path}: it was selected from a pool of {made_on['records']:,} records, this one has {len(pool):,}: {hint}"
         )
     texts = made_on.get("texts")
-    if texts and texts != pool.payloads("text").digest():
+    same_reading = made_on.get("schema") == pool.schema and made_on.get("text_fields") == pool.text_fields
+    # Texts read with another schema or other fields differ whatever the pool: compare them
+    # only when the pool was read as the selection read it.
+    if texts and same_reading and texts != pool.payloads("text").digest():
         raise ValueError(
             f"{path}: it was selected from {made_on.get('path')!r}, whose records' texts differ "
             f"from those of {pool.path} (same size, other content): {hint}"
@@ -138,7 +144,8 @@ def _find_in_pool(selected: Records, pool: Records, path: Path) -> tuple[np.ndar
 
 
 def _canonical(record: Any) -> str:
-    return json.dumps(record, sort_keys=True, ensure_ascii=False)
+    # json_value: parquet's timestamps, decimals and bytes, as every JSON output writes them.
+    return json.dumps(record, sort_keys=True, ensure_ascii=False, default=json_value)
 
 
 def tokenizer_of(reports: Sequence[tuple[Path, dict | None]], given: str | None) -> str:
@@ -315,16 +322,14 @@ def compare(
 
 def _read_as(reports: Sequence[tuple[Path, dict | None]], schema: str | None, text_fields: Any) -> dict:
     """How to read the pool: as given, else as the first report's selection read it."""
-    if schema or text_fields:
-        return {"schema": schema, "text_fields": list(text_fields) if text_fields else None}
     made_on = next((r["manifest"].get("pool") or {} for _, r in reports if r and r.get("manifest")), {})
-    read: dict = {}
+    read: dict = {"on_error": "skip"} if made_on.get("skipped") else {}
+    if schema or text_fields:
+        return {**read, "schema": schema, "text_fields": list(text_fields) if text_fields else None}
     if made_on.get("text_fields"):
         read["text_fields"] = made_on["text_fields"]
     elif made_on.get("schema"):
         read["schema"] = made_on["schema"]
-    if made_on.get("skipped"):
-        read["on_error"] = "skip"
     return read
 
 

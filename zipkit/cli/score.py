@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from .. import methods, ratio
 from ..api import open_pool, score
@@ -50,8 +51,9 @@ def run(args: argparse.Namespace) -> int:
     check_run_outputs(args)
     executor = executor_of(args)
     params = method_params(args, "score")
-    # With --scores-dir a one-file pool is scored as one shard, so its scores are kept there.
-    stream = True if args.scores_dir else None
+    # With --scores-dir a one-file pool is scored as one shard, so its scores are kept there
+    # (standard input and packaged pools, which are not files, are read whole).
+    stream = True if args.scores_dir and os.path.isfile(args.pool) else None
     pool = open_pool(args.pool, executor, stream=stream, read=read_options(args), progress=progress(args))
     if pool.records is None:
         result = score(pool, method=args.method, engine=executor, **params)

@@ -70,6 +70,7 @@ class Records(Sequence[dict]):
         self.count = _count(numbers, skipped) if count is None else int(count)
         self._offsets: np.ndarray | None = None
         self._skipped_index: np.ndarray | None = None
+        self._index: np.ndarray | None = None
         # How to read the same records again from their files (an engine's workers do, shard
         # by shard); None when they did not come from files.
         self.read_options: dict | None = None
@@ -133,6 +134,7 @@ class Records(Sequence[dict]):
         if self.shard_of is not None:
             taken.shards, taken.shard_of = self.shards, self.shard_of[positions]
         taken._offsets, taken.count = self._offsets, self.count
+        taken._index = None if self._index is None else self._index[positions]
         taken.read_options = self.read_options
         return taken
 
@@ -140,6 +142,8 @@ class Records(Sequence[dict]):
     def index(self) -> np.ndarray:
         """Each record's index in the user's input (class docstring): its row in its file, or
         in the shards read one after another; skipped records keep theirs."""
+        if self._index is not None:  # taken from a pool left in its shards, which knows them
+            return self._index
         if self._offsets is None:
             return self.numbers
         return self._offsets[self.shard_of] + self.numbers
@@ -323,14 +327,17 @@ def positions_of(index: np.ndarray, count: int, skipped: np.ndarray, indices: An
         raise ValueError(
             f"{what}: index {int(unique[counts > 1][0])} is selected more than once; a selection never repeats a record"
         )
-    positions = np.searchsorted(index, wanted)
-    found = positions < len(index)
-    found[found] = index[positions[found]] == wanted[found]
+    # A pool read from its input has increasing indices; records taken from one, any order.
+    order = None if len(index) < 2 or bool((np.diff(index) > 0).all()) else np.argsort(index, kind="stable")
+    ordered = index if order is None else index[order]
+    at = np.searchsorted(ordered, wanted)
+    found = at < len(ordered)
+    found[found] = ordered[at[found]] == wanted[found]
     if not found.all():
         missing = int(wanted[~found][0])
         why = "was skipped as a bad record" if missing in set(skipped.tolist()) else "is not among the records read"
         raise ValueError(f"{what}: the record at index {missing} {why}; it has no data to use")
-    return positions.astype(np.int64)
+    return (at if order is None else order[at]).astype(np.int64)
 
 
 def _count(numbers: np.ndarray, skipped: list[BadRecord]) -> int:
