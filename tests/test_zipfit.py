@@ -146,12 +146,12 @@ def test_a_missing_target_field_names_the_fields_the_target_has(tmp_path, capsys
     pool = tmp_path / "pool.jsonl"
     pool.write_text("".join(f'{{"text": "record {i} words here"}}\n' for i in range(5)))
     argv = ["select", str(pool), "--method", "zipfit", "--target", str(target), "--budget", "2"]
-    with pytest.raises(ValueError, match="has no 'prompts' field; its records have the fields question, answer"):
+    with pytest.raises(ValueError, match=r"has no 'prompts' field \(its fields are question, answer\): name the one"):
         read_target(target, "zipfit", text_fields=["prompts"])
     for extra in ([], ["--skip-bad"]):  # --skip-bad is the pool's: the same answer, not a hint to use it
         assert main([*argv, *extra, "--target-field", "prompts", "-o", str(tmp_path / "o.jsonl")]) == 2
         said = capsys.readouterr().err
-        assert "its records have the fields question, answer" in said and "--target-field FIELD" in said
+        assert "its fields are question, answer" in said and "--target-field FIELD" in said
         assert "--skip-bad" not in said
 
 

@@ -54,7 +54,7 @@ def check_budget(n_available: int | None, budget: int | None, budget_tokens: int
             raise ValueError(f"budget must be a positive whole number of records (an int), got {budget!r}")
         if n_available is not None and budget > n_available:
             raise ValueError(
-                f"budget {budget} is larger than the pool ({n_available} records "
+                f"budget {budget} is larger than the pool ({n_available:,} records "
                 f"available): lower the budget or add records"
             )
     elif not _is_count(budget_tokens):

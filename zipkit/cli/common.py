@@ -149,7 +149,8 @@ def check_read(count: int, skipped: list, path: str) -> None:
         report_skipped(skipped, path)
     if not count:
         raise ValueError(
-            f"no readable records in {path}: all {len(skipped):,} were skipped as bad (see above)"
+            f"no readable records in {path}: all {len(skipped):,} were skipped as bad, the first because it "
+            f"{skipped[0].problem}"
             if skipped
             else f"no records in {path}: the pool is empty"
         )

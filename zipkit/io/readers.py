@@ -251,6 +251,11 @@ class _Builder:
         except schemas.SchemaError as err:
             if self._extract is None and isinstance(value, dict):  # no schema fits: none will
                 raise BadRecordError(BadRecord(self.path, number, line, str(err)), unskippable="every") from None
+            if self.text_fields and isinstance(value, dict) and "field" in str(err):
+                # A named field a record lacks is often a typo: say which fields it has.
+                fields = ", ".join(map(str, list(value)[:12]))
+                self._bad(number, line, f"{err} (its fields are {fields})")
+                return False
             self._bad(number, line, str(err))
             return False
         self.texts += encode(text)

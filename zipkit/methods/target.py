@@ -34,13 +34,19 @@ def read_target(
 def _target_problem(source: Any, err: BadRecordError) -> str:
     """A bad target record, with the fields its records have where a field was missing; no
     hint to skip it (bad target records are never skipped)."""
+    # The reader's hint names the pool's option; the target has its own.
+    bad = str(err.bad).replace("text_fields=[...]", "the target's text_fields=[...]")
+    if "no known schema" in bad:
+        return f"target set {bad}"
+    if "its fields are" in bad:  # the reader listed them
+        return f"target set {bad}: name the one with the text with the target's text_fields=[...]"
     fields = _fields_of_first(source) if "field" in err.bad.problem else None
     if fields:
         return (
-            f"target set {err.bad}; its records have the fields {', '.join(fields)}: name the one with "
+            f"target set {bad}; its records have the fields {', '.join(fields)}: name the one with "
             f"the text with the target's text_fields=[...]"
         )
-    return f"target set {err.bad} (a target's records are all read, none skipped: repair the record)"
+    return f"target set {bad} (a target's records are all read, none skipped: repair the record)"
 
 
 def _fields_of_first(source: Any) -> list[str] | None:
