@@ -207,7 +207,9 @@ def test_every_key_of_the_schema_round_trips(kind, tmp_path):
 
 
 def test_the_pool_is_a_path_or_from_or_sources_and_keeps_only_its_own_keys():
-    assert schema.table({"path": "p.jsonl"}, "x.toml") == {"path": "p.jsonl"}
+    unfiltered = {"decontaminate": None, "decontaminate_ngram": 13}
+    assert schema.table({"path": "p.jsonl"}, "x.toml") == {"path": "p.jsonl", **unfiltered}
+    assert schema.table({"path": "p.jsonl", "decontaminate": ["mbpp"]}, "x.toml")["decontaminate"] == ["mbpp"]
     assert schema.table({"from": "dir"}, "x.toml") == {"from": "dir"}
     assert schema.table({}, "x.toml") == {
         "sources": ["sharegpt"],
@@ -215,9 +217,14 @@ def test_the_pool_is_a_path_or_from_or_sources_and_keeps_only_its_own_keys():
         "limit": None,
         "seed": 0,
         "max_chars": None,
+        **unfiltered,
     }
     with pytest.raises(ValueError, match=r"x.toml: \[pool\] path and from cannot go together"):
         schema.table({"path": "p", "from": "d"}, "x.toml")
+    with pytest.raises(ValueError, match=r"x.toml: \[pool\] path and limit cannot go together"):
+        schema.table({"path": "p", "limit": 5}, "x.toml")
+    with pytest.raises(ValueError, match=r"x.toml: \[pool\] from and decontaminate cannot go together"):
+        schema.table({"from": "d", "decontaminate": ["mbpp"]}, "x.toml")
 
 
 def test_the_pool_of_an_earlier_experiment_is_checked_naming_its_results_file(tmp_path):

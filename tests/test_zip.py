@@ -207,6 +207,8 @@ _CHANGES = {
     "dedup": dict(dedup=True),
     "exact": dict(exact=False),
     "min_tokens": dict(min_tokens=5),
+    "decontaminate": dict(decontaminate=["humaneval"]),
+    "decontaminate_ngram": dict(decontaminate_ngram=5),
 }
 
 

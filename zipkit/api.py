@@ -100,7 +100,7 @@ def select(records: Any, method: str = "zip", *, engine: Any = "local", **params
     executor = executors.get(engine)
     # Locally the method works on the records in memory; on Ray a path stays in its files.
     whole = open_pool(records, executor, stream=executor.name != "local", progress=resolved.get("progress"))
-    pool, left_out = (whole, None) if spec.filters_min_tokens else _long_enough(whole, resolved)
+    pool, filtered = _filtered(whole, resolved, spec)
     if pool.records is not None and (
         resolved.get("threshold") is None or resolved["budget"] is not None or resolved["budget_tokens"] is not None
     ):
@@ -109,8 +109,7 @@ def select(records: Any, method: str = "zip", *, engine: Any = "local", **params
             check_fits(resolved["budget_tokens"], pool.tokens(resolved["tokenizer"]), resolved["tokenizer"])
     timings = Timings()
     result = spec.select(pool, resolved, timings)
-    if left_out is not None:
-        result.manifest["min_tokens_left_out"] = left_out
+    result.manifest.update(filtered)
     # The manifest describes the pool as given (the one zipkit inspect checks reports against).
     result.manifest = run_manifest("select", spec, resolved, whole, executor, timings, result.manifest)
     if not len(result.indices):  # each method says why first; this catches any that does not
@@ -121,6 +120,42 @@ def select(records: Any, method: str = "zip", *, engine: Any = "local", **params
     # The method picked positions among the records read; the user gets indices in the input.
     result.indices = pool.index[result.indices]
     return result
+
+
+def _filtered(pool: Pool, p: dict, spec: Any) -> tuple[Pool, dict]:
+    """The pool less the records the filters leave out before the method runs (records that
+    share text with a benchmark, records under ``min_tokens`` unless the method applies it
+    itself), and the manifest's account of them. Records keep their input indices."""
+    account: dict = {}
+    if p.get("decontaminate"):
+        pool, account["decontaminated"] = _decontaminated(pool, p)
+    if not spec.filters_min_tokens:
+        pool, left_out = _long_enough(pool, p)
+        if left_out is not None:
+            account["min_tokens_left_out"] = left_out
+    return pool, account
+
+
+def _decontaminated(pool: Pool, p: dict) -> tuple[Pool, dict]:
+    from .decontaminate import clean_positions, contaminated, index_of
+
+    if pool.records is None or pool.executor.name != "local":
+        raise ValueError(
+            "decontaminate leaves records out before the method runs, on the pool in memory: run it with "
+            "engine='local' (--engine local), or decontaminate the pool first (zipkit decontaminate)"
+        )
+    index = index_of(p["decontaminate"], p["decontaminate_ngram"])
+    dropped = contaminated(pool.records, index)
+    keep = clean_positions(pool.records, dropped)
+    account = {
+        "against": {name: size for name, size in index.sizes.items()},
+        "dropped": len(dropped),
+        "by_benchmark": {name: sum(d.benchmark == name for d in dropped) for name in index.sizes},
+        "dropped_indices": [d.index for d in dropped],
+    }
+    if len(keep) == len(pool):
+        return pool, account
+    return Pool.in_memory(pool.records.take(keep), pool.executor, pool.progress), account
 
 
 def _long_enough(pool: Pool, p: dict) -> tuple[Pool, int | None]:

@@ -15,7 +15,7 @@ from typing import Callable
 
 from .. import __version__
 from ..errors import BadRecordError
-from . import compressors, experiment, inspect, ratio, score, select
+from . import compressors, decontaminate, experiment, inspect, ratio, score, select
 
 COMMANDS: dict[str, tuple[Callable, Callable]] = {
     "select": (select.parser, select.run),
@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[Callable, Callable]] = {
     "compressors": (compressors.parser, compressors.run),
     "inspect": (inspect.parser, inspect.run),
     "compare": (functools.partial(inspect.parser, name="compare"), inspect.run),
+    "decontaminate": (decontaminate.parser, decontaminate.run),
     "experiment": (experiment.parser, experiment.run),
 }
 

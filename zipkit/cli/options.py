@@ -60,6 +60,8 @@ def add_method_options(parser: argparse.ArgumentParser, command: str) -> list[st
             kwargs.update(action="store_const", const=p.const)
         elif p.action == "bool":
             kwargs.update(action=argparse.BooleanOptionalAction)
+        elif p.action == "append":  # repeated: a list
+            kwargs.update(action="append", metavar=p.metavar)
         else:
             kwargs.update(type=p.type)
             if p.choices is not None:

@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ..benchmarks import default_data_dir
 from ..io import read_records
 from ..io.schemas import messages
 
@@ -46,11 +47,6 @@ _ROLES = {
     "output": "gpt",
     "text": "human",
 }
-
-
-def default_data_dir() -> Path:
-    """``../shared/data`` beside the checkout (where this project's data lives)."""
-    return Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def build(

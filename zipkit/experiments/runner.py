@@ -48,15 +48,24 @@ def build_pool(config: dict) -> Records:
     """The pool a config's ``[pool]`` table names: a ``path``, or ``sources`` (see
     ``pools.SOURCES``), ``max_chars`` per record, ``limit`` records sampled with ``seed``,
     ``data_dir`` (default ../shared/data); or ``from``, the output folder of an earlier
-    experiment, whose pool it rebuilds (the config is updated to that pool's table)."""
+    experiment, whose pool it rebuilds (the config is updated to that pool's table). With
+    ``decontaminate`` (benchmarks), less the records that share text with them."""
     spec = schema.table(config.get("pool", {}), getattr(config, "path", "the config"))
     if "from" in spec:
         spec = pool_of(spec["from"])
     config["pool"] = spec
     if "path" in spec:  # a pool file of the user's own
-        return read_records(spec["path"], progress=False)
-    records = pools.build(spec["sources"], spec["data_dir"], spec["limit"], spec["seed"], spec["max_chars"])
-    return read_records(records, progress=False)
+        records = read_records(spec["path"], progress=False)
+    else:
+        built = pools.build(spec["sources"], spec["data_dir"], spec["limit"], spec["seed"], spec["max_chars"])
+        records = read_records(built, progress=False)
+    if spec.get("decontaminate"):
+        # The records left keep their indices in the pool as built (the selections' reports).
+        from ..decontaminate import clean_positions, contaminated, index_of
+
+        index = index_of(spec["decontaminate"], spec["decontaminate_ngram"], spec.get("data_dir"))
+        records = records.take(clean_positions(records, contaminated(records, index)))
+    return records
 
 
 def pool_of(folder: str | Path) -> dict:

@@ -138,16 +138,22 @@ def _pool_mode(filled: dict, given: dict, file: str, name: str) -> dict:
     """A pool is a ``path``, or ``from`` an earlier experiment, or built from ``sources``: a key
     of another way is refused (it would be ignored), and only the chosen way's keys are kept."""
     ways = [k for k in ("path", "from") if k in given]
-    others = [k for k in given if k not in ("path", "from")]
+    # Decontamination applies to a pool of either kind (a `from` pool carries its own).
+    others = [k for k in given if k not in ("path", "from") and not (ways == ["path"] and k in _POOL_FILTERS)]
     if len(ways) > 1 or (ways and others):
         clash = (ways[1:] + others)[0]
         raise ValueError(
             f"{file}: [{name}] {ways[0]} and {clash} cannot go together: the pool is a path, or from = DIR "
             f"(an earlier experiment's output), or sources with data_dir, limit, seed and max_chars"
         )
+    if ways == ["from"]:
+        return {"from": filled["from"]}
     if ways:
-        return {ways[0]: filled[ways[0]]}
+        return {"path": filled["path"], **{k: filled[k] for k in _POOL_FILTERS}}
     return {k: v for k, v in filled.items() if k not in ("path", "from")}
+
+
+_POOL_FILTERS = ("decontaminate", "decontaminate_ngram")
 
 
 def _settings(filled: dict, given: dict, file: str, name: str) -> None:
@@ -255,6 +261,9 @@ POOL = Table(
         Key("limit", INT, None, 6000, minimum=1),
         Key("seed", INT, 0),
         Key("max_chars", INT, None, 4000, minimum=1),
+        # Benchmarks whose text the pool's records must not share (zipkit decontaminate).
+        Key("decontaminate", STRS, None, ["humaneval", "mbpp"]),
+        Key("decontaminate_ngram", INT, 13, minimum=1),
     ),
     check=_pool_mode,
 )

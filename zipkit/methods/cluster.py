@@ -16,11 +16,12 @@ from ..manifest import Timings
 from ..ranking import ranked_selection
 from ..results import Selection
 from ..steps import Step
-from .params import BUDGETS, CACHE, DEVICE, ENCODER, MODELS, PROGRESS, SEED
+from .params import BUDGETS, CACHE, DEVICE, ENCODER, FILTERS, MODELS, PROGRESS, SEED
 from .spec import Method, Param
 
 PARAMS = (
     *BUDGETS,
+    *FILTERS,
     ENCODER,
     DEVICE,
     Param(

@@ -14,15 +14,16 @@ from ..manifest import Timings
 from ..ranking import ranked_selection
 from ..results import Selection
 from ..steps import Step
-from .params import BUDGETS, MIN_TOKENS, PROGRESS, SEED, TARGET, WORKERS
+from .params import BUDGETS, FILTERS, MIN_TOKENS, PROGRESS, SEED, TARGET, WORKERS
 from .spec import SELECT, Method, Param
 
 PARAMS = (
     TARGET,
-    *BUDGETS[:3],
+    *BUDGETS,
     # The one --min-tokens, counted as the DSIR package counts (word-punct tokens) and 100 by
     # default as its min_example_length; applied by this method (filters_min_tokens).
     MIN_TOKENS.but(default=100),
+    *FILTERS[1:],
     Param(
         "resampling",
         "gumbel",

@@ -11,11 +11,12 @@ from ..manifest import Timings
 from ..ranking import ranked_selection
 from ..results import Selection
 from .lm import LM_PARAMS, losses
-from .params import BUDGETS, MAX_LENGTH, MODELS
+from .params import BUDGETS, FILTERS, MAX_LENGTH, MODELS
 from .spec import Method, Param
 
 PARAMS = (
     *BUDGETS,
+    *FILTERS,
     Param(
         "ifd_variant", "superfiltering", str, "formula, template and rule", choices=tuple(IFD_VARIANTS), group=MODELS
     ),

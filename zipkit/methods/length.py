@@ -8,13 +8,13 @@ import numpy as np
 from ..manifest import Timings
 from ..ranking import ranked_selection
 from ..results import Selection
-from .params import BUDGETS, MIN_TOKENS, TOKENIZER
+from .params import BUDGETS, FILTERS, TOKENIZER
 from .spec import BOTH, Method, Param
 
 PARAMS = (
     *BUDGETS[:2],
     TOKENIZER.but(commands=BOTH, group="length"),
-    MIN_TOKENS,
+    *FILTERS,
     Param(
         "longest",
         True,

@@ -34,8 +34,25 @@ MIN_TOKENS = Param(
     commands=(SELECT,),
     minimum=0,
 )
-# Every selection method takes a budget, counted in records or in tokens, and a minimum length.
-BUDGETS = (BUDGET, BUDGET_TOKENS, TOKENIZER, MIN_TOKENS)
+DECONTAMINATE = Param(
+    "decontaminate",
+    None,
+    str,
+    "leave out records that share an n-gram of --decontaminate-ngram words, or their whole text, with "
+    "this benchmark before selecting (humaneval, mbpp, mt_bench, proofnet, minif2f, or a records "
+    "file; repeat for several): see zipkit decontaminate",
+    action="append",
+    group=BUDGET_GROUP,
+    commands=(SELECT,),
+    metavar="BENCHMARK",
+)
+DECONTAMINATE_NGRAM = Param(
+    "decontaminate_ngram", 13, int, "words in a shared sequence", group=BUDGET_GROUP, commands=(SELECT,), minimum=1
+)
+# Every selection method takes a budget, counted in records or in tokens...
+BUDGETS = (BUDGET, BUDGET_TOKENS, TOKENIZER)
+# ...and the filters zipkit.select applies before it: a minimum length, decontamination.
+FILTERS = (MIN_TOKENS, DECONTAMINATE, DECONTAMINATE_NGRAM)
 
 TARGET = Param(
     "target",
@@ -91,6 +108,9 @@ __all__ = [
     "CACHE",
     "CAUSAL_LM",
     "COMPRESSOR",
+    "DECONTAMINATE",
+    "DECONTAMINATE_NGRAM",
+    "FILTERS",
     "DEVICE",
     "ENCODER",
     "MAX_LENGTH",

@@ -11,11 +11,12 @@ from ..manifest import Timings
 from ..ranking import ranked_selection
 from ..results import Selection
 from .lm import LM_PARAMS, losses
-from .params import BUDGETS, MAX_LENGTH, MODELS
+from .params import BUDGETS, FILTERS, MAX_LENGTH, MODELS
 from .spec import SELECT, Method, Param
 
 PARAMS = (
     *BUDGETS,
+    *FILTERS,
     Param("tokens", "response", str, "which tokens' loss", choices=PERPLEXITY_TOKENS, group=MODELS),
     Param("prefer", "highest", str, "which losses first", choices=PREFER, group=MODELS, commands=(SELECT,)),
     MAX_LENGTH.but(default=PERPLEXITY_MAX_LENGTH),

@@ -9,7 +9,7 @@ import numpy as np
 from ..manifest import Timings
 from ..ranking import ranked_selection
 from ..results import Selection
-from .params import BUDGETS, SEED
+from .params import BUDGETS, FILTERS, SEED
 from .spec import Method, Param
 
 
@@ -53,6 +53,7 @@ def strata_of(records, field: str) -> np.ndarray:
 
 PARAMS = (
     *BUDGETS,
+    *FILTERS,
     SEED,
     Param("stratify", None, str, "keep the field's proportions", metavar="FIELD", group="random, length"),
 )

@@ -32,7 +32,7 @@ class Param:
     set read from a file). ``changes_result``: False for parameters that only say how a run
     is carried out (cores, progress bars, checkpoints). ``action``: how the command line
     takes it: ``None`` (``--name VALUE``), ``"switch"`` (a flag that sets ``const``),
-    ``"bool"`` (``--name/--no-name``). ``flag``: the option's name when it is not
+    ``"bool"`` (``--name/--no-name``), ``"append"`` (repeated, a list). ``flag``: the option's name when it is not
     ``--name``. ``group``: the heading it is listed under in ``--help``. ``cli``: False for
     parameters only the Python API takes. ``commands``: the commands it applies to.
     """

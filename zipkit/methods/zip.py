@@ -47,7 +47,7 @@ from ..progress import bar
 from ..ratio import framed_record_ratios
 from ..results import Selection
 from ..steps import Step
-from .params import BUDGETS, COMPRESSOR, PROGRESS, SERIALIZER, WORKERS
+from .params import BUDGETS, COMPRESSOR, FILTERS, PROGRESS, SERIALIZER, WORKERS
 from .spec import Method, Param
 
 VARIANTS = ("paper", "official")
@@ -60,6 +60,7 @@ _BY_VARIANT = "default: by --variant: zlib:9 with text (paper), zlib:9 with repr
 
 PARAMS = (
     *BUDGETS,
+    *FILTERS,
     Param("k1", 10000, int, "global window", group="zip", minimum=1),
     Param("k2", 200, int, "coarse window", group="zip", minimum=1),
     Param("k3", 100, int, "fine picks per round", group="zip", minimum=1),

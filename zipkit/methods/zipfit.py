@@ -36,7 +36,7 @@ from ..progress import bar
 from ..ranking import ranked_selection
 from ..results import Selection
 from ..steps import Step
-from .params import BUDGETS, COMPRESSOR, PROGRESS, SERIALIZER, TARGET, WORKERS
+from .params import BUDGETS, COMPRESSOR, FILTERS, PROGRESS, SERIALIZER, TARGET, WORKERS
 from .spec import SELECT, Method, Param
 
 ORDERS = ("source_first", "target_first")
@@ -211,6 +211,7 @@ class _Scorer:
 PARAMS = (
     TARGET,
     *BUDGETS,
+    *FILTERS,
     Param("threshold", None, float, "keep only records aligned at least this much", group="zipfit", commands=(SELECT,)),
     COMPRESSOR.but(default=DEFAULT_COMPRESSOR),
     SERIALIZER,

@@ -1,0 +1,126 @@
+"""Decontamination: the records of a pool that share text with an evaluation benchmark.
+
+A record is contaminated by a benchmark when, after normalisation (lower case, words of
+letters, digits and underscores; punctuation and spacing dropped), it shares an n-gram of
+``ngram`` words (13 by default, as GPT-3's and most later reports' decontamination) with one
+of the benchmark's texts, or its whole normalised text equals one of them (which catches a
+benchmark text shorter than ``ngram`` words, copied). Dropping such records before selection
+keeps a benchmark's answers out of the training data that is then evaluated on it.
+
+The benchmark's n-grams are kept as a set of hashes. A pool record is only hashed within its
+runs of words the benchmarks hold at all: a record of other vocabulary costs one lookup per
+word, which is what makes a pool of millions practical.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from . import benchmarks
+
+NGRAM = 13
+_WORD = re.compile(r"\w+")
+
+
+def words(text: str) -> list[str]:
+    """``text`` normalised: its words, lower-cased."""
+    return _WORD.findall(text.lower())
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A contaminated record: its index in the input, the benchmark and which of its texts,
+    and why (the shared n-gram, or an exact match)."""
+
+    index: int
+    benchmark: str
+    target: int
+    reason: str
+
+    def as_dict(self) -> dict:
+        return {"index": self.index, "benchmark": self.benchmark, "target": self.target, "reason": self.reason}
+
+
+class Index:
+    """The n-grams and whole normalised texts of some benchmarks, to test records against."""
+
+    def __init__(self, ngram: int = NGRAM) -> None:
+        if not isinstance(ngram, int) or isinstance(ngram, bool) or ngram < 1:
+            raise ValueError(f"ngram={ngram!r} is not a whole number >= 1 of words")
+        self.ngram = ngram
+        self.grams: dict[int, tuple[str, int]] = {}  # hash of an n-gram -> (benchmark, text)
+        self.whole: dict[str, tuple[str, int]] = {}  # normalised text -> (benchmark, text)
+        self.vocabulary: set[str] = set()
+        self.sizes: dict[str, int] = {}
+
+    def add(self, name: str, texts: Iterable[str]) -> None:
+        count = 0
+        for k, text in enumerate(texts):
+            count += 1
+            tokens = words(text)
+            if not tokens:
+                continue
+            self.whole.setdefault(" ".join(tokens), (name, k))
+            self.vocabulary.update(tokens)
+            n = self.ngram
+            for i in range(len(tokens) - n + 1):
+                self.grams.setdefault(hash(tuple(tokens[i : i + n])), (name, k))
+        self.sizes[name] = count
+
+    def match(self, text: str) -> tuple[str, int, str] | None:
+        """The first benchmark text ``text`` shares an n-gram with, or equals: (benchmark,
+        text number, reason); None when it is clean."""
+        tokens = words(text)
+        exact = self.whole.get(" ".join(tokens)) if tokens else None
+        if exact is not None:
+            return exact[0], exact[1], "its normalised text equals the benchmark text's"
+        n = self.ngram
+        known = [t in self.vocabulary for t in tokens]
+        start = 0
+        while start <= len(tokens) - n:
+            if not all(known[start : start + n]):
+                # Skip past the last unknown word of this window: no n-gram holding it matches.
+                start += n - known[start : start + n][::-1].index(False)
+                continue
+            found = self.grams.get(hash(tuple(tokens[start : start + n])))
+            if found is not None:
+                return found[0], found[1], f"shares the {n}-word sequence {' '.join(tokens[start : start + n])!r}"
+            start += 1
+        return None
+
+
+def index_of(against: Sequence[str], ngram: int = NGRAM, data_dir: Any = None) -> Index:
+    """An :class:`Index` of the benchmarks ``against`` (names or records files)."""
+    if isinstance(against, str):
+        raise TypeError(f"against must be a list of benchmarks, got the string {against!r}; write [{against!r}]")
+    if not against:
+        raise ValueError(f"name at least one benchmark to decontaminate against: {', '.join(benchmarks.BENCHMARKS)}")
+    index = Index(ngram)
+    for name in against:
+        index.add(str(name), benchmarks.texts(str(name), data_dir))
+    return index
+
+
+def contaminated(records: Any, against: Sequence[str] | Index, ngram: int = NGRAM) -> list[Dropped]:
+    """The records (a :class:`zipkit.io.Records`) that share text with a benchmark of
+    ``against``, in input order, each with its input index and why."""
+    index = against if isinstance(against, Index) else index_of(against, ngram)
+    rows = records.index
+    out = []
+    for i in range(len(records)):
+        found = index.match(records.text(i))
+        if found is not None:
+            out.append(Dropped(int(rows[i]), found[0], found[1], found[2]))
+    return out
+
+
+def clean_positions(records: Any, dropped: Sequence[Dropped]) -> np.ndarray:
+    """The positions of the records not dropped."""
+    keep = np.ones(len(records), dtype=bool)
+    if dropped:
+        keep[records.positions_of([d.index for d in dropped], "dropped records")] = False
+    return np.flatnonzero(keep)
