@@ -51,14 +51,21 @@ def test_length_ranks_by_tokens_ties_by_position():
 
 
 @pytest.mark.parametrize("method", ["random", "length"])
-def test_token_budget_stops_at_the_first_record_that_would_exceed(method):
+def test_a_token_budget_skips_a_record_that_does_not_fit_and_takes_the_next(method):
     recs = pool()
     everything = zipkit.select(recs, method=method, budget=len(recs)).indices
     words = np.array([len(recs[i]["text"].split()) for i in everything])
-    budget = int(words[:17].sum()) + int(words[17]) - 1
+    budget = int(words[:17].sum()) + int(words[17]) - 1  # the 18th record does not fit
     result = zipkit.select(recs, method=method, budget_tokens=budget)
-    assert result.indices.tolist() == everything[:17].tolist()
-    assert result.manifest["tokens_selected"] == words[:17].sum() <= budget
+    # By hand: the ranking walked once, each record taken if it fits what is left.
+    left, expected = budget, []
+    for i, w in zip(everything.tolist(), words.tolist()):
+        if w <= left:
+            expected.append(i)
+            left -= w
+    assert result.indices.tolist() == expected
+    assert result.indices.tolist()[:17] == everything[:17].tolist() and everything[17] not in result.indices
+    assert budget - words.max() <= result.manifest["tokens_selected"] == budget - left <= budget
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ import gzip
 import json
 import re
 
+import numpy as np
 import pytest
 import zstandard
 from helpers import alpaca, write_array, write_jsonl
@@ -191,14 +192,21 @@ def test_a_token_budget_no_record_fits_fails_with_the_smallest_record(method):
         zipkit.select(POOL, method=method, budget_tokens=1, **extra)
 
 
-def test_zip_fails_when_its_first_pick_is_over_the_token_budget():
+def test_zip_tops_up_when_its_first_pick_is_over_the_token_budget():
+    """Once an error ("its first pick is over the budget"); now, as every method, ZIP skips a
+    pick that does not fit and fills the budget from the records left, lowest score first."""
     records = zipkit.read_records(POOL)
-    tokens = [len(records.text(i).split()) for i in range(len(records))]
+    tokens = np.array([len(records.text(i).split()) for i in range(len(records))])
     first = zipkit.select(records, budget=1).indices[0]
-    if tokens[first] == min(tokens):
+    if tokens[first] == tokens.min():
         pytest.skip("the first pick is the smallest record")
-    with pytest.raises(ValueError, match=f"first pick has {tokens[first]} whitespace tokens"):
-        zipkit.select(records, budget_tokens=tokens[first] - 1)
+    budget = int(tokens[first]) - 1
+    selection = zipkit.select(records, budget_tokens=budget)
+    got = int(tokens[selection.indices].sum())
+    assert first not in selection.indices and 0 < got <= budget
+    assert selection.manifest["topped_up"] == len(selection.indices)  # the rounds took nothing
+    left_out = np.setdiff1d(np.arange(len(records)), selection.indices)
+    assert (tokens[left_out] > budget - got).all()
 
 
 def test_a_threshold_nothing_passes_fails_with_the_best_score(tmp_path, capsys):

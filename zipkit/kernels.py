@@ -104,3 +104,31 @@ def argmin_available_numpy(values: np.ndarray, taken: np.ndarray) -> int:
     if free.size == 0:
         return -1
     return int(free[np.argmin(values[free])])  # argmin returns the first of equal minima
+
+
+@numba.njit(cache=True, nogil=True)
+def _fill(costs, budget):
+    taken = np.zeros(len(costs), dtype=np.bool_)
+    left = budget
+    for i in range(len(costs)):
+        if costs[i] <= left:
+            taken[i] = True
+            left -= costs[i]
+            if left == 0:
+                break
+    return taken
+
+
+def fill(costs: np.ndarray, budget: int) -> np.ndarray:
+    """Which of ``costs``, in their order, a budget takes when it takes each one that fits what
+    is left and skips each one that does not (a token budget filled to within one record: what
+    is left at the end is smaller than every cost skipped)."""
+    return _fill(np.ascontiguousarray(costs, dtype=np.int64), np.int64(budget))
+
+
+def fill_numpy(costs: np.ndarray, budget: int) -> np.ndarray:
+    taken, left = np.zeros(len(costs), dtype=bool), int(budget)
+    for i, cost in enumerate(np.asarray(costs).tolist()):
+        if cost <= left:
+            taken[i], left = True, left - cost
+    return taken

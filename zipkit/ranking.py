@@ -3,8 +3,9 @@
 Every method that scores records independently (zipfit, dsir, length, random) selects
 through :func:`ranked_selection`, so budgets, ties and manifests mean the same for all:
 ties break by pool position, a count budget takes the first N of the ranking, a token
-budget takes records in rank order while the running total stays within it and stops at
-the first record that would exceed it (as ZIP does).
+budget takes records in rank order while they fit, skipping a record that would exceed what
+is left and taking the next (as ZIP tops up its greedy rounds), so that it is filled to
+within one record.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .budget import check_budget, check_fits
+from .kernels import fill
 from .manifest import Timings
 from .results import Selection
 
@@ -29,12 +31,14 @@ def rank(keys: np.ndarray, descending: bool = True, eligible: np.ndarray | None 
 
 
 def take(ranking: np.ndarray, budget: int | None, budget_tokens: int | None, tokens: np.ndarray | None) -> np.ndarray:
-    """The head of ``ranking`` that fits the budget (everything when there is none)."""
+    """What of ``ranking`` the budget takes (everything when there is none): its first
+    ``budget`` records, or, under a token budget, every record in rank order that fits what is
+    left, skipping one that does not, so that every method fills a token budget to within one
+    record (:func:`zipkit.kernels.fill`)."""
     if budget is not None:
         return ranking[:budget]
     if budget_tokens is not None:
-        running = np.cumsum(tokens[ranking])
-        return ranking[: int(np.searchsorted(running, budget_tokens, side="right"))]
+        return ranking[fill(tokens[ranking], budget_tokens)]
     return ranking
 
 
@@ -74,6 +78,13 @@ def ranked_selection(
         tokens = pool.tokens(tokenizer) if budget_tokens is not None else None
         if tokens is not None:
             check_fits(budget_tokens, tokens, tokenizer)
+            passing = int(tokens[eligible].sum()) if eligible is not None else None
+            if passing is not None and budget_tokens > passing:
+                raise ValueError(
+                    f"only {passing:,} {tokenizer} tokens (in {int(eligible.sum()):,} of {len(pool):,} records) "
+                    f"pass {filter_name}, fewer than budget_tokens={budget_tokens}; lower the budget or relax "
+                    f"the filter"
+                )
         ranking = rank(keys, descending, eligible)
         picked = take(ranking, budget, budget_tokens, tokens)
     if not len(picked):

@@ -47,6 +47,8 @@ def run(runner: Runner, config: dict) -> None:
         chosen.append(runner.select(label, method, budget_tokens=budget_tokens, tokenizer=tokenizer, **params))
     vectors = _embeddings(runner, device)
     rows = [_row(runner, c, tokens, measure, vectors) for c in chosen]
+    for row in rows:  # how much of the budget each method filled (at most 100%)
+        row["fill"] = round(row["tokens"] / budget_tokens, 4)
     table = [_table_row(r, measure) for r in rows]
     _plots(runner.out, chosen, rows, tokens, measure, tokenizer)
     runner.write(
@@ -100,6 +102,7 @@ def _table_row(row: dict, measure: list) -> dict:
         "device": row["device"],
         "records": row["records"],
         "tokens": row["tokens"],
+        "fill %": round(100 * row["fill"], 1),
         "avg length": round(row["tokens_mean"], 1),
         "median length": row["tokens_median"],
     }

@@ -84,7 +84,8 @@ class Embed(Step):
 def select(pool, p: dict, timings: Timings) -> Selection:
     """``clusters`` defaults to the budget (for a token budget, the budget over the mean
     tokens per record); the nearest rule then yields one record per centroid, in cluster
-    order, and a token budget takes them while they fit."""
+    order, then the rest by turns across the clusters (:func:`_by_turns`), and a token budget
+    takes them while they fit, skipping one that does not (filled to within one record)."""
     resolved = resolve_device(p["device"])
     with timings.stage("embed"):
         columns, info = pool.map(
@@ -97,7 +98,11 @@ def select(pool, p: dict, timings: Timings) -> Selection:
     with timings.stage("kmeans"):
         centroids, labels = kmeans(vectors, min(k, len(pool)), p["seed"], p["iterations"], resolved)
     with timings.stage("assign"):
-        order = nearest_unique(vectors, centroids) if p["rule"] == "nearest" else random_per_cluster(labels, p["seed"])
+        if p["rule"] == "nearest":
+            order = nearest_unique(vectors, centroids)
+            order = np.concatenate([order, _by_turns(vectors, centroids, labels, order)])
+        else:
+            order = random_per_cluster(labels, p["seed"])
     # Rank = place in the order; records the rule did not reach are not eligible.
     keys = np.full(len(pool), np.inf)
     keys[order] = np.arange(len(order), dtype=np.float64)
@@ -114,6 +119,22 @@ def select(pool, p: dict, timings: Timings) -> Selection:
         filter_name=f"one record per centroid of {k} clusters",
         extra=extra,
     )
+
+
+def _by_turns(vectors: np.ndarray, centroids: np.ndarray, labels: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """The records after the nearest one per centroid, by turns across the clusters: each
+    cluster's nearest record left, then its next nearest, ... (ties by cluster, then position),
+    so that a budget larger than one record per centroid is filled across the clusters."""
+    rest = np.setdiff1d(np.arange(len(vectors)), first)
+    if not len(rest):
+        return rest
+    wide = vectors[rest].astype(np.float64) - centroids[labels[rest]].astype(np.float64)
+    distance = (wide**2).sum(1)
+    turn = np.empty(len(rest), dtype=np.int64)
+    for cluster in np.unique(labels[rest]):
+        members = np.flatnonzero(labels[rest] == cluster)
+        turn[members[np.lexsort((rest[members], distance[members]))]] = np.arange(len(members))
+    return rest[np.lexsort((rest, labels[rest], turn))]
 
 
 def _default_clusters(pool, budget: int | None, budget_tokens: int | None, tokenizer: str) -> int:

@@ -40,7 +40,7 @@ from ..budget import check_budget, check_fits
 from ..errors import warn_caller
 from ..identity import plain
 from ..io import Payloads, Serializer, atomic_output, get_serializer
-from ..kernels import argmin_available, bottom_k
+from ..kernels import argmin_available, bottom_k, fill
 from ..manifest import Timings
 from ..parallel import parallel_sizes
 from ..progress import bar
@@ -185,12 +185,6 @@ def select(pool, p: dict, timings: Timings) -> Selection:
                     run.save(path, identity)
             signalled.raise_if_signalled()  # after a round and its save: --resume goes on from here
     timings["loop"] = round(time.perf_counter() - started, 6)
-    if not run.selected:
-        raise ValueError(
-            f"ZIP selected nothing: its first pick has {int(run.tokens[run.refused])} "
-            f"{tokenizer} tokens, more than budget_tokens={budget_tokens}; raise the "
-            f"budget"
-        )
     # Only the official variant can run out short of a budget the pool holds (budgets larger
     # than the pool are refused before any work): it drops the unpicked K2 candidates.
     if run.exhausted and config.variant == "official":
@@ -198,6 +192,18 @@ def select(pool, p: dict, timings: Timings) -> Selection:
     selected = np.asarray(run.selected, dtype=np.int64)
     if candidates is not None:
         selected = candidates[selected]
+    scores = np.asarray(run.picked_scores, dtype=np.float64)
+    topped_up = 0
+    if tokens is not None:
+        with timings.stage("top_up"):
+            extra, extra_scores = _top_up(run, initial, available, candidates, selected, tokens, budget_tokens)
+        selected, scores, topped_up = (
+            np.concatenate([selected, extra]),
+            np.concatenate([scores, extra_scores]),
+            len(extra),
+        )
+    if not len(selected):
+        raise ValueError(f"ZIP selected nothing: no record fits budget_tokens={budget_tokens}; raise the budget")
     manifest = {
         "parameters": {
             "compressor": config.compressor.spec,
@@ -211,10 +217,38 @@ def select(pool, p: dict, timings: Timings) -> Selection:
         "candidates": n if candidates is None else len(candidates),
         "rounds": run.rounds,
         "exhausted": run.exhausted,
-        "selected": len(run.selected),
+        "selected": len(selected),
+        "topped_up": topped_up,
         "tokens_selected": int(tokens[selected].sum()) if tokens is not None else None,
     }
-    return Selection(selected, np.asarray(run.picked_scores, dtype=np.float64), manifest)
+    return Selection(selected, scores, manifest)
+
+
+def _top_up(
+    run: "_Run",
+    initial: np.ndarray,
+    available: np.ndarray,
+    candidates: np.ndarray | None,
+    selected: np.ndarray,
+    tokens: np.ndarray,
+    budget_tokens: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """After the greedy rounds stop at the first pick that does not fit, the rest of a token
+    budget is filled from the records left, lowest score first (the scores the rounds left
+    them: a record never in a window keeps its own ratio), each one that fits taken and each
+    one that does not skipped, so that ZIP fills the budget to within one record as every
+    method does. No compression is needed, so a pool in its shards needs no other records."""
+    left = budget_tokens - int(tokens[selected].sum())
+    if left <= 0:
+        return np.zeros(0, np.int64), np.zeros(0)
+    pi = initial.astype(run.dtype)
+    pi[slice(None) if candidates is None else candidates] = run.pi
+    free = available.copy()
+    free[selected] = False
+    rest = np.flatnonzero(free)
+    order = rest[np.lexsort((rest, pi[rest]))]
+    extra = order[fill(tokens[order], left)]
+    return extra.astype(np.int64), pi[extra].astype(np.float64)
 
 
 def _candidates(
