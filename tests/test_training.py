@@ -378,3 +378,49 @@ def test_selections_from_another_pool_are_refused(experiment, tiny_model, capsys
     )
     assert cli.main(["experiment", "train", "--config", str(d / "t.toml"), "--out", str(d / "t")]) == 2
     assert "was made from a pool of 80 records, but this pool has 50" in capsys.readouterr().err
+
+
+def test_the_loss_is_taken_over_the_responses_only(tiny_model):
+    """Prompt tokens are context but never targets: the masked loss equals the mean cross
+    entropy computed by hand over the response tokens (and the end token) alone."""
+    import torch
+
+    from zipkit.baselines.models import load_tokenizer
+
+    records = zipkit.read_records(
+        [{"instruction": "name a colour of the sky", "input": "", "output": "blue on a clear day"}]
+    )
+    ids, trained = training.encode_records(records, [0], tiny_model)
+    tokenizer = load_tokenizer(tiny_model)
+    response = tokenizer("blue on a clear day", add_special_tokens=False)["input_ids"]
+    assert ids[0][trained[0] == 1].tolist() == response and (trained[0] == 0).sum() > 0
+    s = training.Settings(model=tiny_model, seq_len=len(ids[0]) + 1, batch_size=1, device="cpu")
+    end = training.end_token(tiny_model)
+    blocks = training.pack(ids, end, s.tokens_per_step, s, seed=0)
+    mask = training.pack(trained, 1, s.tokens_per_step, s, seed=0)
+    assert blocks[0, 0, -1] == end and mask[0, 0, -1] == 1  # the end token is trained
+    lm = training.load_model(s, "cpu")
+    x = torch.from_numpy(blocks[0])
+    with torch.no_grad():
+        loss = lm(input_ids=x, labels=training.labels_of(x, mask[0])).loss.item()
+        logits = lm(input_ids=x).logits[0, :-1]
+    targets = x[0, 1:]
+    chosen = torch.from_numpy(mask[0, 0, 1:] == 1)
+    by_hand = torch.nn.functional.cross_entropy(logits[chosen], targets[chosen]).item()
+    assert loss == pytest.approx(by_hand, rel=1e-5)
+    everything = torch.nn.functional.cross_entropy(logits, targets).item()
+    assert loss != pytest.approx(everything, rel=1e-3)
+
+
+def test_a_plain_text_record_is_all_response_and_a_conversation_trains_its_replies(tiny_model):
+    from zipkit.baselines.models import load_tokenizer
+
+    records = zipkit.read_records([{"text": "a plain document with no prompt at all"}])
+    ids, trained = training.encode_records(records, [0], tiny_model)
+    assert len(ids[0]) > 3 and trained[0].all()
+    turns = [("say hello", "hello there"), ("and goodbye", "goodbye then")]
+    talk = [{"from": who, "value": v} for q, a in turns for who, v in (("human", q), ("gpt", a))]
+    ids, trained = training.encode_records(zipkit.read_records([{"conversations": talk}]), [0], tiny_model)
+    tokenizer = load_tokenizer(tiny_model)
+    replies = [t for _, a in turns for t in tokenizer(a, add_special_tokens=False)["input_ids"]]
+    assert ids[0][trained[0] == 1].tolist() == replies

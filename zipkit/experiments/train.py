@@ -126,15 +126,15 @@ class Trainer:
         self.eval_key = fingerprint(self.eval_names, limit, data=json.dumps(texts, sort_keys=True).encode())
         (runner.out / "runs").mkdir(parents=True, exist_ok=True)
         self.tokens = 0
+        self.trained: dict[str, list] = {}
         self.base: dict[str, float] = {}
 
     def run_all(self, chosen: list[Chosen], tokens: int | None = None, seeds: list[int] | None = None) -> list[dict]:
         """Every selection once per seed (``seeds``, else the config's), at ``tokens`` (else
         the config's, else the most that every selection holds, in whole steps)."""
-        ids = {
-            c.name: training.encode([self.runner.pool.text(int(i)) for i in c.indices], self.settings.model)
-            for c in chosen
-        }
+        encoded = {c.name: training.encode_records(self.runner.pool, c.indices, self.settings.model) for c in chosen}
+        ids = {name: pair[0] for name, pair in encoded.items()}
+        self.trained = {name: pair[1] for name, pair in encoded.items()}
         step = self.settings.tokens_per_step
         fewest = min(training.stream_length(v) for v in ids.values())
         self.tokens = tokens or self.asked_tokens or fewest // step * step
@@ -151,6 +151,7 @@ class Trainer:
     def one(self, c: Chosen, ids: list, seed: int) -> dict:
         key = fingerprint(
             "train",
+            "loss on responses",  # runs whose loss took the prompts too are not these
             asdict(self.settings),
             seed,
             self.tokens,
@@ -162,6 +163,8 @@ class Trainer:
         def train() -> dict:
             self.runner.say(f"training on {c.name}, seed {seed}: {self.tokens:,} tokens")
             blocks = training.pack(ids, self.end, self.tokens, self.settings, seed)
+            # The same order and cut: which tokens of the blocks are responses (trained).
+            trained = training.pack(self.trained[c.name], 1, self.tokens, self.settings, seed)
             result = training.train(
                 blocks,
                 self.settings,
@@ -169,6 +172,7 @@ class Trainer:
                 self.held_out,
                 checkpoint=self.runner.out / "runs" / f"{name}.ckpt",
                 say=self.runner.say,
+                trained=trained,
             )
             return result.to_dict()
 

@@ -4,7 +4,9 @@ Every run of an experiment trains the same model with the same settings on the s
 tokens: the selection's texts, each ended by the EOS token, shuffled by the run's seed,
 concatenated and cut into ``steps x batch_size x seq_len`` token blocks (packed sequences,
 the tail dropped), so that runs at equal tokens take equal steps. The loss is the causal LM
-loss over every token of a block. A checkpoint (model, optimizer, schedule, losses) is saved
+loss over the tokens trained: with :func:`encode_records`, the responses of each record's
+turns and the end token, never the prompts (a record of plain text is all response); with
+plain :func:`encode`, every token. A checkpoint (model, optimizer, schedule, losses) is saved
 every ``checkpoint_every`` steps and when the run is stopped by Ctrl-C or ``kill``; the next
 run with the same settings continues from it and reaches the same losses.
 """
@@ -78,6 +80,32 @@ def encode(texts: Sequence[str], model: str, cache: Any = None) -> list[np.ndarr
     return [np.asarray(i, np.int64) for i in ids]
 
 
+def encode_records(records: Any, positions: Sequence[int], model: str, cache: Any = None) -> tuple[list, list]:
+    """The token ids of the records at ``positions`` and, aligned with them, which ids are
+    trained: each record as its prompt/response turns (``baselines.turns``, the plain format,
+    whose pieces joined are the conversation), the prompts' tokens not trained, the
+    responses' tokens trained."""
+    from ..baselines.turns import pieces, turns_of
+    from ..io.schemas import messages
+
+    tokenizer = load_tokenizer(model, cache)
+    split = [
+        pieces(turns_of(messages(records[int(i)], records.schema, records.text_fields)), "plain") for i in positions
+    ]
+    flat = [text for parts in split for pair in parts for text in pair]
+    encoded = iter(tokenizer(flat, add_special_tokens=False)["input_ids"] if flat else [])
+    ids, trained = [], []
+    for parts in split:
+        record_ids, record_trained = [], []
+        for _ in parts:
+            prompt, response = next(encoded), next(encoded)
+            record_ids += prompt + response
+            record_trained += [False] * len(prompt) + [True] * len(response)
+        ids.append(np.asarray(record_ids, np.int64))
+        trained.append(np.asarray(record_trained, np.int64))
+    return ids, trained
+
+
 def end_token(model: str, cache: Any = None) -> int:
     """The token that ends each packed text: EOS, else SEP (BERT-style tokenizers)."""
     tokenizer = load_tokenizer(model, cache)
@@ -94,7 +122,10 @@ def stream_length(ids: Sequence[np.ndarray]) -> int:
 
 def pack(ids: Sequence[np.ndarray], end: int, tokens: int, settings: Settings, seed: int) -> np.ndarray:
     """The training blocks, shape (steps, batch_size, seq_len): per epoch the texts in an
-    order shuffled by ``seed`` (and the epoch), the first ``tokens`` tokens of their stream."""
+    order shuffled by ``seed`` (and the epoch), the first ``tokens`` tokens of their stream.
+    The order depends only on ``seed`` and the number of texts, so packing the ``trained``
+    masks of :func:`encode_records` the same way (end ``1``: the end token is trained) gives
+    the blocks' mask of trained tokens."""
     if not ids:
         raise ValueError("the selection is empty: nothing to train on")
     have = stream_length(ids)
@@ -114,6 +145,15 @@ def pack(ids: Sequence[np.ndarray], end: int, tokens: int, settings: Settings, s
         stream = np.concatenate([np.append(ids[i], end) for i in order])
         epochs.append(stream[: steps * settings.tokens_per_step].reshape(steps, settings.batch_size, settings.seq_len))
     return np.concatenate(epochs)
+
+
+def labels_of(x: Any, trained: np.ndarray) -> Any:
+    """The labels of a block ``x`` (a tensor) whose ``trained`` mask marks the tokens the loss
+    is taken over: the others are -100, which the loss ignores (the model predicts token t+1
+    from the first t, so a prompt token is never a target, while it is still context)."""
+    import torch
+
+    return x.masked_fill(torch.from_numpy(np.asarray(trained) == 0).to(x.device), -100)
 
 
 def learning_rate(step: int, steps: int, settings: Settings) -> float:
@@ -195,6 +235,7 @@ class Run:
     losses: list[float]
     steps: int
     tokens: int
+    trained_tokens: int  # the tokens the loss is taken over (responses only, when masked)
     first_epoch_loss: float
     held_out: dict[str, float]
     train_seconds: float
@@ -217,9 +258,11 @@ def train(
     checkpoint: Path | None = None,
     cache: Any = None,
     say: Callable[[str], None] = lambda message: None,
+    trained: np.ndarray | None = None,
 ) -> Run:
     """Train a fresh copy of the model on ``blocks`` (from :func:`pack`) and measure the loss
-    on each held-out set; resumes from ``checkpoint`` when one is there."""
+    on each held-out set; resumes from ``checkpoint`` when one is there. ``trained``: the
+    blocks' mask of tokens the loss is taken over (packed like them), else every token."""
     torch = require("torch")
     from ..baselines.models import resolve_device
 
@@ -239,8 +282,9 @@ def train(
         for step in range(len(losses), steps):
             started = time.perf_counter()
             x = torch.from_numpy(blocks[step]).to(device)
+            labels = x if trained is None else labels_of(x, trained[step])
             with precision(device):
-                loss = lm(input_ids=x, labels=x).loss
+                loss = lm(input_ids=x, labels=labels).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, settings.grad_clip)
             optimizer.step()
@@ -259,6 +303,8 @@ def train(
         losses=losses,
         steps=steps,
         tokens=steps * settings.tokens_per_step,
+        # The model predicts token t+1 from the first t: a block's first token is never a label.
+        trained_tokens=int(blocks[:, :, 1:].size if trained is None else (trained[:, :, 1:] != 0).sum()),
         first_epoch_loss=float(np.mean(losses[:per_epoch])),
         held_out=measured,
         train_seconds=round(seconds, 2),
