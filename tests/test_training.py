@@ -176,7 +176,23 @@ eval = ["{held}"]
 )
 
 
-def test_train_experiment_trains_every_selection_at_equal_tokens(experiment, tiny_model):
+def _safe(label: str) -> str:
+    from zipkit.experiments.runner import _safe as safe
+
+    return safe(label)
+
+
+def _stream_of_each_selection(folder, pool, model) -> dict:
+    """Tokens of each saved selection's packed stream (each record and its end token)."""
+    out = {}
+    for p in (folder / "selections").glob("*.json"):
+        report = json.loads(p.read_text())
+        ids, _ = training.encode_records(pool, report["indices"], model)
+        out[p.stem.rsplit("-", 1)[0]] = training.stream_length(ids)  # by the file's (safe) label
+    return out
+
+
+def test_train_experiment_trains_every_selection_whole(experiment, tiny_model):
     d = experiment
     (d / "t.toml").write_text(
         '[pool]\nfrom = "'
@@ -188,16 +204,13 @@ def test_train_experiment_trains_every_selection_at_equal_tokens(experiment, tin
     results = json.loads((d / "t" / "results.json").read_text())
     assert len(results["runs"]) == 4 * 2  # 4 selections, 2 seeds
     pool = zipkit.read_records(d / "pool.jsonl")
-    fewest = min(
-        training.stream_length(
-            training.encode([pool.text(i) for i in json.loads(p.read_text())["indices"]], tiny_model)
-        )
-        for p in (d / "sel" / "selections").glob("*.json")
-    )
-    assert results["tokens"] == fewest // 32 * 32
-    assert {r["steps"] for r in results["runs"]} == {results["tokens"] // 32}
+    streams = _stream_of_each_selection(d / "sel", pool, tiny_model)
+    assert results["tokens"] is None  # no cut: each run trains its whole selection
+    for r in results["runs"]:  # every token of it, the last step filled with padding
+        assert 0 <= r["steps"] * 32 - streams[_safe(r["selection"])] < 32, r["selection"]
+        assert 0 < r["trained_tokens"] < streams[_safe(r["selection"])]  # the prompts are not targets
     for r in results["runs"]:
-        assert r["first_epoch_loss"] == pytest.approx(np.mean(r["losses"]))
+        assert r["first_epoch_loss"] == pytest.approx(np.nanmean(r["losses"]))  # a block of prompt only has no loss
     assert (d / "t" / "loss_curves.png").stat().st_size > 0 and not list((d / "t" / "runs").glob("*.ckpt"))
     # A rerun trains nothing: the same figures come from the cached runs.
     before = sorted(p.stat().st_mtime_ns for p in (d / "t" / "runs").glob("*.json"))
@@ -237,7 +250,9 @@ eval = ["{d / "held.jsonl"}"]
     results = json.loads((d / "e" / "results.json").read_text())
     points = results["points"]
     assert len(points) == 6
-    assert {r["tokens"] for r in results["runs"]} == {results["tokens"]}  # the larger ZIP set too
+    streams = _stream_of_each_selection(d / "e", zipkit.read_records(d / "pool.jsonl"), tiny_model)
+    for r in results["runs"]:  # each whole selection, the larger ZIP set too
+        assert 0 <= r["steps"] * 32 - streams[_safe(r["selection"])] < 32, r["selection"]
     pool = zipkit.read_records(d / "pool.jsonl")
     for seed in (0, 1):
         runs = {r["selection"]: r for r in results["runs"] if r["seed"] == seed}
@@ -424,3 +439,20 @@ def test_a_plain_text_record_is_all_response_and_a_conversation_trains_its_repli
     tokenizer = load_tokenizer(tiny_model)
     replies = [t for _, a in turns for t in tokenizer(a, add_special_tokens=False)["input_ids"]]
     assert ids[0][trained[0] == 1].tolist() == replies
+
+
+def test_a_whole_selection_is_every_text_once_per_epoch_with_its_padding_untrained(tiny_model):
+    s = training.Settings(model=tiny_model, seq_len=8, batch_size=2, epochs=2, device="cpu")
+    ids = [np.arange(10, 10 + n) for n in (3, 7, 5)]
+    trained = [np.r_[np.zeros(1, np.int64), np.ones(n - 1, np.int64)] for n in (3, 7, 5)]
+    blocks, mask = training.pack_whole(ids, trained, 0, s, seed=4)
+    stream = (3 + 1) + (7 + 1) + (5 + 1)  # each text and its end token
+    per_epoch = -(-stream // 16)
+    assert blocks.shape == mask.shape == (2 * per_epoch, 2, 8)
+    for epoch in range(2):
+        tokens = blocks[epoch * per_epoch : (epoch + 1) * per_epoch].ravel()
+        marks = mask[epoch * per_epoch : (epoch + 1) * per_epoch].ravel()
+        real = tokens[:stream]
+        assert sorted(real[real != 0].tolist()) == sorted(np.concatenate(ids).tolist())
+        assert (tokens[stream:] == 0).all() and (marks[stream:] == 0).all()  # padding: never a target
+        assert marks[:stream].sum() == sum(len(i) - 1 for i in ids) + 3  # responses and the end tokens

@@ -56,7 +56,7 @@ def run(runner: Runner, config: dict) -> None:
     if excluded:  # the same fits without outliers the config names (a fit is not robust to one)
         kept = [p for p in points if p["selection"] not in excluded]
         fits.update({f"{x} without {', '.join(excluded)}": fit(kept, rows, x) for x in MEASURES})
-    _plots(runner.out, points, fits, measure, trainer.tokens, excluded)
+    _plots(runner.out, points, fits, measure, trainer.budget, excluded)
     table = [
         {
             "selection": p["selection"],
@@ -87,7 +87,7 @@ def run(runner: Runner, config: dict) -> None:
         config,
         {**trainer.describe(rows, list(summary.values())), "measure": measure, "points": points, "fits": fits},
         {
-            f"Selections at {trainer.tokens:,} tokens (mean ± sd over seeds)": table,
+            f"Selections, {trainer.budget} (mean ± sd over seeds)": table,
             "Held-out loss against each measure (correlations: mean over seeds [95% CI])": fit_table,
         },
     )
@@ -161,7 +161,7 @@ def _pm(point: dict, name: str) -> str:
     return f"{point[name]:.4f} ± {point[name + '_sd']:.4f}"
 
 
-def _plots(out: Path, points: list[dict], fits: dict, measure: str, tokens: int, excluded: list[str]) -> None:
+def _plots(out: Path, points: list[dict], fits: dict, measure: str, budget: str, excluded: list[str]) -> None:
     groups = [p["group"] for p in points]
     y = [p["held_out"] for p in points]
     errors = [p["held_out_sd"] for p in points]
@@ -180,8 +180,8 @@ def _plots(out: Path, points: list[dict], fits: dict, measure: str, tokens: int,
             [(t, f["slope"], f["intercept"]) for t, f in lines],
             label,
             "mean held-out loss (nats/token)",
-            f"Held-out loss against {label.split(' (')[0]} ({len(points)} selections at {tokens:,} "
-            f"tokens; error bars: sd over {fits[x]['seeds']} seeds; r: Pearson, mean over seeds)",
+            f"Held-out loss against {label.split(' (')[0]} ({len(points)} selections, {budget}; "
+            f"error bars: sd over {fits[x]['seeds']} seeds; r: Pearson, mean over seeds)",
             out / name,
             errors=errors,
         )

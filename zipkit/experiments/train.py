@@ -49,11 +49,11 @@ def run(runner: Runner, config: dict) -> None:
             "tokens/s": "",
         }
     ] + [_table_row(s, trainer.eval_names) for s in summary]
-    curves(runner.out / "loss_curves.png", rows, trainer.tokens)
+    curves(runner.out / "loss_curves.png", rows, trainer.budget)
     plots.boxes(
         {s["selection"]: s["held_out_means"] for s in summary},
         "mean held-out loss (nats/token)",
-        f"Held-out loss after training on each selection ({trainer.tokens:,} tokens, {len(trainer.seeds)} seeds)",
+        f"Held-out loss after training on each selection ({trainer.budget}, {len(trainer.seeds)} seeds)",
         runner.out / "held_out.png",
         log_x=False,
         reference=("before training", float(np.mean(list(trainer.base.values())))),
@@ -62,7 +62,7 @@ def run(runner: Runner, config: dict) -> None:
         "train",
         config,
         trainer.describe(rows, summary),
-        {f"Proxy training at {trainer.tokens:,} tokens (mean ± sd over seeds)": table},
+        {f"Proxy training, {trainer.budget} (mean ± sd over seeds)": table},
     )
 
 
@@ -129,15 +129,20 @@ class Trainer:
         self.trained: dict[str, list] = {}
         self.base: dict[str, float] = {}
 
+    @property
+    def budget(self) -> str:
+        """What each run trained on, for titles: the tokens every run was cut to, or its
+        whole selection."""
+        return "each whole selection" if self.tokens is None else f"{self.tokens:,} tokens"
+
     def run_all(self, chosen: list[Chosen], tokens: int | None = None, seeds: list[int] | None = None) -> list[dict]:
-        """Every selection once per seed (``seeds``, else the config's), at ``tokens`` (else
-        the config's, else the most that every selection holds, in whole steps)."""
+        """Every selection once per seed (``seeds``, else the config's), cut to ``tokens``
+        (else the config's), else each on its whole selection (:func:`training.pack_whole`)."""
         encoded = {c.name: training.encode_records(self.runner.pool, c.indices, self.settings.model) for c in chosen}
         ids = {name: pair[0] for name, pair in encoded.items()}
         self.trained = {name: pair[1] for name, pair in encoded.items()}
-        step = self.settings.tokens_per_step
-        fewest = min(training.stream_length(v) for v in ids.values())
-        self.tokens = tokens or self.asked_tokens or fewest // step * step
+        # Tokens asked for (every run cut to them), else each run's whole selection.
+        self.tokens = tokens or self.asked_tokens
         base = f"base-{fingerprint('base', self.settings.model, self.eval_key)}"
         self.base = self._cached(base, lambda: {"held_out": training.base_losses(self.settings, self.held_out)})[
             "held_out"
@@ -161,10 +166,14 @@ class Trainer:
         name = f"{_safe(c.name)}-seed{seed}-{key}"
 
         def train() -> dict:
-            self.runner.say(f"training on {c.name}, seed {seed}: {self.tokens:,} tokens")
-            blocks = training.pack(ids, self.end, self.tokens, self.settings, seed)
-            # The same order and cut: which tokens of the blocks are responses (trained).
-            trained = training.pack(self.trained[c.name], 1, self.tokens, self.settings, seed)
+            if self.tokens is None:
+                self.runner.say(f"training on {c.name}, seed {seed}: the whole selection")
+                blocks, trained = training.pack_whole(ids, self.trained[c.name], self.end, self.settings, seed)
+            else:
+                self.runner.say(f"training on {c.name}, seed {seed}: {self.tokens:,} tokens")
+                blocks = training.pack(ids, self.end, self.tokens, self.settings, seed)
+                # The same order and cut: which tokens of the blocks are responses (trained).
+                trained = training.pack(self.trained[c.name], 1, self.tokens, self.settings, seed)
             result = training.train(
                 blocks,
                 self.settings,
@@ -255,7 +264,7 @@ def _table_row(s: dict, eval_names: list[str]) -> dict:
     }
 
 
-def curves(path: Path, rows: list[dict], tokens: int) -> None:
+def curves(path: Path, rows: list[dict], budget: str) -> None:
     """Training loss against tokens trained, one line per selection (its first seed)."""
     series = {}
     for r in rows:
@@ -266,6 +275,6 @@ def curves(path: Path, rows: list[dict], tokens: int) -> None:
         series,
         "tokens trained",
         "training loss (nats/token)",
-        f"Training loss on each selection (seed {rows[0]['seed']}, {tokens:,} tokens)",
+        f"Training loss on each selection (seed {rows[0]['seed']}, {budget})",
         path,
     )

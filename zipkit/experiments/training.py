@@ -1,9 +1,10 @@
 """Proxy fine-tuning: a small causal LM trained on one selection, and its held-out losses.
 
-Every run of an experiment trains the same model with the same settings on the same number of
-tokens: the selection's texts, each ended by the EOS token, shuffled by the run's seed,
-concatenated and cut into ``steps x batch_size x seq_len`` token blocks (packed sequences,
-the tail dropped), so that runs at equal tokens take equal steps. The loss is the causal LM
+Every run of an experiment trains the same model with the same settings: the selection's
+texts, each ended by the EOS token, shuffled by the run's seed, concatenated and cut into
+``steps x batch_size x seq_len`` token blocks (packed sequences): all of them, the last block
+padded (:func:`pack_whole`), or the first ``tokens`` of them, the tail dropped (:func:`pack`),
+so that runs at equal tokens take equal steps. The loss is the causal LM
 loss over the tokens trained: with :func:`encode_records`, the responses of each record's
 turns and the end token, never the prompts (a record of plain text is all response); with
 plain :func:`encode`, every token. A checkpoint (model, optimizer, schedule, losses) is saved
@@ -147,6 +148,30 @@ def pack(ids: Sequence[np.ndarray], end: int, tokens: int, settings: Settings, s
     return np.concatenate(epochs)
 
 
+def pack_whole(
+    ids: Sequence[np.ndarray], trained: Sequence[np.ndarray], end: int, settings: Settings, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every token of every text, every epoch: the blocks (steps, batch_size, seq_len) and
+    their mask of tokens trained. Per epoch the texts in an order shuffled by ``seed`` (and the
+    epoch), each ended by ``end``; the last block of an epoch is filled with ``end`` tokens that
+    are context but never targets. A run trains on its whole selection, every record seen
+    ``epochs`` times (equal budgets then come from the selection, filled to within one record)."""
+    if not ids:
+        raise ValueError("the selection is empty: nothing to train on")
+    step = settings.tokens_per_step
+    blocks, masks = [], []
+    for epoch in range(settings.epochs):
+        order = np.random.default_rng([seed, epoch]).permutation(len(ids))
+        stream = np.concatenate([np.append(ids[i], end) for i in order])
+        mask = np.concatenate([np.append(trained[i], 1) for i in order])
+        pad = -len(stream) % step
+        stream = np.append(stream, np.full(pad, end, dtype=stream.dtype))
+        mask = np.append(mask, np.zeros(pad, dtype=mask.dtype))
+        blocks.append(stream.reshape(-1, settings.batch_size, settings.seq_len))
+        masks.append(mask.reshape(-1, settings.batch_size, settings.seq_len))
+    return np.concatenate(blocks), np.concatenate(masks)
+
+
 def labels_of(x: Any, trained: np.ndarray) -> Any:
     """The labels of a block ``x`` (a tensor) whose ``trained`` mask marks the tokens the loss
     is taken over: the others are -100, which the loss ignores (the model predicts token t+1
@@ -282,15 +307,21 @@ def train(
         for step in range(len(losses), steps):
             started = time.perf_counter()
             x = torch.from_numpy(blocks[step]).to(device)
-            labels = x if trained is None else labels_of(x, trained[step])
-            with precision(device):
-                loss = lm(input_ids=x, labels=labels).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, settings.grad_clip)
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad(set_to_none=True)
-            losses.append(float(loss.item()))
+            if trained is not None and not (trained[step][:, 1:] != 0).any():
+                # A block of prompt (or padding) alone has no target: its loss is undefined and
+                # there is nothing to learn; the step passes, in the schedule too.
+                schedule.step()
+                losses.append(float("nan"))
+            else:
+                labels = x if trained is None else labels_of(x, trained[step])
+                with precision(device):
+                    loss = lm(input_ids=x, labels=labels).loss
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, settings.grad_clip)
+                optimizer.step()
+                schedule.step()
+                optimizer.zero_grad(set_to_none=True)
+                losses.append(float(loss.item()))
             seconds += time.perf_counter() - started
             done = step + 1
             if checkpoint is not None and done < steps and (done % settings.checkpoint_every == 0 or signals.pending):
@@ -305,7 +336,7 @@ def train(
         tokens=steps * settings.tokens_per_step,
         # The model predicts token t+1 from the first t: a block's first token is never a label.
         trained_tokens=int(blocks[:, :, 1:].size if trained is None else (trained[:, :, 1:] != 0).sum()),
-        first_epoch_loss=float(np.mean(losses[:per_epoch])),
+        first_epoch_loss=float(np.nanmean(losses[:per_epoch])),
         held_out=measured,
         train_seconds=round(seconds, 2),
         eval_seconds=round(time.perf_counter() - started, 2),
