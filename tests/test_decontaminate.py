@@ -52,6 +52,8 @@ def test_thirteen_words_shared_is_contamination_twelve_is_not():
     assert index.match("short benchmark text") is None
     index.add("tiny", ["Short benchmark text."])
     assert index.match("short, BENCHMARK text")[0] == "tiny"  # equal once normalised
+    index.add("accents", ["Café ﬁne"])  # composed é, the fi ligature
+    assert index.match("cafe\u0301 FINE")[0] == "accents"  # decomposed é, plain letters
 
 
 @pytest.fixture

@@ -48,6 +48,27 @@ def test_a_completion_opening_a_socket_or_a_process_is_refused():
         assert outcome.status == "refused", (code, outcome)
 
 
+def test_a_program_passes_only_if_it_runs_to_its_end():
+    for code in ("import sys; sys.exit(0)", "raise SystemExit", "import os; os._exit(0)"):
+        assert sandbox.run(code).status == "failed", code
+    assert sandbox.run("assert __name__ != '__main__'").passed  # main blocks do not run
+    flood = sandbox.run("import os\nfor _ in range(100000): os.write(2, b'x' * 1000)")
+    assert flood.status == "failed"  # stopped at the file-size limit, the harness unharmed
+
+
+def test_confined_a_program_cannot_write_outside_its_folder_even_past_the_hook(tmp_path):
+    probe = sandbox.run("pass")
+    if not probe.confined:
+        pytest.skip("the kernel gives this user no mount namespace (needs root)")
+    target = tmp_path / "escaped"
+    code = f"import os; os.mkfifo({str(target)!r})"  # os.mkfifo raises no audit event
+    assert sandbox.run(code).status == "failed" and not target.exists()
+    fd_write = (
+        f"import os; d = os.open({str(tmp_path)!r}, os.O_RDONLY); os.open('x', os.O_CREAT | os.O_WRONLY, dir_fd=d)"
+    )
+    assert sandbox.run(fd_write).status in ("failed", "refused") and not (tmp_path / "x").exists()
+
+
 def test_memory_is_limited_and_failures_are_failures():
     assert sandbox.run("x = bytearray(8 << 30)", memory_mb=512).status == "failed"
     assert sandbox.run("assert 1 + 1 == 3").status == "failed"

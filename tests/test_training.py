@@ -392,7 +392,22 @@ def test_selections_from_another_pool_are_refused(experiment, tiny_model, capsys
         f'[pool]\npath = "{other}"\n' + TRAIN.format(sel=d / "sel", held=d / "held.jsonl", model=tiny_model)
     )
     assert cli.main(["experiment", "train", "--config", str(d / "t.toml"), "--out", str(d / "t")]) == 2
-    assert "was made from a pool of 80 records, but this pool has 50" in capsys.readouterr().err
+    assert "was made from a pool of 80 records, not this one (this pool has 50)" in capsys.readouterr().err
+
+
+def test_saved_selections_name_rows_of_the_pool_which_check_pool_turns_into_positions():
+    """A decontaminated pool holds fewer records than rows: a report's input indices are
+    mapped to the records read, never used as positions."""
+    from zipkit.experiments.train import check_pool
+    from zipkit.summary import Chosen
+
+    records = zipkit.read_records(alpaca(30, seed=2))
+    pool = records.take([k for k in range(30) if not 5 <= k < 15])  # rows 5-14 dropped
+    report = Chosen("zip", np.array([15, 29, 22]), np.zeros(3), {"pool": {"records": 20}})
+    (mapped,) = check_pool([report], pool, "sel")
+    assert [pool[int(i)] for i in mapped.indices] == [records[15], records[29], records[22]]
+    with pytest.raises(ValueError, match="index 7 is not among the records read"):
+        check_pool([Chosen("x", np.array([7]), np.zeros(1), {"pool": {"records": 20}})], pool, "sel")
 
 
 def test_the_loss_is_taken_over_the_responses_only(tiny_model):
@@ -456,3 +471,21 @@ def test_a_whole_selection_is_every_text_once_per_epoch_with_its_padding_untrain
         assert sorted(real[real != 0].tolist()) == sorted(np.concatenate(ids).tolist())
         assert (tokens[stream:] == 0).all() and (marks[stream:] == 0).all()  # padding: never a target
         assert marks[:stream].sum() == sum(len(i) - 1 for i in ids) + 3  # responses and the end tokens
+
+
+def test_a_record_without_a_reply_is_trained_whole_and_trailing_prompts_are_kept(tiny_model):
+    """The mixed pool holds code, Lean and web text as a single human message: trained as
+    plain text, never as nothing; a question after the last reply is kept as context."""
+    from zipkit.baselines.models import load_tokenizer
+
+    tokenizer = load_tokenizer(tiny_model)
+    alone = {"conversations": [{"from": "human", "value": "theorem foo : 1 + 1 = 2 := by norm_num"}]}
+    ids, trained = training.encode_records(zipkit.read_records([alone]), [0], tiny_model)
+    assert ids[0].tolist() == tokenizer(alone["conversations"][0]["value"], add_special_tokens=False)["input_ids"]
+    assert trained[0].all()
+    talk = [("human", "say hello"), ("gpt", "hello there"), ("human", "and one more thing")]
+    record = {"conversations": [{"from": who, "value": v} for who, v in talk]}
+    ids, trained = training.encode_records(zipkit.read_records([record]), [0], tiny_model)
+    last = tokenizer("and one more thing", add_special_tokens=False)["input_ids"]
+    assert ids[0][-len(last) :].tolist() == last and not trained[0][-len(last) :].any()
+    assert ids[0][trained[0] == 1].tolist() == tokenizer("hello there", add_special_tokens=False)["input_ids"]

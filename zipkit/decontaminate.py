@@ -1,6 +1,6 @@
 """Decontamination: the records of a pool that share text with an evaluation benchmark.
 
-A record is contaminated by a benchmark when, after normalisation (lower case, words of
+A record is contaminated by a benchmark when, after normalisation (NFKC, lower case, words of
 letters, digits and underscores; punctuation and spacing dropped), it shares an n-gram of
 ``ngram`` words (13 by default, as GPT-3's and most later reports' decontamination) with one
 of the benchmark's texts, or its whole normalised text equals one of them (which catches a
@@ -15,6 +15,7 @@ word, which is what makes a pool of millions practical.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
@@ -27,8 +28,9 @@ _WORD = re.compile(r"\w+")
 
 
 def words(text: str) -> list[str]:
-    """``text`` normalised: its words, lower-cased."""
-    return _WORD.findall(text.lower())
+    """``text`` normalised: its words, lower-cased, after Unicode compatibility normalisation
+    (NFKC: composed and decomposed accents, full-width letters and ligatures count as one)."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text).lower())
 
 
 @dataclass(frozen=True)

@@ -131,4 +131,6 @@ def fill_numpy(costs: np.ndarray, budget: int) -> np.ndarray:
     for i, cost in enumerate(np.asarray(costs).tolist()):
         if cost <= left:
             taken[i], left = True, left - cost
+            if left == 0:  # the budget is met: nothing more is taken (not even a zero cost)
+                break
     return taken

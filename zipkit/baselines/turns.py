@@ -94,6 +94,24 @@ def pieces(turns: list[Turn], fmt: str) -> list[tuple[str, str]]:
     return [((between if k else "") + _prompt(turn, fmt, k == 0), turn.response) for k, turn in enumerate(turns)]
 
 
+def trained_pieces(parts: list[Message]) -> list[tuple[str, str]]:
+    """(prompt, response) pieces of a record for training on its responses: the turns in the
+    plain format; a record with no reply at all (a prompt or a statement alone, as the plain
+    texts of a mixed pool are held) is all response, as plain text is; messages after the last
+    reply stay as a prompt of their own (context that is not trained), so nothing is lost."""
+    turns = turns_of(parts)
+    if not turns:
+        return [("", text_of([m for m in parts if m.role != "rejected"]))]
+    out = pieces(turns, "plain")
+    kept = [m for m in parts if m.role != "rejected"]
+    replies = [k for k, m in enumerate(kept) if m.role not in _USER and m.role not in _SYSTEM]
+    if replies and not ({m.role for m in parts} <= _ALPACA):
+        trailing = [m.content for m in kept[replies[-1] + 1 :]]
+        if trailing:
+            out.append(("\n" + "\n".join(trailing), ""))
+    return out
+
+
 def direct_prefix(fmt: str) -> str:
     """What precedes the response in the unconditioned pass (after the start token)."""
     return "### Response:" if fmt == "alpaca" else ""

@@ -96,7 +96,7 @@ def run(runner: Runner, config: dict) -> None:
 def _selections(runner: Runner, spec: dict) -> tuple[list[Chosen], dict[str, str]]:
     """The selections and the group each belongs to (method, compressor, stages, random)."""
     chosen = saved_selections(Path(spec["methods"])) if spec["methods"] is not None else []
-    check_pool(chosen, len(runner.pool), spec["methods"] or "")
+    chosen = check_pool(chosen, runner.pool, spec["methods"] or "")
     groups = {c.name: "random" if c.name == "random" else "zip" if c.name == "zip" else "method" for c in chosen}
     budget = spec["budget_tokens"]
     if budget is None:  # the schema asks for one of the two

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,8 +34,7 @@ from .schema import validate
 def run(runner: Runner, config: dict) -> None:
     config = validate(config, "the config", "train")
     spec = config["train"]
-    chosen = saved_selections(Path(spec["selections"]), spec["only"])
-    check_pool(chosen, len(runner.pool), spec["selections"])
+    chosen = check_pool(saved_selections(Path(spec["selections"]), spec["only"]), runner.pool, spec["selections"])
     trainer = Trainer(runner, config)
     rows = trainer.run_all(chosen)
     summary = summarize(rows, trainer.eval_names)
@@ -91,16 +91,24 @@ def saved_selections(folder: Path, only: list[str] | None = None) -> list[Chosen
     return list(found.values())
 
 
-def check_pool(chosen: list[Chosen], n: int, folder: str) -> None:
-    """Refuse selections made from another pool (their positions would name other records)."""
+def check_pool(chosen: list[Chosen], pool: Any, folder: str) -> list[Chosen]:
+    """The selections with their reports' input indices turned into positions of ``pool``'s
+    records (a decontaminated pool has fewer records than rows); refused when made from
+    another pool (their indices would name other records)."""
+    out = []
     for c in chosen:
         made_from = c.manifest.get("pool", {}).get("records")
-        if made_from != n or (len(c.indices) and int(c.indices.max()) >= n):
+        try:
+            if made_from != len(pool):
+                raise ValueError(f"this pool has {len(pool)}")
+            positions = pool.positions_of(c.indices, f"selection {c.name!r}")
+        except (ValueError, IndexError) as err:
             raise ValueError(
                 f"selection {c.name!r} in {folder} was made from a pool of {made_from} records, "
-                f"but this pool has {n}: set [pool] from = the folder of the experiment "
-                f"that made it"
-            )
+                f"not this one ({err}): set [pool] from = the folder of the experiment that made it"
+            ) from None
+        out.append(Chosen(c.name, positions, c.scores, c.manifest))
+    return out
 
 
 class Trainer:

@@ -83,16 +83,14 @@ def encode(texts: Sequence[str], model: str, cache: Any = None) -> list[np.ndarr
 
 def encode_records(records: Any, positions: Sequence[int], model: str, cache: Any = None) -> tuple[list, list]:
     """The token ids of the records at ``positions`` and, aligned with them, which ids are
-    trained: each record as its prompt/response turns (``baselines.turns``, the plain format,
-    whose pieces joined are the conversation), the prompts' tokens not trained, the
-    responses' tokens trained."""
-    from ..baselines.turns import pieces, turns_of
+    trained: each record as its prompt/response pieces (``baselines.turns.trained_pieces``,
+    the plain format, whose pieces joined are the conversation; a record with no reply is all
+    response), the prompts' tokens not trained, the responses' tokens trained."""
+    from ..baselines.turns import trained_pieces
     from ..io.schemas import messages
 
     tokenizer = load_tokenizer(model, cache)
-    split = [
-        pieces(turns_of(messages(records[int(i)], records.schema, records.text_fields)), "plain") for i in positions
-    ]
+    split = [trained_pieces(messages(records[int(i)], records.schema, records.text_fields)) for i in positions]
     flat = [text for parts in split for pair in parts for text in pair]
     encoded = iter(tokenizer(flat, add_special_tokens=False)["input_ids"] if flat else [])
     ids, trained = [], []
