@@ -112,8 +112,17 @@ def test_select_cli_report_indices_are_the_file_s_rows(tmp_path, capsys):
     assert out.read_text().splitlines() == [lines[i] for i in indices]
 
 
-def test_an_out_of_core_selection_indexes_the_rows_of_the_shards(tmp_path):
-    pytest.importorskip("ray")
+@pytest.fixture
+def ray_cluster():
+    """A local Ray cluster for one test, shut down after it (a later module starts its own)."""
+    ray = pytest.importorskip("ray")
+    started = not ray.is_initialized()
+    yield
+    if started:
+        ray.shutdown()
+
+
+def test_an_out_of_core_selection_indexes_the_rows_of_the_shards(tmp_path, ray_cluster):
     folder = tmp_path / "shards"
     folder.mkdir()
     for k in range(3):

@@ -111,29 +111,31 @@ def test_scores_without_indices_and_a_cut_report_are_named(made, tmp_path):
         summary.compare([mismatched], pool)
 
 
-def test_inspect_reads_the_pool_as_the_selection_did(tmp_path):
-    """A selection made with --skip-bad is inspected with its skipped rows skipped again, and
-    its indices are the file's rows."""
-    lines = [json.dumps(r) for r in alpaca(30, seed=4)]
-    lines[3] = '{"instruction": "", "input": "", "output": ""}'
+def _selected_with_a_bad_row(tmp_path, row: int, bad: str, method: str, budget: int, seed: int):
+    """A pool of 30 records whose row ``row`` is ``bad``, and the report of a selection made
+    from it with --skip-bad."""
+    lines = [json.dumps(r) for r in alpaca(30, seed=seed)]
+    lines[row] = bad
     pool = tmp_path / "pool.jsonl"
     pool.write_text("\n".join(lines) + "\n")
     report = tmp_path / "r.json"
-    argv = ["select", str(pool), "--method", "length", "--budget", "29", "--skip-bad", "--report", str(report)]
+    argv = ["select", str(pool), "--method", method, "--budget", str(budget), "--skip-bad", "--report", str(report)]
     assert main([*argv, "-o", str(tmp_path / "o.jsonl"), "--no-progress"]) == 0
+    return pool, report
+
+
+def test_inspect_reads_the_pool_as_the_selection_did(tmp_path):
+    """A selection made with --skip-bad is inspected with its skipped rows skipped again, and
+    its indices are the file's rows."""
+    empty = '{"instruction": "", "input": "", "output": ""}'
+    pool, report = _selected_with_a_bad_row(tmp_path, 3, empty, "length", 29, seed=4)
     result = summary.compare([report], pool)
     assert result["selections"][0]["records"] == 29
     assert 3 not in json.loads(report.read_text())["indices"]
 
 
 def test_inspect_with_other_fields_keeps_the_skipping_and_does_not_blame_the_pool(tmp_path):
-    lines = [json.dumps(r) for r in alpaca(30, seed=6)]
-    lines[4] = "{not json"
-    pool = tmp_path / "pool.jsonl"
-    pool.write_text("\n".join(lines) + "\n")
-    report = tmp_path / "r.json"
-    argv = ["select", str(pool), "--method", "random", "--budget", "5", "--skip-bad", "--report", str(report)]
-    assert main([*argv, "-o", str(tmp_path / "o.jsonl"), "--no-progress"]) == 0
+    pool, report = _selected_with_a_bad_row(tmp_path, 4, "{not json", "random", 5, seed=6)
     # Read by other fields, the texts differ from the report's: not another pool for that.
     row = summary.compare([report], pool, text_fields=["instruction"])["selections"][0]
     assert row["records"] == 5

@@ -137,25 +137,12 @@ def _filtered(pool: Pool, p: dict, spec: Any) -> tuple[Pool, dict]:
 
 
 def _decontaminated(pool: Pool, p: dict) -> tuple[Pool, dict]:
-    from .decontaminate import clean_positions, contaminated, index_of
+    from .decontaminate import account, index_of, split
 
-    if pool.records is None or pool.executor.name != "local":
-        raise ValueError(
-            "decontaminate leaves records out before the method runs, on the pool in memory: run it with "
-            "engine='local' (--engine local), or decontaminate the pool first (zipkit decontaminate)"
-        )
+    records = _records_here(pool, "decontaminate", ", or decontaminate the pool first (zipkit decontaminate)")
     index = index_of(p["decontaminate"], p["decontaminate_ngram"])
-    dropped = contaminated(pool.records, index)
-    keep = clean_positions(pool.records, dropped)
-    account = {
-        "against": {name: size for name, size in index.sizes.items()},
-        "dropped": len(dropped),
-        "by_benchmark": {name: sum(d.benchmark == name for d in dropped) for name in index.sizes},
-        "dropped_indices": [d.index for d in dropped],
-    }
-    if len(keep) == len(pool):
-        return pool, account
-    return Pool.in_memory(pool.records.take(keep), pool.executor, pool.progress), account
+    keep, dropped = split(records, index)
+    return (pool if len(keep) == len(pool) else pool.kept(keep)), account(index, dropped)
 
 
 def _long_enough(pool: Pool, p: dict) -> tuple[Pool, int | None]:
@@ -164,11 +151,7 @@ def _long_enough(pool: Pool, p: dict) -> tuple[Pool, int | None]:
     indices, so the selection still indexes the user's rows."""
     if not p.get("min_tokens"):
         return pool, None
-    if pool.records is None or pool.executor.name != "local":
-        raise ValueError(
-            "min_tokens leaves records out before the method runs, on the pool in memory: run it with "
-            "engine='local' (--engine local)"
-        )
+    _records_here(pool, "min_tokens")
     tokens = pool.tokens(p["tokenizer"])
     keep = np.flatnonzero(tokens >= p["min_tokens"])
     if not len(keep):
@@ -183,7 +166,19 @@ def _long_enough(pool: Pool, p: dict) -> tuple[Pool, int | None]:
         )
     if len(keep) == len(pool):
         return pool, 0
-    return Pool.in_memory(pool.records.take(keep), pool.executor, pool.progress), len(pool) - len(keep)
+    return pool.kept(keep), len(pool) - len(keep)
+
+
+def _records_here(pool: Pool, what: str, instead: str = "") -> Records:
+    """The pool's records, for a filter that leaves some out before the method runs: in
+    memory, in this process (not on Ray, whose workers read the files)."""
+    records = pool.whole()
+    if records is None:
+        raise ValueError(
+            f"{what} leaves records out before the method runs, on the pool in memory: run it with "
+            f"engine='local' (--engine local){instead}"
+        )
+    return records
 
 
 def run_manifest(

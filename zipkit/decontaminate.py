@@ -110,19 +110,29 @@ def index_of(against: Sequence[str], ngram: int = NGRAM, data_dir: Any = None) -
 def contaminated(records: Any, against: Sequence[str] | Index, ngram: int = NGRAM) -> list[Dropped]:
     """The records (a :class:`zipkit.io.Records`) that share text with a benchmark of
     ``against``, in input order, each with its input index and why."""
+    return split(records, against, ngram)[1]
+
+
+def split(records: Any, against: Sequence[str] | Index, ngram: int = NGRAM) -> tuple[np.ndarray, list[Dropped]]:
+    """The positions of the records that are clean, and the :class:`Dropped` others."""
     index = against if isinstance(against, Index) else index_of(against, ngram)
     rows = records.index
-    out = []
+    keep = np.ones(len(records), dtype=bool)
+    dropped = []
     for i in range(len(records)):
         found = index.match(records.text(i))
         if found is not None:
-            out.append(Dropped(int(rows[i]), found[0], found[1], found[2]))
-    return out
+            keep[i] = False
+            dropped.append(Dropped(int(rows[i]), found[0], found[1], found[2]))
+    return np.flatnonzero(keep), dropped
 
 
-def clean_positions(records: Any, dropped: Sequence[Dropped]) -> np.ndarray:
-    """The positions of the records not dropped."""
-    keep = np.ones(len(records), dtype=bool)
-    if dropped:
-        keep[records.positions_of([d.index for d in dropped], "dropped records")] = False
-    return np.flatnonzero(keep)
+def account(index: Index, dropped: Sequence[Dropped]) -> dict:
+    """What a manifest or a summary says of a decontamination: each benchmark's texts, the
+    records dropped for it, and the dropped records' input indices."""
+    return {
+        "against": dict(index.sizes),
+        "dropped": len(dropped),
+        "by_benchmark": {name: sum(d.benchmark == name for d in dropped) for name in index.sizes},
+        "dropped_indices": [d.index for d in dropped],
+    }

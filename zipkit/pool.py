@@ -70,6 +70,15 @@ class Pool:
             raise ValueError(f"{why} needs the pool's records in memory: run it with engine='local' (--engine local)")
         return self._records
 
+    def kept(self, positions: np.ndarray) -> "Pool":
+        """The pool of the records at ``positions`` (a filter's survivors; a pool in memory):
+        they keep their input indices, and the token counts made already come along instead
+        of being counted again."""
+        records = self.need_records("keeping some of the records")
+        kept = Pool.in_memory(records.take(positions), self.executor, self.progress)
+        kept._tokens = {tokenizer: counts[positions] for tokenizer, counts in self._tokens.items()}
+        return kept
+
     def map(self, step: Step) -> tuple[Columns, dict | None]:
         """``step``'s columns for every record (in position order), and its account."""
         if self._records is not None:

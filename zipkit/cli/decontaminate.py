@@ -39,7 +39,7 @@ def parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..decontaminate import clean_positions, contaminated, index_of
+    from ..decontaminate import account, index_of, split
 
     outputs = {"-o": args.output, "--dropped": args.dropped}
     check_outputs(outputs, {"the pool": args.pool, **{f"--against {a}": a for a in args.against}})
@@ -48,13 +48,12 @@ def run(args: argparse.Namespace) -> int:
     index = index_of(args.against, args.ngram)
     records = load_pool(args)
     records.check_output(args.output)
-    dropped = contaminated(records, index)
-    keep = clean_positions(records, dropped)
+    keep, dropped = split(records, index)
     records.write_positions(keep, args.output)
     if args.dropped:
         with atomic_output(args.dropped) as out:
             out.writelines(json.dumps(d.as_dict(), ensure_ascii=False).encode() + b"\n" for d in dropped)
-    by = {name: sum(d.benchmark == name for d in dropped) for name in index.sizes}
+    by = account(index, dropped)["by_benchmark"]
     print(f"kept     {len(keep):,} of {len(records):,} records -> {args.output}")
     print("dropped  " + ", ".join(f"{n:,} for {name} ({index.sizes[name]:,} texts)" for name, n in by.items()))
     for d in dropped[:3]:

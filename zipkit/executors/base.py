@@ -53,12 +53,17 @@ class Mapped:
     counts: list[int] = field(default_factory=list)  # each shard's records, skipped ones included
 
     @property
+    def starts(self) -> np.ndarray:
+        """Each shard's first index in the input: the records, skipped ones included, of the
+        shards before it."""
+        return np.cumsum([0, *self.counts[:-1]]).astype(np.int64)
+
+    @property
     def index(self) -> np.ndarray:
-        """Each record's index in the input: its shard's start (the records, skipped ones
-        included, of the shards before it) plus its number there."""
+        """Each record's index in the input: its shard's start plus its number there."""
         if self.shard_of is None:
             return self.numbers
-        return np.cumsum([0, *self.counts[:-1]]).astype(np.int64)[self.shard_of] + self.numbers
+        return self.starts[self.shard_of] + self.numbers
 
     @property
     def count(self) -> int:
@@ -66,7 +71,7 @@ class Mapped:
 
     @property
     def skipped_index(self) -> np.ndarray:
-        starts = dict(zip(self.files, np.cumsum([0, *self.counts[:-1]]).tolist()))
+        starts = dict(zip(self.files, self.starts.tolist()))
         at = [starts.get(b.path, 0) + b.record for b in self.skipped if b.record is not None]
         return np.asarray(sorted(at), dtype=np.int64)
 

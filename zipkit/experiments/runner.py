@@ -61,10 +61,10 @@ def build_pool(config: dict) -> Records:
         records = read_records(built, progress=False)
     if spec.get("decontaminate"):
         # The records left keep their indices in the pool as built (the selections' reports).
-        from ..decontaminate import clean_positions, contaminated, index_of
+        from ..decontaminate import index_of, split
 
         index = index_of(spec["decontaminate"], spec["decontaminate_ngram"], spec.get("data_dir"))
-        records = records.take(clean_positions(records, contaminated(records, index)))
+        records = records.take(split(records, index)[0])
     return records
 
 

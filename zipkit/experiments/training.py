@@ -305,21 +305,20 @@ def train(
         for step in range(len(losses), steps):
             started = time.perf_counter()
             x = torch.from_numpy(blocks[step]).to(device)
-            if trained is not None and not (trained[step][:, 1:] != 0).any():
-                # A block of prompt (or padding) alone has no target: its loss is undefined and
-                # there is nothing to learn; the step passes, in the schedule too.
-                schedule.step()
-                losses.append(float("nan"))
-            else:
+            # A block of prompt (or padding) alone has no target: its loss is undefined and
+            # there is nothing to learn; the step passes, in the schedule too.
+            value = float("nan")
+            if trained is None or (trained[step][:, 1:] != 0).any():
                 labels = x if trained is None else labels_of(x, trained[step])
                 with precision(device):
                     loss = lm(input_ids=x, labels=labels).loss
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, settings.grad_clip)
                 optimizer.step()
-                schedule.step()
                 optimizer.zero_grad(set_to_none=True)
-                losses.append(float(loss.item()))
+                value = float(loss.item())
+            schedule.step()
+            losses.append(value)
             seconds += time.perf_counter() - started
             done = step + 1
             if checkpoint is not None and done < steps and (done % settings.checkpoint_every == 0 or signals.pending):
