@@ -17,8 +17,8 @@ ZIP = """
 [pool]
 path = "pool.jsonl"
 [zip]
-budget = 20
-budget_tokens = 1500
+budgets = [0.05, 0.1]
+resamples = 10
 k1 = 100
 k2 = 40
 k3 = 10
@@ -38,20 +38,22 @@ def refused(tmp_path, text, kind="compressors"):
 
 
 def test_a_misspelled_optional_key_is_named_with_the_key_it_resembles(tmp_path):
-    message = refused(tmp_path, ZIP.replace("budget_tokens", "budget_token"))
-    assert "[zip] budget_token is not a key of [zip] (did you mean budget_tokens?); allowed: budget, " in message
+    message = refused(tmp_path, ZIP.replace("resamples", "resample"))
+    assert "[zip] resample is not a key of [zip] (did you mean resamples?); allowed: budgets, " in message
 
 
 def test_a_missing_required_table_is_named(tmp_path):
     message = refused(tmp_path, '[pool]\npath = "pool.jsonl"\n', kind="methods")
-    assert "[methods] is missing: the methods experiment needs it, with zip_budget" in message
+    assert "[methods] is missing: the methods experiment needs it, with budgets" in message
 
 
 def test_a_misspelled_required_key_is_named_as_a_misspelling_not_as_missing(tmp_path):
-    message = refused(tmp_path, ZIP.replace("budget = 20", "budgte = 20"))
-    assert "[zip] budgte is not a key of [zip] (did you mean budget?)" in message
-    message = refused(tmp_path, ZIP.replace("budget = 20", ""))
-    assert "[zip] budget is missing: it is required (an integer such as 200)" in message
+    message = refused(tmp_path, ZIP.replace("budgets = [0.05, 0.1]", "budgtes = [0.05, 0.1]"))
+    assert "[zip] budgtes is not a key of [zip] (did you mean budgets?)" in message
+    message = refused(tmp_path, ZIP.replace("budgets = [0.05, 0.1]", ""))
+    assert "[zip] budgets is missing: it is required (a list of fractions (numbers above 0, at most 1) such as [0.05, 0.1])" in message
+    message = refused(tmp_path, ZIP.replace("[0.05, 0.1]", "[0.05, 5000]"))
+    assert "[zip] budgets must be a list of fractions" in message
 
 
 def test_a_string_where_a_list_is_expected_is_refused(tmp_path):
@@ -62,10 +64,10 @@ def test_a_string_where_a_list_is_expected_is_refused(tmp_path):
 @pytest.mark.parametrize(
     "line, expected",
     [
-        ('k1 = "100"', '[zip] k1 must be an integer such as 1000, got the string "100"'),
-        ("k1 = true", "[zip] k1 must be an integer such as 1000, got the boolean true"),
+        ('k1 = "100"', '[zip] k1 must be an integer such as 10000, got the string "100"'),
+        ("k1 = true", "[zip] k1 must be an integer such as 10000, got the boolean true"),
         ("k1 = 0", "[zip] k1 must be at least 1, got the integer 0"),
-        ("k1 = 1.5", "[zip] k1 must be an integer such as 1000, got the number 1.5"),
+        ("k1 = 1.5", "[zip] k1 must be an integer such as 10000, got the number 1.5"),
     ],
 )
 def test_a_value_of_the_wrong_type_is_refused(tmp_path, line, expected):
@@ -77,38 +79,38 @@ def test_a_value_of_the_wrong_type_is_refused(tmp_path, line, expected):
     [
         (
             "compressors",
-            ZIP + "[zpi]\nbudget = 3\n",
+            ZIP + "[zpi]\nbudgets = [0.1]\n",
             "[zpi] is not a table of a compressors config (did you mean [zip]?)",
         ),
-        ("compressors", "budget = 3\n" + ZIP, "budget is outside any table (it belongs in [zip])"),
+        ("compressors", "budgets = [0.1]\n" + ZIP, "budgets is outside any table (it belongs in [zip])"),
         ("compressors", ZIP + "[zip.measure]\n", "[zip] measure must be a list of strings such as"),
         ("compressors", ZIP.replace("path =", "limit = 5\npath ="), "[pool] path and limit cannot go together"),
         ("compressors", ZIP.replace('path = "pool.jsonl"', 'sources = ["sharegtp"]'), '"sharegtp" is unknown (did you'),
-        ("train", '[train]\nselections = "s"\n[train.settings]\nlrate = 1e-4\n', "[train.settings] lrate is not a key"),
-        ("train", '[train]\nselections = "s"\n[train.settings]\nlr = 2.0\n', "[train.settings] train setting lr=2.0"),
-        ("train", '[train]\nselections = "s"\neval = ["mt_bnech"]\n', '"mt_bnech" is unknown (did you mean mt_bench?)'),
+        ("train", '[train]\nmethods = "s"\n[train.settings]\nlrate = 1e-4\n', "[train.settings] lrate is not a key"),
+        ("train", '[train]\nmethods = "s"\n[train.settings]\nlr = 2.0\n', "[train.settings] train setting lr=2.0"),
+        ("train", '[train]\nmethods = "s"\neval = ["mt_bnech"]\n', '"mt_bnech" is unknown (did you mean mt_bench?)'),
         (
             "methods",
-            "[methods]\nzip_budget = 8\ntarget = 't.jsonl'\n[methods.params.dsir]\nmin_token = 0\n",
+            "[methods]\nbudgets = [0.1]\ntarget = 't.jsonl'\n[methods.params.dsir]\nmin_token = 0\n",
             "[methods.params.dsir] min_token is not a parameter of method dsir (did you mean min_tokens?)",
         ),
         (
             "methods",
-            "[methods]\nzip_budget = 8\ntarget = 't.jsonl'\n[methods.params.dsir]\nbudget_tokens = 5\n",
+            "[methods]\nbudgets = [0.1]\ntarget = 't.jsonl'\n[methods.params.dsir]\nbudget_tokens = 5\n",
             "[methods.params.dsir] budget_tokens is not a parameter of method dsir (the experiment sets it)",
         ),
         (
             "methods",
-            "[methods]\nzip_budget = 8\ntarget = 't.jsonl'\n[methods.params.dsri]\nmin_tokens = 0\n",
+            "[methods]\nbudgets = [0.1]\ntarget = 't.jsonl'\n[methods.params.dsri]\nmin_tokens = 0\n",
             "[methods.params.dsri] names no method this experiment runs (did you mean dsir?)",
         ),
-        ("methods", "[methods]\nzip_budget = 8\n", "[methods] target is missing: dsir, zipfit select towards it"),
+        ("methods", "[methods]\nbudgets = [0.1]\n", "[methods] target is missing: dsir, zipfit select towards it"),
         (
             "methods",
-            "[methods]\nzip_budget = 8\nbaselines = ['lenght']\n",
+            "[methods]\nbudgets = [0.1]\nbaselines = ['lenght']\n",
             '"lenght" is unknown (did you mean length?)',
         ),
-        ("entropy-law", "[entropy_law]\nk1 = 5\n", "[entropy_law] needs budget_tokens, or methods = DIR"),
+        ("entropy-law", "[entropy_law]\nk1 = 5\n[train]\nmethods = 'm'\n", "[train] needs budget_tokens (token budgets"),
         (
             "zipfit",
             "[zipfit]\nbudgets = [8]\n",
@@ -149,7 +151,7 @@ def _kind(path: Path) -> str:
 
 def test_every_committed_config_validates():
     paths = sorted((ROOT / "experiments").glob("*.toml"))
-    assert len(paths) >= 10
+    assert len(paths) >= 9
     for path in paths:
         config = runner.load_config(path, _kind(path))
         assert config.kind == _kind(path).replace("-", "_"), path
@@ -236,13 +238,13 @@ def test_the_pool_of_an_earlier_experiment_is_checked_naming_its_results_file(tm
 def test_the_command_prints_one_line_and_does_no_work(tmp_path, capsys):
     """Refused before the pool is read (it does not exist) or the output folder is made."""
     bad = tmp_path / "bad.toml"
-    bad.write_text(ZIP.replace("pool.jsonl", str(tmp_path / "absent.jsonl")).replace("budget_tokens", "budget_token"))
+    bad.write_text(ZIP.replace("pool.jsonl", str(tmp_path / "absent.jsonl")).replace("resamples", "resample"))
     out = tmp_path / "out"
     assert cli.main(["experiment", "compressors", "--config", str(bad), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.splitlines() == [
-        f"zipkit: error: {bad}: [zip] budget_token is not a key of [zip] (did you mean budget_tokens?); "
-        "allowed: budget, budget_tokens, k1, k2, k3, compressors, measure, tokenizer"
+        f"zipkit: error: {bad}: [zip] resample is not a key of [zip] (did you mean resamples?); "
+        "allowed: budgets, k1, k2, k3, compressors, measure, tokenizer, seeds, resamples"
     ]
     assert not out.exists()
 

@@ -3,12 +3,13 @@ selections, a rerun reuses them, and a killed run continues where it stopped."""
 
 import json
 
+import numpy as np
 import pytest
 from helpers import alpaca, write_jsonl
 
 import zipkit
 from zipkit import cli
-from zipkit.experiments import runner
+from zipkit.experiments import runner, stats
 from zipkit.ratio import framed_ratio
 
 SPECS = ["zlib:6", "lz4:1"]
@@ -28,13 +29,20 @@ def config(tmp_path):
 [pool]
 path = "{pool}"
 [zip]
-budget = 20
-budget_tokens = 1500
+budgets = [0.05, 0.1]
 k1 = 100
 k2 = 40
 k3 = 10
 compressors = {json.dumps(SPECS)}
 measure = {json.dumps(SPECS)}
+seeds = 3
+resamples = 10
+[exact]
+records = 60
+k1 = 60
+k2 = 20
+k3 = 5
+compressors = ["lz4:1"]
 [zipfit]
 target = "{target}"
 reference = "zlib:6"
@@ -52,34 +60,45 @@ def test_every_column_is_computed_from_the_selections(config, tmp_path):
     assert run(config, out) == 0
     results = json.loads((out / "results.json").read_text())
     pool = zipkit.read_records(tmp_path / "pool.jsonl")
-    assert len(results["zip"]) == 2 * len(SPECS)
-    for row in results["zip"]:
-        budget = {"budget": 20} if row["budget"] == "count" else {"budget_tokens": 1500}
-        again = zipkit.select(pool, k1=100, k2=40, k3=10, compressor=row["compressor"], **budget)
+    tokens = np.array([len(pool.text(i).split()) for i in range(len(pool))])
+    assert results["pool_tokens"] == tokens.sum()
+    assert len(results["rows"]) == 2 * len(SPECS)
+    for row in results["rows"]:
+        budget = int(row["fraction"] * tokens.sum())
+        assert row["budget_tokens"] == budget
+        again = zipkit.select(pool, k1=100, k2=40, k3=10, compressor=row["compressor"], budget_tokens=budget)
+        assert row["indices"] == again.indices.tolist()
         texts = [pool.text(int(i)).encode() for i in again.indices]
         assert row["records"] == len(again.indices)
         assert row["tokens"] == sum(len(t.split()) for t in texts)
+        assert budget - tokens.max() <= row["tokens"] <= budget  # equal tokens, to within one record
         for spec in SPECS:
-            assert row["ratio"][spec] == pytest.approx(framed_ratio(texts, "text", spec))
-        assert set(row["mix"]) <= {"s0", "s1", "s2"} and sum(row["mix"].values()) == pytest.approx(1)
+            figure = row["ratio"][spec]
+            assert figure["value"] == pytest.approx(framed_ratio(texts, "text", spec))
+            assert figure["ci"][0] <= figure["ci"][1] and len(figure["draws"]) == 10
+        for name in ("length-matched", "null"):
+            assert row["compressor"] in row["controls"][name]
+    # The random control is the mean over its seeds of random sets at the budget.
+    for key, control in results["controls"].items():
+        budget = int(float(key) * tokens.sum())
+        sets = [stats.random_control(tokens, budget, seed) for seed in range(3)]
+        expected = np.mean([framed_ratio([pool.text(int(i)).encode() for i in s], "text", "zlib:6") for s in sets])
+        assert control["zlib:6"]["value"] == pytest.approx(expected)
+    assert [r["context"] for r in results["exact"]["rows"]] == ["default", "default", "exact", "exact"]
+    assert {r["exactness"] for r in results["exact"]["rows"] if r["context"] == "exact"} == {"exact"}
+    jaccard = results["overlap"]["0.05"]["jaccard"]
+    a, b = (set(r["indices"]) for r in results["rows"][:2])
+    assert jaccard[0][1] == pytest.approx(len(a & b) / len(a | b), abs=1e-4) and jaccard[0][0] == 1
     spearman = results["single_record_spearman"]
     a, b = (zipkit.score(pool, compressor=s) for s in SPECS)
     assert spearman[SPECS[0]][SPECS[1]] == pytest.approx(zipkit.ratio.spearman(a, b), abs=1e-4)
     assert {r["compressor"] for r in results["zipfit"]} == set(SPECS)
     table = (out / "results.md").read_text()
-    for column in (
-        "compressor",
-        "s/round",
-        "mean tok",
-        "ratio zlib:6",
-        "ratio lz4:1",
-        "near-dup",
-        "us/pair",
-        "Spearman vs zlib:6",
-    ):
+    for column in ("compressor", "s/round", "fill %", "ratio zlib:6 (95% CI)", "minus length-matched (95% CI)", "us/pair"):
         assert f" {column} |" in table
-    assert (out / "results.csv").read_text().splitlines()[0].startswith("compressor,budget,s,")
-    for png in ("ratio_cross_count", "overlap_tokens", "time_vs_ratio_count", "lengths_tokens"):
+    assert "## Findings" in table and "Default against exact contexts" in table
+    assert (out / "results.csv").read_text().splitlines()[0].startswith("compressor,context,records,tokens,fill %")
+    for png in ("ratio_cross_0.05", "overlap_0.1", "time_vs_ratio_0.05"):
         assert (out / f"{png}.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -100,11 +119,12 @@ def test_a_rerun_reuses_and_a_killed_run_continues(config, tmp_path, monkeypatch
     monkeypatch.setattr(runner, "select", real)
     assert run(config, out) == 0
     first = json.loads((out / "results.json").read_text())
-    assert (first["selections_made"], first["selections_reused"]) == (2, 2)
+    made = first["selections_made"] + first["selections_reused"]
+    assert first["selections_reused"] == 2
     assert run(config, out) == 0
     second = json.loads((out / "results.json").read_text())
-    assert (second["selections_made"], second["selections_reused"]) == (0, 4)
-    assert [r["ratio"] for r in second["zip"]] == [r["ratio"] for r in first["zip"]]
+    assert (second["selections_made"], second["selections_reused"]) == (0, made)
+    assert [r["ratio"] for r in second["rows"]] == [r["ratio"] for r in first["rows"]]
 
 
 def test_a_bad_config_is_named(tmp_path, capsys):
@@ -114,7 +134,7 @@ def test_a_bad_config_is_named(tmp_path, capsys):
     assert f"config {bad} is not valid TOML" in capsys.readouterr().err
 
 
-def test_methods_fill_the_tokens_zip_selected(tmp_path):
+def test_methods_fill_each_budget_with_controls_and_intervals(tmp_path):
     pytest.importorskip("sentence_transformers")
     pool, target = files(tmp_path, 150)
     config = tmp_path / "m.toml"
@@ -122,7 +142,7 @@ def test_methods_fill_the_tokens_zip_selected(tmp_path):
 [pool]
 path = "{pool}"
 [methods]
-zip_budget = 20
+budgets = [0.1, 0.2]
 k1 = 150
 k2 = 50
 k3 = 10
@@ -131,26 +151,32 @@ measure = ["zlib:9"]
 device = "cpu"
 target = "{target}"
 baselines = ["random", "length", "dsir", "zipfit"]
+seeds = 2
+resamples = 8
 [methods.params.dsir]
 min_tokens = 0
 """)
     out = tmp_path / "out"
     assert cli.main(["experiment", "methods", "--config", str(config), "--out", str(out), "--no-progress"]) == 0
     results = json.loads((out / "results.json").read_text())
-    rows = {r["method"]: r for r in results["rows"]}
-    assert list(rows) == ["zip", "random", "length", "dsir", "zipfit"]
-    budget = rows["zip"]["tokens"]
-    assert results["budget_tokens"] == budget
-    longest = max(len(t.split()) for t in (zipkit.read_records(pool).text(i) for i in range(150)))
-    for row in rows.values():  # every method fills ZIP's tokens to within one record, and says so
-        assert budget - longest <= row["tokens"] <= budget and row["records"] > 0
-        assert row["fill"] == round(row["tokens"] / budget, 4)
-    assert " fill % |" in (out / "results.md").read_text()
-    vectors = zipkit.baselines.cluster.embed(zipkit.read_records(pool), device="cpu")
-    report = next(p for p in (out / "selections").iterdir() if p.name.startswith("length-"))
-    picked = vectors[json.loads(report.read_text())["indices"]]
-    distances = 1 - picked @ picked.T
+    records = zipkit.read_records(pool)
+    tokens = np.array([len(records.text(i).split()) for i in range(150)])
+    assert [r["method"] for r in results["rows"]] == ["zip", "random", "length", "dsir", "zipfit"] * 2
+    for row in results["rows"]:  # every method fills each budget to within one record, and says so
+        budget = int(row["fraction"] * tokens.sum())
+        assert budget - tokens.max() <= row["tokens"] <= budget and row["records"] > 0
+        assert row["fill"] == pytest.approx(row["tokens"] / budget)
+        texts = [records.text(i).encode() for i in row["indices"]]
+        assert row["figures"]["ratio zlib:9"]["value"] == pytest.approx(framed_ratio(texts, "text", "zlib:9"))
+        assert set(row["controls"]) == {"length-matched", "null"}
+    vectors = zipkit.baselines.cluster.embed(records, device="cpu")
+    length = next(r for r in results["rows"] if r["method"] == "length")
+    picked = vectors[length["indices"]]
     n = len(picked)
-    assert rows["length"]["cosine_diversity"] == pytest.approx(distances.sum() / (n * (n - 1)), abs=1e-4)
-    assert " avg length |" in (out / "results.md").read_text()
-    assert (out / "ratio_vs_cost.png").read_bytes()[:4] == b"\x89PNG"
+    distances = 1 - picked @ picked.T
+    assert length["figures"]["cosine diversity"]["value"] == pytest.approx(distances.sum() / (n * (n - 1)), abs=1e-4)
+    text = (out / "results.md").read_text()
+    assert " fill % |" in text and " cosine diversity (95% CI) |" in text and "## Findings" in text
+    findings = (out / "findings.md").read_text()
+    assert findings.count("zip, ratio zlib:9") == 2  # one per budget, against the three controls
+    assert (out / "ratio_0.1.png").read_bytes()[:4] == b"\x89PNG"

@@ -12,6 +12,7 @@ EXPERIMENTS = {
     "train": "proxy fine-tuning of a small causal LM on each selection of an experiment",
     "entropy-law": "held-out loss against the compression ratio and first-epoch loss",
     "zipfit": "the ZIP-FIT replication: target loss against tokens, ZIP-FIT vs DSIR vs random",
+    "report": "remake the tables, plots and findings of a results folder from its results.json",
 }
 
 
@@ -24,9 +25,15 @@ def parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "results.json, results.md, results.csv and PNG plots there.",
     )
     p.add_argument("name", choices=tuple(EXPERIMENTS), help="; ".join(f"{k}: {v}" for k, v in EXPERIMENTS.items()))
-    p.add_argument("--config", required=True, help="the TOML config (see experiments/*.toml)")
+    p.add_argument("folder", nargs="?", help="report: the results folder (one with results.json)")
+    p.add_argument("--config", help="the TOML config (see experiments/*.toml); every experiment but report needs one")
     p.add_argument("--out", help="output folder (default: ./NAME-results)")
     p.add_argument("--no-progress", action="store_true", help="print nothing while it runs")
+    p.add_argument(
+        "--smoke",
+        action="store_true",
+        help="run the config at a tiny scale (a small pool, one or two seeds, a few steps, on the CPU) to check it end to end",
+    )
     return p
 
 
@@ -35,7 +42,17 @@ def run(args: argparse.Namespace) -> int:
 
     from ..experiments.runner import Runner, build_pool, load_config
 
+    if args.name == "report":
+        return _report(args)
+    if args.folder is not None:
+        raise ValueError(f"zipkit experiment {args.name}: unexpected argument {args.folder!r}; the output folder is --out")
+    if args.config is None:
+        raise ValueError(f"zipkit experiment {args.name}: --config is required (see experiments/*.toml)")
     config = load_config(args.config, args.name)  # validated before any work
+    if args.smoke:
+        from ..experiments.smoke import shrink
+
+        config = shrink(config, args.name)
     out = Path(args.out or f"{args.name}-results")
     module = importlib.import_module(f"zipkit.experiments.{args.name.replace('-', '_')}")
     runner = Runner(out, build_pool(config), progress=False if args.no_progress else None)
@@ -44,4 +61,14 @@ def run(args: argparse.Namespace) -> int:
         f"{args.name}: {runner.made} selections made, {runner.reused} reused, "
         f"{time.perf_counter() - runner.started:.1f} s -> {out}/results.md"
     )
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from ..experiments import report
+
+    if args.folder is None:
+        raise ValueError("zipkit experiment report: name the results folder, e.g. zipkit experiment report experiments/results/methods")
+    for path in report.write(args.folder):
+        print(path)
     return 0

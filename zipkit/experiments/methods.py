@@ -1,13 +1,18 @@
 """``zipkit experiment methods``: ZIP against the baselines at equal tokens (the entropy-law
-paper's Table 1 protocol).
+paper's Table 1 protocol), with controls and intervals.
 
-ZIP selects ``zip_budget`` records; their token count under ``tokenizer`` (a real one: the
-packaged SmolLM2's by default) is the budget every other method fills: random, length, DSIR,
-cluster, perplexity, IFD (Superfiltering and Cherry) and ZIP-FIT towards ``target``. Per
-method: cost (seconds, and the device), records, mean and median tokens, the selected set's
-ratio under each ``measure`` compressor next to a random set of the same tokens, diversity
-(mean pairwise cosine distance of MiniLM embeddings, distinct word-bigram ratio), duplicates
-and the source mix (``zipkit.summary``, the code of ``zipkit compare``).
+At each token budget of ``budgets`` (fractions of the pool's tokens under ``tokenizer``, a
+real one: the packaged SmolLM2's by default) every method fills the same budget to within one
+record: ZIP, random, length, DSIR, cluster, perplexity, IFD (Superfiltering and Cherry) and
+ZIP-FIT towards ``target``. The model scores (perplexity, IFD, the embeddings) are cached on
+disk by the pool's content, so a second budget costs no second pass. Per method: cost
+(seconds, and the device), records, tokens and fill, lengths, the selected set's ratio under
+each ``measure`` compressor, diversity (mean pairwise cosine distance of MiniLM embeddings;
+distinct word bigrams), each with its 95% interval (half-samples: ``stats``), duplicates and
+the source mix; and its difference from three controls at the same tokens, ``seeds`` draws
+each: random, random matched to its lengths, and the null (records it left out).
+
+``report`` makes every table, plot and finding from ``results.json`` alone.
 """
 
 from __future__ import annotations
@@ -18,11 +23,15 @@ import numpy as np
 
 from .. import methods
 from ..budget import token_counts
+from ..ratio import framed_ratio
 from ..results import plots
-from ..summary import describe
+from ..summary import distinct_bigrams, near_duplicates
+from . import stats
 from .compressors import _target_source
 from .runner import Runner
 from .schema import BASELINES, validate  # BASELINES: the default rows, label -> (method, parameters)
+
+DIVERSITY = ("cosine diversity", "distinct 2-grams")  # higher is more diverse
 
 
 def run(runner: Runner, config: dict) -> None:
@@ -30,32 +39,52 @@ def run(runner: Runner, config: dict) -> None:
     spec = config["methods"]
     tokenizer, measure, device = spec["tokenizer"], spec["measure"], spec["device"]
     tokens = token_counts(runner.pool, tokenizer)
-    zip_params = {k: spec[k] for k in ("k1", "k2", "k3") if spec[k] is not None}  # None: ZIP's own
-    chosen = [runner.select("zip", "zip", budget=spec["zip_budget"], **zip_params)]
-    budget_tokens = int(tokens[chosen[0].indices].sum())
-    target = None
-    for label in spec["baselines"]:
-        method, params = BASELINES.get(label, (label, {}))
-        params = {**params, **spec["params"].get(label, {})}
-        takes = methods.get(method).parameters()  # an unknown method is named with the known ones
-        if "target" in takes:
-            if target is None:
-                target = _target(spec)
-            params["target"] = target
-        if "device" in takes:
-            params["device"] = device
-        chosen.append(runner.select(label, method, budget_tokens=budget_tokens, tokenizer=tokenizer, **params))
     vectors = _embeddings(runner, device)
-    rows = [_row(runner, c, tokens, measure, vectors) for c in chosen]
-    for row in rows:  # how much of the budget each method filled (at most 100%)
-        row["fill"] = round(row["tokens"] / budget_tokens, 4)
-    table = [_table_row(r, measure) for r in rows]
-    _plots(runner.out, chosen, rows, tokens, measure, tokenizer)
+    figures = _figures(runner, measure, vectors)
+    zip_params = {k: spec[k] for k in ("k1", "k2", "k3") if spec[k] is not None}  # None: ZIP's own
+    rows, controls, target = [], {}, None
+    for fraction in spec["budgets"]:
+        budget = int(fraction * tokens.sum())
+        common = {"budget_tokens": budget, "tokenizer": tokenizer}
+        chosen = [runner.select(f"zip {fraction:g}", "zip", **zip_params, **common)]
+        for label in spec["baselines"]:
+            method, params = BASELINES.get(label, (label, {}))
+            params = {**params, **spec["params"].get(label, {})}
+            takes = methods.get(method).parameters()  # an unknown method is named with the known ones
+            if "target" in takes:
+                if target is None:
+                    target = _target(spec)
+                params["target"] = target
+            if "device" in takes:
+                params["device"] = device
+            chosen.append(runner.select(f"{label} {fraction:g}", method, **params, **common))
+        runner.say(f"random control at {fraction:g} of the tokens")
+        randoms = [stats.random_control(tokens, budget, seed) for seed in range(spec["seeds"])]
+        controls[f"{fraction:g}"] = stats.measured(figures, randoms, spec["resamples"])
+        for label, c in zip(["zip", *spec["baselines"]], chosen):
+            runner.say(f"measuring {label} at {fraction:g} and its controls")
+            row = _row(runner, label, c, fraction, budget, tokens, figures, spec["resamples"])
+            row["controls"] = {
+                name: stats.measured(
+                    figures,
+                    [stats.control(name, tokens, c.indices, budget, seed) for seed in range(spec["seeds"])],
+                    spec["resamples"],
+                )
+                for name in ("length-matched", "null")
+            }
+            rows.append(row)
     runner.write(
         "methods",
         config,
-        {"budget_tokens": budget_tokens, "tokenizer": tokenizer, "rows": rows},
-        {f"Methods at {budget_tokens:,} {tokenizer} tokens": table},
+        {
+            "title": "ZIP against the baselines at equal tokens",
+            "tokenizer": tokenizer,
+            "measure": measure,
+            "pool_tokens": int(tokens.sum()),
+            "longest_record_tokens": int(tokens.max()),
+            "rows": rows,
+            "controls": controls,
+        },
     )
 
 
@@ -73,66 +102,154 @@ def _embeddings(runner: Runner, device: str) -> np.ndarray:
     return embed(runner.pool, device=device, progress=False)
 
 
-def _row(runner: Runner, c, tokens: np.ndarray, measure: list, vectors: np.ndarray) -> dict:
-    timings = c.manifest.get("timings", {})
-    seconds = (
-        sum(v for k, v in timings.items() if k not in ("loop",))
-        if c.name != "zip"
-        else sum(timings.get(k, 0) for k in ("prepare", "initial_scores", "loop"))
-    )
-    picked = vectors[c.indices]
-    # Mean pairwise cosine distance of unit vectors: 1 - (|sum|^2 - n) / (n (n - 1)).
-    n = len(picked)
-    total = picked.sum(axis=0)
-    cosine = 1 - (float(total @ total) - n) / (n * (n - 1)) if n > 1 else 0.0
-    device = c.manifest.get("lm", {}).get("device") or c.manifest.get("parameters", {}).get("device") or "cpu"
-    return {
-        "method": c.name,
-        "seconds": round(seconds, 2),
-        "device": device,
-        "cosine_diversity": round(cosine, 4),
-        **describe(c, runner.pool, tokens, measure, by="source"),
-    }
+def _figures(runner: Runner, measure: list[str], vectors: np.ndarray) -> dict:
+    """Each figure of a set of pool positions: its ratio under each compressor, and diversity."""
+    payloads = runner.pool.payloads("text")
+    texts = [runner.pool.text(i) for i in range(len(runner.pool))]
 
+    def ratio_under(spec):
+        return lambda idx: framed_ratio([payloads[int(i)] for i in idx], "text", spec)
 
-def _table_row(row: dict, measure: list) -> dict:
-    out = {
-        "method": row["method"],
-        "cost (s)": row["seconds"],
-        "device": row["device"],
-        "records": row["records"],
-        "tokens": row["tokens"],
-        "fill %": round(100 * row["fill"], 1),
-        "avg length": round(row["tokens_mean"], 1),
-        "median length": row["tokens_median"],
-    }
-    out.update({f"ratio {m}": round(row["ratio"][m], 4) for m in measure})
-    out[f"random {measure[0]}"] = round(row["random_ratio_at_equal_tokens"][measure[0]], 4)
-    out.update(
-        {
-            "cosine div.": row["cosine_diversity"],
-            "distinct 2-grams": row["distinct_bigrams"],
-            "dup": row["duplicate_texts"],
-            "near-dup": row["near_duplicates"],
-            "top source": max(row["mix"], key=row["mix"].get) if row.get("mix") else "",
-        }
-    )
+    def cosine(idx):
+        # Mean pairwise cosine distance of unit vectors: 1 - (|sum|^2 - n) / (n (n - 1)).
+        picked, n = vectors[idx], len(idx)
+        total = picked.sum(axis=0)
+        return 1 - (float(total @ total) - n) / (n * (n - 1)) if n > 1 else 0.0
+
+    out = {f"ratio {m}": ratio_under(m) for m in measure}
+    out["cosine diversity"] = cosine
+    out["distinct 2-grams"] = lambda idx: distinct_bigrams([texts[int(i)] for i in idx])
     return out
 
 
-def _plots(out: Path, chosen: list, rows: list, tokens: np.ndarray, measure: list, tokenizer: str) -> None:
-    plots.histograms(
-        {c.name: tokens[c.indices].tolist() for c in chosen},
-        f"tokens per record ({tokenizer})",
-        "Token lengths of each method's selection at equal tokens",
-        out / "lengths.png",
+def _row(runner: Runner, label: str, c, fraction: float, budget: int, tokens, figures, resamples) -> dict:
+    timings = c.manifest.get("timings", {})
+    seconds = (
+        sum(v for k, v in timings.items() if k not in ("loop",))
+        if c.manifest.get("method") != "zip"
+        else sum(timings.get(k, 0) for k in ("prepare", "initial_scores", "loop"))
+    )
+    device = c.manifest.get("lm", {}).get("device") or c.manifest.get("parameters", {}).get("device") or "cpu"
+    picked = tokens[c.indices]
+    texts = [runner.pool.text(int(i)) for i in c.indices]
+    sources = [str(runner.pool[int(i)].get("source", "")) for i in c.indices]
+    return {
+        "method": label,
+        "fraction": fraction,
+        "budget_tokens": budget,
+        "indices": c.indices.tolist(),
+        "seconds": round(seconds, 2),
+        "device": device,
+        "records": len(c.indices),
+        "tokens": int(picked.sum()),
+        "fill": float(picked.sum() / budget),
+        "tokens_mean": float(picked.mean()),
+        "tokens_median": float(np.median(picked)),
+        "duplicate_texts": len(texts) - len(set(texts)),
+        "near_duplicates": near_duplicates(texts),
+        "mix": {s: sources.count(s) / len(sources) for s in sorted(set(sources))},
+        "figures": stats.measured(figures, [c.indices], resamples),
+    }
+
+
+# --- the report: tables, plots and findings from results.json alone ---------------------------
+
+
+def report(results: dict, out: Path) -> tuple[dict[str, list[dict]], list[str]]:
+    rows, controls = results["rows"], results["controls"]
+    figures = [k for k in rows[0]["figures"] if isinstance(rows[0]["figures"][k], dict)]
+    first = figures[0]  # the ratio under the first measure
+    tables: dict[str, list[dict]] = {}
+    findings: list[str] = []
+    for fraction in dict.fromkeys(r["fraction"] for r in rows):
+        key = f"{fraction:g}"
+        mine = [r for r in rows if r["fraction"] == fraction]
+        at = f"{fraction:.0%} of the pool's tokens ({mine[0]['budget_tokens']:,} {results['tokenizer']} tokens)"
+        table = [_table_row(r, figures) for r in mine]
+        table.append(
+            _control_row(f"random ({results['config']['methods'].get('seeds', 5)} seeds)", controls[key], figures)
+        )
+        tables[f"Methods at {at}"] = table
+        tables[f"Each method against its controls at {at}"] = _against(mine, controls[key], figures)
+        for r in mine:
+            for figure in (first, "cosine diversity"):
+                others = [
+                    (name, *_diff(r["figures"][figure], control[figure]))
+                    for name, control in (
+                        ("random", controls[key]),
+                        ("length-matched random", r["controls"]["length-matched"]),
+                        ("the null", r["controls"]["null"]),
+                    )
+                ]
+                lower = figure.startswith("ratio")
+                findings.append(f"At {at}: " + stats.against(figure, r["method"], r["figures"][figure], others, lower))
+        _plots(out, mine, controls[key], first, key, at, results["tokenizer"])
+    return tables, findings
+
+
+def _ci(figure: dict) -> str:
+    lo, hi = figure["ci"]
+    return f"{figure['value']:.4f} ({lo:.4f} to {hi:.4f})"
+
+
+def _diff(a: dict, b: dict) -> tuple[float, list[float]]:
+    return a["value"] - b["value"], stats.difference(np.asarray(a["draws"]), np.asarray(b["draws"]))
+
+
+def _table_row(r: dict, figures: list[str]) -> dict:
+    row = {
+        "method": r["method"],
+        "cost (s)": r["seconds"],
+        "device": r["device"],
+        "records": r["records"],
+        "tokens": r["tokens"],
+        "fill %": round(100 * r["fill"], 2),
+        "mean tok": round(r["tokens_mean"], 1),
+        "median tok": r["tokens_median"],
+    }
+    row.update({f"{f} (95% CI)": _ci(r["figures"][f]) for f in figures})
+    top = max(r["mix"], key=r["mix"].get) if r["mix"] else ""
+    row.update({"dup": r["duplicate_texts"], "near-dup": r["near_duplicates"], "top source": top})
+    return row
+
+
+def _control_row(name: str, control: dict, figures: list[str]) -> dict:
+    row = {"method": name, "cost (s)": "", "device": "", "records": round(control["records"], 1)}
+    row.update({k: "" for k in ("tokens", "fill %", "mean tok", "median tok")})
+    row.update({f"{f} (95% CI)": _ci(control[f]) for f in figures})
+    row.update({"dup": "", "near-dup": "", "top source": ""})
+    return row
+
+
+def _against(rows: list[dict], random: dict, figures: list[str]) -> list[dict]:
+    table = []
+    for r in rows:
+        for figure in figures:
+            row = {"method": r["method"], "figure": figure, "value": round(r["figures"][figure]["value"], 4)}
+            for name, control in (("random", random), *r["controls"].items()):
+                value, ci = _diff(r["figures"][figure], control[figure])
+                row[f"minus {name} (95% CI)"] = f"{value:+.4f} ({ci[0]:+.4f} to {ci[1]:+.4f})"
+                row[f"vs {name}"] = stats.verdict(ci, lower_is_better=figure.startswith("ratio"))
+            table.append(row)
+    return table
+
+
+def _plots(out: Path, rows: list[dict], random: dict, first: str, key: str, at: str, tokenizer: str) -> None:
+    plots.intervals(
+        [r["method"] for r in rows] + ["random control"],
+        [r["figures"][first]["value"] for r in rows] + [random[first]["value"]],
+        [r["figures"][first]["ci"] for r in rows] + [random[first]["ci"]],
+        f"{first} of the selected set (95% CI)",
+        f"Each method's selection at {at}: {first}, lower is less redundant",
+        out / f"ratio_{key}.png",
+        references={"length-matched (own)": [r["controls"]["length-matched"][first]["value"] for r in rows]},
     )
     plots.scatter(
         [max(r["seconds"], 0.01) for r in rows],
-        [r["ratio"][measure[0]] for r in rows],
+        [r["figures"][first]["value"] for r in rows],
         [r["method"] for r in rows],
         "cost (s, log scale)",
-        f"ratio of the selected set under {measure[0]}",
-        "Compression ratio of each method's selection against its cost",
-        out / "ratio_vs_cost.png",
+        f"{first} of the selected set",
+        f"{first} of each method's selection against its cost, at {at}",
+        out / f"ratio_vs_cost_{key}.png",
     )

@@ -49,6 +49,10 @@ _ROLES = {
 }
 
 
+# Every source a pool may name: the files, the plain texts, and ShareGPT cut into exchanges.
+NAMES = [*SOURCES, "sharegpt_exchanges", *TEXTS]
+
+
 def build(
     sources: list[str],
     data_dir: str | Path | None = None,
@@ -81,6 +85,8 @@ def build(
 
 
 def _source(name: str, data: Path) -> list[dict]:
+    if name == "sharegpt_exchanges":
+        return _exchanges(_source("sharegpt", data), name)
     if name in TEXTS:
         try:
             texts = TEXTS[name](data)
@@ -92,7 +98,7 @@ def _source(name: str, data: Path) -> list[dict]:
     try:
         path, fields = SOURCES[name]
     except KeyError:
-        raise ValueError(f"unknown pool source {name!r}; known: {', '.join([*SOURCES, *TEXTS])}") from None
+        raise ValueError(f"unknown pool source {name!r}; known: {', '.join(NAMES)}") from None
     where = path if path.startswith("packaged:") else data / path
     if not path.startswith("packaged:") and not Path(where).exists():
         raise FileNotFoundError(
@@ -119,6 +125,19 @@ def _as_sharegpt(record: dict, schema: str | None, fields: Any, source: str) -> 
     if human:
         turns.append({"from": "human", "value": "\n".join(human)})
     return {"conversations": turns, "source": source}
+
+
+def _exchanges(conversations: list[dict], source: str) -> list[dict]:
+    """Each human turn and the reply to it, one record per exchange (the ShareGPT packaged
+    pool's 17,545 conversations hold 61,181): single-turn records, as most instruction pools
+    are, and enough of them for a pool at the entropy-law paper's scale."""
+    out = []
+    for record in conversations:
+        turns = record["conversations"]
+        for ask, reply in zip(turns, turns[1:]):
+            if ask["from"] == "human" and reply["from"] == "gpt" and ask["value"].strip() and reply["value"].strip():
+                out.append({"conversations": [ask, reply], "source": source})
+    return out
 
 
 def _jsonl(path: Path) -> list[dict]:

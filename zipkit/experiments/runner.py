@@ -8,8 +8,6 @@ selection it was making. Only positions are saved, never copies of the records.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 import time
@@ -117,9 +115,11 @@ class Runner:
         if self.progress is not False:
             print(f"[{time.perf_counter() - self.started:7.1f} s] {message}", file=sys.stderr, flush=True)
 
-    def write(self, name: str, config: dict, results: dict, tables: dict[str, list[dict]]) -> None:
-        """results.json (every figure and the manifests), results.md (the tables) and
-        results.csv (the first table), atomically."""
+    def write(self, name: str, config: dict, results: dict) -> None:
+        """results.json (every figure, the config, the pool, versions, the time taken),
+        atomically; then the report made from it alone (``report.write``)."""
+        from . import report
+
         results = {
             "experiment": name,
             "config": _given(config),
@@ -132,24 +132,7 @@ class Runner:
         }
         with atomic_output(self.out / "results.json") as out:
             out.write(json.dumps(results, indent=1, default=_plain).encode() + b"\n")
-        with atomic_output(self.out / "results.md") as out:
-            out.write("\n\n".join(f"## {title}\n\n{markdown(rows)}" for title, rows in tables.items()).encode() + b"\n")
-        first = next(iter(tables.values()))
-        with atomic_output(self.out / "results.csv") as out:
-            text = io.StringIO()
-            writer = csv.DictWriter(text, fieldnames=list(first[0]))
-            writer.writeheader()
-            writer.writerows(first)
-            out.write(text.getvalue().encode())
-
-
-def markdown(rows: list[dict]) -> str:
-    """A Markdown table of rows (dicts with the same keys); floats to 4 significant figures."""
-    head = list(rows[0])
-    cell = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)  # noqa: E731
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(cell(row[k]) for k in head) + " |" for row in rows]
-    return "\n".join(lines)
+        report.write(self.out)
 
 
 def _given(value: Any) -> Any:

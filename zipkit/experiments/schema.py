@@ -53,6 +53,7 @@ BOOL = Type("true or false", lambda v: isinstance(v, bool))
 STRS = Type("a list of strings", _list_of(lambda v: isinstance(v, str)))
 INTS = Type("a list of integers", _list_of(_is_int))
 STAGES = Type("a list of [K1, K2, K3] lists", _list_of(lambda v: isinstance(v, list) and len(v) == 3 and INTS.test(v)))
+FRACTIONS = Type("a list of fractions (numbers above 0, at most 1)", _list_of(lambda v: _is_number(v) and 0 < v <= 1))
 LOSSES = Type("a number or a list of numbers", lambda v: _is_number(v) or _list_of(_is_number)(v))
 TABLES = Type("a table of tables", lambda v: isinstance(v, dict) and all(isinstance(x, dict) for x in v.values()))
 ANY = Type("any value", lambda v: True)
@@ -215,14 +216,6 @@ def _methods(filled: dict, given: dict, file: str, name: str) -> None:
 _SET_BY_METHODS = {"budget", "budget_tokens", "tokenizer", "target", "device"}
 
 
-def _entropy_law(filled: dict, given: dict, file: str, name: str) -> None:
-    if filled["budget_tokens"] is None and filled["methods"] is None:
-        raise ValueError(
-            f"{file}: [{name}] needs budget_tokens, or methods = DIR (a methods experiment's output, whose "
-            f"budget it takes)"
-        )
-
-
 def _zipfit(filled: dict, given: dict, file: str, name: str) -> None:
     # Each method ranks the pool towards a task's target, or at random.
     aimless = [m for m in filled["methods"] if m != "random" and "target" not in methods.get(m).parameters()]
@@ -237,9 +230,42 @@ def _zipfit(filled: dict, given: dict, file: str, name: str) -> None:
         raise ValueError(f"{file}: [[{name}.task]] name {json.dumps(twice[0])} is given to two tasks")
     # The ranking passes every method its budget and target, and random its seed (a train seed).
     _params(filled, file, name, filled["methods"], lambda m: _SET_BY_ZIPFIT | ({"seed"} if m == "random" else set()))
+    if "generate" in filled:
+        if not any(t["eval"] == "humaneval_eval" for t in filled["task"]):
+            raise ValueError(
+                f"{file}: [{name}.generate] applies to a task evaluated on humaneval_eval, and no [[{name}.task]] is"
+            )
 
 
 _SET_BY_ZIPFIT = {"budget", "budget_tokens", "target"}
+_DIRECTIONS = ("as_given", "informal_to_formal", "formal_to_informal")
+
+
+def _zipfit_task(filled: dict, given: dict, file: str, name: str) -> None:
+    """A direction orders ProofNet's fields: it needs ProofNet as the target and the evaluation."""
+    if filled["direction"] != "as_given":
+        other = [k for k in ("target", "eval") if filled[k] not in ("proofnet_valid", "proofnet_test")]
+        if other:
+            raise ValueError(
+                f"{file}: [[{name}]] {filled['name']}: direction orders ProofNet's informal and Lean statements, "
+                f"but its {other[0]} is {json.dumps(filled[other[0]])}, not proofnet_valid or proofnet_test"
+            )
+
+
+def _zipfit_generate(filled: dict, given: dict, file: str, name: str) -> None:
+    """The rules across the sampling keys (``generation.Sampling``)."""
+    from .generation import Sampling
+
+    try:
+        Sampling.from_config({k: v for k, v in filled.items() if k != "every_budget"})
+    except ValueError as err:
+        raise ValueError(f"{file}: [{name}] {err}") from None
+
+
+def _benchmark_names() -> list[str]:
+    from ..benchmarks import BENCHMARKS
+
+    return list(BENCHMARKS)
 
 
 def _heldout_names() -> list[str]:
@@ -256,7 +282,7 @@ POOL = Table(
     (
         Key("path", STR, None, "pool.jsonl"),
         Key("from", STR, None, "experiments/results/methods"),
-        Key("sources", STRS, ["sharegpt"], nonempty=True, choices=lambda: [*pools.SOURCES, *pools.TEXTS]),
+        Key("sources", STRS, ["sharegpt"], nonempty=True, choices=lambda: pools.NAMES),
         Key("data_dir", STR, None, "../shared/data"),
         Key("limit", INT, None, 6000, minimum=1),
         Key("seed", INT, 0),
@@ -285,10 +311,36 @@ TRAINER = (
 )
 
 
-def _train(first: tuple[Key, ...] = (), required: bool = False, **elsewhere: str) -> Table:
+def _train(first: tuple[Key, ...] = (), required: bool = False, check: Any = None, **elsewhere: str) -> Table:
     """[train]: the Trainer's keys, less those set ``elsewhere`` (key=where), after ``first``."""
     keys = first + tuple(k for k in TRAINER if k.name not in elsewhere)
-    return Table("train", keys, (SETTINGS,), required=required, elsewhere=tuple(elsewhere.items()))
+    return Table("train", keys, (SETTINGS,), required=required, check=check, elsewhere=tuple(elsewhere.items()))
+
+
+# [train] of the train and entropy-law experiments: the study the Trainer's runs make up.
+STUDY = (
+    # The methods experiment (its output folder) whose methods, with their parameters and
+    # target, select at each budget ([pool] from = the same folder: its pool and cached scores).
+    Key("methods", STR, REQUIRED, "experiments/results/methods"),
+    Key("only", STRS, None, ["zip", "length"]),  # these of its labels only
+    # Token budgets (the trained model's tokenizer), and/or fractions of the pool's tokens.
+    Key("budget_tokens", INTS, None, [10000], minimum=1, nonempty=True),
+    Key("budgets", FRACTIONS, None, [0.01, 0.1], nonempty=True),
+    Key("random_seeds", INTS, [0, 1, 2, 3, 4], minimum=0),  # draws of the random control
+    Key("matched", STRS, ["zip"], ["zip", "length"]),  # methods with a length-matched and a null control
+    Key("matched_seeds", INTS, [0, 1, 2], minimum=0),  # draws of each of those
+    Key("measure", STR, "zlib:9"),  # the compressor of the ratio of each run's trained records
+    Key("min_held_out", INT, 0, minimum=0),  # held-out texts (all sets together) a run must be scored on
+    Key("min_steps", INT, 0, minimum=0),  # optimizer steps a run must take
+)
+
+
+def _study(filled: dict, given: dict, file: str, name: str) -> None:
+    if filled["budget_tokens"] is None and filled["budgets"] is None:
+        raise ValueError(
+            f"{file}: [{name}] needs budget_tokens (token budgets, such as [10000]) or budgets (fractions of "
+            f"the pool's tokens, such as [0.01, 0.1]): every method and control fills each"
+        )
 
 
 SCHEMAS: dict[str, tuple[Table, ...]] = {
@@ -297,14 +349,27 @@ SCHEMAS: dict[str, tuple[Table, ...]] = {
         Table(
             "zip",
             (
-                Key("budget", INT, REQUIRED, 200, minimum=1),
-                Key("budget_tokens", INT, None, 15000, minimum=1),
-                *_ks(REQUIRED, (1000, 100, 50)),
+                # Token budgets as fractions of the pool's tokens (so a smaller pool keeps them).
+                Key("budgets", FRACTIONS, REQUIRED, [0.05, 0.1], nonempty=True),
+                *_ks(REQUIRED, (10000, 200, 100)),
                 Key("compressors", STRS, REQUIRED, ["zlib:9"], nonempty=True),
                 Key("measure", STRS, ["zlib:9"], nonempty=True),
                 Key("tokenizer", STR, TOKENIZER.default),
+                Key("seeds", INT, 5, minimum=1),  # draws of each control
+                Key("resamples", INT, 100, minimum=2),  # half-samples behind each interval
             ),
             required=True,
+        ),
+        Table(  # optional: each compressor at its default and at an exact context
+            "exact",
+            (
+                # Exact contexts of zstd, lz4, brotli and isal recompress the whole selected set per
+                # query: a sample of the pool of this many records keeps them affordable.
+                Key("records", INT, 2000, minimum=1),
+                *_ks(REQUIRED, (1000, 100, 50)),
+                Key("compressors", STRS, REQUIRED, ["zstd:3"], nonempty=True),
+            ),
+            implied=False,
         ),
         Table(  # optional: without it, no ZIP-FIT part
             "zipfit",
@@ -323,8 +388,9 @@ SCHEMAS: dict[str, tuple[Table, ...]] = {
         Table(
             "methods",
             (
-                Key("zip_budget", INT, REQUIRED, 80, minimum=1),
-                *_ks(None, (800, 100, 20)),
+                # Token budgets as fractions of the pool's tokens; every method fills each.
+                Key("budgets", FRACTIONS, REQUIRED, [0.1, 0.2], nonempty=True),
+                *_ks(None, (2000, 200, 50)),
                 Key("tokenizer", STR, SMOLLM2),
                 Key("measure", STRS, ["zlib:9"], nonempty=True),
                 Key("device", STR, "auto"),
@@ -332,41 +398,30 @@ SCHEMAS: dict[str, tuple[Table, ...]] = {
                 Key("target_fields", STRS, None, ["turns"]),
                 Key("baselines", STRS, list(BASELINES), choices=lambda: dict.fromkeys([*BASELINES, *methods.names()])),
                 Key("params", TABLES, {}, {"dsir": {"min_tokens": 0}}),
+                Key("seeds", INT, 5, minimum=1),  # draws of each control (random is the first)
+                Key("resamples", INT, 200, minimum=2),  # half-samples behind each interval
             ),
             required=True,
             check=_methods,
         ),
     ),
-    "train": (
-        POOL,
-        _train(
-            first=(
-                Key("selections", STR, REQUIRED, "experiments/results/methods"),
-                Key("only", STRS, None, ["zip", "random"]),
-            ),
-            required=True,
-        ),
-    ),
+    "train": (POOL, _train(first=STUDY, required=True, check=_study)),
     "entropy_law": (
         POOL,
-        Table(
+        Table(  # the selections added to the train study's, at each of its budgets
             "entropy_law",
             (
-                Key("methods", STR, None, "experiments/results/methods"),
-                Key("budget_tokens", INT, None, 4146, minimum=1),
-                Key("measure", STR, "zlib:9"),
-                Key("tokenizer", STR, SMOLLM2),
-                *_ks(None, (800, 100, 20)),
+                *_ks(None, (800, 100, 20)),  # of the added ZIP sets (None: the methods experiment's)
                 Key("compressors", STRS, [], ["zstd:19", "lz4:1"]),
                 Key("stages", STAGES, [], [[400, 50, 10]], minimum=1),
-                Key("zip_budgets", INTS, [], [12000], minimum=1),
-                Key("random_seeds", INTS, [], [1, 2], minimum=0),
+                Key("zip_multiples", INTS, [], [3, 10], minimum=2),  # larger ZIP sets, each run cut to the budget
+                Key("seeds", INTS, None, [0, 1], minimum=0, nonempty=True),  # their training seeds (None: [train]'s)
                 Key("exclude_from_fit", STRS, [], ["length"]),
+                Key("resamples", INT, 2000, minimum=100),  # bootstrap draws behind each interval
             ),
             required=True,
-            check=_entropy_law,
         ),
-        _train(),
+        _train(first=STUDY, required=True, check=_study),
     ),
     "zipfit": (
         POOL,
@@ -376,6 +431,8 @@ SCHEMAS: dict[str, tuple[Table, ...]] = {
                 Key("budgets", INTS, REQUIRED, [1024, 2048], minimum=1, nonempty=True),
                 Key("methods", STRS, ZIPFIT_METHODS, nonempty=True, choices=methods.names),
                 Key("params", TABLES, {}, {"dsir": {"min_tokens": 0}}),
+                # random's selection (and training) seeds; None: [train] seeds
+                Key("random_seeds", INTS, None, [0, 1, 2, 3, 4], minimum=0, nonempty=True),
             ),
             (
                 Table(
@@ -385,9 +442,43 @@ SCHEMAS: dict[str, tuple[Table, ...]] = {
                         Key("target", STR, REQUIRED, "humaneval_target", choices=_heldout_names, files=True),
                         Key("eval", STR, REQUIRED, "humaneval_eval", choices=_heldout_names, files=True),
                         Key("reach_loss", LOSSES, None, [1.5, 1.2]),
+                        # ProofNet's fields informal first or Lean first, or the texts as heldout gives them
+                        Key("direction", STR, "as_given", choices=lambda: _DIRECTIONS),
+                        # also run on the pool less the records sharing text with these benchmarks
+                        Key(
+                            "decontaminate",
+                            STRS,
+                            None,
+                            ["proofnet"],
+                            nonempty=True,
+                            choices=_benchmark_names,
+                            files=True,
+                        ),
+                        Key("decontaminate_ngram", INT, 13, minimum=1),
                     ),
                     required=True,
                     many=True,
+                    check=_zipfit_task,
+                ),
+                Table(  # optional: HumanEval completions of each run's model, run in the sandbox
+                    "generate",
+                    (
+                        Key("problems", INT, None, 5, minimum=1),  # None: the whole evaluation half
+                        Key("greedy", BOOL, True),
+                        Key("samples", INT, 0, minimum=0),
+                        Key("temperature", FLOAT, 0.8),
+                        Key("top_p", FLOAT, 0.95),
+                        Key("ks", INTS, [1], minimum=1, nonempty=True),
+                        Key("max_new_tokens", INT, 256, minimum=1),
+                        Key("batch", INT, 16, minimum=1),
+                        Key("timeout", FLOAT, 10.0),
+                        Key("memory_mb", INT, 1024, minimum=64),
+                        Key("workers", INT, None, 8, minimum=1),
+                        Key("seed", INT, 0),
+                        Key("every_budget", BOOL, True),  # false: at the largest budget only
+                    ),
+                    implied=False,
+                    check=_zipfit_generate,
                 ),
             ),
             required=True,

@@ -52,29 +52,39 @@ def heatmap(
     xlabel: str,
     ylabel: str,
     path: str | Path,
+    by_column: bool = False,
 ) -> None:
+    """Values coloured on one scale, or with ``by_column`` each column on its own (lowest to
+    highest of that column), so that differences within a column are not hidden by the
+    differences between columns; the cells show the values themselves."""
     plt = pyplot()
     data = np.asarray(values, dtype=float)
     fig, ax = plt.subplots(figsize=(max(6.0, 1.6 + 0.75 * len(columns)), 1.6 + 0.42 * len(rows)))
-    image = ax.imshow(data, cmap="viridis", aspect="auto")
+    shown = data
+    if by_column:
+        low, high = np.nanmin(data, axis=0), np.nanmax(data, axis=0)
+        shown = (data - low) / np.where(high > low, high - low, 1.0)
+    image = ax.imshow(shown, cmap="viridis", aspect="auto")
     ax.set_xticks(range(len(columns)), columns, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(len(rows)), rows, fontsize=8)
-    middle = np.nanmean(data)
+    middle = np.nanmean(shown)
     for i in range(data.shape[0]):
         for j in range(data.shape[1]):
             ax.text(
                 j,
                 i,
-                f"{data[i, j]:.2f}",
+                f"{data[i, j]:.3f}" if by_column else f"{data[i, j]:.2f}",
                 ha="center",
                 va="center",
                 fontsize=7,
-                color="black" if data[i, j] > middle else "white",
+                color="black" if shown[i, j] > middle else "white",
             )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     set_title(ax, title)
-    fig.colorbar(image, ax=ax, shrink=0.8)
+    bar = fig.colorbar(image, ax=ax, shrink=0.8)
+    if by_column:
+        bar.set_label("within its column: lowest (0) to highest (1)", fontsize=8)
     save(fig, path)
 
 
@@ -217,4 +227,125 @@ def fitted(
         )
     _finish(ax, xlabel, ylabel, title, log_x=False)
     ax.legend(fontsize=7)
+    save(fig, path)
+
+
+def intervals(
+    labels: Sequence[str],
+    values: Sequence[float],
+    cis: Sequence[Sequence[float]],
+    xlabel: str,
+    title: str,
+    path: str | Path,
+    references: dict[str, Sequence[float]] | None = None,
+) -> None:
+    """One row per label: its value with its interval as a bar; ``references`` (name -> one
+    value per label, where it has one) as open markers beside it, e.g. each row's own control."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 1.4 + 0.38 * len(labels)))
+    y = np.arange(len(labels))[::-1]
+    low = [v - c[0] for v, c in zip(values, cis)]
+    high = [c[1] - v for v, c in zip(values, cis)]
+    ax.errorbar(values, y, xerr=[low, high], fmt="o", color="tab:blue", capsize=3, label="value, 95% CI")
+    for (name, refs), marker in zip((references or {}).items(), "sdv^"):
+        ax.scatter(refs, y[: len(refs)], marker=marker, facecolors="none", edgecolors="tab:red", label=name)
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlabel(xlabel)
+    set_title(ax, title)
+    ax.grid(alpha=0.3, axis="x")
+    ax.legend(fontsize=7, loc="best")
+    save(fig, path)
+
+
+def fitted_below(
+    x: Sequence[float],
+    y: Sequence[float],
+    groups: Sequence[str],
+    fits: Sequence[tuple[str, float, float]],
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    path: str | Path,
+    errors: Sequence[float] | None = None,
+    labels: Sequence[str] | None = None,
+) -> None:
+    """:func:`fitted` with its legend below the axes, where it hides no point (the points of
+    many groups and long labels of fits); ``labels``: a name beside each point ("" for none)."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(8, 6.4))
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    for group in dict.fromkeys(groups):
+        mask = np.array([g == group for g in groups])
+        ax.errorbar(
+            x[mask],
+            y[mask],
+            yerr=None if errors is None else np.asarray(errors, float)[mask],
+            fmt="o",
+            markersize=5,
+            capsize=2,
+            label=group,
+        )
+    for xi, yi, name in zip(x, y, labels or []):
+        if name:
+            ax.annotate(name, (xi, yi), textcoords="offset points", xytext=(4, 3), fontsize=7)
+    span = np.linspace(x.min(), x.max(), 50)
+    for k, (label, slope, intercept) in enumerate(fits):
+        ax.plot(span, slope * span + intercept, color="black", linewidth=1, linestyle="-" if k == 0 else "--", label=label)
+    _finish(ax, xlabel, ylabel, title, log_x=False)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
+    save(fig, path)
+
+
+def fitted_by(
+    x: Sequence[float],
+    y: Sequence[float],
+    groups: Sequence[str],
+    shapes: Sequence[str],
+    fits: Sequence[tuple[str, float, float]],
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    path: str | Path,
+    errors: Sequence[float] | None = None,
+) -> None:
+    """Points coloured by group and shaped by a second label (a budget), with error bars when
+    given, and fitted lines (label, slope, intercept), one line style per fit; the legend
+    names the colours, the shapes and the lines."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(8, 5))
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    err = None if errors is None else np.asarray(errors, float)
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colours = {g: palette[k % len(palette)] for k, g in enumerate(dict.fromkeys(groups))}
+    markers = dict(zip(dict.fromkeys(shapes), "osD^vP*Xh"))
+    for group, colour in colours.items():
+        for shape, marker in markers.items():
+            mask = np.array([g == group and s == shape for g, s in zip(groups, shapes)])
+            if mask.any():
+                ax.errorbar(
+                    x[mask],
+                    y[mask],
+                    yerr=None if err is None else err[mask],
+                    fmt=marker,
+                    color=colour,
+                    markersize=6,
+                    capsize=2,
+                )
+    handles = [plt.Line2D([], [], color=c, marker="o", linestyle="", label=g) for g, c in colours.items()]
+    handles += [plt.Line2D([], [], color="grey", marker=m, linestyle="", label=s) for s, m in markers.items()]
+    if len(x):
+        span = np.linspace(x.min(), x.max(), 50)
+        styles = ["-", "--", ":", "-."]
+        for k, (label, slope, intercept) in enumerate(fits):
+            (line,) = ax.plot(
+                span,
+                slope * span + intercept,
+                color="black",
+                linewidth=1,
+                linestyle=styles[k % len(styles)],
+                label=f"{label} (y = {slope:.3g} x + {intercept:.3g})",
+            )
+            handles.append(line)
+    _finish(ax, xlabel, ylabel, title, log_x=False)
+    ax.legend(handles=handles, fontsize=7, ncol=2 if len(handles) > 8 else 1)
     save(fig, path)
