@@ -51,7 +51,10 @@ def test_a_misspelled_required_key_is_named_as_a_misspelling_not_as_missing(tmp_
     message = refused(tmp_path, ZIP.replace("budgets = [0.05, 0.1]", "budgtes = [0.05, 0.1]"))
     assert "[zip] budgtes is not a key of [zip] (did you mean budgets?)" in message
     message = refused(tmp_path, ZIP.replace("budgets = [0.05, 0.1]", ""))
-    assert "[zip] budgets is missing: it is required (a list of fractions (numbers above 0, at most 1) such as [0.05, 0.1])" in message
+    assert (
+        "[zip] budgets is missing: it is required (a list of fractions (numbers above 0, at most 1) such as [0.05, 0.1])"
+        in message
+    )
     message = refused(tmp_path, ZIP.replace("[0.05, 0.1]", "[0.05, 5000]"))
     assert "[zip] budgets must be a list of fractions" in message
 
@@ -110,7 +113,11 @@ def test_a_value_of_the_wrong_type_is_refused(tmp_path, line, expected):
             "[methods]\nbudgets = [0.1]\nbaselines = ['lenght']\n",
             '"lenght" is unknown (did you mean length?)',
         ),
-        ("entropy-law", "[entropy_law]\nk1 = 5\n[train]\nmethods = 'm'\n", "[train] needs budget_tokens (token budgets"),
+        (
+            "entropy-law",
+            "[entropy_law]\nk1 = 5\n[train]\nmethods = 'm'\n",
+            "[train] needs budget_tokens (token budgets",
+        ),
         (
             "zipfit",
             "[zipfit]\nbudgets = [8]\n",

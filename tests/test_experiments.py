@@ -94,7 +94,14 @@ def test_every_column_is_computed_from_the_selections(config, tmp_path):
     assert spearman[SPECS[0]][SPECS[1]] == pytest.approx(zipkit.ratio.spearman(a, b), abs=1e-4)
     assert {r["compressor"] for r in results["zipfit"]} == set(SPECS)
     table = (out / "results.md").read_text()
-    for column in ("compressor", "s/round", "fill %", "ratio zlib:6 (95% CI)", "minus length-matched (95% CI)", "us/pair"):
+    for column in (
+        "compressor",
+        "s/round",
+        "fill %",
+        "ratio zlib:6 (95% CI)",
+        "minus length-matched (95% CI)",
+        "us/pair",
+    ):
         assert f" {column} |" in table
     assert "## Findings" in table and "Default against exact contexts" in table
     assert (out / "results.csv").read_text().splitlines()[0].startswith("compressor,context,records,tokens,fill %")

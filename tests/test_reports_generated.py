@@ -29,7 +29,11 @@ def test_committed_report_is_regenerated_from_its_results(folder, tmp_path):
 
 
 def test_pages_include_the_reports_as_generated():
-    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))] if (ROOT / "docs").is_dir() else [ROOT / "README.md"]
+    pages = (
+        [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+        if (ROOT / "docs").is_dir()
+        else [ROOT / "README.md"]
+    )
     for page in pages:
         text = page.read_text()
         assert include.filled(text, ROOT) == text, f"{page.name}: python -m zipkit.experiments.include {page.name}"
@@ -44,7 +48,10 @@ def test_include_fills_and_checks_a_page(tmp_path, monkeypatch):
     assert include.main(["--check", "page.md"]) == 1
     assert "old number" in page.read_text()  # --check changes nothing
     assert include.main(["page.md"]) == 0
-    assert page.read_text() == "intro\n<!-- include: r/findings.md -->\n- zip is better than random.\n<!-- end include -->\nafter\n"
+    assert (
+        page.read_text()
+        == "intro\n<!-- include: r/findings.md -->\n- zip is better than random.\n<!-- end include -->\nafter\n"
+    )
     assert include.main(["--check", "page.md"]) == 0
 
 

@@ -1,6 +1,6 @@
 """Proxy training on a tiny random model over generated pools: the loop learns, equal tokens
-mean equal steps, a killed run resumes to the same losses, and the train and entropy-law
-experiments run end to end from a config."""
+mean equal steps, a killed run resumes to the same losses, and the train experiment runs end
+to end from a config (the entropy-law experiment: test_entropy_law.py)."""
 
 import json
 import signal
@@ -13,7 +13,6 @@ import zipkit
 from zipkit import cli
 from zipkit.experiments import training
 from zipkit.interrupts import Interrupted
-from zipkit.ratio import dataset_ratio
 
 torch = pytest.importorskip("torch")
 
@@ -124,37 +123,36 @@ def test_bad_settings_name_the_setting():
         training.Settings.from_config({"lrate": 1e-4})
 
 
-@pytest.fixture
-def experiment(tmp_path, tiny_model):
-    """A pool file, a compressors experiment over it (its selections), and a held-out file."""
-    pool = write_jsonl(tmp_path / "pool.jsonl", alpaca(80))
-    write_jsonl(tmp_path / "held.jsonl", alpaca(6, seed=5))
-    (tmp_path / "c.toml").write_text(f"""
+def make_study(d, model) -> str:
+    """A pool, a held-out file, a target, and the output folder of a methods experiment over
+    the pool (its results.json's config is all that the train experiment reads there: the
+    pool, and ZIP, length, DSIR towards the target, random); the text of a train config."""
+    pool = write_jsonl(d / "pool.jsonl", alpaca(80))
+    write_jsonl(d / "held.jsonl", alpaca(8, seed=5))
+    write_jsonl(d / "target.jsonl", alpaca(5, seed=6))
+    methods = {
+        "k1": 60,
+        "k2": 20,
+        "k3": 5,
+        "baselines": ["random", "length", "dsir"],
+        "target": str(d / "target.jsonl"),
+        "params": {"dsir": {"min_tokens": 0}},
+    }
+    (d / "methods").mkdir()
+    config = {"pool": {"path": str(pool)}, "methods": methods}
+    (d / "methods" / "results.json").write_text(json.dumps({"experiment": "methods", "config": config}))
+    return f"""
 [pool]
-path = "{pool}"
-[zip]
-budget = 10
-budget_tokens = 300
-k1 = 60
-k2 = 20
-k3 = 5
-compressors = ["zlib:6", "lz4:1"]
-""")
-    assert (
-        cli.main(
-            [
-                "experiment",
-                "compressors",
-                "--config",
-                str(tmp_path / "c.toml"),
-                "--out",
-                str(tmp_path / "sel"),
-                "--no-progress",
-            ]
-        )
-        == 0
-    )
-    return tmp_path
+from = "{d / "methods"}"
+[train]
+methods = "{d / "methods"}"
+budget_tokens = [400]
+seeds = [0, 1]
+random_seeds = [0, 1, 2]
+matched_seeds = [0]
+eval = ["{d / "held.jsonl"}"]
+min_held_out = 8
+""" + SETTINGS.format(model=model)
 
 
 SETTINGS = """
@@ -165,115 +163,121 @@ batch_size = 2
 lr = 1e-3
 device = "cpu"
 """
-TRAIN = (
-    """
-[train]
-selections = "{sel}"
-seeds = [0, 1]
-eval = ["{held}"]
-"""
-    + SETTINGS
-)
 
 
-def _safe(label: str) -> str:
-    from zipkit.experiments.runner import _safe as safe
-
-    return safe(label)
+def experiment(name: str, config, out) -> int:
+    return cli.main(["experiment", name, "--config", str(config), "--out", str(out), "--no-progress"])
 
 
-def _stream_of_each_selection(folder, pool, model) -> dict:
-    """Tokens of each saved selection's packed stream (each record and its end token)."""
-    out = {}
-    for p in (folder / "selections").glob("*.json"):
-        report = json.loads(p.read_text())
-        ids, _ = training.encode_records(pool, report["indices"], model)
-        out[p.stem.rsplit("-", 1)[0]] = training.stream_length(ids)  # by the file's (safe) label
-    return out
+def selection_of(run: dict, folder, tokens) -> np.ndarray:
+    """The pool positions a run trained on: a method's saved selection (a plain pool: its
+    indices are positions), or the control's draw made again."""
+    from zipkit.experiments import stats
+    from zipkit.experiments.runner import _safe
+
+    def saved(label):
+        (path,) = (folder / "selections").glob(f"{_safe(label)}-*.json")
+        return np.array(json.loads(path.read_text())["indices"])
+
+    if run["group"] == "random":
+        return stats.random_control(tokens, run["budget"], run["draw"])
+    if run["group"] in ("length-matched", "null"):
+        return stats.control(run["group"], tokens, saved(run["row"].split()[-1]), run["budget"], run["draw"])
+    return saved(run["selection"])
 
 
-def test_train_experiment_trains_every_selection_whole(experiment, tiny_model):
-    d = experiment
-    (d / "t.toml").write_text(
-        '[pool]\nfrom = "'
-        + str(d / "sel")
-        + '"\n'
-        + TRAIN.format(sel=d / "sel", held=d / "held.jsonl", model=tiny_model)
-    )
-    assert cli.main(["experiment", "train", "--config", str(d / "t.toml"), "--out", str(d / "t"), "--no-progress"]) == 0
+def test_train_experiment_trains_each_method_and_control_whole_at_its_own_budget(tmp_path, tiny_model):
+    from zipkit.budget import token_counts
+    from zipkit.experiments import stats
+    from zipkit.experiments import train as train_experiment
+    from zipkit.ratio import framed_ratio
+
+    d = tmp_path
+    (d / "t.toml").write_text(make_study(d, tiny_model))
+    assert experiment("train", d / "t.toml", d / "t") == 0
     results = json.loads((d / "t" / "results.json").read_text())
-    assert len(results["runs"]) == 4 * 2  # 4 selections, 2 seeds
+    runs = results["runs"]
+    # 3 methods x 2 seeds; random 3 draws; length-matched to zip and null of zip, 1 draw each
+    assert len(runs) == 3 * 2 + 3 + 1 + 1
+    assert {r["row"] for r in runs} == {"zip", "length", "dsir", "random", "length-matched to zip", "null of zip"}
+    assert results["held_out_texts"] == 8 >= 8  # min_held_out
     pool = zipkit.read_records(d / "pool.jsonl")
-    streams = _stream_of_each_selection(d / "sel", pool, tiny_model)
-    assert results["tokens"] is None  # no cut: each run trains its whole selection
-    for r in results["runs"]:  # every token of it, the last step filled with padding
-        assert 0 <= r["steps"] * 32 - streams[_safe(r["selection"])] < 32, r["selection"]
-        assert 0 < r["trained_tokens"] < streams[_safe(r["selection"])]  # the prompts are not targets
-    for r in results["runs"]:
-        assert r["first_epoch_loss"] == pytest.approx(np.nanmean(r["losses"]))  # a block of prompt only has no loss
-    assert (d / "t" / "loss_curves.png").stat().st_size > 0 and not list((d / "t" / "runs").glob("*.ckpt"))
+    tokens = token_counts(pool, tiny_model)
+    payloads = pool.payloads("text")
+    for r in runs:
+        indices = selection_of(r, d / "t", tokens)
+        # Every method and control fills the budget to within one record, and trains all of it.
+        assert r["selected_tokens"] == tokens[indices].sum()
+        assert 400 - tokens.max() <= r["selected_tokens"] <= 400, r["selection"]
+        stream = training.stream_length(training.encode_records(pool, indices, tiny_model)[0])
+        assert 0 <= r["steps"] * 32 - stream < 32 and r["cut"] is None and r["epochs"] == 1, r["selection"]
+        assert 0 < r["trained_tokens"] < stream  # the prompts are not targets
+        # The ratio of exactly the records trained on.
+        assert r["ratio"] == pytest.approx(framed_ratio([payloads[int(i)] for i in indices], "text", "zlib:9"))
+    # The report, from results.json alone: intervals over seeds, a finding per comparison.
+    tables, findings = train_experiment.report(results, d / "t")
+    (title, rows), *_ = tables.items()
+    assert title.startswith("Proxy training at 400 ") and "every method and control filling it" in title
+    zip_row = next(row for row in rows if row["selection"] == "zip")
+    values = [r["held_out_mean"] for r in runs if r["row"] == "zip"]
+    assert zip_row["held-out loss"] == pytest.approx(np.mean(values), abs=1e-4)
+    assert zip_row["95% CI"] == pytest.approx(stats.over_seeds(values)[1], abs=1e-4)
+    random_row = next(row for row in rows if row["selection"] == "random")
+    assert random_row["runs"] == 3 and random_row["95% CI"][0] <= random_row["held-out loss"] <= random_row["95% CI"][1]
+    assert any(f.startswith("zip ") and "random" in f and "mean held-out loss at 400 tokens" in f for f in findings)
+    assert len(findings) == 3 + 2 + 2  # each method vs random, zip vs its two controls, zip vs each other
+    # A single draw (the matched controls here) has no spread: no interval, no verdict.
+    single = [f for f in findings if "zip vs length-matched to zip" in f or "zip vs null of zip" in f]
+    assert len(single) == 2 and all("no interval" in f for f in single)
+    assert all("95% CI" in f for f in findings if f not in single)
+    # `zipkit experiment report` makes the same files again from results.json alone.
+    made = (d / "t" / "results.md").read_text()
+    for path in [d / "t" / "results.md", *(d / "t").glob("*.png")]:
+        path.unlink()
+    assert cli.main(["experiment", "report", str(d / "t")]) == 0
+    assert (d / "t" / "results.md").read_text() == made
+    assert (d / "t" / "held_out_400.png").stat().st_size > 0 and (d / "t" / "loss_curves_400.png").stat().st_size > 0
+    assert not list((d / "t" / "runs").glob("*.ckpt"))
     # A rerun trains nothing: the same figures come from the cached runs.
     before = sorted(p.stat().st_mtime_ns for p in (d / "t" / "runs").glob("*.json"))
-    assert cli.main(["experiment", "train", "--config", str(d / "t.toml"), "--out", str(d / "t"), "--no-progress"]) == 0
+    assert experiment("train", d / "t.toml", d / "t") == 0
     assert sorted(p.stat().st_mtime_ns for p in (d / "t" / "runs").glob("*.json")) == before
-    assert json.loads((d / "t" / "results.json").read_text())["runs"] == results["runs"]
+    assert json.loads((d / "t" / "results.json").read_text())["runs"] == runs
 
 
-def test_entropy_law_fits_and_correlations_come_from_the_runs(experiment, tiny_model):
-    from scipy import stats
+def test_too_few_held_out_texts_or_steps_are_refused_before_any_training(tmp_path, tiny_model, capsys):
+    d = tmp_path
+    text = make_study(d, tiny_model)
+    (d / "a.toml").write_text(text.replace("min_held_out = 8", "min_held_out = 9"))
+    assert experiment("train", d / "a.toml", d / "a") == 2
+    assert "min_held_out = 9: the held-out sets" in capsys.readouterr().err
+    (d / "b.toml").write_text(text.replace("min_held_out = 8", "min_steps = 40"))
+    assert experiment("train", d / "b.toml", d / "b") == 2
+    assert "[train] min_steps = 40: zip at 400 tokens trains 1" in capsys.readouterr().err
+    assert not list((d / "b" / "runs").glob("*-seed*.json"))  # no run trained
 
-    d = experiment
-    (d / "e.toml").write_text(
-        f"""
-[pool]
-path = "{d / "pool.jsonl"}"
-[entropy_law]
-budget_tokens = 300
-tokenizer = "whitespace"
-k1 = 60
-k2 = 20
-k3 = 5
-compressors = ["zlib:6", "lz4:1"]
-random_seeds = [0, 1, 2]
-zip_budgets = [600]
-exclude_from_fit = ["random seed 0"]
-[train]
-seeds = [0, 1]
-eval = ["{d / "held.jsonl"}"]
-"""
-        + SETTINGS.format(model=tiny_model)
-    )
-    assert (
-        cli.main(["experiment", "entropy-law", "--config", str(d / "e.toml"), "--out", str(d / "e"), "--no-progress"])
-        == 0
-    )
-    results = json.loads((d / "e" / "results.json").read_text())
-    points = results["points"]
-    assert len(points) == 6
-    streams = _stream_of_each_selection(d / "e", zipkit.read_records(d / "pool.jsonl"), tiny_model)
-    for r in results["runs"]:  # each whole selection, the larger ZIP set too
-        assert 0 <= r["steps"] * 32 - streams[_safe(r["selection"])] < 32, r["selection"]
-    pool = zipkit.read_records(d / "pool.jsonl")
-    for seed in (0, 1):
-        runs = {r["selection"]: r for r in results["runs"] if r["seed"] == seed}
-        loss = [runs[p["selection"]]["held_out_mean"] for p in points]
-        r = stats.pearsonr([p["ratio"] for p in points], loss)[0]
-        assert results["fits"]["ratio"]["pearson"]["values"][seed] == pytest.approx(r)
-        rho = stats.spearmanr([runs[p["selection"]]["first_epoch_loss"] for p in points], loss)[0]
-        assert results["fits"]["first_epoch_loss"]["spearman"]["values"][seed] == pytest.approx(rho)
-        kept = [k for k, p in enumerate(points) if p["selection"] != "random seed 0"]
-        r = stats.pearsonr([points[k]["ratio"] for k in kept], [loss[k] for k in kept])[0]
-        assert results["fits"]["ratio without random seed 0"]["pearson"]["values"][seed] == pytest.approx(r)
-    ratio = dataset_ratio(
-        zipkit.read_records(
-            [
-                pool[i]
-                for i in json.loads(next((d / "e" / "selections").glob("random_seed_1-*.json")).read_text())["indices"]
-            ]
-        ),
-        "zlib:9",
-    )["ratio"]
-    assert [p["ratio"] for p in points if p["selection"] == "random seed 1"][0] == pytest.approx(ratio, rel=0.02)
+
+def test_a_cut_keeps_what_pack_trains_of_each_text(tiny_model):
+    """kept_tokens (whose records a cut run's ratio takes) counts, per text, the tokens of
+    the blocks pack makes for it, in any epoch."""
+    s = training.Settings(model=tiny_model, seq_len=8, batch_size=2, epochs=2, device="cpu")
+    rng = np.random.default_rng(0)
+    ids = [np.arange(1, n + 1) + 100 * k for k, n in enumerate(rng.integers(1, 12, 15))]
+    for tokens in (16, 50, 90):
+        blocks = training.pack(ids, 0, tokens, s, seed=3)
+        kept = training.kept_tokens([len(i) for i in ids], tokens, s, seed=3)
+        per_epoch = len(blocks) // 2
+        seen = np.zeros(len(ids), dtype=np.int64)
+        for epoch in range(2):
+            flat = blocks[epoch * per_epoch : (epoch + 1) * per_epoch].ravel()
+            counts = np.array([np.isin(flat, i).sum() for i in ids])
+            seen = np.maximum(seen, counts)
+            assert kept.sum() >= counts.sum() + (flat == 0).sum()
+        assert ((kept == seen) | (kept == seen + 1)).all()  # the end token, when the cut holds it
+        assert (kept[seen < [len(i) for i in ids]] == seen[seen < [len(i) for i in ids]]).all()
+        assert training.steps_of([len(i) for i in ids], s, tokens) == len(blocks)
+    whole, _ = training.pack_whole(ids, ids, 0, s, seed=3)
+    assert training.steps_of([len(i) for i in ids], s) == len(whole)
 
 
 @pytest.mark.parametrize("method", ["zipfit", "dsir", "random"])
@@ -304,56 +308,6 @@ def test_tokens_to_reach_interpolates_in_log_tokens():
     assert tokens_to_reach(points, 1.9) is None
 
 
-def test_zipfit_experiment_trains_each_method_at_each_budget(tmp_path, tiny_model):
-    pool = write_jsonl(tmp_path / "pool.jsonl", alpaca(100))
-    write_jsonl(tmp_path / "target.jsonl", alpaca(5, seed=6))
-    write_jsonl(tmp_path / "eval.jsonl", alpaca(5, seed=7))
-    (tmp_path / "z.toml").write_text(
-        f"""
-[pool]
-path = "{pool}"
-[zipfit]
-budgets = [150, 300]
-[zipfit.params.dsir]
-min_tokens = 0
-[[zipfit.task]]
-name = "toy"
-target = "{tmp_path / "target.jsonl"}"
-eval = "{tmp_path / "eval.jsonl"}"
-[train]
-seeds = [0]
-"""
-        + SETTINGS.format(model=tiny_model)
-    )
-    assert (
-        cli.main(
-            [
-                "experiment",
-                "zipfit",
-                "--config",
-                str(tmp_path / "z.toml"),
-                "--out",
-                str(tmp_path / "z"),
-                "--no-progress",
-            ]
-        )
-        == 0
-    )
-    task = json.loads((tmp_path / "z" / "results.json").read_text())["tasks"]["toy"]
-    assert sorted((r["method"], r["budget"]) for r in task["runs"]) == sorted(
-        (m, b) for m in ("zipfit", "dsir", "random") for b in (150, 300)
-    )
-    for budget in (150, 300):  # every method trains on the budget's tokens, in whole steps of 32
-        assert {r["tokens"] for r in task["runs"] if r["budget"] == budget} == {budget // 32 * 32}
-    random_last = [r["loss"] for r in task["runs"] if r["method"] == "random" and r["budget"] == 300][0]
-    label = "random at 288"
-    assert task["reach"][label] == random_last and task["tokens_to_reach"][label]["random"] is not None
-    assert set(task["reach"]) == {"dsir at 288", "random at 288"}
-    for r in task["runs"]:
-        assert sum(r["mix"].values()) == r["records"]
-    assert (tmp_path / "z" / "toy_loss_vs_tokens.png").stat().st_size > 0
-
-
 def test_lora_trains_only_the_adapters_and_resumes(tiny_model, tmp_path, monkeypatch):
     s = settings(tiny_model, lora_r=4, lr=1e-2)
     ids = training.encode(texts(30), tiny_model)
@@ -375,39 +329,18 @@ def test_every_committed_experiment_config_parses():
 
     from zipkit.experiments.runner import load_config
 
-    needs = {"train": ["selections"], "entropy_law": ["methods"], "zipfit": ["budgets", "task"]}
+    needs = {
+        "train": ("train", ["methods"]),
+        "entropy_law": ("train", ["methods"]),
+        "zipfit": ("zipfit", ["budgets", "task"]),
+    }
     for path in sorted((Path(__file__).parents[1] / "experiments").glob("*.toml")):
         config = load_config(path)
         if "train" in config:
             training.Settings.from_config(config["train"].get("settings", {}))
-        for table, keys in needs.items():
-            if path.name.startswith(table):  # train*.toml, entropy_law*.toml, zipfit*.toml
+        for prefix, (table, keys) in needs.items():
+            if path.name.startswith(prefix):  # train*.toml, entropy_law*.toml, zipfit*.toml
                 assert all(k in config[table] for k in keys), path
-
-
-def test_selections_from_another_pool_are_refused(experiment, tiny_model, capsys):
-    d = experiment
-    other = write_jsonl(d / "other.jsonl", alpaca(50, seed=1))
-    (d / "t.toml").write_text(
-        f'[pool]\npath = "{other}"\n' + TRAIN.format(sel=d / "sel", held=d / "held.jsonl", model=tiny_model)
-    )
-    assert cli.main(["experiment", "train", "--config", str(d / "t.toml"), "--out", str(d / "t")]) == 2
-    assert "was made from a pool of 80 records, not this one (this pool has 50)" in capsys.readouterr().err
-
-
-def test_saved_selections_name_rows_of_the_pool_which_check_pool_turns_into_positions():
-    """A decontaminated pool holds fewer records than rows: a report's input indices are
-    mapped to the records read, never used as positions."""
-    from zipkit.experiments.train import check_pool
-    from zipkit.summary import Chosen
-
-    records = zipkit.read_records(alpaca(30, seed=2))
-    pool = records.take([k for k in range(30) if not 5 <= k < 15])  # rows 5-14 dropped
-    report = Chosen("zip", np.array([15, 29, 22]), np.zeros(3), {"pool": {"records": 20}})
-    (mapped,) = check_pool([report], pool, "sel")
-    assert [pool[int(i)] for i in mapped.indices] == [records[15], records[29], records[22]]
-    with pytest.raises(ValueError, match="index 7 is not among the records read"):
-        check_pool([Chosen("x", np.array([7]), np.zeros(1), {"pool": {"records": 20}})], pool, "sel")
 
 
 def test_the_loss_is_taken_over_the_responses_only(tiny_model):

@@ -45,7 +45,9 @@ def run(args: argparse.Namespace) -> int:
     if args.name == "report":
         return _report(args)
     if args.folder is not None:
-        raise ValueError(f"zipkit experiment {args.name}: unexpected argument {args.folder!r}; the output folder is --out")
+        raise ValueError(
+            f"zipkit experiment {args.name}: unexpected argument {args.folder!r}; the output folder is --out"
+        )
     if args.config is None:
         raise ValueError(f"zipkit experiment {args.name}: --config is required (see experiments/*.toml)")
     config = load_config(args.config, args.name)  # validated before any work
@@ -68,7 +70,9 @@ def _report(args: argparse.Namespace) -> int:
     from ..experiments import report
 
     if args.folder is None:
-        raise ValueError("zipkit experiment report: name the results folder, e.g. zipkit experiment report experiments/results/methods")
+        raise ValueError(
+            "zipkit experiment report: name the results folder, e.g. zipkit experiment report experiments/results/methods"
+        )
     for path in report.write(args.folder):
         print(path)
     return 0

@@ -51,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
                 with atomic_output(page) as out:
                     out.write(new.encode())
     if check and stale:
-        print(f"out of date with their results: {', '.join(stale)}; run python -m zipkit.experiments.include {' '.join(stale)}")
+        print(
+            f"out of date with their results: {', '.join(stale)}; run python -m zipkit.experiments.include {' '.join(stale)}"
+        )
         return 1
     return 0
 

@@ -15,31 +15,52 @@ from typing import Any
 POOL = 40  # records
 MAX_CHARS = 600  # per record: short records keep the model passes fast
 
-# key -> what it becomes (a function of its value), wherever the key is in the config.
+
+def _fractions(v: list) -> bool:
+    return all(isinstance(x, float) and x <= 1 for x in v)
+
+
+def _at_most(limit: int):
+    return lambda v: v if v is None else min(v, limit)
+
+
+# key -> what it becomes (a function of its value, None included), wherever the key is.
 RULES: dict[str, Any] = {
+    # the pool
     "limit": lambda v: min(v, POOL) if v else POOL,
     "max_chars": lambda v: min(v or MAX_CHARS, MAX_CHARS),
-    "k1": lambda v: min(v, 40) if v else v,
-    "k2": lambda v: min(v, 12) if v else v,
-    "k3": lambda v: min(v, 4) if v else v,
-    "seeds": lambda v: v[:2] if isinstance(v, list) else min(v, 2),
-    "random_seeds": lambda v: v[:1],
-    "resamples": lambda v: min(v, 4),
-    "device": lambda v: "cpu",
-    "eval_limit": lambda v: min(v, 3) if v else 3,
-    "heldout": lambda v: min(v, 3) if isinstance(v, int) and not isinstance(v, bool) else v,
-    "records": lambda v: min(v, POOL),  # [exact] records of the compressor ablation
+    "records": _at_most(POOL),  # [exact] records of the compressor ablation
     "sources": lambda v: min(v, 20) if isinstance(v, int) and not isinstance(v, bool) else v,  # [zipfit] sources
-    "tokens": lambda v: min(v, 256) if v else v,
-    "budget_tokens": lambda v: min(v, 256) if isinstance(v, int) and not isinstance(v, bool) else v,
-    "zip_budgets": lambda v: [min(b, 400 + 100 * k) for k, b in enumerate(v)][:2],
-    "steps": lambda v: min(v, 2) if v else v,
-    "max_steps": lambda v: min(v, 2) if v else v,
-    "epochs": lambda v: min(v, 1) if v else v,
-    "seq_len": lambda v: min(v, 64),
-    "problems": lambda v: min(v, 2) if v else v,
-    "samples": lambda v: min(v, 2) if v else v,
-    "max_new_tokens": lambda v: min(v, 16) if v else v,
+    # budgets: the largest fraction, or a few hundred tokens
+    "budgets": lambda v: v if v is None else (v[-1:] if _fractions(v) else [min(v[0], 300)]),
+    "budget_tokens": lambda v: v if v is None else ([300] if isinstance(v, list) else min(v, 300)),
+    "tokens": _at_most(256),
+    # ZIP's windows and the selections added
+    "k1": _at_most(40),
+    "k2": _at_most(12),
+    "k3": _at_most(4),
+    "stages": lambda v: v and [[40, 12, 4]],
+    "zip_multiples": lambda v: v[:1],
+    "compressors": lambda v: v[:2],
+    # seeds, draws and resamples
+    "seeds": lambda v: v if v is None else (v[:2] if isinstance(v, list) else min(v, 2)),
+    "random_seeds": lambda v: v if v is None else v[:2],
+    "matched_seeds": lambda v: v[:1],
+    "resamples": lambda v: 100 if v >= 1000 else min(v, 4),  # a bootstrap over seeds has a floor of 100
+    # training: the methods that need no model pass, a few steps, a few held-out texts
+    "only": lambda v: ["zip", "length"],
+    "min_held_out": lambda v: 0,
+    "min_steps": lambda v: 0,
+    "epochs": lambda v: 1,
+    "seq_len": _at_most(64),
+    "eval_limit": lambda v: min(v, 3) if v else 3,
+    "eval_max_tokens": _at_most(64),
+    # code generation in the sandbox
+    "problems": lambda v: 2,
+    "samples": _at_most(2),
+    "max_new_tokens": _at_most(16),
+    # every device the CPU
+    "device": lambda v: "cpu",
 }
 
 
@@ -55,7 +76,7 @@ def shrink(config: dict, name: str) -> dict:
 
 def _walk(value: Any, rules: dict) -> Any:
     if isinstance(value, dict):
-        return {k: (rules[k](v) if k in rules and v is not None else _walk(v, rules)) for k, v in value.items()}
+        return {k: (rules[k](v) if k in rules else _walk(v, rules)) for k, v in value.items()}
     if isinstance(value, list):
         return [_walk(v, rules) for v in value]
     return value

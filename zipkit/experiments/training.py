@@ -170,6 +170,31 @@ def pack_whole(
     return np.concatenate(blocks), np.concatenate(masks)
 
 
+def steps_of(lengths: Sequence[int], settings: Settings, tokens: int | None = None) -> int:
+    """The optimizer steps of a run on texts of these token lengths: every token of their
+    packed stream (each text and its end token), the last block padded, every epoch
+    (:func:`pack_whole`); or the first ``tokens`` of it, in whole steps (:func:`pack`)."""
+    step = settings.tokens_per_step
+    if tokens is None:
+        stream = int(sum(int(n) + 1 for n in lengths))
+        return settings.epochs * -(-stream // step)
+    return settings.epochs * (int(tokens) // step)
+
+
+def kept_tokens(lengths: Sequence[int], tokens: int, settings: Settings, seed: int) -> np.ndarray:
+    """Per text, the most of its stream tokens (its ids, then its end token) that any epoch's
+    cut of :func:`pack` to ``tokens`` holds: ``length + 1`` for a text trained whole, 0 for
+    one left out, between them for the text the cut ends in. The order is :func:`pack`'s."""
+    lengths = np.asarray(lengths, dtype=np.int64) + 1
+    cut = (int(tokens) // settings.tokens_per_step) * settings.tokens_per_step
+    kept = np.zeros(len(lengths), dtype=np.int64)
+    for epoch in range(settings.epochs):
+        order = np.random.default_rng([seed, epoch]).permutation(len(lengths))
+        start = np.concatenate([[0], np.cumsum(lengths[order])[:-1]])
+        kept[order] = np.maximum(kept[order], np.clip(cut - start, 0, lengths[order]))
+    return kept
+
+
 def labels_of(x: Any, trained: np.ndarray) -> Any:
     """The labels of a block ``x`` (a tensor) whose ``trained`` mask marks the tokens the loss
     is taken over: the others are -100, which the loss ignores (the model predicts token t+1

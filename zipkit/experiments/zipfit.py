@@ -1,136 +1,292 @@
 """``zipkit experiment zipfit``: the ZIP-FIT replication. Does data aligned with a target by
-compression lower the target's cross-entropy with fewer tokens than DSIR or random?
+compression lower the loss on the target's held-out split more than DSIR's or random data at
+the same tokens, and how much of that comes from the target's own statements leaking into
+the pool?
 
-For each ``[[zipfit.task]]`` (a ``target`` and an ``eval`` held-out set, see ``heldout``),
-each method of ``methods`` ranks the whole pool towards the target (ZIP-FIT and DSIR by their
-scores, random by its seeded order); at each of ``budgets`` (tokens of the model's tokenizer)
-the selection is the shortest prefix of that ranking whose packed stream (texts with their
-end tokens) holds the budget, and every method trains on exactly the budget's tokens (in
-whole steps), so the methods differ only in which records they rank first. Each (method,
-budget) is trained on by the ``train`` experiment's code and scored on the task's evaluation
-set. Reported: the evaluation loss against tokens trained (the paper's
-figure) and, per method, the tokens it needs to reach ``reach_loss`` (default: the loss random
-reaches at the largest budget), interpolated linearly in log tokens between budgets.
+Each ``[[zipfit.task]]`` names a ``target`` and an ``eval`` held-out set (see ``heldout``);
+``direction`` writes ProofNet's statements informal first (``informal_to_formal``, the
+autoformalization direction) or Lean first (``formal_to_informal``), in the target and in the
+evaluation texts alike (``as_given``: the texts as ``heldout`` gives them). The held-out loss
+is taken over the whole text, so the direction decides which statement is predicted from the
+other. Each method of ``methods`` ranks the whole pool towards the task's
+target (ZIP-FIT and DSIR both aimed at it; random by its seeded order). At each of
+``budgets`` (tokens of the model's tokenizer, each text with its end token) a run takes the
+ranking's records in order, skipping one that does not fit what is left (``kernels.fill``:
+every method fills the budget to within one record), and trains on its whole selection once
+(``training.pack_whole``), with the ``train`` experiment's code. ZIP-FIT and DSIR run once per
+training seed of ``[train] seeds``; random once per seed of ``random_seeds`` (its selection
+seed and its training seed).
+
+With ``decontaminate = [benchmarks]`` a task runs twice: on the pool as built (``pool``) and
+on the pool less every record sharing a ``decontaminate_ngram``-word sequence, or its whole
+normalised text, with those benchmarks (``decontaminated``). The decontaminated run takes the
+same rankings and skips the dropped records, so the two differ only by the leaked records.
+Each run's ``alignment`` is the mean ZIP-FIT score (1 - mean NCD to the target's texts) of the
+records it trained on, and ``leaked`` how many of them the decontamination drops.
+
+With ``[zipfit.generate]``, on a task evaluated on ``humaneval_eval``, every run's trained
+model (and the model before training) completes HumanEval problems of the evaluation half,
+each completion run in the sandbox (``generation``): greedy pass@1 and sampled pass@k.
+
+``report`` makes every table, plot and finding from results.json alone: held-out loss and
+alignment per method, budget and pool with 95% intervals over seeds (``stats.over_seeds``),
+the leak's effect (pool minus decontaminated), the paper's figure of alignment against
+held-out loss, loss against tokens, the tokens each method needs to reach a reference loss,
+and pass@k.
 """
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 
+from ..identity import fingerprint
+from ..io import atomic_output, read_records
 from ..results import plots
 from ..summary import Chosen
-from . import heldout, training
-from .runner import Runner
+from . import generation, heldout, pools, stats, training
+from .runner import Runner, _safe
 from .schema import validate
 from .train import Trainer, mean_sd
 
+TITLE = "ZIP-FIT replication: held-out loss and alignment at equal tokens, with and without the target's leak"
+# ProofNet's fields in the order each direction writes them (target and evaluation texts).
+DIRECTIONS = {
+    "informal_to_formal": ["nl_statement", "formal_statement"],
+    "formal_to_informal": ["formal_statement", "nl_statement"],
+}
+PROOFNET = ("proofnet_valid", "proofnet_test")
+POOL, CLEAN = "pool", "decontaminated"  # the two runs of a task with decontaminate
+# ``--smoke`` (``smoke.shrink``): one small budget and one training seed, beside the common rules.
+SMOKE = {"budgets": lambda v: [min(min(v), 128)], "seeds": lambda v: v[:1], "workers": lambda v: 1}
+
 
 def run(runner: Runner, config: dict) -> None:
-    config = validate(config, "the config", "zipfit")
+    config = validate(config, getattr(config, "path", "the config"), "zipfit")
     spec = config["zipfit"]
     budgets = sorted(spec["budgets"])
-    results, tables = {}, {}
-    for task in spec["task"]:
-        results[task["name"]] = result = _task(runner, config, task, budgets)
-        seeds = f"mean over {result['seeds']} seeds" if result["seeds"] > 1 else "one seed"
-        tables[
-            f"{task['name']}: {task['eval']} loss after training ({seeds}; before training: {result['base_loss']:.4f})"
-        ] = _table(result["curve"], budgets)
-        tables[
-            f"{task['name']}: tokens each method needs to reach a loss (interpolated in log tokens; "
-            f"'<= N': already at the smallest budget)"
-        ] = [
-            {
-                "method": m,
-                **{
-                    f"{label} ({loss:.4f})": _tokens(result["tokens_to_reach"][label][m])
-                    for label, loss in result["reach"].items()
-                },
-            }
-            for m in result["methods"]
-        ]
-        _plot(runner.out / f"{task['name']}_loss_vs_tokens.png", task, result)
-    runner.write("zipfit", config, {"budgets": budgets, "tasks": results}, tables)
-
-
-def _task(runner: Runner, config: dict, task: dict, budgets: list[int]) -> dict:
-    """One task: each method's ranking towards the target, a run per (method, budget), the
-    curve, and the tokens each method needs to reach each reference loss."""
-    spec = config["zipfit"]
-    runner.say(f"task {task['name']}: target {task['target']}, evaluation {task['eval']}")
-    target = heldout.texts(task["target"], pool=config["pool"])
-    methods = spec["methods"]
-    # The task names the held-out set and each budget the tokens (the schema refuses them in [train]).
-    trainer = Trainer(runner, {**config, "train": {**config["train"], "eval": [task["eval"]], "tokens": None}})
-    tokens = stream_tokens(runner.pool, trainer.settings.model)
-    step = trainer.settings.tokens_per_step
-    runs = []
-    for seed in trainer.seeds:  # the training seed is also random's selection seed
-        ranked = {m: ranking(runner, task["name"], m, target, seed, spec["params"].get(m, {})) for m in methods}
-        for budget in budgets:
-            chosen = [
-                Chosen(f"{m} {budget}", prefix_holding(c.indices, tokens, budget), None, c.manifest)
-                for m, c in ranked.items()
-            ]
-            mix = {c.name: _mix(runner.pool, c.indices) for c in chosen}
-            for row in trainer.run_all(chosen, tokens=max(budget // step, 1) * step, seeds=[seed]):
-                runs.append(
-                    {
-                        "method": row["selection"].rsplit(" ", 1)[0],
-                        "budget": budget,
-                        "seed": seed,
-                        "tokens": row["tokens"],
-                        "records": row["records"],
-                        "mix": mix[row["selection"]],
-                        "loss": row["held_out"][task["eval"]],
-                        "first_epoch_loss": row["first_epoch_loss"],
-                        "train_seconds": row["train_seconds"],
-                        "tokens_per_second": row["tokens_per_second"],
-                    }
-                )
-    curve = mean_over_seeds(runs)
-    reach = reference_losses(task, curve, budgets[-1])
-    needed = {
-        label: {
-            m: tokens_to_reach([(r["tokens"], r["loss"]) for r in curve if r["method"] == m], loss) for m in methods
-        }
-        for label, loss in reach.items()
+    settings = training.Settings.from_config(config["train"]["settings"])
+    tokens = stream_tokens(runner.pool, settings.model)
+    results: dict[str, Any] = {
+        "title": TITLE,
+        "budgets": budgets,
+        "pool_tokens": int(tokens.sum()),
+        "tasks": {},
     }
+    for task in spec["task"]:
+        results["tasks"][task["name"]] = _task(runner, config, task, budgets, tokens)
+    runner.write("zipfit", config, results)
+
+
+def _task(runner: Runner, config: dict, task: dict, budgets: list[int], tokens: np.ndarray) -> dict:
+    """One task: each method's ranking towards the target, a run per (pool, method, seed,
+    budget), each with its held-out loss, alignment and (code) pass@k."""
+    spec, train = config["zipfit"], config["train"]
+    name, seed0 = task["name"], train["eval_seed"]
+    direction = task["direction"]
+    runner.say(f"task {name}: target {task['target']}, evaluation {task['eval']} ({direction})")
+    started = time.perf_counter()
+    target = task_texts(task["target"], direction, seed=seed0, pool=config["pool"])
+    eval_name = task["eval"]
+    if direction != "as_given":  # the Trainer reads its held-out sets by name: a file of them
+        eval_name = str(
+            _write_texts(
+                runner.out / "heldout" / f"{_safe(name)}-{task['eval']}-{direction}.jsonl",
+                task_texts(task["eval"], direction, seed=seed0, pool=config["pool"]),
+            )
+        )
+    code = _code_spec(spec.get("generate"), task, seed0)
+    trainer = _Trainer(runner, {**config, "train": {**train, "eval": [eval_name], "tokens": None}}, code)
+    methods = spec["methods"]
+    random_seeds = spec["random_seeds"] if spec["random_seeds"] is not None else trainer.seeds
+
+    # The pools: as built, and (decontaminate) less the records that share text with the benchmarks.
+    allowed = {POOL: np.ones(len(runner.pool), dtype=bool)}
+    leak, dropped = None, None
+    if task["decontaminate"]:
+        from ..decontaminate import account, index_of, split
+
+        index = index_of(task["decontaminate"], task["decontaminate_ngram"], config["pool"].get("data_dir"))
+        keep, found = split(runner.pool, index)
+        allowed[CLEAN] = np.zeros(len(runner.pool), dtype=bool)
+        allowed[CLEAN][keep] = True
+        leak = ~allowed[CLEAN]
+        dropped = {
+            "against": task["decontaminate"],
+            "ngram": task["decontaminate_ngram"],
+            **{k: v for k, v in account(index, found).items() if k != "dropped_indices"},
+            "by_source": _mix(runner.pool, np.flatnonzero(leak)),
+        }
+        runner.say(
+            f"task {name}: decontamination against {', '.join(task['decontaminate'])} drops {len(found)} records"
+        )
+
+    params = spec["params"]
+    towards = {m: ranking(runner, name, m, target, 0, params.get(m, {})) for m in methods if m != "random"}
+    if "zipfit" not in towards:  # the alignment of every selection is its ZIP-FIT score
+        towards["zipfit"] = ranking(runner, name, "zipfit", target, 0, params.get("zipfit", {}))
+    alignment = np.full(len(runner.pool), np.nan)
+    alignment[towards["zipfit"].indices] = towards["zipfit"].scores
+
+    runs = []
+    for method in methods:
+        for seed in random_seeds if method == "random" else trainer.seeds:
+            order = (
+                ranking(runner, name, method, target, seed, params.get(method, {}))
+                if method == "random"
+                else towards[method]
+            ).indices
+            for budget in budgets:
+                trainer.generating = code is not None and (code["every_budget"] or budget == budgets[-1])
+                for variant, mask in allowed.items():
+                    picked = stats.at_tokens(order[mask[order]], tokens, budget)
+                    label = f"{method} {budget}"  # the same selection in both pools is one run
+                    row = trainer.run_all([Chosen(label, picked, None, {})], tokens=None, seeds=[seed])[0]
+                    runs.append(
+                        {
+                            "variant": variant,
+                            "method": method,
+                            "budget": budget,
+                            "seed": seed,
+                            "records": len(picked),
+                            "tokens": int(tokens[picked].sum()),
+                            "fill": round(float(tokens[picked].sum()) / budget, 6),
+                            "steps": row["steps"],
+                            "trained_tokens": row["trained_tokens"],
+                            "epochs": trainer.settings.epochs,
+                            "leaked": None if leak is None else int(leak[picked].sum()),
+                            "alignment": float(np.mean(alignment[picked])) if len(picked) else float("nan"),
+                            "mix": _mix(runner.pool, picked),
+                            "loss": row["held_out"][eval_name],
+                            "first_epoch_loss": row["first_epoch_loss"],
+                            "train_seconds": row["train_seconds"],
+                            "eval_seconds": row["eval_seconds"],
+                            "tokens_per_second": row["tokens_per_second"],
+                            **({"code": row["code"]} if "code" in row else {}),
+                        }
+                    )
+    held = trainer.held_out[eval_name]
     return {
         "target": task["target"],
         "eval": task["eval"],
+        "direction": task["direction"],
         "target_texts": len(target),
+        "eval_texts": len(held),
+        "eval_tokens": int(sum(min(len(i), trainer.settings.eval_max_tokens) for i in held)),
         "methods": methods,
-        "seeds": len(trainer.seeds),
-        "base_loss": trainer.base[task["eval"]],
-        "reach": reach,
-        "tokens_to_reach": needed,
-        "curve": curve,
+        "seeds": trainer.seeds,
+        "random_seeds": list(random_seeds),
+        "base_loss": trainer.base[eval_name],
+        "reach_loss": task["reach_loss"],
+        "decontamination": dropped,
+        "code": None if code is None else {**code["describe"], "base": trainer.base_code()},
         "runs": runs,
+        "seconds": round(time.perf_counter() - started, 1),
     }
+
+
+def task_texts(name: str, direction: str = "as_given", *, seed: int = 0, pool: dict | None = None) -> list[str]:
+    """The texts of held-out set ``name``; with a ``direction`` other than ``as_given``,
+    ProofNet's statements with its fields in that direction's order."""
+    if direction == "as_given":
+        return heldout.texts(name, seed=seed, pool=pool)
+    if name not in PROOFNET:
+        raise ValueError(f"direction {direction!r} applies to ProofNet ({', '.join(PROOFNET)}), not {name!r}")
+    path = pools.default_data_dir() / heldout.FILES[name][0]
+    heldout._need(path, name)
+    records = read_records(str(path), text_fields=DIRECTIONS[direction], progress=False)
+    return [records.text(i) for i in range(len(records))]
+
+
+def _write_texts(path: Path, texts: list[str]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(path) as out:
+        out.write(b"".join(json.dumps({"text": t}).encode() + b"\n" for t in texts))
+    return path
+
+
+def _code_spec(spec: dict | None, task: dict, seed: int) -> dict | None:
+    """What the models of a task evaluated on HumanEval's evaluation half generate: the
+    problems, the sampling and a key for the cache (None for the other tasks)."""
+    if spec is None or task["eval"] != "humaneval_eval":
+        return None
+    sampling = generation.Sampling.from_config({k: v for k, v in spec.items() if k != "every_budget"})
+    problems = generation.humaneval_problems("eval", seed, sampling.problems)
+    describe = {"sampling": sampling.describe(), "problems": list(problems), "every_budget": spec["every_budget"]}
+    return {
+        "sampling": sampling,
+        "problems": problems,
+        "every_budget": spec["every_budget"],
+        "describe": describe,
+        "key": fingerprint("humaneval pass@k", sampling.describe(), list(problems), generation.STOP),
+    }
+
+
+class _Trainer(Trainer):
+    """The Trainer whose runs' trained models also complete HumanEval problems (while
+    ``generating``), what that gives cached beside the run (``runs/NAME-code-KEY.json``, with
+    the completions); a run cached without it is trained again to have its model."""
+
+    def __init__(self, runner: Runner, config: dict, code: dict | None) -> None:
+        super().__init__(runner, config)
+        self.code, self.generating = code, False
+
+    def _cached(self, name: str, compute: Callable[[], dict]) -> dict:
+        if self.code is None or not self.generating or name.startswith("base-"):
+            return super()._cached(name, compute)
+        extra = f"{name}-code-{self.code['key']}"
+        found = self._found(extra)
+        if found is not None:
+            return {**super()._cached(name, compute), "code": found["result"]}
+        with generation.keeping_trained_models() as kept:
+            result = compute()
+            made = self._complete(kept[-1])
+            kept.clear()
+        self._save(extra, made)
+        (self.runner.out / "runs" / f"{name}.ckpt").unlink(missing_ok=True)
+        return {**super()._cached(name, lambda: result), "code": made["result"]}
+
+    def base_code(self) -> dict:
+        """pass@k of the model before training."""
+        name = f"base-code-{fingerprint(self.settings.model, self.code['key'])}"
+        found = self._found(name)
+        if found is None:
+            from ..baselines.models import resolve_device
+
+            found = self._complete(training.load_model(self.settings, resolve_device(self.settings.device)))
+            self._save(name, found)
+        return found["result"]
+
+    def _complete(self, lm: Any) -> dict:
+        from ..baselines.models import load_tokenizer, resolve_device
+
+        self.runner.say(f"generating code for {len(self.code['problems'])} HumanEval problems")
+        device = resolve_device(self.settings.device)
+        return generation.evaluate(
+            lm, load_tokenizer(self.settings.model), self.code["problems"], self.code["sampling"], device
+        )
+
+    def _found(self, name: str) -> dict | None:
+        for folder in [self.runner.out / "runs", *self.reuse]:
+            if (folder / f"{name}.json").is_file():
+                return json.loads((folder / f"{name}.json").read_text())
+        return None
+
+    def _save(self, name: str, value: dict) -> None:
+        with atomic_output(self.runner.out / "runs" / f"{name}.json") as out:
+            out.write(json.dumps(value).encode())
 
 
 def ranking(runner: Runner, task: str, method: str, target: list[str], seed: int, params: dict) -> Chosen:
     """The method's order of the whole pool: towards the target (ZIP-FIT, DSIR: the same
-    for every seed), or random by ``seed``."""
+    for every seed), or random by ``seed`` (the same for every task)."""
     if method == "random":
-        return runner.select(f"{task} random seed {seed}", "random", budget=len(runner.pool), seed=seed, **params)
+        return runner.select(f"random seed {seed}", "random", budget=len(runner.pool), seed=seed, **params)
     return runner.select(f"{task} {method}", method, budget=len(runner.pool), target=target, **params)
-
-
-def reference_losses(task: dict, curve: list[dict], largest: int) -> dict[str, float]:
-    """The losses to reach: the config's ``reach_loss`` (a number or a list), else the loss
-    each method other than ZIP-FIT reaches at the largest budget."""
-    given = task["reach_loss"]
-    if given is not None:
-        return {f"loss {v}": float(v) for v in (given if isinstance(given, list) else [given])}
-    return {
-        f"{r['method']} at {r['tokens']:,}": r["loss"]
-        for r in curve
-        if r["budget"] == largest and r["method"] != "zipfit"
-    }
 
 
 def _mix(pool, indices: np.ndarray) -> dict[str, int]:
@@ -142,42 +298,17 @@ def _mix(pool, indices: np.ndarray) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
-def _tokens(reached: dict | None) -> str:
-    if reached is None:
-        return "not reached"
-    return f"<= {reached['tokens']:,.0f}" if reached["at_most"] else f"{reached['tokens']:,.0f}"
-
-
-def mean_over_seeds(runs: list[dict]) -> list[dict]:
-    """Per (method, budget): the tokens trained, and the loss's mean and sd over seeds."""
-    curve = []
-    for method, budget in dict.fromkeys((r["method"], r["budget"]) for r in runs):
-        losses = [r["loss"] for r in runs if r["method"] == method and r["budget"] == budget]
-        first = next(r for r in runs if r["method"] == method and r["budget"] == budget)
-        mean, sd = mean_sd(losses)
-        curve.append(
-            {
-                "method": method,
-                "budget": budget,
-                "tokens": first["tokens"],
-                "records": first["records"],
-                "loss": mean,
-                "loss_sd": sd,
-                "seeds": len(losses),
-            }
-        )
-    return curve
-
-
 def stream_tokens(pool, model: str) -> np.ndarray:
-    """Each record's tokens in a packed training stream: its text's, plus the end token."""
-    ids = training.encode([pool.text(i) for i in range(len(pool))], model)
+    """Each record's tokens in a packed training stream: the tokens of its prompt and
+    response pieces as training encodes them, plus the end token."""
+    ids, _ = training.encode_records(pool, range(len(pool)), model)
     return np.array([len(i) + 1 for i in ids], np.int64)
 
 
 def prefix_holding(indices: np.ndarray, tokens: np.ndarray, budget: int) -> np.ndarray:
     """The shortest prefix of a ranking whose records hold ``budget`` tokens (all of it when
-    the whole ranking holds fewer)."""
+    the whole ranking holds fewer). The experiment fills budgets with ``stats.at_tokens``
+    instead (to within one record, never over)."""
     reached = np.cumsum(tokens[indices]) >= budget
     return indices[: int(np.argmax(reached)) + 1 if reached.any() else len(indices)]
 
@@ -197,30 +328,387 @@ def tokens_to_reach(points: list[tuple[int, float]], loss: float) -> dict | None
     return None
 
 
-def _table(runs: list[dict], budgets: list[int]) -> list[dict]:
+# --- the report: tables, plots and findings from results.json alone ---------------------------
+
+
+def report(results: dict, out: Path) -> tuple[dict[str, list[dict]], list[str]]:
+    out = Path(out)
+    tables: dict[str, list[dict]] = {"Every selection and its held-out loss (mean over seeds, 95% CI over seeds)": []}
+    findings: list[str] = []
+    tasks = results["tasks"]
+    for name, task in tasks.items():
+        runs = runs_of(task)
+        cells = summarize(runs)
+        eval_set = task["eval"] + (f", {task['direction']}" if task.get("direction", "as_given") != "as_given" else "")
+        tables["Every selection and its held-out loss (mean over seeds, 95% CI over seeds)"] += [
+            _selection_row(name, key, cell) for key, cell in cells.items()
+        ]
+        tables[f"{name}: held-out loss on {eval_set} (before training: {task['base_loss']:.4f})"] = _by_budget(
+            cells, "loss"
+        )
+        if any(c["alignment"] is not None for c in cells.values()):
+            tables[
+                f"{name}: alignment of the trained records with the target {task['target']} (mean ZIP-FIT score)"
+            ] = _by_budget(cells, "alignment")
+        if CLEAN in {k[0] for k in cells}:
+            tables[f"{name}: the leak's effect (pool as built minus decontaminated pool)"] = _leak_rows(cells)
+            findings += _leak_findings(name, cells)
+        for variant in dict.fromkeys(v for v, _, _ in cells):
+            tables[
+                f"{name} ({variant}): tokens each method needs to reach a loss (interpolated in log tokens; "
+                f"'<= N': already at the smallest budget)"
+            ] = _reach_rows(task, cells, variant)
+        if task.get("code"):
+            problems = len(task["code"]["problems"])
+            tables[f"{name}: pass@k on {problems} HumanEval problems of the evaluation half (mean over seeds)"] = (
+                _code_rows(task, cells)
+            )
+            findings += _code_findings(name, cells)
+        findings += _method_findings(name, cells, task["methods"])
+        findings += _alignment_findings(name, runs)
+        _loss_plot(out / f"{name}_loss_vs_tokens.png", name, task, cells)
+        if any(c["alignment"] is not None for c in cells.values()):
+            alignment_figure(out / f"{name}_alignment_vs_loss.png", name, task, cells)
+    if results.get("pool_tokens"):
+        tables["Every selection and its held-out loss (mean over seeds, 95% CI over seeds)"] = [
+            {**row, "% of pool tokens": round(100 * row["tokens"] / results["pool_tokens"], 3)}
+            for row in tables["Every selection and its held-out loss (mean over seeds, 95% CI over seeds)"]
+        ]
+    return tables, findings
+
+
+def runs_of(task: dict) -> list[dict]:
+    """A task's runs, each with its pool (``variant``); results of the earlier format (one
+    pool, no alignment) read as runs on the pool as built."""
+    return [{"variant": POOL, **r} for r in task["runs"]]
+
+
+def summarize(runs: list[dict]) -> dict[tuple[str, str, int], dict]:
+    """Per (pool, method, budget): the runs' figures, each a mean with its 95% interval over
+    seeds and the bootstrap means (``stats.over_seeds``)."""
+    cells: dict[tuple[str, str, int], dict] = {}
+    for key in dict.fromkeys((r["variant"], r["method"], r["budget"]) for r in runs):
+        mine = [r for r in runs if (r["variant"], r["method"], r["budget"]) == key]
+        losses = [r["loss"] for r in mine]
+        cell = {
+            "runs": mine,
+            "seeds": len(mine),
+            "records": float(np.mean([r["records"] for r in mine])),
+            "tokens": float(np.mean([r["tokens"] for r in mine])),
+            "fill": float(np.mean([r.get("fill", r["tokens"] / r["budget"]) for r in mine])),
+            "steps": float(np.mean([r["steps"] for r in mine])) if "steps" in mine[0] else None,
+            "leaked": float(np.mean([r["leaked"] for r in mine])) if mine[0].get("leaked") is not None else None,
+            "mix": mine[0]["mix"],
+            "loss": stats.over_seeds(losses),
+            "loss_sd": mean_sd(losses)[1],
+            "alignment": stats.over_seeds([r["alignment"] for r in mine]) if "alignment" in mine[0] else None,
+        }
+        if "code" in mine[0]:
+            for part, ks in (("greedy", ["pass@1"]), ("sampled", None)):
+                if part in mine[0]["code"]:
+                    for k in ks or [k for k in mine[0]["code"][part] if k.startswith("pass@")]:
+                        cell[f"{part} {k}"] = stats.over_seeds([r["code"][part][k] for r in mine])
+        cells[key] = cell
+    return cells
+
+
+def _mean_ci(figure) -> tuple[float, list[float]]:
+    return round(figure[0], 4), [round(figure[1][0], 4), round(figure[1][1], 4)]
+
+
+def _selection_row(task: str, key: tuple, cell: dict) -> dict:
+    variant, method, budget = key
+    loss, loss_ci = _mean_ci(cell["loss"])
+    align = _mean_ci(cell["alignment"]) if cell["alignment"] is not None else ("", "")
+    return {
+        "task": task,
+        "pool": variant,
+        "method": method,
+        "budget": budget,
+        "seeds": cell["seeds"],
+        "records": round(cell["records"], 1),
+        "tokens": round(cell["tokens"], 1),
+        "fill %": round(100 * cell["fill"], 2),
+        "steps": "" if cell["steps"] is None else round(cell["steps"], 1),
+        "leaked records": "" if cell["leaked"] is None else round(cell["leaked"], 1),
+        "alignment": align[0],
+        "alignment 95% CI": align[1],
+        "held-out loss": loss,
+        "loss 95% CI": loss_ci,
+        "sources (first seed)": ", ".join(f"{s} {n}" for s, n in list(cell["mix"].items())[:3]),
+    }
+
+
+def _by_budget(cells: dict, figure: str) -> list[dict]:
+    rows: dict[tuple[str, str], dict] = {}
+    for (variant, method, budget), cell in cells.items():
+        row = rows.setdefault((variant, method), {"pool": variant, "method": method})
+        mean, ci = _mean_ci(cell[figure])
+        row[f"{budget:,} tok"] = mean
+        row[f"{budget:,} tok 95% CI"] = ci
+    return list(rows.values())
+
+
+def _difference(a, b) -> tuple[float, list[float]]:
+    """(a - b) of two figures from ``stats.over_seeds``, with the interval of the difference
+    (independent draws: two methods' runs)."""
+    return a[0] - b[0], stats.difference(a[2], b[2])
+
+
+def _paired(cell: dict, other: dict, figure: str) -> tuple[float, list[float], int]:
+    """(cell - other) of a figure, run by run: the runs of the same seed on the two pools
+    (the same ranking, the same training seed) differ only by the leaked records; the mean
+    difference, its 95% interval over seeds and how many seeds."""
+    theirs = {r["seed"]: r for r in other["runs"]}
+    diffs = [r[figure] - theirs[r["seed"]][figure] for r in cell["runs"] if r["seed"] in theirs]
+    mean, ci, _ = stats.over_seeds(diffs)
+    return mean, ci, len(diffs)
+
+
+def _finding(what: str, a: str, b: str, value: float, ci: list[float], lower_is_better: bool, seeds: int) -> str:
+    """``stats.finding``, but with one seed on a side there is no interval to judge by."""
+    if seeds < 2:
+        return f"{a} vs {b}, {what}: {value:+.4g} (one seed: no interval, no verdict)."
+    return stats.finding(what, a, b, value, ci, lower_is_better)
+
+
+def _leak_rows(cells: dict) -> list[dict]:
     rows = []
-    for method in dict.fromkeys(r["method"] for r in runs):
-        row = {"method": method}
-        for budget in budgets:
-            r = next(r for r in runs if r["method"] == method and r["budget"] == budget)
-            row[f"{r['tokens']:,} tok"] = round(r["loss"], 4)
+    for (variant, method, budget), cell in cells.items():
+        clean = cells.get((CLEAN, method, budget))
+        if variant != POOL or clean is None:
+            continue
+        loss, loss_ci, seeds = _paired(cell, clean, "loss")
+        row = {
+            "method": method,
+            "budget": budget,
+            "leaked records (pool)": "" if cell["leaked"] is None else round(cell["leaked"], 1),
+            "loss (pool)": round(cell["loss"][0], 4),
+            "loss (decontaminated)": round(clean["loss"][0], 4),
+            "loss difference": round(loss, 4),
+            "loss difference 95% CI": [round(v, 4) for v in loss_ci],
+            "loss verdict": stats.verdict(loss_ci, lower_is_better=True) if seeds > 1 else "one seed",
+        }
+        if cell["alignment"] is not None:
+            value, ci, _ = _paired(cell, clean, "alignment")
+            row.update(
+                {
+                    "alignment (pool)": round(cell["alignment"][0], 4),
+                    "alignment (decontaminated)": round(clean["alignment"][0], 4),
+                    "alignment difference": round(value, 4),
+                    "alignment difference 95% CI": [round(v, 4) for v in ci],
+                }
+            )
         rows.append(row)
     return rows
 
 
-def _plot(path: Path, task: dict, result: dict) -> None:
-    curve = result["curve"]
-    pick = lambda m, key: [r[key] for r in curve if r["method"] == m]  # noqa: E731
-    first_reach = next(iter(result["reach"].items()))
+def _leak_findings(task: str, cells: dict) -> list[str]:
+    out = []
+    largest = max(b for _, _, b in cells)
+    for (variant, method, budget), cell in cells.items():
+        clean = cells.get((CLEAN, method, budget))
+        if variant != POOL or clean is None:
+            continue
+        value, ci, seeds = _paired(cell, clean, "loss")
+        leaked = (
+            f" ({cell['leaked']:.1f} leaked records of {cell['records']:.1f})" if cell["leaked"] is not None else ""
+        )
+        mine, theirs = f"{method} on the pool with the leak", f"{method} on the decontaminated pool"
+        out.append(
+            f"{task}, {budget:,} tokens: " + _finding("held-out loss", mine + leaked, theirs, value, ci, True, seeds)
+        )
+        if budget == largest and cell["alignment"] is not None:
+            value, ci, seeds = _paired(cell, clean, "alignment")
+            out.append(
+                f"{task}, {budget:,} tokens: "
+                + _finding("alignment with the target", mine, theirs, value, ci, False, seeds)
+            )
+    return out
+
+
+def _method_findings(task: str, cells: dict, methods: list[str]) -> list[str]:
+    """ZIP-FIT against each other method, on held-out loss, per pool and budget."""
+    out = []
+    for (variant, method, budget), cell in cells.items():
+        if method != "zipfit":
+            continue
+        for other in methods:
+            theirs = cells.get((variant, other, budget))
+            if other == "zipfit" or theirs is None:
+                continue
+            value, ci = _difference(cell["loss"], theirs["loss"])
+            seeds = min(cell["seeds"], theirs["seeds"])
+            out.append(
+                f"{task} ({variant}), {budget:,} tokens: "
+                + _finding("held-out loss", "zipfit", other, value, ci, True, seeds)
+            )
+    return out
+
+
+def correlation(x: list[float], y: list[float], resamples: int = 2000, seed: int = 0) -> tuple[float, list[float]]:
+    """Pearson's r of (x, y) and its 95% bootstrap interval (points resampled)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if len(x) < 3 or np.std(x) == 0 or np.std(y) == 0:
+        return float("nan"), [float("nan"), float("nan")]
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(resamples):
+        k = rng.integers(0, len(x), len(x))
+        if np.std(x[k]) > 0 and np.std(y[k]) > 0:
+            draws.append(np.corrcoef(x[k], y[k])[0, 1])
+    return float(np.corrcoef(x, y)[0, 1]), stats.interval(np.asarray(draws))
+
+
+def _alignment_findings(task: str, runs: list[dict]) -> list[str]:
+    """Per budget: how alignment and held-out loss go together over every run (the paper's
+    figure: higher alignment, lower loss)."""
+    out = []
+    for budget in dict.fromkeys(r["budget"] for r in runs):
+        mine = [
+            r
+            for r in runs
+            if r["budget"] == budget and r.get("alignment") is not None and r["alignment"] == r["alignment"]
+        ]
+        # A run the two pools share (the same selection) counts once.
+        mine = list({(r["method"], r["seed"], r["records"], r["tokens"], r["loss"]): r for r in mine}.values())
+        r, ci = correlation([m["alignment"] for m in mine], [m["loss"] for m in mine])
+        if r != r:
+            continue
+        shown = "negative" if ci[1] < 0 else "positive" if ci[0] > 0 else "no correlation shown"
+        out.append(
+            f"{task}, {budget:,} tokens: alignment against held-out loss over {len(mine)} runs: Pearson r = {r:+.3f} "
+            f"(95% CI {ci[0]:+.3f} to {ci[1]:+.3f}; {shown})."
+        )
+    return out
+
+
+def _reach_rows(task: dict, cells: dict, variant: str) -> list[dict]:
+    """Per method, the tokens at which its curve reaches each reference loss: the task's
+    ``reach_loss``, else the loss each method but ZIP-FIT reaches at the largest budget."""
+    curve = {(m, b): c for (v, m, b), c in cells.items() if v == variant}
+    largest = max(b for _, b in curve)
+    given = task.get("reach_loss")
+    if given is not None:
+        reach = {f"loss {v}": float(v) for v in (given if isinstance(given, list) else [given])}
+    else:
+        reach = {f"{m} at {largest:,}": c["loss"][0] for (m, b), c in curve.items() if b == largest and m != "zipfit"}
+    rows = []
+    for method in dict.fromkeys(m for m, _ in curve):
+        row = {"method": method}
+        points = [(c["tokens"], c["loss"][0]) for (m, _), c in curve.items() if m == method]
+        for label, loss in reach.items():
+            row[f"{label} ({loss:.4f})"] = _tokens(tokens_to_reach(points, loss))
+        rows.append(row)
+    return rows
+
+
+def _tokens(reached: dict | None) -> str:
+    if reached is None:
+        return "not reached"
+    return f"<= {reached['tokens']:,.0f}" if reached["at_most"] else f"{reached['tokens']:,.0f}"
+
+
+def _code_rows(task: dict, cells: dict) -> list[dict]:
+    figures = sorted({k for c in cells.values() for k in c if k.startswith(("greedy ", "sampled "))})
+    base = task["code"].get("base", {})
+    rows = [
+        {
+            "pool": "(no training)",
+            "method": "",
+            "budget": "",
+            **{f: round(base.get(f.split()[0], {}).get(f.split()[1], float("nan")), 4) for f in figures},
+            **{f"{f} 95% CI": "" for f in figures},
+        }
+    ]
+    for (variant, method, budget), cell in cells.items():
+        if not any(f in cell for f in figures):
+            continue
+        row = {"pool": variant, "method": method, "budget": budget}
+        for f in figures:
+            mean, ci = _mean_ci(cell[f]) if f in cell else ("", "")
+            row[f] = mean
+            row[f"{f} 95% CI"] = ci
+        rows.append(row)
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    return [{k: row.get(k, "") for k in keys} for row in rows]
+
+
+def _code_findings(task: str, cells: dict) -> list[str]:
+    out = []
+    for (variant, method, budget), cell in cells.items():
+        if method != "zipfit" or "greedy pass@1" not in cell:
+            continue
+        for (v, other, b), theirs in cells.items():
+            if (v, b) != (variant, budget) or other == "zipfit" or "greedy pass@1" not in theirs:
+                continue
+            value, ci = _difference(cell["greedy pass@1"], theirs["greedy pass@1"])
+            seeds = min(cell["seeds"], theirs["seeds"])
+            out.append(
+                f"{task} ({variant}), {budget:,} tokens: "
+                + _finding("greedy pass@1", "zipfit", other, value, ci, False, seeds)
+            )
+    return out
+
+
+def _label(variant: str, method: str) -> str:
+    return method if variant == POOL else f"{method} ({variant})"
+
+
+def _loss_plot(path: Path, name: str, task: dict, cells: dict) -> None:
+    series, bands = {}, {}
+    for variant, method in dict.fromkeys((v, m) for v, m, _ in cells):
+        mine = sorted(((b, c) for (v, m, b), c in cells.items() if (v, m) == (variant, method)), key=lambda bc: bc[0])
+        series[_label(variant, method)] = ([c["tokens"] for _, c in mine], [c["loss"][0] for _, c in mine])
+        bands[_label(variant, method)] = [c["loss_sd"] for _, c in mine]
     plots.lines(
-        {m: (pick(m, "tokens"), pick(m, "loss")) for m in result["methods"]},
+        series,
         "tokens trained (log scale)",
         f"cross-entropy on {task['eval']} (nats/token)",
-        f"{task['name']}: evaluation loss against tokens trained (target: {task['target']}; "
-        f"before training: {result['base_loss']:.3f}; mean over {result['seeds']} seed(s), shaded: "
-        f"+- sd)",
+        f"{name}: held-out loss against tokens trained (target: {task['target']}; mean over seeds, shaded: +- sd)",
         path,
         log_x=True,
-        reference=(f"{first_reach[0]}: {first_reach[1]:.3f}", first_reach[1]),
-        bands={m: pick(m, "loss_sd") for m in result["methods"]},
+        reference=(f"before training: {task['base_loss']:.3f}", task["base_loss"]),
+        bands=bands,
+    )
+
+
+def alignment_points(cells: dict) -> dict[str, list]:
+    """The alignment figure's data: per (pool, method, budget), the mean alignment and mean
+    held-out loss over seeds, the half-width of the loss's interval, and a least-squares line
+    of loss on alignment per budget."""
+    keys = [k for k, c in cells.items() if c["alignment"] is not None]
+    fits = []
+    for budget in dict.fromkeys(b for _, _, b in keys):
+        x = [cells[k]["alignment"][0] for k in keys if k[2] == budget]
+        y = [cells[k]["loss"][0] for k in keys if k[2] == budget]
+        if len(x) >= 2 and np.ptp(x) > 0:
+            slope, intercept = np.polyfit(x, y, 1)
+            fits.append((f"fit at {budget:,} tokens", float(slope), float(intercept)))
+    return {
+        "x": [cells[k]["alignment"][0] for k in keys],
+        "y": [cells[k]["loss"][0] for k in keys],
+        "groups": [_label(k[0], k[1]) for k in keys],
+        "shapes": [f"{k[2]:,} tokens" for k in keys],
+        "errors": [(cells[k]["loss"][1][1] - cells[k]["loss"][1][0]) / 2 for k in keys],
+        "fits": fits,
+        "keys": keys,
+    }
+
+
+def alignment_figure(path: Path, name: str, task: dict, cells: dict) -> None:
+    """The paper's figure: held-out loss against the alignment of the trained records with
+    the target, one point per (pool, method, budget), a line per budget."""
+    data = alignment_points(cells)
+    plots.fitted_by(
+        data["x"],
+        data["y"],
+        data["groups"],
+        data["shapes"],
+        data["fits"],
+        f"alignment with {task['target']} (mean ZIP-FIT score of the trained records)",
+        f"cross-entropy on {task['eval']} (nats/token)",
+        f"{name}: held-out loss against alignment (mean over seeds, bars: 95% CI over seeds; a line per budget)",
+        path,
+        errors=data["errors"],
     )

@@ -290,7 +290,8 @@ def fitted_below(
             ax.annotate(name, (xi, yi), textcoords="offset points", xytext=(4, 3), fontsize=7)
     span = np.linspace(x.min(), x.max(), 50)
     for k, (label, slope, intercept) in enumerate(fits):
-        ax.plot(span, slope * span + intercept, color="black", linewidth=1, linestyle="-" if k == 0 else "--", label=label)
+        style = "-" if k == 0 else "--"
+        ax.plot(span, slope * span + intercept, color="black", linewidth=1, linestyle=style, label=label)
     _finish(ax, xlabel, ylabel, title, log_x=False)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
     save(fig, path)
