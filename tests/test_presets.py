@@ -43,8 +43,18 @@ def _order() -> list[Path]:
     return order
 
 
+def _with_tiny_model(text: str, model: str) -> str:
+    """The preset with a two-layer random model in place of SmolLM2 (loading and running the
+    real one costs minutes of a test's time; its own loading is tested elsewhere)."""
+    text = text.replace('"packaged:smollm2"', f'"{model}"')
+    if "\n[methods]" in text:  # the model baselines name their model as a parameter
+        for label in ("perplexity", '"ifd superfiltering"', '"ifd cherry"'):
+            text += f'\n[methods.params.{label}]\nmodel = "{model}"\n'
+    return text
+
+
 @pytest.fixture(scope="module")
-def smoke_runs(tmp_path_factory):
+def smoke_runs(tmp_path_factory, tiny_model):
     """Every preset at the smoke scale, in the order their results feed each other (they read
     ../shared/data: skipped only where it is absent)."""
     if not SHARED_DATA.is_dir():
@@ -54,6 +64,7 @@ def smoke_runs(tmp_path_factory):
     for path in _order():
         name, out = _command(path)
         text = path.read_text().replace('"experiments/results/', f'"{root.as_posix()}/')
+        text = _with_tiny_model(text, tiny_model)
         config = root / path.name
         config.write_text(text)
         code = main(["experiment", name, "--config", str(config), "--out", str(root / out), "--smoke", "--no-progress"])

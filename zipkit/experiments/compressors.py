@@ -86,7 +86,7 @@ def _part(
         if controls:
             runner.say(f"random control at {fraction:g} of the tokens")
             sets = [stats.random_control(tokens, budget, seed) for seed in range(seeds)]
-            random_rows[f"{fraction:g}"] = stats.measured(figures, sets, resamples)
+            random_rows[f"{fraction:g}"] = stats.measured(figures, sets, resamples, tokens, budget)
         for compressor in compressors:
             context = "exact" if exact else "default"
             label = f"zip {compressor} {context} {fraction:g}"
@@ -104,6 +104,8 @@ def _part(
                         mine,
                         [stats.control(name, tokens, c.indices, budget, seed) for seed in range(seeds)],
                         resamples,
+                        tokens,
+                        budget,
                     )
                     for name in ("length-matched", "null")
                 }
@@ -222,14 +224,17 @@ def report(results: dict, out: Path) -> tuple[dict[str, list[dict]], list[str]]:
     measure = results["measure"]
     rows, controls = results["rows"], results["controls"]
     tables: dict[str, list[dict]] = {}
-    findings: list[str] = []
+    findings = [
+        "The primary comparison is each compressor's set against length-matched random under its own "
+        "compressor; the others describe, and are not corrected for their number."
+    ]
     for key, fraction in _budgets(rows):
         mine = [r for r in rows if r["fraction"] == fraction]
         budget = mine[0]["budget_tokens"]
         at = f"{fraction:.0%} of the pool's tokens ({budget:,} {results['tokenizer']} tokens)"
         table = [_set_row(r, measure) for r in mine]
         if key in controls:
-            table.append(_control_row(f"random ({_seeds(results)} seeds)", controls[key], measure))
+            table.append(_control_row(f"random ({_seeds(results)} draws; 95% of them)", controls[key], measure))
         tables[f"ZIP under each compressor at {at}"] = table
         tables[f"Rank of each set under each evaluator at {at} (1 = lowest ratio)"] = _ranks(mine, measure)
         tables[f"Each set against its controls at {at}, under its own compressor"] = _against(
@@ -263,11 +268,6 @@ def _own(compressor: str, measure: list[str]) -> str:
     return compressor if compressor in measure else measure[0]
 
 
-def _ci(figure: dict) -> str:
-    lo, hi = figure["ci"]
-    return f"{figure['value']:.4f} ({lo:.4f} to {hi:.4f})"
-
-
 def _set_row(r: dict, measure: list[str]) -> dict:
     row = {
         "compressor": r["compressor"],
@@ -280,7 +280,7 @@ def _set_row(r: dict, measure: list[str]) -> dict:
         "mean tok": round(r["tokens_mean"], 1),
         "median tok": r["tokens_median"],
     }
-    row.update({f"ratio {m} (95% CI)": _ci(r["ratio"][m]) for m in measure})
+    row.update({f"ratio {m} (95% CI)": stats.shown(r["ratio"][m]) for m in measure})
     row.update({"dup": r["duplicate_texts"], "near-dup": r["near_duplicates"], "top source": r["top_source"]})
     return row
 
@@ -288,7 +288,9 @@ def _set_row(r: dict, measure: list[str]) -> dict:
 def _control_row(name: str, figures: dict, measure: list[str]) -> dict:
     row = {"compressor": name, "context": "control", "records": round(figures["records"], 1)}
     row.update({k: "" for k in ("tokens", "fill %", "s", "s/round", "mean tok", "median tok")})
-    row.update({f"ratio {m} (95% CI)": _ci(figures[m]) for m in measure})
+    if "fill" in figures:
+        row["fill %"] = round(100 * figures["fill"], 2)
+    row.update({f"ratio {m} (95% CI)": stats.shown(figures[m]) for m in measure})
     row.update({"dup": "", "near-dup": "", "top source": ""})
     return row
 
@@ -302,10 +304,6 @@ def _ranks(rows: list[dict], measure: list[str]) -> list[dict]:
     ]
 
 
-def _diff(a: dict, b: dict) -> tuple[float, list[float]]:
-    return a["value"] - b["value"], stats.difference(np.asarray(a["draws"]), np.asarray(b["draws"]))
-
-
 def _against(rows: list[dict], random: dict | None, measure: list[str]) -> list[dict]:
     table = []
     for r in rows:
@@ -315,9 +313,10 @@ def _against(rows: list[dict], random: dict | None, measure: list[str]) -> list[
         for name, figures in others.items():
             if figures is None or m not in figures:
                 continue
-            value, ci = _diff(r["ratio"][m], figures[m])
+            value, ci = stats.diff(r["ratio"][m], figures[m])
             row[f"minus {name} (95% CI)"] = f"{value:+.4f} ({ci[0]:+.4f} to {ci[1]:+.4f})"
             row[f"vs {name}"] = stats.verdict(ci, lower_is_better=True)
+            row[f"{name} fill %"] = round(100 * figures["fill"], 2) if "fill" in figures else ""
         table.append(row)
     return table
 
@@ -329,11 +328,11 @@ def _findings(rows: list[dict], random: dict | None, measure: list[str], at: str
         if len(ranked) < 2:
             continue
         best, second = ranked[0], ranked[1]
-        value, ci = _diff(best["ratio"][m], second["ratio"][m])
+        value, ci = stats.diff(best["ratio"][m], second["ratio"][m])
         own = " (its own compressor)" if best["compressor"] == m else ""
         out.append(
             f"At {at}, under {m} the lowest ratio is the set selected with {best['compressor']}{own}, "
-            f"{_ci(best['ratio'][m])}; "
+            f"{stats.shown(best['ratio'][m])}; "
             + stats.finding(f"ratio under {m}", best["compressor"], second["compressor"], value, ci, True)
         )
     for r in rows:
@@ -343,7 +342,9 @@ def _findings(rows: list[dict], random: dict | None, measure: list[str], at: str
             **{f"{k} random" if k != "null" else "the null": v for k, v in r.get("controls", {}).items()},
         }
         others = [
-            (name, *_diff(r["ratio"][m], figures[m])) for name, figures in controls.items() if figures and m in figures
+            (name, *stats.diff(r["ratio"][m], figures[m]))
+            for name, figures in controls.items()
+            if figures and m in figures
         ]
         if others:
             out.append(
@@ -361,7 +362,7 @@ def _exact_findings(rows: list[dict], measure: list[str], records: int) -> list[
             continue
         d = default[(r["compressor"], r["fraction"])]
         m = _own(r["compressor"], measure)
-        value, ci = _diff(d["ratio"][m], r["ratio"][m])
+        value, ci = stats.diff(d["ratio"][m], r["ratio"][m])
         out.append(
             f"On a {records:,}-record sample at {r['fraction']:.0%} of its tokens: "
             + stats.finding(

@@ -60,7 +60,7 @@ def run(runner: Runner, config: dict) -> None:
             chosen.append(runner.select(f"{label} {fraction:g}", method, **params, **common))
         runner.say(f"random control at {fraction:g} of the tokens")
         randoms = [stats.random_control(tokens, budget, seed) for seed in range(spec["seeds"])]
-        controls[f"{fraction:g}"] = stats.measured(figures, randoms, spec["resamples"])
+        controls[f"{fraction:g}"] = stats.measured(figures, randoms, spec["resamples"], tokens, budget)
         for label, c in zip(["zip", *spec["baselines"]], chosen):
             runner.say(f"measuring {label} at {fraction:g} and its controls")
             row = _row(runner, label, c, fraction, budget, tokens, figures, spec["resamples"])
@@ -69,6 +69,8 @@ def run(runner: Runner, config: dict) -> None:
                     figures,
                     [stats.control(name, tokens, c.indices, budget, seed) for seed in range(spec["seeds"])],
                     spec["resamples"],
+                    tokens,
+                    budget,
                 )
                 for name in ("length-matched", "null")
             }
@@ -160,21 +162,23 @@ def report(results: dict, out: Path) -> tuple[dict[str, list[dict]], list[str]]:
     figures = [k for k in rows[0]["figures"] if isinstance(rows[0]["figures"][k], dict)]
     first = figures[0]  # the ratio under the first measure
     tables: dict[str, list[dict]] = {}
-    findings: list[str] = []
+    findings = [
+        f"The primary comparison is each method against length-matched random on {first}; the others "
+        "describe, and are not corrected for their number."
+    ]
     for fraction in dict.fromkeys(r["fraction"] for r in rows):
         key = f"{fraction:g}"
         mine = [r for r in rows if r["fraction"] == fraction]
         at = f"{fraction:.0%} of the pool's tokens ({mine[0]['budget_tokens']:,} {results['tokenizer']} tokens)"
         table = [_table_row(r, figures) for r in mine]
-        table.append(
-            _control_row(f"random ({results['config']['methods'].get('seeds', 5)} seeds)", controls[key], figures)
-        )
+        seeds = results["config"]["methods"].get("seeds", 5)
+        table.append(_control_row(f"random ({seeds} draws; 95% of them)", controls[key], figures))
         tables[f"Methods at {at}"] = table
         tables[f"Each method against its controls at {at}"] = _against(mine, controls[key], figures)
         for r in mine:
             for figure in (first, "cosine diversity"):
                 others = [
-                    (name, *_diff(r["figures"][figure], control[figure]))
+                    (name, *stats.diff(r["figures"][figure], control[figure]))
                     for name, control in (
                         ("random", controls[key]),
                         ("length-matched random", r["controls"]["length-matched"]),
@@ -185,15 +189,6 @@ def report(results: dict, out: Path) -> tuple[dict[str, list[dict]], list[str]]:
                 findings.append(f"At {at}: " + stats.against(figure, r["method"], r["figures"][figure], others, lower))
         _plots(out, mine, controls[key], first, key, at, results["tokenizer"])
     return tables, findings
-
-
-def _ci(figure: dict) -> str:
-    lo, hi = figure["ci"]
-    return f"{figure['value']:.4f} ({lo:.4f} to {hi:.4f})"
-
-
-def _diff(a: dict, b: dict) -> tuple[float, list[float]]:
-    return a["value"] - b["value"], stats.difference(np.asarray(a["draws"]), np.asarray(b["draws"]))
 
 
 def _table_row(r: dict, figures: list[str]) -> dict:
@@ -207,7 +202,7 @@ def _table_row(r: dict, figures: list[str]) -> dict:
         "mean tok": round(r["tokens_mean"], 1),
         "median tok": r["tokens_median"],
     }
-    row.update({f"{f} (95% CI)": _ci(r["figures"][f]) for f in figures})
+    row.update({f"{f} (95% CI)": stats.shown(r["figures"][f]) for f in figures})
     top = max(r["mix"], key=r["mix"].get) if r["mix"] else ""
     row.update({"dup": r["duplicate_texts"], "near-dup": r["near_duplicates"], "top source": top})
     return row
@@ -216,7 +211,9 @@ def _table_row(r: dict, figures: list[str]) -> dict:
 def _control_row(name: str, control: dict, figures: list[str]) -> dict:
     row = {"method": name, "cost (s)": "", "device": "", "records": round(control["records"], 1)}
     row.update({k: "" for k in ("tokens", "fill %", "mean tok", "median tok")})
-    row.update({f"{f} (95% CI)": _ci(control[f]) for f in figures})
+    if "fill" in control:
+        row["fill %"] = round(100 * control["fill"], 2)
+    row.update({f"{f} (95% CI)": stats.shown(control[f]) for f in figures})
     row.update({"dup": "", "near-dup": "", "top source": ""})
     return row
 
@@ -227,9 +224,10 @@ def _against(rows: list[dict], random: dict, figures: list[str]) -> list[dict]:
         for figure in figures:
             row = {"method": r["method"], "figure": figure, "value": round(r["figures"][figure]["value"], 4)}
             for name, control in (("random", random), *r["controls"].items()):
-                value, ci = _diff(r["figures"][figure], control[figure])
+                value, ci = stats.diff(r["figures"][figure], control[figure])
                 row[f"minus {name} (95% CI)"] = f"{value:+.4f} ({ci[0]:+.4f} to {ci[1]:+.4f})"
                 row[f"vs {name}"] = stats.verdict(ci, lower_is_better=figure.startswith("ratio"))
+                row[f"{name} fill %"] = round(100 * control["fill"], 2) if "fill" in control else ""
             table.append(row)
     return table
 

@@ -46,7 +46,7 @@ RULES: dict[str, Any] = {
     "seeds": lambda v: v if v is None else (v[:2] if isinstance(v, list) else min(v, 2)),
     "random_seeds": lambda v: v if v is None else v[:2],
     "matched_seeds": lambda v: v[:1],
-    "resamples": lambda v: 100 if v >= 1000 else min(v, 4),  # a bootstrap over seeds has a floor of 100
+    "resamples": lambda v: 100 if v >= 100 else min(v, 4),  # a bootstrap of the entropy law has a floor of 100
     # training: the methods that need no model pass, a few steps, a few held-out texts
     "only": lambda v: ["zip", "length"],
     "min_held_out": lambda v: 0,

@@ -1,29 +1,28 @@
 """Controls and intervals for the study: what a selection is compared with, and how sure.
 
-Controls, each at the selection's token budget (``zipkit.kernels.fill``):
+Controls, each at the selection's token budget (``zipkit.kernels.fill``), one set per seed:
 
 - ``random``: records in a seeded random order of the whole pool;
-- ``length-matched``: records drawn at random within bins of token length, as many per bin
-  as the selection has there (the pool's length quantiles), so that a difference from it is
-  not a difference of lengths;
+- ``length-matched``: records drawn at random within bins of token length (the pool's length
+  quantiles) in the shares the selection has there, so that a difference from it is not a
+  difference of lengths;
 - ``null``: records drawn at random from what the selection left out (the unselected pool).
 
-Each control is drawn once per seed (``seeds``: at least five in the presets).
-
-Intervals of a set's figure (its compression ratio, its diversity) come from half-samples:
-the figure of random halves of the set, drawn without replacement, spread around the whole
-set's figure. Resampling records *with* replacement, the usual bootstrap, would put copies
-of a record into a set, and a copy compresses to almost nothing, so every resample would
-look more redundant than the set itself. For a mean, the spread of half-sample means is
+Intervals of a selection's figure (its compression ratio, its diversity) come from
+half-samples: the figure of random halves of the set, drawn without replacement, spread around
+the whole set's figure. Resampling records *with* replacement, the usual bootstrap, would put
+copies of a record into a set, and a copy compresses to almost nothing, so every resample
+would look more redundant than the set itself. For a mean, the spread of half-sample means is
 exactly the sampling spread of the whole set's mean (variance sigma^2/(n/2) * (1 - 1/2) =
-sigma^2/n); for set figures such as a ratio (a half compresses a little worse than the
-whole) only the spread is taken, centred on the whole set's figure. A control's draws pool
-its seeds: each draw is one seed's figure plus a half-sample's deviation, so its interval
-holds both the seed-to-seed and the within-set spread. Training figures are resampled over
-seeds (:func:`over_seeds`).
+sigma^2/n); for set figures such as a ratio (a half compresses a little worse than the whole)
+only the spread is taken, centred on the whole set's figure. A control is a distribution of
+sets: its draws are the figures of its seeds' sets, and a selection differs from it where the
+interval of (selection's draws - control's draws) excludes 0. Training figures vary over
+seeds: their intervals are t-intervals over the seeds (:func:`over_seeds`).
 
 A finding says one method is better than another only where the 95% interval of their
-difference excludes 0 (:func:`finding`).
+difference excludes 0 (:func:`finding`). The comparisons are many and not corrected for
+multiplicity: each report names its primary comparison, and the others describe.
 """
 
 from __future__ import annotations
@@ -71,41 +70,28 @@ def length_bins(tokens: np.ndarray, bins: int = 20) -> np.ndarray:
 def length_matched_control(
     tokens: np.ndarray, selected: np.ndarray, budget: int, seed: int, bins: int = 20
 ) -> np.ndarray:
-    """Records drawn to the length distribution of ``selected``: per length bin, as many random
-    pool records as the selection has in it (from the nearest bins where one runs short), in a
-    random order, then taken at the token budget. The selection's own records are drawn only
-    once no other record is left."""
+    """Records drawn to the length distribution of ``selected``, at the token budget: a random
+    order in which each next record comes from a length bin drawn in the selection's shares
+    (a random record of the pool in that bin, the selection's own included: a bin the selection
+    holds most of is what a length-matched draw has to draw from), taken as every method takes a
+    token budget. Where a bin runs out, the draws go on in the bins left."""
     rng = np.random.default_rng(seed)
-    selected = np.asarray(selected, dtype=np.int64)
     of = length_bins(tokens, bins)
-    want = np.bincount(of[selected], minlength=of.max() + 1)
-    mine = np.zeros(len(tokens), dtype=bool)
-    mine[selected] = True
-    # Per bin, the other records and the selection's own, each in a random order.
-    others = [rng.permutation(np.flatnonzero((of == b) & ~mine)) for b in range(len(want))]
-    own = [rng.permutation(np.flatnonzero((of == b) & mine)) for b in range(len(want))]
-    drawn = []
-    for members in (others, own):  # the selection's own records only once no other is left
-        used = np.zeros(len(want), dtype=np.int64)
-        for b in np.flatnonzero(want):
-            while want[b] > 0:
-                # The nearest bin with a record left: this one, then one below, one above, ...
-                near = next(
-                    (
-                        c
-                        for step in range(len(want))
-                        for c in (b - step, b + step)
-                        if 0 <= c < len(want) and used[c] < len(members[c])
-                    ),
-                    None,
-                )
-                if near is None:
-                    break
-                drawn.append(members[near][used[near]])
-                used[near] += 1
-                want[b] -= 1
-    drawn = np.asarray(drawn, dtype=np.int64)
-    return at_tokens(drawn[rng.permutation(len(drawn))], tokens, budget)
+    shares = np.bincount(of[np.asarray(selected, dtype=np.int64)], minlength=of.max() + 1).astype(np.float64)
+    members = [rng.permutation(np.flatnonzero(of == b)) for b in range(len(shares))]
+    left = np.array([len(m) for m in members])
+    used = np.zeros(len(shares), dtype=np.int64)
+    order = []
+    while True:
+        weights = np.where(used < left, shares, 0.0)
+        if weights.sum() == 0:
+            break
+        b = rng.choice(len(shares), p=weights / weights.sum())
+        order.append(members[b][used[b]])
+        used[b] += 1
+        if len(order) % 256 == 0 and tokens[np.asarray(order)].sum() >= 4 * budget:
+            break  # far more than the budget takes: enough of the order
+    return at_tokens(np.asarray(order, dtype=np.int64), tokens, budget)
 
 
 def control(name: str, tokens: np.ndarray, selected: np.ndarray, budget: int, seed: int) -> np.ndarray:
@@ -128,24 +114,34 @@ def half_samples(n: int, resamples: int, seed: int) -> list[np.ndarray]:
 def draws(
     figure: Callable[[np.ndarray], float], sets: Sequence[np.ndarray], resamples: int, seed: int = 0
 ) -> tuple[float, np.ndarray]:
-    """The figure of one set (the mean over ``sets`` when several seeds drew it) and its draws:
-    each a set's figure plus one half-sample's deviation from the mean of that set's halves."""
-    values, out = [], []
-    per_set = max(resamples // len(sets), 2)
-    for k, chosen in enumerate(sets):
-        chosen = np.asarray(chosen, dtype=np.int64)
-        value = figure(chosen)
-        halves = np.array([figure(chosen[h]) for h in half_samples(len(chosen), per_set, seed + k)])
-        values.append(value)
-        out.append(value + halves - halves.mean())
-    return float(np.mean(values)), np.concatenate(out)
+    """A figure and its draws. One set (a selection): its figure, and the figure of each of
+    ``resamples`` half-samples less their mean, plus the set's figure (the sampling spread of
+    its records around it). Several sets (a control's draws): their mean, and the figure of
+    each set, which already is a draw of the control (adding half-samples to those would count
+    the sampling of records twice)."""
+    if len(sets) > 1:
+        values = np.array([figure(np.asarray(s, dtype=np.int64)) for s in sets])
+        return float(values.mean()), values
+    chosen = np.asarray(sets[0], dtype=np.int64)
+    value = figure(chosen)
+    halves = np.array([figure(chosen[h]) for h in half_samples(len(chosen), resamples, seed)])
+    return float(value), value + halves - halves.mean()
 
 
-def measured(figures: dict[str, Callable[[np.ndarray], float]], sets: Sequence[np.ndarray], resamples: int) -> dict:
+def measured(
+    figures: dict[str, Callable[[np.ndarray], float]],
+    sets: Sequence[np.ndarray],
+    resamples: int,
+    tokens: np.ndarray | None = None,
+    budget: int | None = None,
+) -> dict:
     """Per named figure: its value over ``sets`` (a selection, or a control's seeds), its 95%
-    interval and its draws (kept, so that a report can take differences from results alone);
-    and ``records``, the sets' mean size."""
+    interval (of a control: where 95% of its sets fall) and its draws (kept, so that a report
+    can take differences from results alone); ``records``, the sets' mean size, and with
+    ``tokens`` and ``budget``, ``fill``, their mean share of the budget."""
     out: dict = {}
+    if tokens is not None and budget:
+        out["fill"] = float(np.mean([tokens[np.asarray(s, dtype=np.int64)].sum() / budget for s in sets]))
     for name, figure in figures.items():
         value, samples = draws(figure, sets, resamples)
         out[name] = {"value": value, "ci": interval(samples), "draws": np.round(samples, 6).tolist()}
@@ -160,21 +156,44 @@ def interval(samples: np.ndarray) -> list[float]:
 
 
 def difference(a: np.ndarray, b: np.ndarray, seed: int = 0) -> list[float]:
-    """The 95% interval of (a - b) from two sets of independent draws (paired at random)."""
+    """The 95% interval of (a - b) from two sets of independent draws: every pair of them
+    (a random million pairs where there are more)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if len(a) * len(b) <= 1_000_000:
+        return interval(np.subtract.outer(a, b).ravel())
     rng = np.random.default_rng(seed)
-    n = max(len(a), len(b))
-    return interval(rng.choice(a, n) - rng.choice(b, n))
+    return interval(rng.choice(a, 1_000_000) - rng.choice(b, 1_000_000))
 
 
-def over_seeds(values: Sequence[float], resamples: int = 2000, seed: int = 0) -> tuple[float, list[float], np.ndarray]:
-    """Mean over training seeds, its bootstrap 95% interval (seeds resampled with replacement)
-    and the bootstrap means (the draws a :func:`difference` takes)."""
+def over_seeds(values: Sequence[float], resamples: int = 4000, seed: int = 0) -> tuple[float, list[float], np.ndarray]:
+    """Mean over training seeds, its 95% t-interval, and draws of that mean from the same t
+    distribution (what :func:`difference` takes: two of them give Welch's interval). A
+    percentile bootstrap of 3 seeds is their range, which holds the mean about 3 times in 4,
+    not 19 in 20; the t-interval holds it 19 times in 20 where the seeds' figures are about
+    normal, and is as wide as 2 or 3 seeds deserve. One seed: no interval (NaN)."""
+    from scipy.stats import t as student
+
     values = np.asarray([v for v in values if v == v], dtype=np.float64)  # NaN: a run without a figure
     if len(values) == 0:
         return float("nan"), [float("nan")] * 2, np.array([np.nan])
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, len(values), (resamples, len(values)))].mean(axis=1)
-    return float(values.mean()), interval(means), means
+    mean = float(values.mean())
+    if len(values) == 1:
+        return mean, [float("nan")] * 2, np.array([mean])
+    se = float(values.std(ddof=1) / np.sqrt(len(values)))
+    half = float(student.ppf((1 + LEVEL) / 2, len(values) - 1)) * se
+    sampled = mean + se * np.random.default_rng(seed).standard_t(len(values) - 1, resamples)
+    return mean, [mean - half, mean + half], sampled
+
+
+def diff(a: dict, b: dict) -> tuple[float, list[float]]:
+    """(a - b) of two figures of :func:`measured` and the interval of that difference."""
+    return a["value"] - b["value"], difference(np.asarray(a["draws"]), np.asarray(b["draws"]))
+
+
+def shown(figure: dict) -> str:
+    """A figure of :func:`measured` as "value (lo to hi)"."""
+    lo, hi = figure["ci"]
+    return f"{figure['value']:.4f} ({lo:.4f} to {hi:.4f})"
 
 
 def verdict(ci: Sequence[float], lower_is_better: bool) -> str:
