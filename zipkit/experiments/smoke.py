@@ -64,13 +64,13 @@ RULES: dict[str, Any] = {
 }
 
 
-def shrink(config: dict, name: str) -> dict:
-    """``config`` (validated, defaults filled) at the smoke scale; the experiment ``name``
-    may add its own rules (``SMOKE`` in its module: key -> function)."""
+def shrink(config: dict, name: str, device: str = "cpu") -> dict:
+    """``config`` (validated, defaults filled) at the smoke scale, every model on ``device``;
+    the experiment ``name`` may add its own rules (``SMOKE`` in its module: key -> function)."""
     import importlib
 
     module = importlib.import_module(f"zipkit.experiments.{name.replace('-', '_')}")
-    rules = {**RULES, **getattr(module, "SMOKE", {})}
+    rules = {**RULES, **getattr(module, "SMOKE", {}), "device": lambda v: device}
     return _walk(copy.deepcopy(config), rules)
 
 

@@ -104,6 +104,14 @@ def control(name: str, tokens: np.ndarray, selected: np.ndarray, budget: int, se
     raise ValueError(f"unknown control {name!r}; the controls are {', '.join(CONTROLS)}")
 
 
+def ratio_of(payloads, spec: str) -> Callable[[np.ndarray], float]:
+    """The figure "compression ratio under ``spec``" of a set of pool positions (the records'
+    bytes framed as one document, as ``zipkit ratio`` measures a set)."""
+    from ..ratio import framed_ratio
+
+    return lambda idx: framed_ratio([payloads[int(i)] for i in idx], "text", spec)
+
+
 def half_samples(n: int, resamples: int, seed: int) -> list[np.ndarray]:
     """``resamples`` random halves of ``range(n)``, each drawn without replacement, in order."""
     rng = np.random.default_rng(seed)

