@@ -282,20 +282,15 @@ def test_a_cut_keeps_what_pack_trains_of_each_text(tiny_model):
 
 @pytest.mark.parametrize("method", ["zipfit", "dsir", "random"])
 def test_a_prefix_of_the_whole_ranking_is_what_the_method_selects_at_that_count(method):
-    from zipkit.experiments.zipfit import prefix_holding
-
     pool = zipkit.read_records(alpaca(150))
     params = {"target": texts(5, seed=8)} if method != "random" else {"seed": 3}
     if method == "dsir":
         params["min_tokens"] = 0
     ranking = zipkit.select(pool, method=method, budget=len(pool), **params).indices
     assert sorted(ranking.tolist()) == list(range(len(pool)))
-    tokens = np.array([len(pool.text(i).split()) + 1 for i in range(len(pool))])
-    for budget in (200, 700, 1500):
-        prefix = prefix_holding(ranking, tokens, budget)
-        assert tokens[prefix].sum() >= budget > tokens[prefix[:-1]].sum()  # the shortest that holds it
-        top = zipkit.select(pool, method=method, budget=len(prefix), **params)
-        assert top.indices.tolist() == prefix.tolist()
+    for count in (10, 40, 90):  # the experiment ranks the pool once and takes from that ranking
+        top = zipkit.select(pool, method=method, budget=count, **params)
+        assert top.indices.tolist() == ranking[:count].tolist()
 
 
 def test_tokens_to_reach_interpolates_in_log_tokens():

@@ -305,13 +305,6 @@ def stream_tokens(pool, model: str) -> np.ndarray:
     return np.array([len(i) + 1 for i in ids], np.int64)
 
 
-def prefix_holding(indices: np.ndarray, tokens: np.ndarray, budget: int) -> np.ndarray:
-    """The shortest prefix of a ranking whose records hold ``budget`` tokens (all of it when
-    the whole ranking holds fewer). The experiment fills budgets with ``stats.at_tokens``
-    instead (to within one record, never over)."""
-    reached = np.cumsum(tokens[indices]) >= budget
-    return indices[: int(np.argmax(reached)) + 1 if reached.any() else len(indices)]
-
 
 def tokens_to_reach(points: list[tuple[int, float]], loss: float) -> dict | None:
     """The tokens at which the loss first reaches ``loss``, interpolated linearly in log
