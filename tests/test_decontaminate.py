@@ -112,7 +112,7 @@ def test_an_experiment_pool_is_decontaminated(pool, tmp_path):
     config = tmp_path / "c.toml"
     config.write_text(
         f'[pool]\npath = "{clean}"\ndecontaminate = ["{bench}"]\n'
-        '[zip]\nbudget = 5\nk1 = 10\nk2 = 5\nk3 = 2\ncompressors = ["zlib:9"]\n'
+        '[zip]\nbudgets = [0.5]\nk1 = 10\nk2 = 5\nk3 = 2\ncompressors = ["zlib:9"]\n'
     )
     records = build_pool(load_config(config, "compressors"))
     assert records.index.tolist() == [k for k in range(11) if k not in (3, 7)]  # rows of pool_ok.jsonl
