@@ -176,6 +176,8 @@ min_tokens = 0
         texts = [records.text(i).encode() for i in row["indices"]]
         assert row["figures"]["ratio zlib:9"]["value"] == pytest.approx(framed_ratio(texts, "text", "zlib:9"))
         assert set(row["controls"]) == {"length-matched", "null"}
+        for control in row["controls"].values():  # the controls fill the same budget, to within one record
+            assert (budget - tokens.max()) / budget <= control["fill"] <= 1
     vectors = zipkit.baselines.cluster.embed(records, device="cpu")
     length = next(r for r in results["rows"] if r["method"] == "length")
     picked = vectors[length["indices"]]
