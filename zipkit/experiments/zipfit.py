@@ -305,7 +305,6 @@ def stream_tokens(pool, model: str) -> np.ndarray:
     return np.array([len(i) + 1 for i in ids], np.int64)
 
 
-
 def tokens_to_reach(points: list[tuple[int, float]], loss: float) -> dict | None:
     """The tokens at which the loss first reaches ``loss``, interpolated linearly in log
     tokens between the measured budgets (``at_most`` when the smallest budget already
