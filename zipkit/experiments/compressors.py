@@ -34,9 +34,8 @@ from ..api import score
 from ..budget import token_counts
 from ..io import read_records
 from ..results import plots
-from ..summary import near_duplicates
 from . import pools, stats
-from .runner import Runner
+from .runner import Runner, set_facts
 from .schema import validate
 
 
@@ -116,9 +115,7 @@ def _part(
 def _row(runner, c, part, context, compressor, fraction, budget, tokens, figures, resamples) -> dict:
     timings = c.manifest["timings"]
     rounds = max(c.manifest["rounds"], 1)
-    picked = tokens[c.indices]
-    texts = [runner.pool.text(int(i)) for i in c.indices]
-    sources = [str(runner.pool[int(i)].get("source", "")) for i in c.indices]
+    facts = set_facts(runner.pool, c, tokens, budget)
     return {
         "part": part,
         "compressor": compressor,
@@ -126,18 +123,11 @@ def _row(runner, c, part, context, compressor, fraction, budget, tokens, figures
         "exactness": c.manifest["context_exactness"],
         "fraction": fraction,
         "budget_tokens": budget,
-        "indices": c.indices.tolist(),
-        "records": len(c.indices),
-        "tokens": int(picked.sum()),
-        "fill": float(picked.sum() / budget),
-        "tokens_mean": float(picked.mean()),
-        "tokens_median": float(np.median(picked)),
+        **facts,
         "seconds": round(sum(v for k, v in timings.items() if k in ("prepare", "initial_scores", "loop")), 3),
         "seconds_per_round": round(timings.get("loop", 0) / rounds, 4),
         "rounds": c.manifest["rounds"],
-        "duplicate_texts": len(texts) - len(set(texts)),
-        "near_duplicates": near_duplicates(texts),
-        "top_source": max(set(sources), key=sources.count) if sources else "",
+        "top_source": max(facts["mix"], key=facts["mix"].get) if facts["mix"] else "",
         "ratio": stats.measured(figures, [c.indices], resamples),
     }
 

@@ -241,7 +241,7 @@ def _plot(path: Path, points: list, fits: dict, x: str, label: str, measure: str
                 )
             )
     xlabel = label.replace("compression ratio", f"compression ratio ({measure})")
-    plots.fitted_below(
+    plots.fitted(
         [p[x] for p in points],
         [p["held_out"] for p in points],
         [p["group"] for p in points],

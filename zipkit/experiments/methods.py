@@ -24,9 +24,9 @@ import numpy as np
 from .. import methods
 from ..budget import token_counts
 from ..results import plots
-from ..summary import distinct_bigrams, near_duplicates
+from ..summary import distinct_bigrams
 from . import pools, stats
-from .runner import Runner
+from .runner import Runner, set_facts
 from .schema import BASELINES, validate  # BASELINES: the default rows, label -> (method, parameters)
 
 DIVERSITY = ("cosine diversity", "distinct 2-grams")  # higher is more diverse
@@ -120,24 +120,13 @@ def _row(runner: Runner, label: str, c, fraction: float, budget: int, tokens, fi
         else sum(timings.get(k, 0) for k in ("prepare", "initial_scores", "loop"))
     )
     device = c.manifest.get("lm", {}).get("device") or c.manifest.get("parameters", {}).get("device") or "cpu"
-    picked = tokens[c.indices]
-    texts = [runner.pool.text(int(i)) for i in c.indices]
-    sources = [str(runner.pool[int(i)].get("source", "")) for i in c.indices]
     return {
         "method": label,
         "fraction": fraction,
         "budget_tokens": budget,
-        "indices": c.indices.tolist(),
         "seconds": round(seconds, 2),
         "device": device,
-        "records": len(c.indices),
-        "tokens": int(picked.sum()),
-        "fill": float(picked.sum() / budget),
-        "tokens_mean": float(picked.mean()),
-        "tokens_median": float(np.median(picked)),
-        "duplicate_texts": len(texts) - len(set(texts)),
-        "near_duplicates": near_duplicates(texts),
-        "mix": {s: sources.count(s) / len(sources) for s in sorted(set(sources))},
+        **set_facts(runner.pool, c, tokens, budget),
         "figures": stats.measured(figures, [c.indices], resamples),
     }
 

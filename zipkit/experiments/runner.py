@@ -22,7 +22,7 @@ from ..api import select
 from ..io import Records, atomic_output, read_records
 from ..manifest import versions
 from ..results import Selection
-from ..summary import Chosen
+from ..summary import Chosen, describe
 from . import pools, schema
 
 try:
@@ -133,6 +133,15 @@ class Runner:
         with atomic_output(self.out / "results.json") as out:
             out.write(json.dumps(results, indent=1, default=_plain).encode() + b"\n")
         report.write(self.out)
+
+
+def set_facts(pool: Records, chosen: Chosen, tokens: np.ndarray, budget: int) -> dict:
+    """What a selection holds, for an experiment's row: its input rows, records, tokens and how
+    much of ``budget`` they fill, lengths, duplicates and source mix (``zipkit.summary.describe``,
+    the figures of ``zipkit compare``)."""
+    facts = describe(chosen, pool, tokens, [], by="source")
+    keep = ("records", "tokens", "tokens_mean", "tokens_median", "duplicate_texts", "near_duplicates", "mix")
+    return {"indices": chosen.indices.tolist(), **{k: facts[k] for k in keep}, "fill": facts["tokens"] / budget}
 
 
 def _given(value: Any) -> Any:

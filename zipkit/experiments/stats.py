@@ -31,7 +31,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..kernels import fill
+from ..ranking import take
 
 LEVEL = 0.95  # every interval is a 95% one
 CONTROLS = ("random", "length-matched", "null")
@@ -42,9 +42,9 @@ def random_order(n: int, seed: int) -> np.ndarray:
 
 
 def at_tokens(order: np.ndarray, tokens: np.ndarray, budget: int) -> np.ndarray:
-    """The records of ``order`` a token budget takes, skipping one that does not fit."""
-    order = np.asarray(order, dtype=np.int64)
-    return order[fill(tokens[order], int(budget))]
+    """The records of ``order`` a token budget takes, as every method takes it (skipping one
+    that does not fit: ``zipkit.ranking.take``)."""
+    return take(np.asarray(order, dtype=np.int64), None, int(budget), tokens)
 
 
 def random_control(tokens: np.ndarray, budget: int, seed: int) -> np.ndarray:

@@ -355,8 +355,8 @@ def report(results: dict, out: Path) -> tuple[dict[str, list[dict]], list[str]]:
             tables[f"{name}: pass@k on {problems} HumanEval problems of the evaluation half (mean over seeds)"] = (
                 _code_rows(task, cells)
             )
-            findings += _code_findings(name, cells)
-        findings += _method_findings(name, cells, task["methods"])
+            findings += _zipfit_against(name, cells, task["methods"], "greedy pass@1", "greedy pass@1", False)
+        findings += _zipfit_against(name, cells, task["methods"], "loss", "held-out loss", True)
         findings += _alignment_findings(name, runs)
         _loss_plot(out / f"{name}_loss_vs_tokens.png", name, task, cells)
         if any(c["alignment"] is not None for c in cells.values()):
@@ -519,21 +519,24 @@ def _leak_findings(task: str, cells: dict) -> list[str]:
     return out
 
 
-def _method_findings(task: str, cells: dict, methods: list[str]) -> list[str]:
-    """ZIP-FIT against each other method, on held-out loss, per pool and budget."""
+def _zipfit_against(
+    task: str, cells: dict, methods: list[str], figure: str, what: str, lower_is_better: bool
+) -> list[str]:
+    """ZIP-FIT against each other method on ``figure`` (``what`` it is, in words), per pool and
+    budget, where both have it."""
     out = []
     for (variant, method, budget), cell in cells.items():
-        if method != "zipfit":
+        if method != "zipfit" or figure not in cell:
             continue
         for other in methods:
             theirs = cells.get((variant, other, budget))
-            if other == "zipfit" or theirs is None:
+            if other == "zipfit" or theirs is None or figure not in theirs:
                 continue
-            value, ci = _difference(cell["loss"], theirs["loss"])
+            value, ci = _difference(cell[figure], theirs[figure])
             seeds = min(cell["seeds"], theirs["seeds"])
             out.append(
                 f"{task} ({variant}), {budget:,} tokens: "
-                + _finding("held-out loss", "zipfit", other, value, ci, True, seeds)
+                + _finding(what, "zipfit", other, value, ci, lower_is_better, seeds)
             )
     return out
 
@@ -624,23 +627,6 @@ def _code_rows(task: dict, cells: dict) -> list[dict]:
         rows.append(row)
     keys = list(dict.fromkeys(k for row in rows for k in row))
     return [{k: row.get(k, "") for k in keys} for row in rows]
-
-
-def _code_findings(task: str, cells: dict) -> list[str]:
-    out = []
-    for (variant, method, budget), cell in cells.items():
-        if method != "zipfit" or "greedy pass@1" not in cell:
-            continue
-        for (v, other, b), theirs in cells.items():
-            if (v, b) != (variant, budget) or other == "zipfit" or "greedy pass@1" not in theirs:
-                continue
-            value, ci = _difference(cell["greedy pass@1"], theirs["greedy pass@1"])
-            seeds = min(cell["seeds"], theirs["seeds"])
-            out.append(
-                f"{task} ({variant}), {budget:,} tokens: "
-                + _finding("greedy pass@1", "zipfit", other, value, ci, False, seeds)
-            )
-    return out
 
 
 def _label(variant: str, method: str) -> str:

@@ -188,48 +188,6 @@ def lines(
     save(fig, path)
 
 
-def fitted(
-    x: Sequence[float],
-    y: Sequence[float],
-    groups: Sequence[str],
-    fits: Sequence[tuple[str, float, float]],
-    xlabel: str,
-    ylabel: str,
-    title: str,
-    path: str | Path,
-    errors: Sequence[float] | None = None,
-) -> None:
-    """Points coloured by group (with error bars when given) and fitted lines (label, slope,
-    intercept), the first solid, the others dashed."""
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7.5, 4.8))
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    for group in dict.fromkeys(groups):
-        mask = np.array([g == group for g in groups])
-        ax.errorbar(
-            x[mask],
-            y[mask],
-            yerr=None if errors is None else np.asarray(errors, float)[mask],
-            fmt="o",
-            markersize=5,
-            capsize=2,
-            label=group,
-        )
-    span = np.linspace(x.min(), x.max(), 50)
-    for k, (label, slope, intercept) in enumerate(fits):
-        ax.plot(
-            span,
-            slope * span + intercept,
-            color="black",
-            linewidth=1,
-            linestyle="-" if k == 0 else "--",
-            label=f"{label} (y = {slope:.3g} x + {intercept:.3g})",
-        )
-    _finish(ax, xlabel, ylabel, title, log_x=False)
-    ax.legend(fontsize=7)
-    save(fig, path)
-
-
 def intervals(
     labels: Sequence[str],
     values: Sequence[float],
@@ -257,7 +215,7 @@ def intervals(
     save(fig, path)
 
 
-def fitted_below(
+def fitted(
     x: Sequence[float],
     y: Sequence[float],
     groups: Sequence[str],
@@ -269,8 +227,9 @@ def fitted_below(
     errors: Sequence[float] | None = None,
     labels: Sequence[str] | None = None,
 ) -> None:
-    """:func:`fitted` with its legend below the axes, where it hides no point (the points of
-    many groups and long labels of fits); ``labels``: a name beside each point ("" for none)."""
+    """Points coloured by group (with error bars when given), ``labels`` beside them ("" for
+    none), and fitted lines (label, slope, intercept), the first solid, the others dashed; the
+    legend below the axes, where it hides no point."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 6.4))
     x, y = np.asarray(x, float), np.asarray(y, float)
