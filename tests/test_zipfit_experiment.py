@@ -90,6 +90,9 @@ sources = ["lean4_proofnet_valid", "c4"]
 [zipfit]
 budgets = [64, 160]
 random_seeds = [0, 1]
+matched = ["zipfit"]
+matched_seeds = [0, 1]
+matched_budgets = [160]
 [zipfit.params.dsir]
 min_tokens = 0
 [[zipfit.task]]
@@ -141,15 +144,45 @@ def test_the_decontaminated_pool_has_no_leak_and_the_pool_as_built_feeds_it_to_z
     for r in runs:
         count[(r["variant"], r["method"], r["budget"])] += 1
     assert count == {
-        (v, m, b): 2 if m == "random" else 1
-        for v in ("pool", "decontaminated")
-        for m in ("zipfit", "dsir", "random")
-        for b in (64, 160)
+        **{
+            (v, m, b): 2 if m == "random" else 1
+            for v in ("pool", "decontaminated")
+            for m in ("zipfit", "dsir", "random")
+            for b in (64, 160)
+        },
+        # two draws of each control of zipfit, at the matched budget only
+        **{(v, c, 160): 2 for v in ("pool", "decontaminated") for c in ("length-matched to zipfit", "null of zipfit")},
     }
     # Equal budgets: every selection fills its budget from below, and trains whole.
     for r in runs:
         assert r["tokens"] <= r["budget"] and r["fill"] == pytest.approx(r["tokens"] / r["budget"], abs=1e-6)
         assert r["steps"] == -(-r["tokens"] // 32)  # the whole selection, in steps of 2 x 16 tokens
+
+
+def test_the_controls_of_zipfit_are_drawn_from_its_own_pool_at_its_budget(leak_run):
+    results, out = leak_run
+    task = results["tasks"]["informalization"]
+    runs = task["runs"]
+    for variant in ("pool", "decontaminated"):
+        (chosen,) = [r for r in runs if (r["variant"], r["method"], r["budget"]) == (variant, "zipfit", 160)]
+        for kind in ("length-matched to zipfit", "null of zipfit"):
+            draws = [r for r in runs if (r["variant"], r["method"]) == (variant, kind)]
+            assert sorted(r["seed"] for r in draws) == [0, 1]
+            for r in draws:
+                # within one record of the budget (the pool's longest record), never over it
+                assert r["tokens"] <= 160 and r["records"] >= 1
+                if variant == "decontaminated":  # drawn from the decontaminated pool only
+                    assert r["leaked"] == 0 and "lean4_proofnet_valid" not in r["mix"]
+        # the null is what zipfit left: on the pool as built, zipfit takes the leaked statements
+        # and its null draws take fewer of them than zipfit does
+        if variant == "pool":
+            for r in (r for r in runs if (r["variant"], r["method"]) == ("pool", "null of zipfit")):
+                assert r["leaked"] < chosen["leaked"]
+    lines = (out / "findings.md").read_text().splitlines()
+    for variant in ("pool", "decontaminated"):
+        for control in ("length-matched to zipfit", "null of zipfit"):
+            head = f"informalization ({variant}), 160 tokens: zipfit"
+            assert sum(line.startswith(f"- {head}") and control in line for line in lines) == 1
 
 
 def test_a_direction_orders_the_statements_in_target_and_evaluation_alike(leak_run, data_dir):
@@ -421,6 +454,14 @@ eval_limit = 4
     "body, message",
     [
         (
+            'matched = ["random"]\n[[zipfit.task]]\nname = "c"\ntarget = "humaneval_target"\neval = "humaneval_eval"\n',
+            "[zipfit] matched: random is not a ranking method of methods (zipfit, dsir)",
+        ),
+        (
+            'matched = ["zipfit"]\nmatched_budgets = [128]\n[[zipfit.task]]\nname = "c"\ntarget = "humaneval_target"\neval = "humaneval_eval"\n',
+            "[zipfit] matched_budgets: 128 is not one of budgets [64]",
+        ),
+        (
             '[[zipfit.task]]\nname = "c"\ntarget = "humaneval_target"\neval = "humaneval_eval"\ndirection = "formal_to_informal"\n',
             "direction orders ProofNet's informal and Lean statements, but its target is",
         ),
@@ -458,6 +499,7 @@ def test_the_presets_are_sized_as_promised():
         assert all(t["decontaminate"] for t in tasks.values())  # every task with and without the leak
         assert len(config["zipfit"]["random_seeds"]) >= 5 and "lean4_proofnet_valid" in config["pool"]["sources"]
         assert config["zipfit"]["methods"] == ["zipfit", "dsir", "random"]
+        assert config["zipfit"]["matched"] == ["zipfit"] and len(config["zipfit"]["matched_seeds"]) >= 3
     assert cpu["train"]["eval_limit"] >= 200 and gpu["train"]["eval_limit"] >= 1000
     step = gpu["train"]["settings"]["seq_len"] * gpu["train"]["settings"]["batch_size"]
     assert min(gpu["zipfit"]["budgets"]) // step >= 150

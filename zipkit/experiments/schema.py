@@ -224,6 +224,15 @@ def _zipfit(filled: dict, given: dict, file: str, name: str) -> None:
             f"{file}: [{name}] methods: {aimless[0]} takes no target; the methods here rank the pool towards "
             f"each task's target (zipfit, dsir) or at random"
         )
+    unmatched = [m for m in filled["matched"] if m not in filled["methods"] or m == "random"]
+    if unmatched:
+        raise ValueError(
+            f"{file}: [{name}] matched: {unmatched[0]} is not a ranking method of methods "
+            f"({', '.join(m for m in filled['methods'] if m != 'random')}); its controls are drawn against its selection"
+        )
+    stray = [b for b in filled["matched_budgets"] or [] if b not in filled["budgets"]]
+    if stray:
+        raise ValueError(f"{file}: [{name}] matched_budgets: {stray[0]} is not one of budgets {filled['budgets']}")
     names = [t["name"] for t in filled["task"]]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
@@ -433,6 +442,11 @@ SCHEMAS: dict[str, tuple[Table, ...]] = {
                 Key("params", TABLES, {}, {"dsir": {"min_tokens": 0}}),
                 # random's selection (and training) seeds; None: [train] seeds
                 Key("random_seeds", INTS, None, [0, 1, 2, 3, 4], minimum=0, nonempty=True),
+                # methods with a length-matched and a null control, each drawn once per matched seed,
+                # at matched_budgets (None: every budget)
+                Key("matched", STRS, [], ["zipfit"]),
+                Key("matched_seeds", INTS, [0, 1, 2], minimum=0, nonempty=True),
+                Key("matched_budgets", INTS, None, [2048], minimum=1, nonempty=True),
             ),
             (
                 Table(

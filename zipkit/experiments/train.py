@@ -38,10 +38,11 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
+from ..budget import token_counts
 from ..identity import fingerprint, records_identity
 from ..io import atomic_output
 from ..ratio import framed_ratio
@@ -256,12 +257,6 @@ def _shown(params: dict) -> dict:
     return {k: (list(v) if k == "target" else v) for k, v in params.items()}
 
 
-def token_counts(pool: Any, model: str) -> np.ndarray:
-    from ..budget import token_counts as count
-
-    return count(pool, model)
-
-
 def budgets_of(spec: dict, pool_tokens: int) -> list[int]:
     """The token budgets: ``budget_tokens``, then ``budgets`` (fractions of the pool's tokens)."""
     out = list(spec["budget_tokens"] or []) + [int(round(f * pool_tokens)) for f in spec["budgets"] or []]
@@ -403,15 +398,23 @@ class Trainer:
 
     def _cached(self, name: str, compute) -> dict:
         """``runs/NAME.json`` (here or in a reused folder), else ``compute()`` saved there."""
-        filename = f"{name}.json"
-        for folder in [self.runner.out / "runs", *self.reuse]:
-            if (folder / filename).is_file():
-                return json.loads((folder / filename).read_text())
+        found = self._found(name)
+        if found is not None:
+            return found
         result = compute()
-        with atomic_output(self.runner.out / "runs" / filename) as out:
-            out.write(json.dumps(result).encode())
+        self._save(name, result)
         (self.runner.out / "runs" / f"{name}.ckpt").unlink(missing_ok=True)
         return result
+
+    def _found(self, name: str) -> dict | None:
+        for folder in [self.runner.out / "runs", *self.reuse]:
+            if (folder / f"{name}.json").is_file():
+                return json.loads((folder / f"{name}.json").read_text())
+        return None
+
+    def _save(self, name: str, value: dict) -> None:
+        with atomic_output(self.runner.out / "runs" / f"{name}.json") as out:
+            out.write(json.dumps(value).encode())
 
 
 def mean_sd(values: list[float]) -> tuple[float, float]:

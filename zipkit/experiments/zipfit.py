@@ -15,7 +15,10 @@ ranking's records in order, skipping one that does not fit what is left (``kerne
 every method fills the budget to within one record), and trains on its whole selection once
 (``training.pack_whole``), with the ``train`` experiment's code. ZIP-FIT and DSIR run once per
 training seed of ``[train] seeds``; random once per seed of ``random_seeds`` (its selection
-seed and its training seed).
+seed and its training seed). Each method of ``matched`` has the train experiment's two other
+controls at ``matched_budgets``: ``length-matched to M`` (records drawn to its selection's
+length distribution) and ``null of M`` (records it left out), drawn from the same pool as its
+selection, once per seed of ``matched_seeds`` (the draw's seed and its run's training seed).
 
 With ``decontaminate = [benchmarks]`` a task runs twice: on the pool as built (``pool``) and
 on the pool less every record sharing a ``decontaminate_ngram``-word sequence, or its whole
@@ -61,8 +64,21 @@ DIRECTIONS = {
 }
 PROOFNET = ("proofnet_valid", "proofnet_test")
 POOL, CLEAN = "pool", "decontaminated"  # the two runs of a task with decontaminate
+CONTROLS = ("length-matched", "null")  # drawn for each method of ``[zipfit] matched``
+
+
+def control_label(kind: str, of: str) -> str:
+    """The method name of a control's runs, as the train experiment names them."""
+    return f"length-matched to {of}" if kind == "length-matched" else f"null of {of}"
+
+
 # ``--smoke`` (``smoke.shrink``): one small budget and one training seed, beside the common rules.
-SMOKE = {"budgets": lambda v: [min(min(v), 128)], "seeds": lambda v: v[:1], "workers": lambda v: 1}
+SMOKE = {
+    "budgets": lambda v: [min(min(v), 128)],
+    "matched_budgets": lambda v: None,  # the one budget left
+    "seeds": lambda v: v[:1],
+    "workers": lambda v: 1,
+}
 
 
 def run(runner: Runner, config: dict) -> None:
@@ -133,42 +149,60 @@ def _task(runner: Runner, config: dict, task: dict, budgets: list[int], tokens: 
     alignment[towards["zipfit"].indices] = towards["zipfit"].scores
 
     runs = []
+
+    def train_on(variant: str, method: str, budget: int, seed: int, picked: np.ndarray) -> None:
+        trainer.generating = code is not None and (code["every_budget"] or budget == budgets[-1])
+        label = f"{method} {budget}"  # the same selection in both pools is one run
+        row = trainer.run_all([Chosen(label, picked, None, {})], tokens=None, seeds=[seed])[0]
+        runs.append(
+            {
+                "variant": variant,
+                "method": method,
+                "budget": budget,
+                "seed": seed,
+                "records": len(picked),
+                "tokens": int(tokens[picked].sum()),
+                "fill": round(float(tokens[picked].sum()) / budget, 6),
+                "steps": row["steps"],
+                "trained_tokens": row["trained_tokens"],
+                "epochs": trainer.settings.epochs,
+                "leaked": None if leak is None else int(leak[picked].sum()),
+                "alignment": float(np.mean(alignment[picked])) if len(picked) else float("nan"),
+                "mix": _mix(runner.pool, picked),
+                "loss": row["held_out"][eval_name],
+                "first_epoch_loss": row["first_epoch_loss"],
+                "train_seconds": row["train_seconds"],
+                "eval_seconds": row["eval_seconds"],
+                "tokens_per_second": row["tokens_per_second"],
+                **({"code": row["code"]} if "code" in row else {}),
+            }
+        )
+
+    def taken(method: str, seed: int, budget: int, mask: np.ndarray) -> np.ndarray:
+        order = (
+            ranking(runner, name, method, target, seed, params.get(method, {}))
+            if method == "random"
+            else towards[method]
+        ).indices
+        return stats.at_tokens(order[mask[order]], tokens, budget)
+
     for method in methods:
         for seed in random_seeds if method == "random" else trainer.seeds:
-            order = (
-                ranking(runner, name, method, target, seed, params.get(method, {}))
-                if method == "random"
-                else towards[method]
-            ).indices
             for budget in budgets:
-                trainer.generating = code is not None and (code["every_budget"] or budget == budgets[-1])
                 for variant, mask in allowed.items():
-                    picked = stats.at_tokens(order[mask[order]], tokens, budget)
-                    label = f"{method} {budget}"  # the same selection in both pools is one run
-                    row = trainer.run_all([Chosen(label, picked, None, {})], tokens=None, seeds=[seed])[0]
-                    runs.append(
-                        {
-                            "variant": variant,
-                            "method": method,
-                            "budget": budget,
-                            "seed": seed,
-                            "records": len(picked),
-                            "tokens": int(tokens[picked].sum()),
-                            "fill": round(float(tokens[picked].sum()) / budget, 6),
-                            "steps": row["steps"],
-                            "trained_tokens": row["trained_tokens"],
-                            "epochs": trainer.settings.epochs,
-                            "leaked": None if leak is None else int(leak[picked].sum()),
-                            "alignment": float(np.mean(alignment[picked])) if len(picked) else float("nan"),
-                            "mix": _mix(runner.pool, picked),
-                            "loss": row["held_out"][eval_name],
-                            "first_epoch_loss": row["first_epoch_loss"],
-                            "train_seconds": row["train_seconds"],
-                            "eval_seconds": row["eval_seconds"],
-                            "tokens_per_second": row["tokens_per_second"],
-                            **({"code": row["code"]} if "code" in row else {}),
-                        }
-                    )
+                    train_on(variant, method, budget, seed, taken(method, seed, budget, mask))
+    # The controls of each ``matched`` method, drawn from the same pool as its selection: records
+    # of its selection's length distribution, and records it left out (``stats.control``). Each
+    # draw's seed is also its run's training seed, as for random.
+    for of in spec["matched"]:
+        for kind in CONTROLS:
+            for seed in spec["matched_seeds"]:
+                for budget in spec["matched_budgets"] or budgets:
+                    for variant, mask in allowed.items():
+                        here = np.flatnonzero(mask)
+                        chosen = np.searchsorted(here, taken(of, 0, budget, mask))
+                        picked = here[stats.control(kind, tokens[here], chosen, budget, seed)]
+                        train_on(variant, control_label(kind, of), budget, seed, picked)
     held = trainer.held_out[eval_name]
     return {
         "target": task["target"],
@@ -180,6 +214,8 @@ def _task(runner: Runner, config: dict, task: dict, budgets: list[int], tokens: 
         "methods": methods,
         "seeds": trainer.seeds,
         "random_seeds": list(random_seeds),
+        "matched": list(spec["matched"]),
+        "matched_seeds": list(spec["matched_seeds"]),
         "base_loss": trainer.base[eval_name],
         "reach_loss": task["reach_loss"],
         "decontamination": dropped,
@@ -270,16 +306,6 @@ class _Trainer(Trainer):
             lm, load_tokenizer(self.settings.model), self.code["problems"], self.code["sampling"], device
         )
 
-    def _found(self, name: str) -> dict | None:
-        for folder in [self.runner.out / "runs", *self.reuse]:
-            if (folder / f"{name}.json").is_file():
-                return json.loads((folder / f"{name}.json").read_text())
-        return None
-
-    def _save(self, name: str, value: dict) -> None:
-        with atomic_output(self.runner.out / "runs" / f"{name}.json") as out:
-            out.write(json.dumps(value).encode())
-
 
 def ranking(runner: Runner, task: str, method: str, target: list[str], seed: int, params: dict) -> Chosen:
     """The method's order of the whole pool: towards the target (ZIP-FIT, DSIR: the same
@@ -357,6 +383,7 @@ def report(results: dict, out: Path) -> tuple[dict[str, list[dict]], list[str]]:
             )
             findings += _zipfit_against(name, cells, task["methods"], "greedy pass@1", "greedy pass@1", False)
         findings += _zipfit_against(name, cells, task["methods"], "loss", "held-out loss", True)
+        findings += _against_controls(name, cells, task.get("matched", []))
         findings += _alignment_findings(name, runs)
         _loss_plot(out / f"{name}_loss_vs_tokens.png", name, task, cells)
         if any(c["alignment"] is not None for c in cells.values()):
@@ -541,6 +568,26 @@ def _zipfit_against(
     return out
 
 
+def _against_controls(task: str, cells: dict, matched: list[str]) -> list[str]:
+    """Each matched method against its length-matched and null controls on held-out loss, per
+    pool and budget where both ran (independent draws: the controls' seeds are their own)."""
+    out = []
+    for (variant, method, budget), cell in cells.items():
+        if method not in matched:
+            continue
+        for kind in CONTROLS:
+            theirs = cells.get((variant, control_label(kind, method), budget))
+            if theirs is None:
+                continue
+            value, ci = _difference(cell["loss"], theirs["loss"])
+            seeds = min(cell["seeds"], theirs["seeds"])
+            out.append(
+                f"{task} ({variant}), {budget:,} tokens: "
+                + _finding("held-out loss", method, control_label(kind, method), value, ci, True, seeds)
+            )
+    return out
+
+
 def correlation(x: list[float], y: list[float], resamples: int = 2000, seed: int = 0) -> tuple[float, list[float]]:
     """Pearson's r of (x, y) and its 95% bootstrap interval (points resampled)."""
     x, y = np.asarray(x, float), np.asarray(y, float)
@@ -581,7 +628,8 @@ def _alignment_findings(task: str, runs: list[dict]) -> list[str]:
 def _reach_rows(task: dict, cells: dict, variant: str) -> list[dict]:
     """Per method, the tokens at which its curve reaches each reference loss: the task's
     ``reach_loss``, else the loss each method but ZIP-FIT reaches at the largest budget."""
-    curve = {(m, b): c for (v, m, b), c in cells.items() if v == variant}
+    ranked = set(task["methods"])  # a control, drawn at some budgets only, has no curve
+    curve = {(m, b): c for (v, m, b), c in cells.items() if v == variant and m in ranked}
     largest = max(b for _, b in curve)
     given = task.get("reach_loss")
     if given is not None:
