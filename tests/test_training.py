@@ -225,11 +225,14 @@ def test_train_experiment_trains_each_method_and_control_whole_at_its_own_budget
     random_row = next(row for row in rows if row["selection"] == "random")
     assert random_row["runs"] == 3 and random_row["95% CI"][0] <= random_row["held-out loss"] <= random_row["95% CI"][1]
     assert any(f.startswith("zip ") and "random" in f and "mean held-out loss at 400 tokens" in f for f in findings)
-    assert len(findings) == 3 + 2 + 2  # each method vs random, zip vs its two controls, zip vs each other
+    # the scale, then each method vs random, zip vs its two controls, zip vs each other
+    assert len(findings) == 1 + 3 + 2 + 2
+    minutes = sum(r["train_seconds"] + r["eval_seconds"] for r in runs) / 60
+    assert findings[0].startswith(f"Scale: {len(runs)} runs of ") and f"{minutes:.0f} min of training" in findings[0]
     # A single draw (the matched controls here) has no spread: no interval, no verdict.
     single = [f for f in findings if "zip vs length-matched to zip" in f or "zip vs null of zip" in f]
     assert len(single) == 2 and all("no interval" in f for f in single)
-    assert all("95% CI" in f for f in findings if f not in single)
+    assert all("95% CI" in f for f in findings[1:] if f not in single)
     # `zipkit experiment report` makes the same files again from results.json alone.
     made = (d / "t" / "results.md").read_text()
     for path in [d / "t" / "results.md", *(d / "t").glob("*.png")]:

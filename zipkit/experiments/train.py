@@ -539,7 +539,23 @@ def report(results: dict, out: Path) -> tuple[dict[str, list[dict]], list[str]]:
         )
         curves(out / f"loss_curves{suffix}.png", runs, budget_title(results, budget))
     tables[COST] = cost_table(results)
-    return tables, findings
+    return tables, [scale(results)] + findings
+
+
+def scale(results: dict) -> str:
+    """The sentence that says what scale the runs are: a proxy, and what it took."""
+    runs = results["runs"]
+    minutes = sum(r["train_seconds"] + r["eval_seconds"] for r in runs) / 60
+    steps = [r["steps"] for r in runs]
+    budgets = ", ".join(budget_title(results, b) for b in results["budgets"])
+    devices = ", ".join(sorted({r["device"] for r in runs}))
+    return (
+        f"Scale: {len(runs)} runs of {_model_name(results['settings']['model'])} at {budgets}, "
+        f"{min(steps)} to {max(steps)} optimizer steps each ({training_of(results)}), "
+        f"{minutes:.0f} min of training and scoring on {devices}. A proxy sized to the device: it shows "
+        f"which selections move the held-out loss beyond the seeds' noise at this scale, not which would "
+        f"make the better fine-tuned model."
+    )
 
 
 def check_results(results: dict) -> None:
