@@ -262,7 +262,7 @@ def test_a_validated_config_is_what_the_experiment_reads_and_records(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text(ZIP)
     config = runner.load_config(path, "compressors")
-    assert config["zip"]["measure"] == ["zlib:9"] and config["zip"]["tokenizer"] == "whitespace"
+    assert config["zip"]["measure"] == ["zlib:9"] and config["zip"]["tokenizer"] == "unicode"
     assert "zipfit" not in config  # an optional table left out stays out: that part does not run
     assert schema.validate(config, "other.toml", "compressors") is config
     recorded = runner._given(config)

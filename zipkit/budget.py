@@ -11,15 +11,31 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+import regex
 
 from .io import Records
 from .steps import Step
 
-TOKENIZERS = ("whitespace", "bytes")
+TOKENIZERS = ("unicode", "whitespace", "bytes")
+
+# Scripts written without spaces between words: each character is a token (a Chinese or
+# Japanese paragraph is otherwise one "word"). Everywhere else a token is a run of characters
+# between whitespace, as str.split() finds it (its whitespace: Unicode's White_Space and the
+# four information separators \x1c-\x1f).
+_UNSPACED = r"\p{Han}\p{Hiragana}\p{Katakana}"
+_UNICODE = regex.compile(rf"[{_UNSPACED}]|[^\s\x1c-\x1f{_UNSPACED}]+")
+
+
+def unicode_tokens(text: str) -> int:
+    """Tokens of ``text`` by the ``unicode`` count: one per Han ideograph, hiragana or
+    katakana character (Unicode's Script property), one per whitespace-delimited run of other
+    characters. On text without those scripts it is ``len(text.split())``."""
+    return sum(1 for _ in _UNICODE.finditer(text))
 
 
 def token_counts(records: Records, tokenizer: str) -> np.ndarray:
-    """Tokens of each record's text (int64): ``whitespace`` words, UTF-8 ``bytes``, or the
+    """Tokens of each record's text (int64): ``unicode`` (words, and a token per CJK
+    ideograph and kana: :func:`unicode_tokens`), ``whitespace`` words, UTF-8 ``bytes``, or the
     tokenizer of a model (a local path, a cached hub name, or ``packaged:smollm2``;
     ``transformers`` needed)."""
     count = _counter(tokenizer)
@@ -27,6 +43,8 @@ def token_counts(records: Records, tokenizer: str) -> np.ndarray:
 
 
 def _counter(tokenizer: str) -> Callable[[str], int]:
+    if tokenizer == "unicode":
+        return unicode_tokens
     if tokenizer == "whitespace":
         return lambda text: len(text.split())
     if tokenizer == "bytes":

@@ -51,7 +51,7 @@ def parser(sub: argparse._SubParsersAction, name: str = "inspect") -> argparse.A
     )
     p.add_argument(
         "--tokenizer",
-        help="whitespace, bytes, or a Hugging Face tokenizer (default: the one the reports' "
+        help="unicode, whitespace, bytes, or a Hugging Face tokenizer (default: the one the reports' "
         f"selections were made with, else {TOKENIZER.default})",
     )
     p.add_argument("--by", metavar="FIELD", help="also show the mix of this field's values (e.g. source)")

@@ -15,9 +15,10 @@ BUDGET = Param("budget", None, int, "records to select", group=BUDGET_GROUP, com
 BUDGET_TOKENS = Param("budget_tokens", None, int, "tokens to select", group=BUDGET_GROUP, commands=(SELECT,))
 TOKENIZER = Param(
     "tokenizer",
-    "whitespace",
+    "unicode",
     str,
-    "how tokens are counted: whitespace, bytes, or a Hugging Face tokenizer path/name",
+    "how tokens are counted: unicode (words, and one token per CJK ideograph or kana), whitespace, "
+    "bytes, or a Hugging Face tokenizer path/name",
     group=BUDGET_GROUP,
     commands=(SELECT,),
 )
@@ -27,7 +28,7 @@ MIN_TOKENS = Param(
     int,
     "leave out records with fewer tokens (by --tokenizer) before selecting. Why: a record shorter "
     "than a compressor's header and end codes compresses to more bytes than it holds, so its ratio "
-    "is below 1 and ZIP takes it first ('hey', 'okay', a zero-width space); 8 whitespace tokens "
+    "is below 1 and ZIP takes it first ('hey', 'okay', a zero-width space); 8 tokens "
     "keeps such records out. 0 keeps every record. dsir counts word-punct tokens and drops records "
     "under 100 by default, as the DSIR package does (see README)",
     group=BUDGET_GROUP,
