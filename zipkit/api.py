@@ -73,6 +73,7 @@ def score(records: Any, method: str = "ratio", *, engine: Any = "local", **param
         numbers=pool.numbers,
         shard_of=pool.shard_of,
         index=pool.index,
+        source=records,
     )
 
 
@@ -119,6 +120,7 @@ def select(records: Any, method: str = "zip", *, engine: Any = "local", **params
         result.manifest["tokens_selected"] = int(token_counts(pool.take(result.indices), resolved["tokenizer"]).sum())
     # The method picked positions among the records read; the user gets indices in the input.
     result.indices = pool.index[result.indices]
+    result.source = records
     return result
 
 

@@ -20,8 +20,9 @@ def pool_options(many: bool = False) -> argparse.ArgumentParser:
         "pool",
         nargs="+" if many else None,
         help="a .json/.jsonl/.ndjson(.gz/.zst)/.parquet file, a directory of such shards or a "
-        "quoted glob of them ('data/*.jsonl.zst'), - (standard input), or "
-        "packaged:sharegpt" + ("; several: compared in one table, in order (versions of a dataset)" if many else ""),
+        "quoted glob of them ('data/*.jsonl.zst'), a Hugging Face datasets save_to_disk folder, "
+        "- (standard input), or packaged:sharegpt"
+        + ("; several: compared in one table, in order (versions of a dataset)" if many else ""),
     )
     group.add_argument(
         "--format", choices=FORMATS, help="default: from the suffix (" + ", ".join(EXTENSIONS) + ") and the content"
@@ -33,6 +34,10 @@ def pool_options(many: bool = False) -> argparse.ArgumentParser:
         action="append",
         metavar="FIELD",
         help="a field holding the text (repeat for several); overrides --schema",
+    )
+    group.add_argument(
+        "--split",
+        help="the split of a save_to_disk folder holding a DatasetDict (train, test, ...)",
     )
     group.add_argument(
         "--skip-bad",
@@ -107,6 +112,7 @@ def read_options(args: argparse.Namespace) -> dict:
         "schema": args.schema,
         "text_fields": args.text_fields,
         "on_error": "skip" if args.skip_bad else "raise",
+        **({"split": args.split} if args.split else {}),
     }
 
 

@@ -88,7 +88,11 @@ def is_sharded(source: object) -> bool:
     if not _is_file_path(source):
         return False
     path = Path(source)  # type: ignore[arg-type]
-    return path.is_dir() or (any(c in str(source) for c in GLOB_CHARACTERS) and not path.exists())
+    if path.is_dir():
+        from .hf import saved
+
+        return saved(path) is None  # a save_to_disk folder is one dataset, not shards
+    return any(c in str(source) for c in GLOB_CHARACTERS) and not path.exists()
 
 
 def shard_paths(source: str | os.PathLike) -> list[Path]:

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import BadRecord, BadRecordError, warn_caller
 from ..progress import bar
-from . import formats, packaged, schemas
+from . import formats, hf, packaged, schemas
 from .atomic import broken_link
 from .formats import FORMATS
 from .paths import is_sharded, shard_paths
@@ -31,6 +31,7 @@ def read_records(
     text_fields: Sequence[str] | None = None,
     on_error: str = "raise",
     progress: bool | None = None,
+    split: str | None = None,
 ) -> Records:
     """Read a pool of records.
 
@@ -54,6 +55,9 @@ def read_records(
         listed in ``records.skipped``.
     progress
         Show a progress bar (default: only on a terminal).
+    split
+        The split of a ``datasets.DatasetDict``, or of a folder ``save_to_disk`` wrote one
+        into (a folder of a single Dataset needs none).
     """
     if isinstance(source, Records):
         return source
@@ -69,6 +73,17 @@ def read_records(
     if schema is not None:
         schemas.extractor(schema, None)  # validates the name
     builder = _Builder(schema, list(text_fields) if text_fields else None, on_error)
+    if hf.saved(source):
+        dataset = hf.load_saved(source, split)
+        builder.path = str(source) + (f" (split {split})" if split else "")
+        return builder.from_table(_dataset_table(dataset), "dataset", progress)
+    if split is not None or type(source).__name__ in hf.DICTS:
+        if type(source).__name__ not in hf.DICTS and hf.kind(source) is None:
+            raise ValueError(
+                f"split={split!r} chooses a split of a Hugging Face DatasetDict or save_to_disk folder, and "
+                f"{source if isinstance(source, (str, os.PathLike)) else type(source).__name__} is neither"
+            )
+        source = hf.one_split(source, split, f"the {type(source).__name__}")
     if isinstance(source, str) and source.startswith(packaged.PREFIX):
         pool = packaged.lookup(source)
         builder.path = source
@@ -104,7 +119,7 @@ def _read_other(source: Any, builder: "_Builder", progress: bool | None) -> Reco
             source = [{"text": value} for value in source]  # plain texts, e.g. a target set
         items = (formats.Item(k, None, TO_BYTES["json"](value), value) for k, value in enumerate(source))
         return builder.from_items(items, "python", None, progress)
-    if _is_hf_dataset(source):
+    if hf.kind(source) is not None:
         builder.path = f"<datasets.Dataset {getattr(source, 'info', None) and source.info.dataset_name}>"
         table = _dataset_table(source)
         return builder.from_table(table, "dataset", progress)
@@ -164,15 +179,6 @@ def _read_parquet(path: Path, builder: "_Builder", progress: bool | None) -> Rec
             f"{path}: parquet needs a regular file (it is read from its end); write the stream to a file first"
         )
     return builder.from_table(pq.read_table(path, memory_map=True), "parquet", progress)
-
-
-def _is_hf_dataset(source: Any) -> bool:
-    module = type(source).__module__ or ""
-    if not module.startswith("datasets"):
-        return False
-    if type(source).__name__ in ("DatasetDict", "IterableDatasetDict"):
-        raise TypeError(f"got a {type(source).__name__}; pass one split, e.g. ds['train']")
-    return hasattr(source, "with_format")
 
 
 def _dataset_table(dataset: Any) -> Any:

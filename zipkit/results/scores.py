@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -38,6 +39,8 @@ class Scores(np.lib.mixins.NDArrayOperatorsMixin):
     numbers: np.ndarray | None = None
     shard_of: np.ndarray | None = None
     index: np.ndarray | None = None
+    # What zipkit.score was given: where to_dataset() finds the rows again.
+    source: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.direction not in DIRECTIONS:
@@ -83,6 +86,18 @@ class Scores(np.lib.mixins.NDArrayOperatorsMixin):
 
         table = pa.table(self._table_columns())
         return table.replace_schema_metadata({"zipkit": json.dumps(self.manifest, default=str)})
+
+    def to_dataset(self, name: str | None = None, source: Any = None) -> Any:
+        """The input as a ``datasets`` dataset with the scores as a column named ``name``
+        (default: the method's name), NaN where a record was skipped as bad: a Dataset's
+        ``add_column``, an IterableDataset's streamed ``map``, or a Dataset of the records of a
+        file or list. ``source``: the input, for scores that do not know it."""
+        from ..io.hf import with_scores
+        from .selection import as_input
+
+        index = np.arange(len(self.values), dtype=np.int64) if self.index is None else self.index
+        name = name or self.manifest.get("method") or self.column
+        return with_scores(as_input(self.source if source is None else source), name, self.values, index)
 
     def to_frame(self):
         """A pandas DataFrame of :meth:`to_arrow`'s columns."""

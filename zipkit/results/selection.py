@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -27,6 +28,24 @@ class Selection:
     indices: np.ndarray
     scores: np.ndarray
     manifest: dict
+    # What zipkit.select was given (a path, a Dataset, a list, Records): where records() and
+    # to_dataset() find the selected rows again.
+    source: Any = field(default=None, repr=False, compare=False)
+
+    def records(self, source: Any = None) -> Iterator[dict]:
+        """The selected input records themselves, in selection order: a Dataset's rows with
+        every column, or the records of a file or list as read. ``source``: the input, for a
+        selection that does not know it (read from a report)."""
+        from ..io.hf import rows_at
+
+        return rows_at(as_input(self.source if source is None else source), self.indices)
+
+    def to_dataset(self, source: Any = None) -> Any:
+        """The selected rows as a ``datasets.Dataset``, in selection order, every column kept
+        (``Dataset.select`` on a Dataset; built from :meth:`records` otherwise)."""
+        from ..io.hf import selected_dataset
+
+        return selected_dataset(as_input(self.source if source is None else source), self.indices)
 
     def report(self) -> dict:
         return {"indices": self.indices.tolist(), "scores": self.scores.tolist(), "manifest": self.manifest}
@@ -34,3 +53,14 @@ class Selection:
     def write_report(self, path: str | os.PathLike) -> None:
         with atomic_output(path) as out:
             out.write(json.dumps(self.report(), indent=1).encode() + b"\n")
+
+
+def as_input(source: Any) -> Any:
+    """A result's input as :mod:`zipkit.io.hf` takes it: a dataset as it is, anything else
+    (a path, a list) read again as ``zipkit.read_records`` read it for the result."""
+    from ..io import read_records
+    from ..io.hf import kind
+
+    if source is None or kind(source) is not None:
+        return source
+    return read_records(source)
