@@ -26,12 +26,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import glob
-import gzip
 import os
 import stat
 import tempfile
 from pathlib import Path
 from typing import IO, Iterator
+
+from . import remote
+from .formats import compressing
 
 # Bytes of a temporary name besides the output's name: two dots, the process id (at most 10
 # digits), a dot, mkstemp's random part (8) and the longest suffix (.probe).
@@ -43,8 +45,16 @@ def atomic_output(path: str | os.PathLike) -> Iterator[IO[bytes]]:
     """A binary stream to ``path``: a regular file appears there whole or not at all (temp
     file + rename); a character device or FIFO is written through (module docstring).
 
-    ``.gz`` and ``.zst`` suffixes compress what is written.
+    ``.gz`` and ``.zst`` suffixes compress what is written. A URL (``s3://``, ``memory://``)
+    is written through fsspec (:mod:`zipkit.io.remote`); ``file://`` is a local path.
     """
+    if remote.is_url(path):
+        local = remote.local_path(path)
+        if local is None:
+            with remote.atomic_remote(path) as out:
+                yield out
+            return
+        path = local
     path = Path(path)
     target, through = output_target(path)
     if through:
@@ -55,7 +65,7 @@ def atomic_output(path: str | os.PathLike) -> Iterator[IO[bytes]]:
     fd, tmp = make_temp(target)
     try:
         with open(fd, "wb") as raw:
-            with _compressed(raw, path) as out:
+            with compressing(raw, path) as out:
                 yield out
             raw.flush()
             os.fsync(raw.fileno())
@@ -84,7 +94,7 @@ def _written_through(path: Path) -> Iterator[IO[bytes]]:
             os.close(fd)
             raise OSError(f"output {path} changed while it was opened: it is no longer a device or FIFO; run again")
         with open(fd, "wb") as raw:
-            with _compressed(raw, path) as out:
+            with compressing(raw, path) as out:
                 yield out
     except BaseException as err:
         if isinstance(err, BrokenPipeError):  # not the command's own standard output: an error
@@ -94,21 +104,6 @@ def _written_through(path: Path) -> Iterator[IO[bytes]]:
         if _unnamed(err):
             raise type(err)(err.errno, f"{err.strerror} while writing {path}") from err
         raise
-
-
-@contextlib.contextmanager
-def _compressed(raw: IO[bytes], path: Path) -> Iterator[IO[bytes]]:
-    """``raw``, or a compressing stream into it for a ``.gz`` or ``.zst`` path."""
-    if path.suffix.lower() == ".gz":
-        with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as out:
-            yield out
-    elif path.suffix.lower() == ".zst":
-        import zstandard
-
-        with zstandard.ZstdCompressor().stream_writer(raw, closefd=False) as out:
-            yield out
-    else:
-        yield raw
 
 
 def _unnamed(err: BaseException) -> bool:

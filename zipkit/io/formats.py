@@ -9,6 +9,8 @@ value where the record cannot be read.
 from __future__ import annotations
 
 import codecs
+import contextlib
+import gzip
 import io
 import json
 import os
@@ -42,11 +44,13 @@ class Item:
     fatal: bool = False  # nothing after this item can be read
 
 
-def open_binary(path: str | os.PathLike) -> IO[bytes]:
-    """Open a file (``-``: standard input) for reading, decompressing gzip or zstd by their
-    magic bytes. A cut-off or damaged compressed stream raises :class:`DamagedStreamError`
-    where it is found, never a silent end of the data."""
-    raw = _stdin() if str(path) == "-" else open(path, "rb")
+def open_binary(path: str | os.PathLike, raw: IO[bytes] | None = None) -> IO[bytes]:
+    """Open a file (``-``: standard input; ``raw``: a buffered stream opened already, such
+    as a URL's) for reading, decompressing gzip or zstd by their magic bytes. A cut-off or
+    damaged compressed stream raises :class:`DamagedStreamError` where it is found, never a
+    silent end of the data."""
+    if raw is None:
+        raw = _stdin() if str(path) == "-" else open(path, "rb")
     magic = raw.peek(4)[:4]
     for kind, (start, _) in _CODECS.items():
         if magic.startswith(start):
@@ -389,3 +393,20 @@ def output_format(path: str | os.PathLike) -> str:
             f"through gzip or zstd; name the output .parquet"
         )
     return known[suffix]
+
+
+@contextlib.contextmanager
+def compressing(raw: IO[bytes], path: str | os.PathLike) -> Iterator[IO[bytes]]:
+    """``raw``, or a compressing stream into it for a ``.gz`` or ``.zst`` path (what
+    :func:`open_binary` reads back)."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".gz":
+        with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as out:
+            yield out
+    elif suffix == ".zst":
+        import zstandard
+
+        with zstandard.ZstdCompressor().stream_writer(raw, closefd=False) as out:
+            yield out
+    else:
+        yield raw

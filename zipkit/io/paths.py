@@ -19,6 +19,7 @@ import stat
 from pathlib import Path
 from typing import Mapping
 
+from . import remote
 from .atomic import broken_link, make_temp, output_target
 from .formats import EXTENSIONS, base_suffix
 
@@ -26,6 +27,7 @@ from .formats import EXTENSIONS, base_suffix
 def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     """Whether two paths name one file (following symlinks); a missing path is compared by
     its resolved name, since it may be about to be written."""
+    a, b = (remote.local_path(str(x)) or x if remote.is_url(x) else x for x in (a, b))
     try:
         return os.path.samefile(a, b)
     except OSError:
@@ -64,7 +66,12 @@ def check_outputs(
 
 def check_writable(path: str | os.PathLike, name: str = "output") -> None:
     """The output's directory exists and takes a new file, or the output is a character
-    device or FIFO that may be written; anything else it is (a directory) is refused."""
+    device or FIFO that may be written; anything else it is (a directory) is refused. A URL:
+    its filesystem takes writes (:func:`zipkit.io.remote.check_writable`)."""
+    if remote.is_url(path):
+        if remote.local_path(str(path)) is None:
+            return remote.check_writable(str(path), name)
+        path = remote.local_path(str(path))  # type: ignore[assignment]
     target, through = output_target(path, name)
     if through:  # written through, never opened here: a FIFO's open would wait for its reader
         if not os.access(path, os.W_OK):
@@ -84,7 +91,12 @@ GLOB_CHARACTERS = "*?["
 
 def is_sharded(source: object) -> bool:
     """Whether a pool source names shards: a directory, or a glob pattern that is not itself
-    the name of a file."""
+    the name of a file (at a URL too: a folder or a pattern of objects)."""
+    if remote.is_url(source):
+        local = remote.local_path(source)  # type: ignore[arg-type]
+        if local is None:
+            return remote.is_folder_or_pattern(source)  # type: ignore[arg-type]
+        source = local
     if not _is_file_path(source):
         return False
     path = Path(source)  # type: ignore[arg-type]
@@ -99,7 +111,16 @@ def shard_paths(source: str | os.PathLike) -> list[Path]:
     """The shards of a sharded pool in their order (the order of record positions): the
     record files of a directory (``.jsonl``, ``.json``, ``.parquet``, each optionally
     ``.gz``/``.zst``; hidden files left out), or the files a glob pattern matches, sorted by
-    name with numbers compared as numbers (``shard-2`` before ``shard-10``)."""
+    name with numbers compared as numbers (``shard-2`` before ``shard-10``). At a URL: the
+    objects' URLs."""
+    if remote.is_url(source) and remote.local_path(str(source)) is None:
+        found = [u for u in remote.listing(str(source)) if base_suffix(u) in SHARD_SUFFIXES]
+        found = [u for u in found if not u.rsplit("/", 1)[-1].startswith(".")]
+        if not found:
+            raise FileNotFoundError(f"no record files in pool {source} (looked for {', '.join(SHARD_SUFFIXES)})")
+        return sorted(found, key=_natural)  # type: ignore[return-value]
+    if remote.is_url(source):
+        source = remote.local_path(str(source))  # type: ignore[assignment]
     path = Path(source)
     if path.is_dir():
         named = [p for p in path.iterdir() if not p.name.startswith(".") and base_suffix(p) in SHARD_SUFFIXES]
@@ -121,6 +142,12 @@ def shard_paths(source: str | os.PathLike) -> list[Path]:
 
 def is_shard_of(output: str | os.PathLike, source: str | os.PathLike) -> bool:
     """Whether a file written at ``output`` would be read as a shard of ``source``."""
+    if remote.is_url(output) or remote.is_url(source):
+        if not (remote.is_url(output) and remote.is_url(source)) or not is_sharded(source):
+            return False  # one local, one not: never the same place
+        folder = str(source).rstrip("/")
+        named = base_suffix(output) in SHARD_SUFFIXES and str(output).startswith(folder + "/")
+        return named or str(output) in remote.listing(str(source))
     if not is_sharded(source):
         return False
     out = Path(output).resolve()

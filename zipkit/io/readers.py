@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import BadRecord, BadRecordError, warn_caller
 from ..progress import bar
-from . import formats, hf, packaged, schemas
+from . import formats, hf, packaged, remote, schemas
 from .atomic import broken_link
 from .formats import FORMATS
 from .paths import is_sharded, shard_paths
@@ -73,6 +73,8 @@ def read_records(
     if schema is not None:
         schemas.extractor(schema, None)  # validates the name
     builder = _Builder(schema, list(text_fields) if text_fields else None, on_error)
+    if remote.is_url(source) and remote.local_path(source) is not None:
+        source = remote.local_path(source)  # file://: a local path, with all a local path gets
     if hf.saved(source):
         dataset = hf.load_saved(source, split)
         builder.path = str(source) + (f" (split {split})" if split else "")
@@ -96,6 +98,8 @@ def read_records(
         pool = _read_shards(
             source, format=format, schema=schema, text_fields=text_fields, on_error=on_error, progress=progress
         )
+    elif remote.is_url(source):
+        pool = _read_url(source, format, builder, progress)
     elif isinstance(source, (str, os.PathLike)) and str(source) != "-":
         pool = _read_path(Path(source), format, builder, progress)
     elif isinstance(source, (str, os.PathLike)):
@@ -154,6 +158,24 @@ def _read_path(path: Path, format: str | None, builder: "_Builder", progress: bo
         format = format or formats.detect_format(path, stream)
         if format == "parquet":
             return _read_parquet(path, builder, progress)
+        reader = formats.iter_json_array if format == "json" else formats.iter_jsonl
+        return builder.from_items(reader(stream), format, stream, progress)
+
+
+def _read_url(url: str, format: str | None, builder: "_Builder", progress: bool | None) -> Records:
+    """A pool at a URL, read through fsspec as a local file is read (:mod:`zipkit.io.remote`)."""
+    builder.path = url
+    if format is not None and format not in FORMATS:
+        raise ValueError(f"unknown format {format!r}; known: {', '.join(FORMATS)}")
+    if format == "parquet" or (format is None and formats.base_suffix(url) in (".parquet", ".pq")):
+        import pyarrow.parquet as pq
+
+        fs, path = remote.filesystem(url)
+        if not fs.isfile(path):
+            raise FileNotFoundError(f"no such pool file: {url}")
+        return builder.from_table(pq.read_table(path, filesystem=fs), "parquet", progress)
+    with formats.open_binary(url, remote.open_read(url)) as stream:
+        format = format or formats.detect_format(url, stream)
         reader = formats.iter_json_array if format == "json" else formats.iter_jsonl
         return builder.from_items(reader(stream), format, stream, progress)
 
