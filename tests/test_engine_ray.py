@@ -156,3 +156,14 @@ def test_each_job_keeps_its_scores_in_its_own_subfolder(cluster, shards, tmp_pat
     assert np.array_equal(on_ray("zipfit", target=TARGET), fresh("zipfit", target=TARGET))
     assert len(_step_folders(scores)) == 5
     assert {p: p.stat().st_mtime_ns for p in (scores / job).glob("shard-*")} == kept
+
+
+def test_dedup_on_ray_finds_the_clusters_of_the_local_engine(cluster, tmp_path):
+    records = alpaca(60, seed=8)
+    records += [{**r, "output": r["output"].upper()} for r in records[:20]]  # the same, normalised
+    records += [{**r, "output": r["output"] + " and one more"} for r in records[20:35]]  # near
+    shards = write_shards(tmp_path / "dups", records, 23)
+    local = zipkit.dedup(str(shards), mode="near")
+    on_ray = zipkit.dedup(str(shards), mode="near", engine="ray")
+    assert len(local.clusters) >= 20 and on_ray.clusters == local.clusters
+    assert on_ray.kept.tolist() == local.kept.tolist() and on_ray.manifest["engine"]["name"] == "ray"

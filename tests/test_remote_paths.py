@@ -60,6 +60,12 @@ def test_shards_in_a_folder_or_a_pattern_at_a_url(store):
     ]
     assert len(folder) == 35 and folder.text(30) == zipkit.read_records(rows[:5]).text(0)
     assert len(zipkit.read_records("memory://b/shards/part-?.jsonl")) == 30
+    # A sharded pool is streamed shard by shard (never read whole): the same selection as in memory.
+    streamed = zipkit.select("memory://b/shards", method="zip", budget=6)
+    assert streamed.indices.tolist() == zipkit.select(folder, method="zip", budget=6).indices.tolist()
+    assert zipkit.score("memory://b/shards", method="length").values.tolist() == [
+        float(len(folder.text(i).split())) for i in range(35)
+    ]
 
 
 def test_compressed_and_parquet_outputs_round_trip(store):

@@ -1,13 +1,15 @@
 """zipkit: choose training data for language models by compression.
 
-The public API: :func:`read_records`, :func:`score`, :func:`select`, ``compressors.get``,
-``__version__``; the results :class:`Scores` and :class:`Selection`.
+The public API: :func:`read_records`, :func:`score`, :func:`select`, :func:`dedup`,
+``compressors.get``, ``__version__``; the results :class:`Scores`, :class:`Selection` and
+:class:`Deduplication`.
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
 from . import compressors
 from .api import score, select
+from .dedup import Deduplication, dedup
 from .errors import BadRecord, BadRecordError
 from .io import Records, read_records
 from .results import Scores, Selection
@@ -20,11 +22,13 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 __all__ = [
     "BadRecord",
     "BadRecordError",
+    "Deduplication",
     "Records",
     "Scores",
     "Selection",
     "__version__",
     "compressors",
+    "dedup",
     "read_records",
     "score",
     "select",

@@ -63,8 +63,13 @@ def records_identity(records: Any, serializer: str = "text") -> dict:
 def files_identity(files: Sequence[str | os.PathLike], read: dict) -> dict:
     """A pool left in its files: each file's path, size and modification time, and how it is
     read (a file rewritten since is another pool)."""
+    from .io import remote
+
     stats = []
     for path in files:
-        st = Path(path).stat()
+        if remote.is_url(path) and remote.local_path(str(path)) is None:
+            stats.append([str(path), *remote.stat(str(path))])
+            continue
+        st = Path(remote.local_path(str(path)) or path).stat()
         stats.append([str(path), st.st_size, st.st_mtime_ns])
     return {"files": stats, "read": plain(read)}

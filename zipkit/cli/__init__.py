@@ -15,7 +15,7 @@ from typing import Callable
 
 from .. import __version__
 from ..errors import BadRecordError
-from . import compressors, decontaminate, experiment, inspect, ratio, score, select
+from . import compressors, decontaminate, dedup, experiment, inspect, ratio, score, select
 
 COMMANDS: dict[str, tuple[Callable, Callable]] = {
     "select": (select.parser, select.run),
@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[Callable, Callable]] = {
     "inspect": (inspect.parser, inspect.run),
     "compare": (functools.partial(inspect.parser, name="compare"), inspect.run),
     "decontaminate": (decontaminate.parser, decontaminate.run),
+    "dedup": (dedup.parser, dedup.run),
     "experiment": (experiment.parser, experiment.run),
 }
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import BadRecord, BadRecordError
 from ..identity import files_identity, plain, result_key
-from ..io import atomic_output, is_sharded, read_records, shard_paths
+from ..io import atomic_output, is_sharded, read_records, remote, shard_paths
 from ..steps import Columns, Step
 
 READ_OPTIONS = ("format", "schema", "text_fields", "on_error")
@@ -122,7 +122,7 @@ class Executor:
         """``step`` over every shard of ``source`` (a one-file pool is one shard), read shard by
         shard, never whole. ``read``: the options of :func:`zipkit.read_records`."""
         sharded = is_sharded(source)
-        shards = shard_paths(source) if sharded else [Path(source)]
+        shards = shard_paths(source) if sharded else [source if remote.is_url(source) else Path(source)]
         read = _first_shard_schema({k: v for k, v in (read or {}).items() if k in READ_OPTIONS}, shards)
         identity = files_identity(shards, read)
         key = result_key(step.name, step.params(), identity)

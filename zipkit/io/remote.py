@@ -37,8 +37,8 @@ def protocol(url: str) -> str:
 
 
 def local_path(url: str) -> str | None:
-    """The local path of a ``file://`` URL (None for any other protocol)."""
-    if protocol(url) not in ("file", "local"):
+    """The local path of a ``file://`` URL (None for any other protocol or a plain path)."""
+    if not is_url(url) or protocol(url) not in ("file", "local"):
         return None
     return url.split("://", 1)[1] or "/"
 
@@ -74,6 +74,17 @@ def open_read(url: str) -> IO[bytes]:
         what = "a folder" if fs.isdir(path) else "nothing"
         raise FileNotFoundError(f"no such pool file: {url} (there is {what} there)")
     return io.BufferedReader(fs.open(path, "rb"))
+
+
+def stat(url: str) -> tuple[int, str]:
+    """The size of the object at ``url`` and what changes when it is rewritten (its
+    modification time, ETag or generation, whichever the store gives)."""
+    fs, path = filesystem(url)
+    info = fs.info(path)
+    for key in ("mtime", "LastModified", "last_modified", "updated", "ETag", "etag", "generation", "created"):
+        if info.get(key) is not None:
+            return int(info.get("size") or 0), str(info[key])
+    return int(info.get("size") or 0), ""
 
 
 def is_folder_or_pattern(url: str) -> bool:
