@@ -6,6 +6,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from typing import Any
+
+import numpy as np
 
 from ..executors import EXECUTORS, Executor, LocalExecutor, RayExecutor
 from ..io import EXTENSIONS, FORMATS, SCHEMAS, Records, check_outputs, output_format, read_records
@@ -160,3 +163,14 @@ def check_read(count: int, skipped: list, path: str) -> None:
             if skipped
             else f"no records in {path}: the pool is empty"
         )
+
+
+def write_records(pool: Any, indices: Any, output: str) -> None:
+    """The input records at ``indices`` (input rows), in that order, to ``output``: from
+    memory, or read back from the shards of a pool left in its files."""
+    if pool.records is not None:
+        pool.records.write(indices, output)
+        return
+    chosen = pool.take(pool.positions_of(indices))
+    chosen.check_output(output)
+    chosen.write_positions(np.arange(len(chosen)), output)

@@ -5,11 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 
-import numpy as np
-
 from ..api import open_pool
 from ..manifest import command_line
-from .common import check_run_outputs, engine_options, executor_of, load_pool, pool_options, progress, read_options
+from .common import (
+    check_run_outputs,
+    engine_options,
+    executor_of,
+    load_pool,
+    pool_options,
+    progress,
+    read_options,
+    write_records,
+)
 
 
 def parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -59,12 +66,7 @@ def run(args: argparse.Namespace) -> int:
         progress=progress(args),
     )
     result.manifest["argv"] = command_line()
-    if pool.records is not None:
-        pool.records.write(result.kept, args.output)
-    else:  # read back from the shards
-        kept = pool.take(pool.positions_of(result.kept))
-        kept.check_output(args.output)
-        kept.write_positions(np.arange(len(kept)), args.output)
+    write_records(pool, result.kept, args.output)
     if args.report:
         from ..io import atomic_output
 

@@ -17,6 +17,7 @@ from .common import (
     progress,
     read_options,
     report_skipped,
+    write_records,
 )
 from .options import add_method_options, method_params
 
@@ -57,12 +58,7 @@ def run(args: argparse.Namespace) -> int:
     result.manifest["argv"] = command_line()
     if pool.records is None and pool.skipped:
         report_skipped(pool.skipped, args.pool)
-    if pool.records is not None:
-        pool.records.write(result.indices, args.output)
-    else:  # read back from the shards, in selection order
-        chosen = pool.take(pool.positions_of(result.indices))
-        chosen.check_output(args.output)
-        chosen.write_positions(np.arange(len(chosen)), args.output)
+    write_records(pool, result.indices, args.output)
     if args.report:
         result.write_report(args.report)
     m = result.manifest
