@@ -1,0 +1,1 @@
+"""zipkit inside other tools' pipelines: :mod:`zipkit.adapters.datatrove`."""
