@@ -132,3 +132,27 @@ def test_humaneval_from_its_package_catches_its_own_solution():
 def test_every_benchmark_reads_from_the_data_folder(name, shared_data):
     texts = benchmarks.texts(name, shared_data)
     assert len(texts) > 50 and all(isinstance(t, str) and t.strip() for t in texts)
+
+
+def test_a_pool_in_shards_is_decontaminated_shard_by_shard_as_in_memory(tmp_path):
+    """The Contamination step over shards (never the pool whole) drops the records the index
+    drops on the pool in memory, with the same reasons."""
+    from helpers import write_shards
+
+    from zipkit.api import open_pool
+    from zipkit.decontaminate import decontaminate_pool, index_of, split
+    from zipkit.executors import LocalExecutor
+
+    rng = random.Random(4)
+    texts = [" ".join(rng.choice(VOCAB) for _ in range(rng.randint(5, 40))) for _ in range(90)]
+    bench = [texts[7], " ".join(texts[40].split()[:14]), "unrelated words only here"]
+    write_jsonl(tmp_path / "bench.jsonl", [{"text": t} for t in bench])
+    shards = write_shards(tmp_path / "shards", [{"text": t} for t in texts], 25)
+    against = [str(tmp_path / "bench.jsonl")]
+    index = index_of(against, 13)
+    pool = open_pool(str(shards), LocalExecutor(), stream=True)
+    assert pool.records is None  # left in its files
+    keep, dropped = decontaminate_pool(pool, index, against)
+    expected_keep, expected = split(zipkit.read_records(str(shards)), index)
+    assert keep.tolist() == expected_keep.tolist() and {7, 40} <= {d.index for d in dropped}
+    assert [d.as_dict() for d in dropped] == [d.as_dict() for d in expected]

@@ -167,3 +167,19 @@ def test_dedup_on_ray_finds_the_clusters_of_the_local_engine(cluster, tmp_path):
     on_ray = zipkit.dedup(str(shards), mode="near", engine="ray")
     assert len(local.clusters) >= 20 and on_ray.clusters == local.clusters
     assert on_ray.kept.tolist() == local.kept.tolist() and on_ray.manifest["engine"]["name"] == "ray"
+
+
+def test_decontaminate_on_ray_writes_the_local_engine_s_clean_pool(cluster, shards, tmp_path):
+    from zipkit.cli import main
+
+    records = zipkit.read_records(str(shards))
+    bench = tmp_path / "bench.jsonl"
+    write_jsonl(bench, [{"text": records.text(3)}, {"text": records.text(70)}])
+    outputs = {}
+    for engine in ("local", "ray"):
+        out = tmp_path / f"clean-{engine}.jsonl"
+        argv = ["decontaminate", str(shards), "--against", str(bench), "-o", str(out), "--engine", engine]
+        assert main(argv + ["--dropped", str(tmp_path / f"dropped-{engine}.jsonl"), "--no-progress"]) == 0
+        outputs[engine] = (out.read_text(), (tmp_path / f"dropped-{engine}.jsonl").read_text())
+    assert outputs["ray"] == outputs["local"]
+    assert [json.loads(line)["index"] for line in outputs["ray"][1].splitlines()] == [3, 70]

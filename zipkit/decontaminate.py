@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from . import benchmarks
+from .steps import Columns, Step
 
 NGRAM = 13
 _WORD = re.compile(r"\w+")
@@ -136,3 +137,55 @@ def account(index: Index, dropped: Sequence[Dropped]) -> dict:
         "by_benchmark": {name: sum(d.benchmark == name for d in dropped) for name in index.sizes},
         "dropped_indices": [d.index for d in dropped],
     }
+
+
+@dataclass(frozen=True)
+class Contamination(Step):
+    """Per record: ``benchmark``, the position in ``against`` of the benchmark it shares text
+    with (-1: clean), and ``target``, which of that benchmark's texts (-1: clean). The index of
+    the benchmarks is built once per worker, so the local and Ray executors run it over a
+    pool's shards; the reasons are found again for the dropped records alone
+    (:func:`decontaminate_pool`)."""
+
+    against: tuple[str, ...] = ()
+    ngram: int = NGRAM
+    data_dir: str | None = field(default=None, compare=False)
+    name = "decontaminate"
+
+    def params(self) -> dict:
+        return {"against": list(self.against), "ngram": self.ngram}
+
+    def build(self, workers: int | None):
+        index = index_of(list(self.against), self.ngram, self.data_dir)
+        code = {name: k for k, name in enumerate(self.against)}
+
+        def run(records: Any) -> tuple[Columns, None]:
+            benchmark = np.full(len(records), -1, dtype=np.int64)
+            target = np.full(len(records), -1, dtype=np.int64)
+            for i in range(len(records)):
+                found = index.match(records.text(i))
+                if found is not None:
+                    benchmark[i], target[i] = code[found[0]], found[1]
+            return {"benchmark": benchmark, "target": target}, None
+
+        return run
+
+
+def decontaminate_pool(
+    pool: Any, index: Index, against: Sequence[str], data_dir: Any = None
+) -> tuple[np.ndarray, list[Dropped]]:
+    """:func:`split` of a :class:`zipkit.pool.Pool` on its executor: the positions of the
+    clean records and the dropped ones, each with why (found again for them alone). A pool in
+    memory here is matched against ``index`` itself."""
+    if pool.whole() is not None:
+        return split(pool.whole(), index)
+    step = Contamination(tuple(str(a) for a in against), index.ngram, None if data_dir is None else str(data_dir))
+    columns, _ = pool.map(step)
+    hit = np.flatnonzero(columns["benchmark"] >= 0)
+    dropped = []
+    if len(hit):
+        records = pool.take(hit)
+        for k, position in enumerate(hit):
+            name, target, reason = index.match(records.text(k))
+            dropped.append(Dropped(int(pool.index[position]), name, target, reason))
+    return np.flatnonzero(columns["benchmark"] < 0), dropped

@@ -8,13 +8,13 @@ import time
 
 from .. import benchmarks
 from ..io import atomic_output, check_outputs, output_format
-from .common import load_pool, pool_options
+from .common import engine_options, executor_of, load_pool, pool_options, progress, read_options, write_records
 
 
 def parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "decontaminate",
-        parents=[pool_options()],
+        parents=[pool_options(), engine_options()],
         help="drop the records that share text with evaluation benchmarks",
         description="Drop every record that shares an n-gram of --ngram words (13) with a text of a "
         "benchmark, or whose whole text equals one, after normalisation (lower case, words only). "
@@ -39,22 +39,28 @@ def parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..decontaminate import account, index_of, split
+    from ..api import open_pool
+    from ..decontaminate import account, decontaminate_pool, index_of
 
     outputs = {"-o": args.output, "--dropped": args.dropped}
     check_outputs(outputs, {"the pool": args.pool, **{f"--against {a}": a for a in args.against}})
     output_format(args.output)
     started = time.perf_counter()
     index = index_of(args.against, args.ngram)
-    records = load_pool(args)
-    records.check_output(args.output)
-    keep, dropped = split(records, index)
-    records.write_positions(keep, args.output)
+    executor = executor_of(args)
+    pool = open_pool(
+        args.pool, executor, stream=executor.name != "local", read=read_options(args), progress=progress(args)
+    )
+    if pool.records is not None:
+        load_pool(args, records=pool.records)
+        pool.records.check_output(args.output)
+    keep, dropped = decontaminate_pool(pool, index, args.against)
+    write_records(pool, pool.index[keep], args.output)
     if args.dropped:
         with atomic_output(args.dropped) as out:
             out.writelines(json.dumps(d.as_dict(), ensure_ascii=False).encode() + b"\n" for d in dropped)
     by = account(index, dropped)["by_benchmark"]
-    print(f"kept     {len(keep):,} of {len(records):,} records -> {args.output}")
+    print(f"kept     {len(keep):,} of {len(pool):,} records -> {args.output}")
     print("dropped  " + ", ".join(f"{n:,} for {name} ({index.sizes[name]:,} texts)" for name, n in by.items()))
     for d in dropped[:3]:
         print(f"  e.g. index {d.index}: {d.benchmark} text {d.target}: {d.reason[:100]}")
