@@ -174,3 +174,18 @@ def write_records(pool: Any, indices: Any, output: str) -> None:
     chosen = pool.take(pool.positions_of(indices))
     chosen.check_output(output)
     chosen.write_positions(np.arange(len(chosen)), output)
+
+
+def open_run_pool(args: argparse.Namespace, executor: Executor) -> Any:
+    """The pool of a command that writes some of its records to ``-o``: in memory on the
+    local executor (read, its skipped records reported, the output checked against it), left
+    in its files on Ray."""
+    from ..api import open_pool
+
+    pool = open_pool(
+        args.pool, executor, stream=executor.name != "local", read=read_options(args), progress=progress(args)
+    )
+    if pool.records is not None:
+        load_pool(args, records=pool.records)
+        pool.records.check_output(args.output)
+    return pool

@@ -8,7 +8,7 @@ import time
 
 from .. import benchmarks
 from ..io import atomic_output, check_outputs, output_format
-from .common import engine_options, executor_of, load_pool, pool_options, progress, read_options, write_records
+from .common import engine_options, executor_of, open_run_pool, pool_options, write_records
 
 
 def parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -39,7 +39,6 @@ def parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..api import open_pool
     from ..decontaminate import account, decontaminate_pool, index_of
 
     outputs = {"-o": args.output, "--dropped": args.dropped}
@@ -48,12 +47,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     index = index_of(args.against, args.ngram)
     executor = executor_of(args)
-    pool = open_pool(
-        args.pool, executor, stream=executor.name != "local", read=read_options(args), progress=progress(args)
-    )
-    if pool.records is not None:
-        load_pool(args, records=pool.records)
-        pool.records.check_output(args.output)
+    pool = open_run_pool(args, executor)
     keep, dropped = decontaminate_pool(pool, index, args.against)
     write_records(pool, pool.index[keep], args.output)
     if args.dropped:

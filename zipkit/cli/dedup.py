@@ -5,16 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..api import open_pool
 from ..manifest import command_line
 from .common import (
     check_run_outputs,
     engine_options,
     executor_of,
-    load_pool,
+    open_run_pool,
     pool_options,
     progress,
-    read_options,
     write_records,
 )
 
@@ -48,12 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_run_outputs(args)
     executor = executor_of(args)
-    pool = open_pool(
-        args.pool, executor, stream=executor.name != "local", read=read_options(args), progress=progress(args)
-    )
-    if pool.records is not None:
-        load_pool(args, records=pool.records)
-        pool.records.check_output(args.output)
+    pool = open_run_pool(args, executor)
     result = dedup(
         pool,
         mode=args.mode,

@@ -6,16 +6,14 @@ import argparse
 
 import numpy as np
 
-from ..api import open_pool, select
+from ..api import select
 from ..manifest import command_line
 from .common import (
     check_run_outputs,
     engine_options,
     executor_of,
-    load_pool,
+    open_run_pool,
     pool_options,
-    progress,
-    read_options,
     report_skipped,
     write_records,
 )
@@ -48,12 +46,7 @@ def run(args: argparse.Namespace) -> int:
             "and scores it here: add --engine ray, or drop --scores-dir"
         )
     params = method_params(args, "select")
-    pool = open_pool(
-        args.pool, executor, stream=executor.name != "local", read=read_options(args), progress=progress(args)
-    )
-    if pool.records is not None:
-        load_pool(args, records=pool.records)
-        pool.records.check_output(args.output)
+    pool = open_run_pool(args, executor)
     result = select(pool, method=args.method, engine=executor, **params)
     result.manifest["argv"] = command_line()
     if pool.records is None and pool.skipped:
