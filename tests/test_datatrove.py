@@ -102,3 +102,14 @@ def test_scores_are_the_same_whatever_the_batch(tmp_path):
 def test_a_pool_wide_method_is_refused_as_a_batch_scorer():
     with pytest.raises(ValueError, match="dsir fits its weights to the whole pool"):
         ZipkitScore(method="dsir")
+
+
+def test_a_contaminated_document_is_dropped_with_its_benchmark_as_reason(tmp_path):
+    from datatrove.data import Document
+
+    docs = documents(20)
+    write_jsonl(tmp_path / "bench.jsonl", [{"text": docs[3]["text"]}])
+    step = ZipkitDecontaminate(against=[str(tmp_path / "bench.jsonl")])
+    verdicts = step.filter_batch([Document(text=d["text"], id=d["id"]) for d in docs])
+    assert verdicts[3] == (False, f"contaminated_{tmp_path / 'bench.jsonl'}")
+    assert verdicts[:3] + verdicts[4:] == [True] * 19

@@ -127,7 +127,8 @@ class ZipkitDedup(PipelineStep):
 
 class ZipkitDecontaminate(BaseFilter):
     """Drops a document that shares an ``ngram``-word sequence (or its whole normalised text)
-    with a text of ``against`` (benchmark names, or records files)."""
+    with a text of ``against`` (benchmark names, or records files); the reason, for
+    datatrove's stats and exclusion writer, is ``contaminated_BENCHMARK``."""
 
     name = "zipkit decontaminate"
 
@@ -144,5 +145,6 @@ class ZipkitDecontaminate(BaseFilter):
         from ..decontaminate import split
 
         _, found = split(_records(batch), self.index)
-        why = {d.index: f"{d.benchmark}: {d.reason[:200]}" for d in found}
+        # The reason is datatrove's stat key: one per benchmark, so the counts add up by it.
+        why = {d.index: f"contaminated_{d.benchmark}" for d in found}
         return [(False, why[k]) if k in why else True for k in range(len(batch))]
