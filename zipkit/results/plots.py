@@ -275,8 +275,10 @@ def fitted_by(
     fig, ax = plt.subplots(figsize=(8, 5))
     x, y = np.asarray(x, float), np.asarray(y, float)
     err = None if errors is None else np.asarray(errors, float)
-    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    colours = {g: palette[k % len(palette)] for k, g in enumerate(dict.fromkeys(groups))}
+    named = list(dict.fromkeys(groups))
+    # Past ten groups the default cycle repeats its colours (and its grey is the shapes'): tab20.
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"] if len(named) <= 10 else list(plt.cm.tab20.colors)
+    colours = {g: palette[k % len(palette)] for k, g in enumerate(named)}
     markers = dict(zip(dict.fromkeys(shapes), "osD^vP*Xh"))
     for group, colour in colours.items():
         for shape, marker in markers.items():
@@ -292,7 +294,7 @@ def fitted_by(
                     capsize=2,
                 )
     handles = [plt.Line2D([], [], color=c, marker="o", linestyle="", label=g) for g, c in colours.items()]
-    handles += [plt.Line2D([], [], color="grey", marker=m, linestyle="", label=s) for s, m in markers.items()]
+    handles += [plt.Line2D([], [], color="black", marker=m, linestyle="", label=s) for s, m in markers.items()]
     if len(x):
         span = np.linspace(x.min(), x.max(), 50)
         styles = ["-", "--", ":", "-."]
