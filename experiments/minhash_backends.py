@@ -3,8 +3,7 @@ a fresh process on the same cores: time, peak memory, and how far their clusters
 
     python -m experiments.minhash_backends [--records 100000] [--out experiments/results/minhash_backends]
 
-The pool: a seeded sample of the mixed instruction pool of ../shared/data (the compressor
-ablation's sources). Both backends run ``zipkit.dedup(mode="near")`` with the same
+The pool: a seeded sample of every source of the experiments' pools in ../shared/data. Both backends run ``zipkit.dedup(mode="near")`` with the same
 parameters (threshold 0.8, 5-token shingles, 128 permutations, the bands datasketch's LSH
 chooses), and ``mode="exact"`` once for reference. Agreement: the Jaccard overlap of the two
 sets of removed records, the share of records both remove that both join to the same kept
@@ -26,10 +25,13 @@ import tempfile
 from importlib.metadata import version
 from pathlib import Path
 
+from zipkit.experiments import pools
 from zipkit.io import atomic_output
 from zipkit.manifest import versions
 
-SOURCES = ["sharegpt_exchanges", "alpaca", "codealpaca", "cherry_alpaca", "lima", "llamafactory_demo", "ultrachat"]
+# Every source of the experiments' pools (101,331 records: ShareGPT conversations and their
+# exchanges, instructions, code, Lean statements, web text), of which a seeded 100,000.
+SOURCES = pools.NAMES
 RUN = """
 import json, resource, sys, time
 import zipkit
@@ -130,8 +132,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="experiments/results/minhash_backends")
     parser.add_argument("--sample", type=int, default=3000, help="removed records checked against true Jaccard")
     args = parser.parse_args(argv)
-    from zipkit.experiments import pools
-
     records = pools.build(SOURCES, limit=args.records, seed=0)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

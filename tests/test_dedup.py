@@ -136,3 +136,13 @@ def test_the_kept_rows_of_a_dataset_come_back_as_one():
 def test_bad_parameters_are_named(params, message):
     with pytest.raises(ValueError, match=message):
         zipkit.dedup(["a b c"], **params)
+
+
+def test_signatures_made_in_chunks_are_those_made_at_once(monkeypatch):
+    import zipkit.dedup as module
+
+    records, _ = planted(60, seed=11)
+    whole = zipkit.dedup(records, mode="near")
+    monkeypatch.setattr(module, "CHUNK", 7)  # chunks that end inside a cluster
+    chunked = zipkit.dedup(records, mode="near")
+    assert chunked.clusters == whole.clusters and len(whole.clusters) > 3

@@ -31,6 +31,7 @@ from .budget import _UNICODE
 from .steps import Columns, Step
 
 MODES = ("near", "exact")
+CHUNK = 2000  # records whose shingles are held at once
 BACKENDS = ("rensa", "datasketch")
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd: a band's values folded into one 64-bit hash
 
@@ -129,13 +130,19 @@ class Signatures(Step):
 
     def build(self, workers: int | None):
         def run(records: Any) -> tuple[Columns, None]:
-            texts = [records.text(i) for i in range(len(records))]
-            columns: Columns = {"text_hash": text_hashes(texts)}
-            if self.mode == "near":
-                sets = [shingles(t, self.ngram) for t in texts]
-                bands = band_hashes(minhash(sets, self.num_perm, self.seed, self.backend), self.bands, self.rows)
-                columns.update({f"band_{b}": bands[:, b] for b in range(self.bands)})
-            return columns, None
+            n = len(records)
+            hashes = np.zeros(n, dtype=np.uint64)
+            bands = np.zeros((n, self.bands), dtype=np.uint64)
+            # A chunk at a time: a record's shingles are tens of times its text, so only one
+            # chunk's are ever held.
+            for start in range(0, n, CHUNK):
+                texts = [records.text(i) for i in range(start, min(start + CHUNK, n))]
+                hashes[start : start + len(texts)] = text_hashes(texts)
+                if self.mode == "near":
+                    sets = [shingles(t, self.ngram) for t in texts]
+                    signatures = minhash(sets, self.num_perm, self.seed, self.backend)
+                    bands[start : start + len(texts)] = band_hashes(signatures, self.bands, self.rows)
+            return {"text_hash": hashes, **{f"band_{b}": bands[:, b].copy() for b in range(self.bands)}}, None
 
         return run
 
