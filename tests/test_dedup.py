@@ -139,8 +139,9 @@ def test_bad_parameters_are_named(params, message):
 
 
 def test_signatures_made_in_chunks_are_those_made_at_once(monkeypatch):
-    import zipkit.dedup as module
+    import sys
 
+    module = sys.modules["zipkit.dedup"]  # the module (zipkit.dedup the name is the function)
     records, _ = planted(60, seed=11)
     whole = zipkit.dedup(records, mode="near")
     monkeypatch.setattr(module, "CHUNK", 7)  # chunks that end inside a cluster
