@@ -15,3 +15,16 @@ def test_the_bad_inputs_table_is_its_two_runs():
         json.loads((RESULTS / f"bad_inputs_{run}.json").read_text())["cases"] for run in ("before", "after")
     )
     assert (RESULTS / "bad_inputs.md").read_text() == bad_inputs.table(before, after) + "\n"
+
+
+def test_the_minhash_comparison_table_is_its_results():
+    from experiments import minhash_backends
+
+    folder = RESULTS / "minhash_backends"
+    results = json.loads((folder / "results.json").read_text())
+    assert (folder / "results.md").read_text() == minhash_backends.table(results)
+    # the agreement is what the two runs' counts allow: both removed at most what each removed
+    near = results["runs"]
+    assert results["agreement"]["removed_by_both"] <= min(
+        near["near-rensa"]["removed"], near["near-datasketch"]["removed"]
+    )
