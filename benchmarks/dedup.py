@@ -1,7 +1,8 @@
 """Deduplication at a million records: time and peak memory of ``zipkit dedup`` on a JSON Lines
-pool of 1,000,000 instruction-sized records (real texts of ../shared/data or the ShareGPT
-package, each made distinct by a numbered line, with one in ten a near copy of an earlier one
-and one in twenty an exact copy), near duplicates by rensa and by datasketch, and exact ones."""
+pool of 1,000,000 instruction-sized records (two real texts of ../shared/data or the ShareGPT
+package joined, and a numbered line; one in ten a near copy of an earlier record, one word
+changed, and one in twenty an exact copy), near duplicates by rensa and by datasketch, and
+exact ones."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ class Dedup1M:
 
     def setup_cache(self):
         pool = instruction_pool()
-        texts = [pool.text(i)[:1500] for i in range(len(pool))]
+        texts = [pool.text(i)[:800] for i in range(len(pool))]
         rng = random.Random(0)
         with open("pool.jsonl", "w") as out:  # asv runs setup_cache in a cache folder of its own
             made = []
@@ -35,8 +36,8 @@ class Dedup1M:
                     words = rng.choice(made).split()
                     words[rng.randrange(len(words))] = "changed"  # a near copy
                     text = " ".join(words)
-                else:
-                    text = f"{rng.choice(texts)}\nrecord {k}"
+                else:  # two real texts joined: 25 million pairs, so a pair repeats rarely
+                    text = f"{rng.choice(texts)}\n{rng.choice(texts)}\nrecord {k}"
                 if len(made) < 50_000:
                     made.append(text)
                 out.write(json.dumps({"text": text}) + "\n")

@@ -28,3 +28,11 @@ def test_the_minhash_comparison_table_is_its_results():
     assert results["agreement"]["removed_by_both"] <= min(
         near["near-rensa"]["removed"], near["near-datasketch"]["removed"]
     )
+
+
+def test_the_dedup_scale_table_is_its_results():
+    from experiments import dedup_scale
+
+    results = json.loads((RESULTS / "dedup_scale.json").read_text())
+    assert (RESULTS / "dedup_scale.md").read_text() == dedup_scale.table(results)
+    assert all(r["records"] == results["records"] for r in results["runs"].values())
