@@ -19,6 +19,8 @@ per band per record).
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import time
 import unicodedata
 from dataclasses import dataclass, field
@@ -44,7 +46,11 @@ def normalize(text: str) -> str:
 def shingles(text: str, ngram: int) -> list[str]:
     """The ``ngram``-token sequences of the normalised text (one for a shorter text, none
     for an empty one)."""
-    tokens = _UNICODE.findall(normalize(text))
+    return _shingles(normalize(text), ngram)
+
+
+def _shingles(normalised: str, ngram: int) -> list[str]:
+    tokens = _UNICODE.findall(normalised)
     if len(tokens) <= ngram:
         return [" ".join(tokens)] if tokens else []
     return [" ".join(tokens[k : k + ngram]) for k in range(len(tokens) - ngram + 1)]
@@ -108,9 +114,11 @@ def band_hashes(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
 
 def text_hashes(texts: list[str]) -> np.ndarray:
     """An 8-byte BLAKE2b hash of each normalised text (uint64)."""
-    raw = b"".join(
-        hashlib.blake2b(normalize(t).encode("utf-8", "surrogatepass"), digest_size=8).digest() for t in texts
-    )
+    return _hashes([normalize(t) for t in texts])
+
+
+def _hashes(normalised: list[str]) -> np.ndarray:
+    raw = b"".join(hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=8).digest() for t in normalised)
     return np.frombuffer(raw, dtype="<u8").astype(np.uint64)
 
 
@@ -136,10 +144,10 @@ class Signatures(Step):
             # A chunk at a time: a record's shingles are tens of times its text, so only one
             # chunk's are ever held.
             for start in range(0, n, CHUNK):
-                texts = [records.text(i) for i in range(start, min(start + CHUNK, n))]
-                hashes[start : start + len(texts)] = text_hashes(texts)
+                texts = [normalize(records.text(i)) for i in range(start, min(start + CHUNK, n))]  # once
+                hashes[start : start + len(texts)] = _hashes(texts)
                 if self.mode == "near":
-                    sets = [shingles(t, self.ngram) for t in texts]
+                    sets = [_shingles(t, self.ngram) for t in texts]
                     signatures = minhash(sets, self.num_perm, self.seed, self.backend)
                     bands[start : start + len(texts)] = band_hashes(signatures, self.bands, self.rows)
             return {"text_hash": hashes, **{f"band_{b}": bands[:, b].copy() for b in range(self.bands)}}, None
@@ -214,6 +222,12 @@ class Deduplication:
             "clusters": self.clusters,
             "manifest": self.manifest,
         }
+
+    def write_report(self, path: str | os.PathLike) -> None:
+        from .io import atomic_output
+
+        with atomic_output(path) as out:
+            out.write(json.dumps(self.report(), indent=1).encode() + b"\n")
 
 
 def dedup(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from ..manifest import command_line
 from .common import (
@@ -61,10 +60,7 @@ def run(args: argparse.Namespace) -> int:
     result.manifest["argv"] = command_line()
     write_records(pool, result.kept, args.output)
     if args.report:
-        from ..io import atomic_output
-
-        with atomic_output(args.report) as out:
-            out.write(json.dumps(result.report(), indent=1).encode() + b"\n")
+        result.write_report(args.report)
     m = result.manifest
     print(f"kept     {m['kept']:,} of {m['records']:,} records -> {args.output}")
     print(f"removed  {m['removed']:,} in {m['clusters']:,} clusters ({args.mode}, {args.backend})")

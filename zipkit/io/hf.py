@@ -142,11 +142,8 @@ def with_scores(source: Any, name: str, values: np.ndarray, index: np.ndarray) -
         column = np.full(len(source), np.nan)
         column[index] = values
         return source.add_column(name, column)
-    if found == "iterable":
-        by_row = dict(zip(index.tolist(), np.asarray(values, dtype=np.float64).tolist()))
-        return source.map(lambda row, i: {name: by_row.get(i, float("nan"))}, with_indices=True)
-    datasets = _datasets()
-    pool = source  # Records
     by_row = dict(zip(index.tolist(), np.asarray(values, dtype=np.float64).tolist()))
-    rows = ({**row, name: by_row.get(int(i), float("nan"))} for row, i in zip(pool, pool.index))
-    return datasets.Dataset.from_list(list(rows))
+    if found == "iterable":
+        return source.map(lambda row, i: {name: by_row.get(i, float("nan"))}, with_indices=True)
+    rows = ({**row, name: by_row.get(int(i), float("nan"))} for row, i in zip(source, source.index))  # Records
+    return _datasets().Dataset.from_list(list(rows))
