@@ -78,6 +78,10 @@ def test_compressed_and_parquet_outputs_round_trip(store):
         back = zipkit.read_records(f"memory://b/out/{name}")
         assert [back.text(i) for i in range(7)] == [pool.text(int(i)) for i in res.indices], name
     assert not [p for p in store.find("/b") if "zipkit-tmp" in p]  # no temporary object left
+    # parquet told by its content, as on disk, under a name that does not say it
+    store.pipe("/b/out/sel.data", store.cat("/b/out/sel.parquet"))
+    back = zipkit.read_records("memory://b/out/sel.data")
+    assert back.format == "parquet" and [back.text(i) for i in range(7)] == [pool.text(int(i)) for i in res.indices]
 
 
 def test_a_failed_write_leaves_nothing_at_the_name(store):

@@ -44,6 +44,10 @@ class Item:
     fatal: bool = False  # nothing after this item can be read
 
 
+# Characters that make a pool path a glob pattern of shards (a local path or a URL).
+GLOB_CHARACTERS = "*?["
+
+
 def open_binary(path: str | os.PathLike, raw: IO[bytes] | None = None) -> IO[bytes]:
     """Open a file (``-``: standard input; ``raw``: a buffered stream opened already, such
     as a URL's) for reading, decompressing gzip or zstd by their magic bytes. A cut-off or

@@ -21,7 +21,7 @@ from typing import Mapping
 
 from . import remote
 from .atomic import broken_link, make_temp, output_target
-from .formats import EXTENSIONS, base_suffix
+from .formats import EXTENSIONS, GLOB_CHARACTERS, base_suffix
 
 
 def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
@@ -86,7 +86,6 @@ def check_writable(path: str | os.PathLike, name: str = "output") -> None:
 
 # A directory's record files: every suffix a reader knows.
 SHARD_SUFFIXES = tuple(EXTENSIONS)
-GLOB_CHARACTERS = "*?["
 
 
 def is_sharded(source: object) -> bool:

@@ -150,32 +150,44 @@ def _read_shards(
 def _read_path(path: Path, format: str | None, builder: "_Builder", progress: bool | None) -> Records:
     _check_readable(path)
     builder.path = "<stdin>" if str(path) == "-" else str(path)
-    if format is not None and format not in FORMATS:
-        raise ValueError(f"unknown format {format!r}; known: {', '.join(FORMATS)}")
-    if format == "parquet" or (format is None and formats.base_suffix(path) in (".parquet", ".pq")):
-        return _read_parquet(path, builder, progress)
-    with formats.open_binary(path) as stream:
-        format = format or formats.detect_format(path, stream)
-        if format == "parquet":
-            return _read_parquet(path, builder, progress)
-        reader = formats.iter_json_array if format == "json" else formats.iter_jsonl
-        return builder.from_items(reader(stream), format, stream, progress)
+    return _read_file(
+        path,
+        format,
+        builder,
+        progress,
+        lambda: formats.open_binary(path),
+        lambda: _read_parquet(path, builder, progress),
+    )
 
 
 def _read_url(url: str, format: str | None, builder: "_Builder", progress: bool | None) -> Records:
     """A pool at a URL, read through fsspec as a local file is read (:mod:`zipkit.io.remote`)."""
     builder.path = url
-    if format is not None and format not in FORMATS:
-        raise ValueError(f"unknown format {format!r}; known: {', '.join(FORMATS)}")
-    if format == "parquet" or (format is None and formats.base_suffix(url) in (".parquet", ".pq")):
+
+    def parquet() -> Records:
         import pyarrow.parquet as pq
 
         fs, path = remote.filesystem(url)
         if not fs.isfile(path):
             raise FileNotFoundError(f"no such pool file: {url}")
         return builder.from_table(pq.read_table(path, filesystem=fs), "parquet", progress)
-    with formats.open_binary(url, remote.open_read(url)) as stream:
-        format = format or formats.detect_format(url, stream)
+
+    return _read_file(url, format, builder, progress, lambda: formats.open_binary(url, remote.open_read(url)), parquet)
+
+
+def _read_file(
+    name: Any, format: str | None, builder: "_Builder", progress: bool | None, open_stream: Any, parquet: Any
+) -> Records:
+    """One file's records, local or at a URL: parquet by ``format``, suffix or content
+    (``parquet()``), JSON or JSON Lines from ``open_stream()``."""
+    if format is not None and format not in FORMATS:
+        raise ValueError(f"unknown format {format!r}; known: {', '.join(FORMATS)}")
+    if format == "parquet" or (format is None and formats.base_suffix(name) in (".parquet", ".pq")):
+        return parquet()
+    with open_stream() as stream:
+        format = format or formats.detect_format(name, stream)
+        if format == "parquet":
+            return parquet()
         reader = formats.iter_json_array if format == "json" else formats.iter_jsonl
         return builder.from_items(reader(stream), format, stream, progress)
 

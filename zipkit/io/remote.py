@@ -20,7 +20,7 @@ import secrets
 from pathlib import PurePosixPath
 from typing import IO, Any, Iterator
 
-from .formats import compressing
+from .formats import GLOB_CHARACTERS, compressing
 
 _URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*)://")
 # Where fsspec can read but not write.
@@ -90,7 +90,7 @@ def stat(url: str) -> tuple[int, str]:
 def is_folder_or_pattern(url: str) -> bool:
     """Whether a URL names shards: a folder, or a glob pattern that is not itself an object."""
     fs, path = filesystem(url)
-    if any(c in path for c in "*?["):
+    if any(c in path for c in GLOB_CHARACTERS):
         return not fs.exists(path)
     return fs.isdir(path)
 
@@ -98,7 +98,7 @@ def is_folder_or_pattern(url: str) -> bool:
 def listing(url: str) -> list[str]:
     """The objects of a folder URL, or those a glob URL matches, as URLs."""
     fs, path = filesystem(url)
-    found = fs.glob(path) if any(c in path for c in "*?[") else fs.ls(path, detail=False)
+    found = fs.glob(path) if any(c in path for c in GLOB_CHARACTERS) else fs.ls(path, detail=False)
     return [unstrip(fs, p) for p in found if fs.isfile(p)]
 
 
