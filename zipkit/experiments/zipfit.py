@@ -178,19 +178,20 @@ def _task(runner: Runner, config: dict, task: dict, budgets: list[int], tokens: 
             }
         )
 
-    def taken(method: str, seed: int, budget: int, mask: np.ndarray) -> np.ndarray:
-        order = (
-            ranking(runner, name, method, target, seed, params.get(method, {}))
-            if method == "random"
-            else towards[method]
-        ).indices
+    def taken(order: np.ndarray, budget: int, mask: np.ndarray) -> np.ndarray:
+        """The records ``order`` takes at ``budget`` tokens from the pool ``mask`` allows."""
         return stats.at_tokens(order[mask[order]], tokens, budget)
 
     for method in methods:
         for seed in random_seeds if method == "random" else trainer.seeds:
+            order = (  # read once per seed: every budget and pool takes from the same order
+                ranking(runner, name, method, target, seed, params.get(method, {}))
+                if method == "random"
+                else towards[method]
+            ).indices
             for budget in budgets:
                 for variant, mask in allowed.items():
-                    train_on(variant, method, budget, seed, taken(method, seed, budget, mask))
+                    train_on(variant, method, budget, seed, taken(order, budget, mask))
     # The controls of each ``matched`` method, drawn from the same pool as its selection: records
     # of its selection's length distribution, and records it left out (``stats.control``). Each
     # draw's seed is also its run's training seed, as for random.
@@ -200,7 +201,7 @@ def _task(runner: Runner, config: dict, task: dict, budgets: list[int], tokens: 
                 for budget in spec["matched_budgets"] or budgets:
                     for variant, mask in allowed.items():
                         here = np.flatnonzero(mask)
-                        chosen = np.searchsorted(here, taken(of, 0, budget, mask))
+                        chosen = np.searchsorted(here, taken(towards[of].indices, budget, mask))
                         picked = here[stats.control(kind, tokens[here], chosen, budget, seed)]
                         train_on(variant, control_label(kind, of), budget, seed, picked)
     held = trainer.held_out[eval_name]
