@@ -124,3 +124,13 @@ def test_difference_of_draws():
     assert lo == pytest.approx(1.0 - 1.96 * np.sqrt(0.02), abs=0.03)
     assert hi == pytest.approx(1.0 + 1.96 * np.sqrt(0.02), abs=0.03)
     assert stats.verdict(stats.difference(a, a.copy()), True) == "no difference shown"
+
+
+def test_a_zero_width_interval_is_stated_not_judged():
+    from zipkit.experiments.stats import finding
+
+    same = finding("loss", "a", "b", 0.0, [0.0, 0.0], lower_is_better=True)
+    fixed = finding("alignment", "a", "b", 0.05, [0.05, 0.05], lower_is_better=False)
+    assert "identical in every run" in same and "better" not in same
+    assert "+0.05 in every run" in fixed and "better" not in fixed and "worse" not in fixed
+    assert "a is better than b" in finding("loss", "a", "b", -0.1, [-0.2, -0.05], lower_is_better=True)

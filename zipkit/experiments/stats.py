@@ -215,7 +215,13 @@ def verdict(ci: Sequence[float], lower_is_better: bool) -> str:
 
 def finding(what: str, a: str, b: str, value: float, ci: Sequence[float], lower_is_better: bool) -> str:
     """One sentence: how ``a`` compares with ``b`` on ``what``, with the interval of the
-    difference; "better" only where that interval excludes 0."""
+    difference; "better" only where that interval excludes 0. An interval of zero width (every
+    draw gave the same difference: the same records on both sides, or a fixed selection's
+    figure) is no evidence either way: the difference is stated as it is, not judged."""
+    if ci[0] == ci[1]:
+        if value == 0:
+            return f"{a} vs {b}, {what}: identical in every run (no difference, and no spread to judge one by)."
+        return f"{a} vs {b}, {what}: {value:+.4g} in every run (a fixed difference: no spread to judge it by)."
     word = verdict(ci, lower_is_better)
     span = f"{value:+.4g} (95% CI {ci[0]:+.4g} to {ci[1]:+.4g})"
     if word == "no difference shown":

@@ -486,15 +486,9 @@ def _paired(cell: dict, other: dict, figure: str) -> tuple[float, list[float], i
 
 
 def _finding(what: str, a: str, b: str, value: float, ci: list[float], lower_is_better: bool, seeds: int) -> str:
-    """``stats.finding``, but with one seed on a side there is no interval to judge by, and a
-    difference that is the same at every seed (the same records trained on both sides, or a
-    figure of a fixed selection such as its alignment) is stated as exact, not judged."""
+    """``stats.finding``, but with one seed on a side there is no interval to judge by."""
     if seeds < 2:
         return f"{a} vs {b}, {what}: {value:+.4g} (one seed: no interval, no verdict)."
-    if ci[0] == ci[1]:  # every run gave the same figure: the same records, or a fixed selection's figure
-        if value == 0:
-            return f"{a} vs {b}, {what}: identical in every run (no difference, and no spread to judge one by)."
-        return f"{a} vs {b}, {what}: {value:+.4g} in every run (a fixed difference: no spread to judge it by)."
     return stats.finding(what, a, b, value, ci, lower_is_better)
 
 
