@@ -17,6 +17,12 @@ MIN_LOOKAHEAD bytes left in a window that is not full): the state there, continu
 rest of the prefix and any suffix, is one-shot compression of prefix+suffix. A query
 continues it without touching the shared hash tables (its inserts go to an overlay), so
 queries can run in threads side by side.
+
+The parse and every kernel under it are compiled without numba's runtime (``_nrt=False``):
+with it, each array handed to an inlined helper is reference-counted by an atomic add and
+subtract that numba cannot prune across the helpers' branches, which took 70% of a query's
+time. Those kernels allocate nothing; the entry points (``query``, ``advance``,
+``speculate``) allocate their scratch and hand it down.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .deflate_trees import D_CODES, END_BLOCK, EXTRA_DBITS, EXTRA_LBITS, L_CODES, block_bits
+from .deflate_trees import D_CODES, END_BLOCK, EXTRA_DBITS, EXTRA_LBITS, HEAP_SIZE, L_CODES, block_bits
 
 WSIZE = 1 << 15
 WMASK = WSIZE - 1
@@ -96,12 +102,12 @@ def new_state() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return state, lfreq, np.zeros(D_CODES, np.int64), np.zeros(HASH_SIZE + WSIZE, np.int32)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _hash(buf, i):
     return ((np.int64(buf[i]) << 10) ^ (np.int64(buf[i + 1]) << 5) ^ np.int64(buf[i + 2])) & HASH_MASK
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _prev_of(tables, q0, local, cur):
     """prev[cur & WMASK]: the query's own entry for positions it inserted."""
     if local.shape[0] > 0 and cur >= q0:
@@ -109,7 +115,7 @@ def _prev_of(tables, q0, local, cur):
     return tables[HASH_SIZE + (cur & WMASK)]
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _head_of(tables, h, q0, local):
     """head[h] as the query starting at ``q0`` sees it: positions a speculative parse put in
     the shared tables at or after ``q0`` are skipped through their chain links."""
@@ -120,7 +126,7 @@ def _head_of(tables, h, q0, local):
     return head
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _insert(buf, off, pos, tables, q0, local, keys, values):
     """INSERT_STRING at ``pos``: its chain link is the old head of its hash, and it becomes
     the head; returns the old head. A query (``local`` not empty) writes to its overlay: its
@@ -145,7 +151,7 @@ def _insert(buf, off, pos, tables, q0, local, keys, values):
     return head
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _insert_strings(buf, off, first, last, tables, q0, local, keys, values, record, count):
     """INSERT_STRING at ``first`` to ``last``; a speculative parse notes each position in
     ``record`` (from ``count`` on); returns the new count."""
@@ -157,7 +163,7 @@ def _insert_strings(buf, off, first, last, tables, q0, local, keys, values, reco
     return count
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _longest_match(buf, off, strstart, cur, best_len, lookahead, base, good, nice, chain, tables, q0, local, bound):
     """longest_match: the best match length (at most ``lookahead``), where it starts (-1 if
     none beat ``best_len``), and whether zlib would have read the byte at ``bound`` (a
@@ -211,11 +217,11 @@ def _longest_match(buf, off, strstart, cur, best_len, lookahead, base, good, nic
     return (best_len if best_len <= lookahead else lookahead), match_start, False
 
 
-@numba.njit(cache=True, nogil=True)
-def _flush(state, lfreq, dfreq, end_at, base, last):
+@numba.njit(cache=True, nogil=True, _nrt=False)
+def _flush(state, lfreq, dfreq, end_at, base, last, work):
     """End the block at ``end_at``: its bits added, its frequencies cleared."""
     block_start = state[BLOCK_START]
-    state[BITS] = block_bits(lfreq, dfreq, end_at - block_start, block_start >= base, state[BITS], last)
+    state[BITS] = block_bits(lfreq, dfreq, end_at - block_start, block_start >= base, state[BITS], last, work)
     lfreq[:] = 0
     lfreq[END_BLOCK] = 1
     dfreq[:] = 0
@@ -223,7 +229,7 @@ def _flush(state, lfreq, dfreq, end_at, base, last):
     state[BLOCK_START] = end_at
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _tally_dist(state, lfreq, dfreq, dist, length):
     lfreq[LENGTH_CODE[length - MIN_MATCH] + END_BLOCK + 1] += 1
     d = dist - 1
@@ -232,15 +238,17 @@ def _tally_dist(state, lfreq, dfreq, dist, length):
     return state[SYMS] == SYM_LIMIT
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _tally_lit(state, lfreq, byte):
     lfreq[byte] += 1
     state[SYMS] += 1
     return state[SYMS] == SYM_LIMIT
 
 
-@numba.njit(cache=True, nogil=True)
-def parse(buf, off, end, mode, state, lfreq, dfreq, tables, q0, local, keys, values, level, good, lazy, nice, chain):
+@numba.njit(cache=True, nogil=True, _nrt=False)
+def parse(
+    buf, off, end, mode, state, lfreq, dfreq, tables, q0, local, keys, values, work, level, good, lazy, nice, chain
+):
     """Run zlib's parse over ``buf`` (stream positions ``off`` to ``end``) from ``state``.
     Levels 1-3 parse greedily (deflate_fast), 4-9 lazily (deflate_slow). ``mode``:
 
@@ -349,10 +357,10 @@ def parse(buf, off, end, mode, state, lfreq, dfreq, tables, q0, local, keys, val
                 match_available = 0
                 match_length = MIN_MATCH - 1
                 if bflush:
-                    _flush(state, lfreq, dfreq, strstart, base, False)
+                    _flush(state, lfreq, dfreq, strstart, base, False, work)
             elif match_available:
                 if _tally_lit(state, lfreq, buf[strstart - 1 - off]):
-                    _flush(state, lfreq, dfreq, strstart, base, False)
+                    _flush(state, lfreq, dfreq, strstart, base, False, work)
                 strstart += 1
             else:
                 match_available = 1
@@ -411,7 +419,7 @@ def parse(buf, off, end, mode, state, lfreq, dfreq, tables, q0, local, keys, val
                 bflush = _tally_lit(state, lfreq, buf[strstart - off])
                 strstart += 1
             if bflush:
-                _flush(state, lfreq, dfreq, strstart, base, False)
+                _flush(state, lfreq, dfreq, strstart, base, False, work)
     state[STRSTART] = strstart
     state[BASE] = base
     state[MATCH_AVAILABLE] = match_available
@@ -426,8 +434,15 @@ def parse(buf, off, end, mode, state, lfreq, dfreq, tables, q0, local, keys, val
     if slow and match_available:
         _tally_lit(state, lfreq, buf[strstart - 1 - off])  # no flush here: the last block takes it
         state[MATCH_AVAILABLE] = 0
-    _flush(state, lfreq, dfreq, strstart, base, True)
+    _flush(state, lfreq, dfreq, strstart, base, True, work)
     return state[BITS] >> 3
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _work():
+    """Scratch for ``deflate_trees.block_bits``'s trees (allocated here, where the runtime
+    that allocates is on: ``parse`` and the kernels under it run without it)."""
+    return np.empty((8, HEAP_SIZE + 1), np.int64)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -460,6 +475,7 @@ def query(buf, off, pend, suffix, state, lfreq, dfreq, tables, level, good, lazy
         local,
         keys,
         values,
+        _work(),
         level,
         good,
         lazy,
@@ -473,7 +489,9 @@ def advance(buf, off, end, state, lfreq, dfreq, tables, level, good, lazy, nice,
     """Parse the prefix's new bytes into ``state`` and the hash tables (in place), as far as
     they go without knowing what comes next."""
     none = np.empty(0, np.int64)
-    parse(buf, off, end, SAFE, state, lfreq, dfreq, tables, 0, none, none, none, level, good, lazy, nice, chain)
+    parse(
+        buf, off, end, SAFE, state, lfreq, dfreq, tables, 0, none, none, none, _work(), level, good, lazy, nice, chain
+    )
 
 
 @numba.njit(cache=True, nogil=True)
@@ -482,7 +500,24 @@ def speculate(buf, off, end, state, lfreq, dfreq, tables, inserted, level, good,
     returns how many it inserted."""
     none = np.empty(0, np.int64)
     return parse(
-        buf, off, end, SPECULATE, state, lfreq, dfreq, tables, 0, inserted, none, none, level, good, lazy, nice, chain
+        buf,
+        off,
+        end,
+        SPECULATE,
+        state,
+        lfreq,
+        dfreq,
+        tables,
+        0,
+        inserted,
+        none,
+        none,
+        _work(),
+        level,
+        good,
+        lazy,
+        nice,
+        chain,
     )
 
 

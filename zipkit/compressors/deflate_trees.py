@@ -41,7 +41,21 @@ STATIC_LLEN = np.array([8] * 144 + [9] * 112 + [7] * 24 + [8] * 8, np.int64)[: L
 STATIC_DLEN = np.full(D_CODES, 5, np.int64)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+def scratch() -> np.ndarray:
+    """The working rows :func:`block_bits` builds its trees in."""
+    return np.empty((8, HEAP_SIZE + 1), np.int64)
+
+
+@numba.njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _clear(row):
+    """Zero a row in a loop. Every kernel here is compiled without numba's runtime
+    (``_nrt=False``), which would otherwise count references to each array a helper is
+    handed (an atomic add and subtract per call): that was most of a query's time."""
+    for i in range(row.shape[0]):
+        row[i] = 0
+
+
+@numba.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _pqdownheap(key, heap, heap_len, k):
     """zlib's pqdownheap. ``key`` is frequency << 8 | depth, so zlib's ``smaller(n, m)``
     (lower frequency, or equal frequency and depth no greater) is ``key[n] <= key[m]``."""
@@ -63,7 +77,7 @@ def _pqdownheap(key, heap, heap_len, k):
     heap[k] = v
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, _nrt=False)
 def _build_tree(freq, elems, slen, extra, base, max_length, lens, heap, key, dad, bl_count):
     """build_tree + gen_bitlen: the code length of every symbol into ``lens``; returns the
     largest code used and the bits of the symbols under these codes and under the fixed
@@ -174,7 +188,7 @@ def _build_tree(freq, elems, slen, extra, base, max_length, lens, heap, key, dad
     return max_code, opt, static
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, _nrt=False)
 def _scan_tree(lens, max_code, bl_freq):
     """Count the code-length symbols (with runs 16, 17, 18) that send a tree's lengths."""
     prevlen = -1
@@ -215,25 +229,28 @@ def _scan_tree(lens, max_code, bl_freq):
             min_count = 4
 
 
-@numba.njit(cache=True, nogil=True)
-def block_bits(lfreq, dfreq, stored_len, can_store, bits, last):
+@numba.njit(cache=True, nogil=True, _nrt=False)
+def block_bits(lfreq, dfreq, stored_len, can_store, bits, last, work):
     """The bit position after zlib flushes a block (``_tr_flush_block``) that holds these
     symbol frequencies (``lfreq[END_BLOCK]`` = 1) over ``stored_len`` input bytes, starting
     at bit position ``bits``; ``can_store``: the block's bytes are still in the window;
-    ``last``: the final block, padded to a byte."""
-    work = np.empty((8, HEAP_SIZE + 1), np.int64)  # rows written before they are read
+    ``last``: the final block, padded to a byte. ``work``: scratch of :func:`scratch`'s shape
+    (its rows are written before they are read)."""
     heap, key, dad, freq, llens, dlens, bllens, bl_count = work
-    freq[:L_CODES] = lfreq[:L_CODES]
-    freq[L_CODES:] = 0
+    # Loops, not slice copies: these kernels run without numba's runtime (see _clear).
+    _clear(freq)
+    for n in range(L_CODES):
+        freq[n] = lfreq[n]
     lmax, lopt, lstatic = _build_tree(
         freq, L_CODES, STATIC_LLEN, EXTRA_LBITS, END_BLOCK + 1, MAX_BITS, llens, heap, key, dad, bl_count
     )
-    freq[:] = 0
-    freq[:D_CODES] = dfreq[:D_CODES]
+    _clear(freq)
+    for n in range(D_CODES):
+        freq[n] = dfreq[n]
     dmax, dopt, dstatic = _build_tree(
         freq, D_CODES, STATIC_DLEN, EXTRA_DBITS, 0, MAX_BITS, dlens, heap, key, dad, bl_count
     )
-    freq[:] = 0
+    _clear(freq)
     _scan_tree(llens, lmax, freq)
     _scan_tree(dlens, dmax, freq)
     _, blopt, _ = _build_tree(
