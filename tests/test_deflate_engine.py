@@ -94,11 +94,25 @@ def test_long_prefixes_and_suffixes_cross_slides_and_blocks(level):
             step = min(cut - held, [1, 2, 5000, 70_000][held % 4])
             context.extend(text[held : held + step])
             held += step
-        for length in (0, 1, 2, 3, 258, 700, 17_000, 64_000):
-            suffix = text[2_100_000 : 2_100_000 + length]
-            assert context.size_with(suffix) == len(zlib.compress(text[:cut] + suffix, level)), (cut, length)
+        suffixes = [text[2_100_000 : 2_100_000 + length] for length in (0, 1, 2, 3, 258, 700, 17_000, 64_000)]
+        expected = [len(zlib.compress(text[:cut] + suffix, level)) for suffix in suffixes]
+        for suffix, size in zip(suffixes, expected):
+            assert context.size_with(suffix) == size, (cut, len(suffix))
             checked += 1
+        # One batch, long and short suffixes in turn: the scratch one query leaves must not
+        # reach the next; and a batch of suffixes of MIN_SUFFIX bytes or more (the speculative
+        # parse) gives the same sizes.
+        assert context.sizes_with(suffixes[::-1]).tolist() == expected[::-1], cut
+        assert context.sizes_with(suffixes[2:]).tolist() == expected[2:], cut
     assert checked == 80
+
+
+@settings(max_examples=150, deadline=None)
+@given(level=st.sampled_from(LEVELS), prefix=blobs, suffixes=st.lists(blobs, max_size=6))
+def test_a_batch_of_queries_equals_one_shot_compression(level, prefix, suffixes):
+    sizes = EngineContext(level, "zlib", prefix).sizes_with(suffixes)
+    assert sizes.dtype == np.int64
+    assert sizes.tolist() == [len(zlib.compress(prefix + s, level)) for s in suffixes]
 
 
 @pytest.mark.parametrize("level", [1, 6, 9])
@@ -170,8 +184,8 @@ def test_deflate_compressors_use_the_engine_where_it_applies():
 
 def test_an_engine_that_disagrees_with_zlib_is_not_used(monkeypatch):
     exact_deflate.available.cache_clear()
-    real = exact_deflate.engine.query
-    monkeypatch.setattr(exact_deflate.engine, "query", lambda *a: real(*a) + 1)  # off by a byte
+    real = exact_deflate.engine.queries
+    monkeypatch.setattr(exact_deflate.engine, "queries", lambda *a: real(*a) + 1)  # off by a byte
     try:
         with pytest.warns(RuntimeWarning, match="size engine gives .* where zlib .* gives"):
             context = compressors.get("zlib:7").context(b"hello hello hello")

@@ -59,19 +59,27 @@ def thread_pool(workers: int) -> ThreadPoolExecutor:
 
 
 def parallel_sizes(
-    size: Callable[[Any], int], items: Sequence[Any], workers: int | None = None, min_items: int = _MIN_ITEMS_FOR_POOL
+    size: Callable[[Any], int],
+    items: Sequence[Any],
+    workers: int | None = None,
+    min_items: int = _MIN_ITEMS_FOR_POOL,
+    batch: Callable[[Sequence[Any]], np.ndarray] | None = None,
 ) -> np.ndarray:
     """``[size(x) for x in items]`` as int64, across a thread pool when there are enough items.
 
     ``size`` is ``Compressor.size`` or ``Context.size_with``: both are safe to call from
     several threads, and the libraries release the GIL while they compress. ``min_items``
     is the smallest batch worth a pool: lower it for calls that take tens of microseconds
-    (context queries), where even a handful of items splits well.
+    (context queries), where even a handful of items splits well. ``batch``, where given,
+    sizes a whole span in one call (``Context.sizes_with`` of the DEFLATE engine: one call
+    per thread, which holds no interpreter lock while it runs).
     """
     n = len(items)
     out = np.empty(n, dtype=np.int64)
     workers = resolve_workers(workers)
     if workers == 1 or n < max(min_items, 2):
+        if batch is not None:
+            return batch(items) if n else out
         for i in range(n):
             out[i] = size(items[i])
         return out
@@ -80,6 +88,9 @@ def parallel_sizes(
     bounds = np.linspace(0, n, min(n, workers * 2) + 1, dtype=np.int64)
 
     def fill(span: tuple[int, int]) -> None:
+        if batch is not None:
+            out[span[0] : span[1]] = batch(items[span[0] : span[1]])
+            return
         for i in range(span[0], span[1]):
             out[i] = size(items[i])
 

@@ -446,42 +446,66 @@ def _work():
 
 
 @numba.njit(cache=True, nogil=True)
-def query(buf, off, pend, suffix, state, lfreq, dfreq, tables, level, good, lazy, nice, chain):
+def queries(buf, off, pend, suffixes, bounds, state, lfreq, dfreq, tables, level, good, lazy, nice, chain):
     """DEFLATE bytes of the stream of the prefix (parsed up to ``state``; its bytes from
-    stream position ``off`` to ``pend`` at the start of ``buf``) followed by ``suffix``,
-    which is written after them in ``buf`` (which has the room). Nothing shared is
-    written: the state is copied, the hash tables overlaid."""
+    stream position ``off`` to ``pend`` at the start of ``buf``) followed by each suffix
+    ``suffixes[bounds[k]:bounds[k + 1]]``, which is written after them in ``buf`` (which has
+    room for the longest). Nothing shared is written: the state is copied, the hash tables
+    overlaid. One call answers a batch, so that the scratch is made once and a thread runs
+    its whole share without the interpreter's lock."""
+    n = bounds.shape[0] - 1
+    out = np.empty(n, np.int64)
     strstart = state[STRSTART]
     held = pend - off
-    buf[held : held + suffix.shape[0]] = suffix
-    end = pend + suffix.shape[0]
-    inserts = end - strstart + 1
-    local = np.empty(max(inserts, 1), np.int64)
+    longest = 0
+    for k in range(n):
+        longest = max(longest, bounds[k + 1] - bounds[k])
+    most = pend + longest - strstart + 1  # positions a query inserts, at most
+    local = np.empty(max(most, 1), np.int64)
+    keys = np.empty(_table_size(most), np.int64)
+    values = np.empty(keys.shape[0], np.int64)
+    work = _work()
+    own_state, own_lfreq, own_dfreq = state.copy(), lfreq.copy(), dfreq.copy()
+    for k in range(n):
+        length = bounds[k + 1] - bounds[k]
+        buf[held : held + length] = suffixes[bounds[k] : bounds[k + 1]]
+        end = pend + length
+        size = _table_size(end - strstart + 1)
+        keys[:size] = -1
+        own_state[:] = state
+        own_lfreq[:] = lfreq
+        own_dfreq[:] = dfreq
+        out[k] = parse(
+            buf,
+            off,
+            end,
+            FINAL,
+            own_state,
+            own_lfreq,
+            own_dfreq,
+            tables,
+            strstart,
+            local,
+            keys[:size],
+            values[:size],
+            work,
+            level,
+            good,
+            lazy,
+            nice,
+            chain,
+        )
+    return out
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _table_size(inserts):
+    """Slots of the open-addressed map of a query's changed heads: a power of two, at most
+    half full."""
     size = 64
     while size < 2 * inserts:
         size <<= 1
-    keys = np.full(size, -1, np.int64)
-    values = np.empty(size, np.int64)
-    return parse(
-        buf,
-        off,
-        end,
-        FINAL,
-        state.copy(),
-        lfreq.copy(),
-        dfreq.copy(),
-        tables,
-        strstart,
-        local,
-        keys,
-        values,
-        _work(),
-        level,
-        good,
-        lazy,
-        nice,
-        chain,
-    )
+    return size
 
 
 @numba.njit(cache=True, nogil=True)

@@ -18,6 +18,7 @@ import functools
 import threading
 import warnings
 import zlib
+from typing import Sequence
 
 import numpy as np
 
@@ -62,13 +63,22 @@ class EngineContext:
             self.extend(prefix)
 
     def size_with(self, suffix: bytes) -> int:
-        suffix = np.frombuffer(suffix, np.uint8)
-        window, start = self._window(len(suffix))
-        state, lfreq, dfreq = self._ahead if len(suffix) >= engine.MIN_SUFFIX else self._safe
-        raw = engine.query(
-            window, start, self._end, suffix, state, lfreq, dfreq, self._tables, self._level, *self._params
+        return int(self.sizes_with([suffix])[0])
+
+    def sizes_with(self, suffixes: Sequence[bytes]) -> np.ndarray:
+        """``size_with`` of each suffix, in one call of the engine (no interpreter lock
+        held while it runs)."""
+        lengths = np.fromiter(map(len, suffixes), np.int64, len(suffixes))
+        bounds = np.zeros(len(suffixes) + 1, np.int64)
+        np.cumsum(lengths, out=bounds[1:])
+        joined = np.frombuffer(b"".join(suffixes), np.uint8)
+        window, start = self._window(int(lengths.max(initial=0)))
+        shortest = int(lengths.min(initial=engine.MIN_SUFFIX))
+        state, lfreq, dfreq = self._ahead if shortest >= engine.MIN_SUFFIX else self._safe
+        raw = engine.queries(
+            window, start, self._end, joined, bounds, state, lfreq, dfreq, self._tables, self._level, *self._params
         )
-        return int(raw) + self._framing
+        return raw + self._framing
 
     def extend(self, data: bytes) -> None:
         if not data:

@@ -432,7 +432,14 @@ class _Run:
     def _ratios(self, anchor: _Anchor, positions: np.ndarray) -> np.ndarray:
         payloads, frame = self.payloads, anchor.frame
         suffixes = [anchor.piece(payloads[int(i)]) + frame.tail for i in positions]
-        sizes = parallel_sizes(anchor.context.size_with, suffixes, self.workers, min_items=_MIN_QUERIES_FOR_POOL)
+        context = anchor.context
+        sizes = parallel_sizes(
+            context.size_with,
+            suffixes,
+            self.workers,
+            min_items=_MIN_QUERIES_FOR_POOL,
+            batch=getattr(context, "sizes_with", None),
+        )
         lengths = anchor.length + np.fromiter(map(len, suffixes), dtype=np.int64, count=len(suffixes))
         return (lengths / sizes).astype(self.dtype)
 
