@@ -236,7 +236,9 @@ def block_bits(lfreq, dfreq, stored_len, can_store, bits, last, work):
     at bit position ``bits``; ``can_store``: the block's bytes are still in the window;
     ``last``: the final block, padded to a byte. ``work``: scratch of :func:`scratch`'s shape
     (its rows are written before they are read)."""
-    heap, key, dad, freq, llens, dlens, bllens, bl_count = work
+    # Rows by index: contiguous views (unpacking the array gives strided ones, slower to index).
+    heap, key, dad, freq = work[0], work[1], work[2], work[3]
+    llens, dlens, bllens, bl_count = work[4], work[5], work[6], work[7]
     # Loops, not slice copies: these kernels run without numba's runtime (see _clear).
     _clear(freq)
     for n in range(L_CODES):

@@ -11,16 +11,19 @@ and the best-aligned sources are selected. ``aggregate="max"`` uses the nearest 
 instead of the mean; ``order="target_first"`` compresses t + x.
 
 Cost is one compression of x + t per pair; everything else is done once: C(x) and C(t)
-singly, and for DEFLATE a compressor fed the pair's first part (the source, or the target
-in ``target_first`` order, when it has at least ``CONTEXT_MIN_BYTES``) that every pair
-extends, so a pair compresses only the part after it (exact: the DEFLATE size engine, or
-zlib's stream copies, give one-shot sizes byte for byte). Work is split into blocks of sources run in worker processes (the per-pair work is short and
-Python-bound enough that threads contend for the GIL); a block returns two numbers per
-source, so memory does not grow with sources x targets.
+singly, and for DEFLATE a context of the pair's first part that every pair extends, so a
+pair parses only the part after it (exact: one-shot sizes byte for byte). In source-first
+order the DEFLATE size engine holds every source and sizes all the targets after it in one
+call, which holds no interpreter lock, so blocks of sources run in threads. Otherwise
+(zlib's stream copies past ``CONTEXT_MIN_BYTES``, other libraries, target-first order) the
+per-pair work is Python-bound enough that threads contend for the GIL, and blocks run in
+worker processes. A block returns two numbers per source, so memory does not grow with
+sources x targets.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -31,7 +34,7 @@ from ..compressors.base import EXACT
 from ..identity import fingerprint
 from ..io import Payloads, read_records
 from ..manifest import Timings
-from ..parallel import map_blocks, resolve_workers
+from ..parallel import map_blocks, resolve_workers, thread_pool
 from ..progress import bar
 from ..ranking import ranked_selection
 from ..results import Selection
@@ -152,16 +155,32 @@ def _run(job: _Job, sources: Payloads, workers: int, progress: bool | None):
 
 
 def _blocks(job: _Job, sources: Payloads, spans: list, workers: int) -> Iterator:
-    """(span, (mean NCD, min NCD)) per block, in order; in worker processes when worth it."""
+    """(span, (mean NCD, min NCD)) per block, in order: in threads where the DEFLATE size
+    engine scores the pairs (it holds no interpreter lock), else in worker processes when
+    worth it."""
     pairs = len(sources) * len(job.targets)
-    if workers == 1 or len(spans) == 1 or pairs < _MIN_PAIRS_FOR_PROCESSES:
-        scorer = _Scorer(job)
-        for start, stop in spans:
-            yield (start, stop), scorer([sources[i] for i in range(start, stop)])
-        return
+    scorer = _Scorer(job)
     blocks = ([bytes(sources[i]) for i in range(start, stop)] for start, stop in spans)
-    results = map_blocks(_Scorer, (job,), blocks, min(workers, len(spans)))
-    yield from zip(spans, results)
+    if workers == 1 or len(spans) == 1:
+        yield from zip(spans, map(scorer, blocks))
+    elif scorer.batched:
+        yield from zip(spans, _in_threads(scorer, blocks, workers))
+    elif pairs < _MIN_PAIRS_FOR_PROCESSES:
+        yield from zip(spans, map(scorer, blocks))
+    else:
+        yield from zip(spans, map_blocks(_Scorer, (job,), blocks, min(workers, len(spans))))
+
+
+def _in_threads(scorer: "_Scorer", blocks: Iterator, workers: int) -> Iterator:
+    """``scorer(block)`` for every block, in order, on ``workers`` threads, a bounded number
+    of blocks in flight."""
+    pool, pending = thread_pool(workers), deque()
+    for block in blocks:
+        pending.append(pool.submit(scorer, block))
+        if len(pending) >= 4 * workers:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 class _Scorer:
@@ -173,6 +192,10 @@ class _Scorer:
         # Only DEFLATE's contexts are exact and cheap (the size engine); other libraries
         # compress each pair whole.
         self.cached = self.compressor.default_exactness == EXACT
+        # The size engine sizes every target after a source in one call, at about the cost of
+        # compressing each pair whole for the shortest sources and less for longer ones, so it
+        # holds every source, however short (zlib's stream copies only past context_min_bytes).
+        self.batched = self.cached and hasattr(self.compressor.context(b"", exact=True), "sizes_with")
         self._target_contexts: dict[int, Any] = {}
 
     def __call__(self, sources: list) -> tuple[np.ndarray, np.ndarray]:
@@ -191,6 +214,8 @@ class _Scorer:
         """C(x + t) (or C(t + x)) for every target t, as int64."""
         targets, size = self.job.targets, self.compressor.size
         if self.job.order == "source_first":
+            if self.batched:
+                return self.compressor.context(x, exact=True).sizes_with(targets)
             if self.cached and len(x) >= self.job.context_min_bytes:
                 context = self.compressor.context(x, exact=True)
                 return np.fromiter(map(context.size_with, targets), np.int64, len(targets))
