@@ -36,3 +36,14 @@ def test_the_dedup_scale_table_is_its_results():
     results = json.loads((RESULTS / "dedup_scale.json").read_text())
     assert (RESULTS / "dedup_scale.md").read_text() == dedup_scale.table(results)
     assert all(r["records"] == results["records"] for r in results["runs"].values())
+
+
+def test_the_zip_breakdown_tables_are_its_results():
+    from experiments import zip_breakdown
+
+    results = json.loads((RESULTS / "zip_breakdown.json").read_text())
+    assert (RESULTS / "zip_breakdown.md").read_text() == zip_breakdown.table(results)
+    # The run's parts add up: around + waiting = the stage's wall time, per round.
+    for run in results["run"]["runs"]:
+        for row in run["rounds"]:
+            assert abs(row["around_s"] + row.get("in_queries_s", 0) - row["wall_s"]) < 1e-3

@@ -63,7 +63,15 @@ class EngineContext:
             self.extend(prefix)
 
     def size_with(self, suffix: bytes) -> int:
-        return int(self.sizes_with([suffix])[0])
+        # The batch kernel with a batch of one, without sizes_with's joining and bounds.
+        data = np.frombuffer(suffix, np.uint8)
+        window, start = self._window(len(data))
+        state, lfreq, dfreq = self._ahead if len(data) >= engine.MIN_SUFFIX else self._safe
+        bounds = np.array((0, len(data)), np.int64)
+        raw = engine.queries(
+            window, start, self._end, data, bounds, state, lfreq, dfreq, self._tables, self._level, *self._params
+        )
+        return int(raw[0]) + self._framing
 
     def sizes_with(self, suffixes: Sequence[bytes]) -> np.ndarray:
         """``size_with`` of each suffix, in one call of the engine (no interpreter lock
