@@ -163,6 +163,51 @@ def zipfit_per_pair() -> list[dict]:
     return rows
 
 
+def table(results: dict) -> str:
+    """The report of ``deflate_engine.json``, made from it alone."""
+    lines = [
+        f"µs per exact query of a real record ({results['cpus']} cores, zlib {results['zlib']}; in brackets, "
+        "multiples of compressing the record alone):",
+        "",
+        "| level | history | plain `zlib.compress` of the record | stream copy | engine | engine context |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results.get("query", []):
+        lines.append(
+            f"| {r['level']} | {r['history_bytes']:,} B | {r['plain_us']} µs | {r['stream_copy_us']} µs "
+            f"({r['stream_copy_over_plain']}x) | {r['engine_us']} µs ({r['engine_over_plain']}x) | "
+            f"{r['engine_context_kib']} KiB |"
+        )
+    lines += ["", "| run | stream copy | engine | same selection |", "|---|---|---|---|"]
+    paper = results.get("paper")
+    if paper:
+        copy, engine = paper["stream_copy_timings"], paper["engine_timings"]
+        lines.append(
+            f"| ZIP at the paper's scale: {paper['pool']:,} distinct records ({paper['pool_text_mb']} MB), budget "
+            f"{paper['budget']:,}, K {paper['k1']}/{paper['k2']}/{paper['k3']} | {paper['stream_copy_s']} s "
+            f"(coarse {copy['coarse']} s, fine {copy['fine']} s) | {paper['engine_s']} s (coarse "
+            f"{engine['coarse']} s, fine {engine['fine']} s) | {'yes' if paper['same_selection'] else 'NO'} |"
+        )
+    z = results.get("zip600")
+    if z:
+        lines.append(
+            f"| ZIP {z['variant']}, budget {z['budget']}, K {z['k1']}/{z['k2']}/{z['k3']}, on Alpaca (naive exact "
+            f"loop: {z['naive_s']} s) | {z['zipkit_stream_copy_s']} s ({z['speedup_stream_copy']}x the naive loop) | "
+            f"{z['zipkit_engine_s']} s ({z['speedup_engine']}x) | {'yes' if z['same_selection'] else 'NO'} |"
+        )
+    fit = results.get("zipfit", [])
+    if fit:
+        names = " / ".join(r["compressor"] for r in fit)
+        lines.append(
+            f"| ZIP-FIT, {fit[0]['sources']} MBPP x {fit[0]['targets']} HumanEval, {names}, µs per pair | "
+            + " / ".join(str(r["stream_copy_us_per_pair"]) for r in fit)
+            + " | "
+            + " / ".join(str(r["engine_us_per_pair"]) for r in fit)
+            + f" | {'yes' if all(r['same_scores'] for r in fit) else 'NO'} (scores) |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -188,6 +233,8 @@ def main() -> None:
         results["cpus"] = os.cpu_count()
         with atomic_output(out) as handle:  # after every section: a run cut short keeps what it measured
             handle.write(json.dumps(results, indent=1).encode() + b"\n")
+    with atomic_output(out.with_suffix(".md")) as handle:
+        handle.write(table(results).encode())
 
 
 if __name__ == "__main__":

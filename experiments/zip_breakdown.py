@@ -199,7 +199,7 @@ def query_section() -> dict:
 
 
 def table(results: dict) -> str:
-    lines = ["# Where ZIP's time goes", ""]
+    lines: list[str] = []
     run = results.get("run")
     if run:
         lines += [

@@ -119,8 +119,6 @@ def run() -> dict:
 def table(r: dict) -> str:
     return "\n".join(
         [
-            "# ZIP-FIT against the pairwise loop and the zip-fit package",
-            "",
             f"{r['sources']} MBPP sources ({r['mean_source_bytes']} bytes on average) x {r['targets']} HumanEval "
             f"prompts ({r['mean_target_bytes']} bytes), {r['compressor']}, {r['cpus']} cores, zlib {r['zlib']}; "
             "one run, one after another.",

@@ -47,3 +47,18 @@ def test_the_zip_breakdown_tables_are_its_results():
     for run in results["run"]["runs"]:
         for row in run["rounds"]:
             assert abs(row["around_s"] + row.get("in_queries_s", 0) - row["wall_s"]) < 1e-3
+
+
+def test_the_zipfit_package_table_is_its_results():
+    from experiments import zipfit_package
+
+    results = json.loads((RESULTS / "zipfit_package.json").read_text())
+    assert (RESULTS / "zipfit_package.md").read_text() == zipfit_package.table(results)
+    assert results["max_diff_vs_loop"] < 1e-9 and results["same_ranking_as_package"]
+
+
+def test_the_deflate_engine_tables_are_its_results():
+    from experiments import deflate_engine
+
+    results = json.loads((RESULTS / "deflate_engine.json").read_text())
+    assert (RESULTS / "deflate_engine.md").read_text() == deflate_engine.table(results)
