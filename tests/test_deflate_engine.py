@@ -110,9 +110,17 @@ def test_long_prefixes_and_suffixes_cross_slides_and_blocks(level):
 @settings(max_examples=150, deadline=None)
 @given(level=st.sampled_from(LEVELS), prefix=blobs, suffixes=st.lists(blobs, max_size=6))
 def test_a_batch_of_queries_equals_one_shot_compression(level, prefix, suffixes):
-    sizes = EngineContext(level, "zlib", prefix).sizes_with(suffixes)
+    context = EngineContext(level, "zlib", prefix)
+    sizes = context.sizes_with(suffixes)
     assert sizes.dtype == np.int64
     assert sizes.tolist() == [len(zlib.compress(prefix + s, level)) for s in suffixes]
+    # Without a short suffix the batch runs on the thread's own tables, put back after each
+    # query: asked twice, in both orders, the sizes stay one-shot compression's.
+    long = [s for s in suffixes if len(s) >= MIN_SUFFIX]
+    expected = [len(zlib.compress(prefix + s, level)) for s in long]
+    assert context.sizes_with(long).tolist() == expected
+    assert context.sizes_with(long[::-1]).tolist() == expected[::-1]
+    assert [context.size_with(s) for s in long] == expected
 
 
 @pytest.mark.parametrize("level", [1, 6, 9])

@@ -59,8 +59,9 @@ LEVELS = {
 
 # The parse state: one int64 vector (with the block's frequencies beside it).
 STRSTART, BASE, MATCH_AVAILABLE, PREV_LENGTH, PREV_MATCH, MATCH_LENGTH, MATCH_START, BLOCK_START, SYMS, BITS = range(10)
-STATE_SIZE = 10
-FINAL, SAFE, SPECULATE = 0, 1, 2
+INSERTED = 10  # positions a DIRECT parse inserted (it notes them in ``local``)
+STATE_SIZE = 11
+FINAL, SAFE, SPECULATE, DIRECT = 0, 1, 2, 3
 # A speculative parse holds for suffixes of at least this many bytes (deflate_fast's inserts
 # after a match need 3 bytes of lookahead past it; deflate_slow's lookahead must exceed the
 # previous match).
@@ -260,12 +261,16 @@ def parse(
       and assumes only that at least MIN_SUFFIX more bytes follow (its lookahead at least
       that of the step's reads); its inserted positions go to ``local`` (their count is
       returned) so that they can be taken out again.
+    - DIRECT: FINAL, on a thread's own copy of the hash tables: its inserts go straight into
+      them (no overlay), noted in ``local`` (their count in ``state[INSERTED]``) so that
+      :func:`_restore` puts the copy back as it was.
     """
     slow = level >= 4
     speculate = mode == SPECULATE
-    final = mode == FINAL
+    direct = mode == DIRECT
+    final = mode == FINAL or direct
     overlay = local if mode == FINAL else local[:0]
-    record = local if speculate else local[:0]
+    record = local if speculate or direct else local[:0]
     inserted = 0
     strstart = state[STRSTART]
     base = state[BASE]
@@ -300,6 +305,9 @@ def parse(
                 hash_head = np.int64(tables[_hash(buf, strstart - off)])
             else:
                 hash_head = _insert(buf, off, strstart, tables, q0, overlay, keys, values)
+                if direct:
+                    record[inserted] = strstart
+                    inserted += 1
             has_head = hash_head > base
         if slow:
             length = MIN_MATCH - 1
@@ -431,6 +439,7 @@ def parse(
         return inserted
     if not final:
         return -1
+    state[INSERTED] = inserted
     if slow and match_available:
         _tally_lit(state, lfreq, buf[strstart - 1 - off])  # no flush here: the last block takes it
         state[MATCH_AVAILABLE] = 0
@@ -446,13 +455,18 @@ def _work():
 
 
 @numba.njit(cache=True, nogil=True)
-def queries(buf, off, pend, suffixes, bounds, state, lfreq, dfreq, tables, level, good, lazy, nice, chain):
+def queries(buf, off, pend, suffixes, bounds, state, lfreq, dfreq, tables, private, level, good, lazy, nice, chain):
     """DEFLATE bytes of the stream of the prefix (parsed up to ``state``; its bytes from
     stream position ``off`` to ``pend`` at the start of ``buf``) followed by each suffix
     ``suffixes[bounds[k]:bounds[k + 1]]``, which is written after them in ``buf`` (which has
-    room for the longest). Nothing shared is written: the state is copied, the hash tables
-    overlaid. One call answers a batch, so that the scratch is made once and a thread runs
-    its whole share without the interpreter's lock."""
+    room for the longest). One call answers a batch, so that the scratch is made once and a
+    thread runs its whole share without the interpreter's lock.
+
+    Nothing shared is written: the state is copied, and the hash tables either overlaid
+    (``private`` empty: a query's inserts go to a small map, each lookup checks it first) or,
+    where the thread holds its own copy of them in ``private`` (equal to ``tables``), written
+    directly and put back after each query, which makes every insert and chain step as cheap
+    as zlib's."""
     n = bounds.shape[0] - 1
     out = np.empty(n, np.int64)
     strstart = state[STRSTART]
@@ -462,7 +476,8 @@ def queries(buf, off, pend, suffixes, bounds, state, lfreq, dfreq, tables, level
         longest = max(longest, bounds[k + 1] - bounds[k])
     most = pend + longest - strstart + 1  # positions a query inserts, at most
     local = np.empty(max(most, 1), np.int64)
-    keys = np.empty(_table_size(most), np.int64)
+    direct = private.shape[0] > 0
+    keys = np.empty(0 if direct else _table_size(most), np.int64)
     values = np.empty(keys.shape[0], np.int64)
     work = _work()
     own_state, own_lfreq, own_dfreq = state.copy(), lfreq.copy(), dfreq.copy()
@@ -470,7 +485,7 @@ def queries(buf, off, pend, suffixes, bounds, state, lfreq, dfreq, tables, level
         length = bounds[k + 1] - bounds[k]
         buf[held : held + length] = suffixes[bounds[k] : bounds[k + 1]]
         end = pend + length
-        size = _table_size(end - strstart + 1)
+        size = 0 if direct else _table_size(end - strstart + 1)
         keys[:size] = -1
         own_state[:] = state
         own_lfreq[:] = lfreq
@@ -479,11 +494,11 @@ def queries(buf, off, pend, suffixes, bounds, state, lfreq, dfreq, tables, level
             buf,
             off,
             end,
-            FINAL,
+            DIRECT if direct else FINAL,
             own_state,
             own_lfreq,
             own_dfreq,
-            tables,
+            private if direct else tables,
             strstart,
             local,
             keys[:size],
@@ -495,7 +510,21 @@ def queries(buf, off, pend, suffixes, bounds, state, lfreq, dfreq, tables, level
             nice,
             chain,
         )
+        if direct:
+            _restore(buf, off, private, tables, local, own_state[INSERTED])
     return out
+
+
+@numba.njit(cache=True, nogil=True, _nrt=False)
+def _restore(buf, off, private, tables, inserted, count):
+    """Put a thread's copy of the hash tables back as ``tables`` holds them: the head and
+    the chain link of every position a DIRECT parse inserted."""
+    for k in range(count):
+        pos = inserted[k]
+        h = _hash(buf, pos - off)
+        private[h] = tables[h]
+        link = HASH_SIZE + (pos & WMASK)
+        private[link] = tables[link]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")

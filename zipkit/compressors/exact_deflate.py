@@ -30,6 +30,7 @@ CONTAINER_BYTES = {"raw": 0, "zlib": 6, "gzip": 18}
 # the window's base (a stored block's bytes), with room so trimming is rare.
 _KEEP = engine.WINDOW_SIZE
 _TRIM_AT = 4 * engine.WINDOW_SIZE
+_NO_TABLES = np.empty(0, np.int32)
 
 
 class EngineContext:
@@ -66,10 +67,22 @@ class EngineContext:
         # The batch kernel with a batch of one, without sizes_with's joining and bounds.
         data = np.frombuffer(suffix, np.uint8)
         window, start = self._window(len(data))
-        state, lfreq, dfreq = self._ahead if len(data) >= engine.MIN_SUFFIX else self._safe
+        ahead = len(data) >= engine.MIN_SUFFIX
+        state, lfreq, dfreq = self._ahead if ahead else self._safe
         bounds = np.array((0, len(data)), np.int64)
         raw = engine.queries(
-            window, start, self._end, data, bounds, state, lfreq, dfreq, self._tables, self._level, *self._params
+            window,
+            start,
+            self._end,
+            data,
+            bounds,
+            state,
+            lfreq,
+            dfreq,
+            self._tables,
+            self._private(ahead),
+            self._level,
+            *self._params,
         )
         return int(raw[0]) + self._framing
 
@@ -81,10 +94,21 @@ class EngineContext:
         np.cumsum(lengths, out=bounds[1:])
         joined = np.frombuffer(b"".join(suffixes), np.uint8)
         window, start = self._window(int(lengths.max(initial=0)))
-        shortest = int(lengths.min(initial=engine.MIN_SUFFIX))
-        state, lfreq, dfreq = self._ahead if shortest >= engine.MIN_SUFFIX else self._safe
+        ahead = int(lengths.min(initial=engine.MIN_SUFFIX)) >= engine.MIN_SUFFIX
+        state, lfreq, dfreq = self._ahead if ahead else self._safe
         raw = engine.queries(
-            window, start, self._end, joined, bounds, state, lfreq, dfreq, self._tables, self._level, *self._params
+            window,
+            start,
+            self._end,
+            joined,
+            bounds,
+            state,
+            lfreq,
+            dfreq,
+            self._tables,
+            self._private(ahead),
+            self._level,
+            *self._params,
         )
         return raw + self._framing
 
@@ -120,10 +144,23 @@ class EngineContext:
     @property
     def nbytes(self) -> int:
         """Memory the context holds (hash tables, kept bytes, the two states), and one
-        thread's window copy."""
+        thread's copies of the window and the hash tables."""
         arrays = [self._tables, self._data, self._inserted, *self._safe, *self._ahead]
-        scratch = getattr(self._threads, "window", None)
-        return sum(a.nbytes for a in arrays) + (0 if scratch is None else scratch.nbytes)
+        scratch = [getattr(self._threads, name, None) for name in ("window", "tables")]
+        return sum(a.nbytes for a in arrays) + sum(a.nbytes for a in scratch if a is not None)
+
+    def _private(self, ahead: bool) -> np.ndarray:
+        """This thread's copy of the hash tables (made again after an ``extend``), which its
+        queries write and put back; queries from the safe parse (suffixes shorter than
+        MIN_SUFFIX, which must not see the speculative inserts) overlay the shared tables."""
+        if not ahead:
+            return _NO_TABLES
+        local = self._threads
+        tables = getattr(local, "tables", None)
+        if tables is None or local.tables_version != self._version:
+            tables = local.tables = self._tables.copy()
+            local.tables_version = self._version
+        return tables
 
     def _window(self, room: int) -> tuple[np.ndarray, int]:
         """This thread's copy of the bytes a query can read (from the window's base or a
