@@ -59,21 +59,24 @@ def _clear(row):
 def _pqdownheap(key, heap, heap_len, k):
     """zlib's pqdownheap. ``key`` is frequency << 8 | depth, so zlib's ``smaller(n, m)``
     (lower frequency, or equal frequency and depth no greater) is ``key[n] <= key[m]``."""
+    # Unsigned positions: numba then skips the wrap-around of negative indices on every access.
+    k = np.uint64(k)
+    heap_len = np.uint64(heap_len)
     v = heap[k]
-    kv = key[v]
-    j = k << 1
+    kv = key[np.uint64(v)]
+    j = k << np.uint64(1)
     while j <= heap_len:
         hj = heap[j]
         if j < heap_len:
-            right = heap[j + 1]
-            if key[right] <= key[hj]:
-                j += 1
+            right = heap[j + np.uint64(1)]
+            if key[np.uint64(right)] <= key[np.uint64(hj)]:
+                j += np.uint64(1)
                 hj = right
-        if kv <= key[hj]:
+        if kv <= key[np.uint64(hj)]:
             break
         heap[k] = hj
         k = j
-        j <<= 1
+        j <<= np.uint64(1)
     heap[k] = v
 
 
@@ -144,17 +147,17 @@ def _build_tree(freq, elems, slen, extra, base, max_length, lens, heap, key, dad
     overflow = 0
     h = heap_max + 1
     while h < HEAP_SIZE:
-        n = heap[h]
+        n = np.uint64(heap[h])  # unsigned, as in _pqdownheap
         h += 1
-        bits = lens[dad[n]] + 1
+        bits = lens[np.uint64(dad[n])] + 1
         if bits > max_length:
             bits = max_length
             overflow += 1
         lens[n] = bits
         if n > max_code:
             continue  # an inner node
-        bl_count[bits] += 1
-        xbits = extra[n - base] if n >= base else 0
+        bl_count[np.uint64(bits)] += 1
+        xbits = extra[n - np.uint64(base)] if n >= base else 0
         f = freq[n]
         opt += f * (bits + xbits)
         if has_static:
