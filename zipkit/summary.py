@@ -223,7 +223,7 @@ def distinct_bigrams(texts: Iterable[str]) -> float:
 
     Bigrams are counted by their 64-bit hashes (two bigrams sharing one, about one chance in
     10^6 at 10 million distinct ones, would count as one), kept sorted and distinct in 16
-    parts by their top bits and folded a million at a time, so that memory follows the
+    parts by their top bits and folded a million or more at a time, so that memory follows the
     distinct bigrams, 8 bytes each, and a fold copies one part of them."""
     parts = [np.empty(0, np.int64) for _ in range(_PARTS)]
     pending: list[np.ndarray] = []
@@ -235,7 +235,8 @@ def distinct_bigrams(texts: Iterable[str]) -> float:
         pending.append(np.fromiter(map(hash, zip(words, words[1:])), np.int64, len(words) - 1))
         total += len(words) - 1
         waiting += len(words) - 1
-        if waiting > 1 << 20:
+        # Folds grow with what is kept, so that all of them cost a few passes over it.
+        if waiting > max(1 << 20, sum(len(part) for part in parts) // 4):
             _fold(parts, pending)
             pending, waiting = [], 0
     _fold(parts, pending)
@@ -252,8 +253,10 @@ def _fold(parts: list[np.ndarray], pending: list[np.ndarray]) -> None:
     chunk = np.concatenate(pending)
     which = (chunk >> 60) & (_PARTS - 1)
     for k in range(_PARTS):
-        merged = np.concatenate([parts[k], chunk[which == k]])
-        merged.sort()
+        new = np.sort(chunk[which == k])
+        # Two sorted runs: the stable sort (a merge sort) joins them in one linear pass.
+        merged = np.concatenate([parts[k], new])
+        merged.sort(kind="stable")
         keep = np.ones(len(merged), np.bool_)
         np.not_equal(merged[1:], merged[:-1], out=keep[1:])
         parts[k] = merged[keep]

@@ -113,7 +113,7 @@ def _prev_of(tables, q0, local, cur):
     """prev[cur & WMASK]: the query's own entry for positions it inserted."""
     if local.shape[0] > 0 and cur >= q0:
         return local[cur - q0]
-    return tables[HASH_SIZE + (cur & WMASK)]
+    return tables[np.uint64(HASH_SIZE + (cur & WMASK))]
 
 
 @numba.njit(cache=True, nogil=True, inline="always", _nrt=False)
@@ -182,24 +182,26 @@ def _longest_match(buf, off, strstart, cur, best_len, lookahead, base, good, nic
         chain_length >>= 2
     if nice > lookahead:
         nice = lookahead
-    s = strstart - off
     top = MAX_MATCH if lookahead > MAX_MATCH else lookahead
     known = bound - strstart
     stop = top if top < known else known
-    scan_end1 = buf[s + best_len - 1]
-    scan_end = buf[s + best_len]
+    # Offsets into buf as unsigned integers (all of them, never mixed with signed ones, which
+    # numba would take to floats): indexing then skips the wrap-around of negative indices,
+    # a third of the instructions of this loop, the hottest of the engine.
+    one = np.uint64(1)
+    ustop = np.uint64(stop)  # positive: the bound lies past strstart + best_len
+    s = np.uint64(strstart - off)
+    scan_end1 = buf[s + np.uint64(best_len) - one]
+    scan_end = buf[s + np.uint64(best_len)]
     while True:
-        m = cur - off
-        if (
-            buf[m + best_len] == scan_end
-            and buf[m + best_len - 1] == scan_end1
-            and buf[m] == buf[s]
-            and buf[m + 1] == buf[s + 1]
-        ):
+        m = np.uint64(cur - off)
+        ends = m + np.uint64(best_len)
+        if buf[ends] == scan_end and buf[ends - one] == scan_end1 and buf[m] == buf[s] and buf[m + one] == buf[s + one]:
             # Byte 2 is equal when the hashes are (zlib skips it too).
-            length = 3
-            while length < stop and buf[s + length] == buf[m + length]:
-                length += 1
+            scanned = np.uint64(3)
+            while scanned < ustop and buf[s + scanned] == buf[m + scanned]:
+                scanned += one
+            length = np.int64(scanned)
             if length == known and known < top:
                 return best_len, match_start, True
             if length > best_len:
@@ -207,8 +209,8 @@ def _longest_match(buf, off, strstart, cur, best_len, lookahead, base, good, nic
                 best_len = length
                 if length >= nice:
                     break
-                scan_end1 = buf[s + best_len - 1]
-                scan_end = buf[s + best_len]
+                scan_end1 = buf[s + np.uint64(best_len) - one]
+                scan_end = buf[s + np.uint64(best_len)]
         cur = _prev_of(tables, q0, local, cur)
         if cur <= limit:
             break
