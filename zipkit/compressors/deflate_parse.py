@@ -105,7 +105,9 @@ def new_state() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 @numba.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _hash(buf, i):
-    return ((np.int64(buf[i]) << 10) ^ (np.int64(buf[i + 1]) << 5) ^ np.int64(buf[i + 2])) & HASH_MASK
+    u = np.uint64(i)  # unsigned: no negative-index wrap-around (see _longest_match)
+    one = np.uint64(1)
+    return ((np.int64(buf[u]) << 10) ^ (np.int64(buf[u + one]) << 5) ^ np.int64(buf[u + one + one])) & HASH_MASK
 
 
 @numba.njit(cache=True, nogil=True, inline="always", _nrt=False)
@@ -134,9 +136,10 @@ def _insert(buf, off, pos, tables, q0, local, keys, values):
     own prev entries and a small open-addressed map of the heads it changed."""
     h = _hash(buf, pos - off)
     if local.shape[0] == 0:
-        head = np.int64(tables[h])
-        tables[HASH_SIZE + (pos & WMASK)] = head
-        tables[h] = pos
+        slot = np.uint64(h)
+        head = np.int64(tables[slot])
+        tables[np.uint64(HASH_SIZE + (pos & WMASK))] = head
+        tables[slot] = pos
         return head
     mask = keys.shape[0] - 1
     slot = (h * 40503) & mask
