@@ -83,9 +83,16 @@ def parallel_sizes(
         for i in range(n):
             out[i] = size(items[i])
         return out
-    # Two spans per thread: enough to even out uneven items, few enough to keep the GIL
-    # hand-offs (which cost as much as compressing a 200-byte item) rare.
-    bounds = np.linspace(0, n, min(n, workers * 2) + 1, dtype=np.int64)
+    if batch is not None:
+        # One span per thread, cut at equal bytes (a query's cost follows its length): each
+        # thread makes one call, and they finish together.
+        ends = np.cumsum(np.fromiter(map(len, items), np.int64, n))
+        cuts = np.searchsorted(ends, np.linspace(0, ends[-1], workers + 1)[1:-1])
+        bounds = np.unique(np.concatenate([[0], cuts, [n]]))
+    else:
+        # Two spans per thread: enough to even out uneven items, few enough to keep the GIL
+        # hand-offs (which cost as much as compressing a 200-byte item) rare.
+        bounds = np.linspace(0, n, min(n, workers * 2) + 1, dtype=np.int64)
 
     def fill(span: tuple[int, int]) -> None:
         if batch is not None:

@@ -237,9 +237,11 @@ def _flush(state, lfreq, dfreq, end_at, base, last, work):
 
 @numba.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _tally_dist(state, lfreq, dfreq, dist, length):
-    lfreq[LENGTH_CODE[length - MIN_MATCH] + END_BLOCK + 1] += 1
+    # Unsigned indices throughout (no negative-index wrap-around, see _longest_match).
+    lfreq[np.uint64(LENGTH_CODE[np.uint64(length - MIN_MATCH)] + END_BLOCK + 1)] += 1
     d = dist - 1
-    dfreq[DIST_CODE[d] if d < 256 else DIST_CODE[256 + (d >> 7)]] += 1
+    code = DIST_CODE[np.uint64(d)] if d < 256 else DIST_CODE[np.uint64(256 + (d >> 7))]
+    dfreq[np.uint64(code)] += 1
     state[SYMS] += 1
     return state[SYMS] == SYM_LIMIT
 

@@ -116,24 +116,25 @@ def _build_tree(freq, elems, slen, extra, base, max_length, lens, heap, key, dad
             static -= slen[node]
     for n in range(heap_len // 2, 0, -1):
         _pqdownheap(key, heap, heap_len, n)
-    node = elems
+    node = np.uint64(elems)  # unsigned positions, as in _pqdownheap
+    top = np.uint64(1)
     while True:
-        n = heap[1]
-        heap[1] = heap[heap_len]
+        n = np.uint64(heap[top])
+        heap[top] = heap[np.uint64(heap_len)]
         heap_len -= 1
         _pqdownheap(key, heap, heap_len, 1)
-        m = heap[1]
+        m = np.uint64(heap[top])
         heap_max -= 1
-        heap[heap_max] = n
+        heap[np.uint64(heap_max)] = n
         heap_max -= 1
-        heap[heap_max] = m
+        heap[np.uint64(heap_max)] = m
         freq[node] = freq[n] + freq[m]
         depth = (max(key[n] & 0xFF, key[m] & 0xFF) + 1) & 0xFF  # zlib keeps depths in a byte
         key[node] = (freq[node] << 8) | depth
         dad[n] = node
         dad[m] = node
-        heap[1] = node
-        node += 1
+        heap[top] = node
+        node += top
         _pqdownheap(key, heap, heap_len, 1)
         if heap_len < 2:
             break
