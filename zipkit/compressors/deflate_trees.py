@@ -243,20 +243,19 @@ def block_bits(lfreq, dfreq, stored_len, can_store, bits, last, work):
     # Rows by index: contiguous views (unpacking the array gives strided ones, slower to index).
     heap, key, dad, freq = work[0], work[1], work[2], work[3]
     llens, dlens, bllens, bl_count = work[4], work[5], work[6], work[7]
-    # Loops, not slice copies: these kernels run without numba's runtime (see _clear).
-    _clear(freq)
+    # Loops, not slice copies: these kernels run without numba's runtime (see _clear). Only
+    # the symbols' counts are set: _build_tree writes each inner node's before reading it.
     for n in range(L_CODES):
         freq[n] = lfreq[n]
     lmax, lopt, lstatic = _build_tree(
         freq, L_CODES, STATIC_LLEN, EXTRA_LBITS, END_BLOCK + 1, MAX_BITS, llens, heap, key, dad, bl_count
     )
-    _clear(freq)
     for n in range(D_CODES):
         freq[n] = dfreq[n]
     dmax, dopt, dstatic = _build_tree(
         freq, D_CODES, STATIC_DLEN, EXTRA_DBITS, 0, MAX_BITS, dlens, heap, key, dad, bl_count
     )
-    _clear(freq)
+    _clear(freq[:BL_CODES])
     _scan_tree(llens, lmax, freq)
     _scan_tree(dlens, dmax, freq)
     _, blopt, _ = _build_tree(
