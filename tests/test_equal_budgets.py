@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import zipkit
+from zipkit import kernels
 from zipkit.kernels import fill, fill_numpy
 
 WORDS = "data model train compress ratio token select pool record budget greedy entropy proof lemma code".split()
@@ -33,12 +34,14 @@ def target() -> list[dict]:
 
 
 def test_fill_matches_its_numpy_twin():
+    """The numba kernel (what fill runs on large inputs) against the Python loop (small ones)."""
     rng = np.random.default_rng(0)
     for _ in range(200):
         costs = rng.integers(0, 50, size=rng.integers(0, 40))  # zero costs too
         budget = int(rng.integers(0, 400))
-        taken = fill(costs, budget)
+        taken = kernels._fill(costs.astype(np.int64), np.int64(budget))
         np.testing.assert_array_equal(taken, fill_numpy(costs, budget))
+        np.testing.assert_array_equal(fill(costs, budget), taken)
         assert costs[taken].sum() <= budget
         skipped = costs[~taken & (costs > 0)]  # a zero cost past a met budget is left, not skipped
         # What is left is less than every record skipped (or nothing was skipped).
@@ -85,3 +88,10 @@ def _check(method: str, params: dict, share: float, n: int = 60) -> None:
     # And nothing left out would still fit: a record that does not fit is skipped, not an end.
     left_out = np.setdiff1d(np.arange(len(records)), selection.indices)
     assert (tokens[left_out] > budget - got).all(), (method, budget, got)
+
+
+def test_fill_of_many_costs_runs_the_kernel_and_agrees():
+    rng = np.random.default_rng(1)
+    costs = rng.integers(0, 300, size=kernels._FILL_IN_PYTHON_BELOW + 5)
+    budget = int(costs.sum() // 3)
+    np.testing.assert_array_equal(fill(costs, budget), fill_numpy(costs, budget))

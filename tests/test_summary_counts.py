@@ -35,3 +35,37 @@ def test_distinct_texts_are_counted_by_digest(texts):
     payloads = Payloads.pack(t.encode() for t in texts)
     idx = np.arange(len(texts))[::-1]
     assert summary._distinct(payloads, idx) == len(set(texts))
+
+
+def _near_duplicates_by_lsh(texts, threshold=0.8, num_perm=64):
+    """The count the way datasketch's LSH gives it: query, then insert, record by record."""
+    from datasketch import MinHash, MinHashLSH
+
+    lsh, found = MinHashLSH(threshold=threshold, num_perm=num_perm), 0
+    for k, text in enumerate(texts):
+        words = text.split()
+        signature = MinHash(num_perm=num_perm, seed=1)
+        signature.update_batch([" ".join(words[i : i + 3]).encode() for i in range(max(len(words) - 2, 1))])
+        found += bool(lsh.query(signature))
+        lsh.insert(str(k), signature)
+    return found
+
+
+def test_near_duplicates_equal_an_lsh_queried_before_each_insert():
+    rng = np.random.default_rng(2)
+    vocab = [f"w{k}" for k in range(400)]
+    base = [[vocab[i] for i in rng.integers(0, 400, 60)] for _ in range(40)]
+    texts = []
+    for words in base:  # each text, and copies with one, five and twenty words changed
+        for changed in (0, 1, 5, 20):
+            copy = list(words)
+            for i in rng.integers(0, 60, changed):
+                copy[i] = vocab[rng.integers(0, 400)]
+            texts.append(" ".join(copy))
+    texts += ["", "one", "two words"]
+    order = rng.permutation(len(texts))
+    texts = [texts[i] for i in order]
+    for threshold in (0.5, 0.8, 0.9):
+        expected = _near_duplicates_by_lsh(texts, threshold)
+        assert 0 < expected < len(texts)
+        assert summary.near_duplicates(iter(texts), threshold) == expected

@@ -270,21 +270,33 @@ def _distinct(payloads: Any, idx: np.ndarray) -> int:
 
 def near_duplicates(texts: Iterable[str], threshold: float = 0.8, num_perm: int = 64) -> int | None:
     """Records whose word 3-gram set has an estimated Jaccard similarity of at least
-    ``threshold`` with an earlier record's (MinHash LSH, ``datasketch``; None without it)."""
+    ``threshold`` with an earlier record's: MinHash signatures (``datasketch``; None without
+    it), and the LSH banding ``datasketch.MinHashLSH`` chooses for ``threshold``, a record
+    counting when one of its bands equals that of an earlier record (what an LSH query before
+    each insert finds). The bands are kept as 8-byte digests in one array rather than in the
+    LSH's dictionaries, a few percent of their memory on a whole pool."""
     try:
         from datasketch import MinHash, MinHashLSH
     except ImportError:
         return None
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-    found = 0
-    for k, text in enumerate(texts):
+    bands = bytearray()  # 8 bytes a band, not a bytes object each
+    for text in texts:
         words = text.split()
         grams = {" ".join(words[i : i + 3]) for i in range(max(len(words) - 2, 1))}
         signature = MinHash(num_perm=num_perm, seed=1)
         signature.update_batch([g.encode("utf-8") for g in grams])
-        found += bool(lsh.query(signature))
-        lsh.insert(str(k), signature)
-    return found
+        values = signature.hashvalues
+        for start, stop in lsh.hashranges:
+            bands += hashlib.blake2b(values[start:stop].tobytes(), digest_size=8).digest()
+    if not bands:
+        return 0
+    keys = np.frombuffer(bands, np.uint64).reshape(-1, len(lsh.hashranges))
+    earlier = np.zeros(len(keys), np.bool_)
+    for column in keys.T:
+        _, first, which = np.unique(column, return_index=True, return_inverse=True)
+        earlier |= first[which] < np.arange(len(keys))
+    return int(earlier.sum())
 
 
 def _random_at_tokens(tokens: np.ndarray, budget: int, seed: int) -> np.ndarray:
