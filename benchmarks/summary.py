@@ -32,7 +32,7 @@ class LookingTools:
         folder = tempfile.mkdtemp(prefix="zipkit-bench-")
         pool = zipkit.read_records(POOL, progress=False, on_error="skip")
         for method in ("zip", "random"):
-            selection = zipkit.select(pool, method=method, budget=500, progress=False)
+            selection = zipkit.select(pool, method=method, budget=500)
             selection.write_report(os.path.join(folder, f"{method}.json"))
         return folder
 
