@@ -16,6 +16,12 @@ round, and a query's time split into its parts.
   counted: the share of queries in which the pending block fills (16,383 symbols) before
   the candidate's end.
 
+- reuse: how many of the fine stage's queries could reuse an earlier answer exactly. A
+  candidate's parse after the round's picks plus a new pick can equal its parse without that
+  pick only where none of its 3-byte strings hashes like one of the pick's (otherwise the
+  pick's positions come first in the candidate's hash chains); counted over every (new pick,
+  remaining candidate) pair of the fine stages of the run above.
+
 Writes ``OUT.json`` and ``OUT.md`` (the tables, generated from the JSON alone).
 """
 
@@ -129,6 +135,44 @@ def run_section() -> dict:
     runs = [_instrumented_run(records, workers) for workers in (1, 2)]
     assert runs[0].pop("indices") == runs[1].pop("indices"), "1 and 2 workers selected differently"
     return {"pool": len(records), **{k: v for k, v in PARAMS.items() if k != "progress"}, "runs": runs}
+
+
+def _hashes(data: bytes) -> set:
+    """The zlib hashes of every 3-byte string of ``data`` (deflate_parse._hash)."""
+    a = np.frombuffer(data, np.uint8).astype(np.int64)
+    if len(a) < 3:
+        return set()
+    return set((((a[:-2] << 10) ^ (a[1:-1] << 5) ^ a[2:]) & engine.HASH_MASK).tolist())
+
+
+def reuse_section() -> dict:
+    from experiments.zip_speedup import alpaca_sharegpt_pool
+
+    records = zipkit.read_records(alpaca_sharegpt_pool(), progress=False)
+    rounds = []
+    original = zip_method._Run._fine
+
+    def fine(self, coarse):
+        picks, scores = original(self, coarse)
+        rounds.append((coarse.tolist(), picks))
+        return picks, scores
+
+    zip_method._Run._fine = fine
+    try:
+        selection = zipkit.select(records, **PARAMS)
+    finally:
+        zip_method._Run._fine = original
+    payloads = records.payloads(selection.manifest["parameters"]["serializer"])
+    pairs = disjoint = 0
+    for coarse, picks in rounds:
+        hashes = {i: _hashes(bytes(payloads[i])) for i in coarse}
+        left = set(coarse)
+        for pick in picks[:-1]:  # after the last pick nothing is asked again
+            left.discard(pick)
+            for c in left:
+                pairs += 1
+                disjoint += not (hashes[pick] & hashes[c])
+    return {"rounds": len(rounds), "requeried_pairs": pairs, "sharing_no_hash": disjoint}
 
 
 @numba.njit(cache=True)
@@ -256,19 +300,30 @@ def table(results: dict) -> str:
             f"{q['queries_with_a_block_end']} of {q['candidates']} queries end a block before the candidate's end.",
             "",
         ]
+    r = results.get("reuse")
+    if r:
+        lines += [
+            f"Fine stages of the same run: {r['requeried_pairs']:,} queries ask a candidate again after a new pick; in "
+            f"{r['sharing_no_hash']:,} of them ({r['sharing_no_hash'] / max(r['requeried_pairs'], 1):.2%}) the "
+            "candidate shares no 3-byte hash with the pick, the least that an unchanged parse needs.",
+            "",
+        ]
     return "\n".join(lines)
+
+
+SECTIONS = {"run": run_section, "query": query_section, "reuse": reuse_section}
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sections", nargs="+", default=["run", "query"], choices=["run", "query"])
+    parser.add_argument("--sections", nargs="+", default=list(SECTIONS), choices=list(SECTIONS))
     parser.add_argument("--out", default=str(ROOT / "experiments" / "results" / "zip_breakdown"))
     args = parser.parse_args(argv)
     path = Path(f"{args.out}.json")
     results = json.loads(path.read_text()) if path.is_file() else {}
     results.update({"cpus": os.cpu_count(), "zlib": zlib.ZLIB_RUNTIME_VERSION})
     for section in args.sections:
-        results[section] = run_section() if section == "run" else query_section()
+        results[section] = SECTIONS[section]()
         with atomic_output(path) as handle:
             handle.write(json.dumps(results, indent=1).encode() + b"\n")
     with atomic_output(f"{args.out}.md") as handle:
