@@ -5,19 +5,13 @@ The public API: :func:`read_records`, :func:`score`, :func:`select`, :func:`dedu
 :class:`Deduplication`.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
 from . import compressors
+from ._version import __version__
 from .api import score, select
 from .dedup import Deduplication, dedup
 from .errors import BadRecord, BadRecordError
 from .io import Records, read_records
 from .results import Scores, Selection
-
-try:
-    __version__ = version("zipkit")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0+unknown"
 
 __all__ = [
     "BadRecord",
