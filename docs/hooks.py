@@ -1,17 +1,52 @@
-"""MkDocs hooks: the command-line reference is generated from zipkit's argparse parser at
-build time, so every command and flag on the page is the one the CLI has."""
+"""MkDocs hooks.
+
+- The command-line reference is generated from zipkit's argparse parser at build time, so
+  every command and flag on the page is the one the CLI has.
+- The experiments' plots (``experiments/results/**.png``) join the site where the report
+  pages link them, and links written from the repository's root (the habit of pages that
+  began in the README) are made relative to each page, or point at the repository.
+"""
 
 from __future__ import annotations
 
 import argparse
+import posixpath
+import re
+from pathlib import Path
 
+from mkdocs.structure.files import File
+
+ROOT = Path(__file__).resolve().parents[1]
 MARKER = "<!-- cli-reference -->"
+LINK = re.compile(r"\]\((?!https?://|#|mailto:)([^)\s]+)\)")
+
+
+def on_files(files, config):
+    for png in sorted((ROOT / "experiments" / "results").rglob("*.png")):
+        files.append(File.generated(config, png.relative_to(ROOT).as_posix(), abs_src_path=str(png)))
+    return files
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
-    if MARKER not in markdown:
-        return markdown
-    return markdown.replace(MARKER, cli_reference())
+    if MARKER in markdown:
+        markdown = markdown.replace(MARKER, cli_reference())
+    here = posixpath.dirname(page.file.src_uri) or "."
+    return LINK.sub(lambda match: _link(match, here, config), markdown)
+
+
+def _link(match: re.Match, here: str, config) -> str:
+    path, _, anchor = match.group(1).partition("#")
+    if (ROOT / "docs" / here / path).exists():
+        return match.group(0)  # already relative to the page
+    if path.startswith("docs/"):
+        target = posixpath.relpath(path[len("docs/") :], here)
+    elif path.startswith("experiments/results/") and path.endswith(".png"):
+        target = posixpath.relpath(path, here)
+    elif (ROOT / path).exists():
+        target = f"{config.repo_url.rstrip('/')}/blob/main/{path}"
+    else:
+        return match.group(0)
+    return f"]({target}{'#' + anchor if anchor else ''})"
 
 
 def cli_reference() -> str:

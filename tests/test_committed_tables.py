@@ -62,3 +62,4 @@ def test_the_deflate_engine_tables_are_its_results():
 
     results = json.loads((RESULTS / "deflate_engine.json").read_text())
     assert (RESULTS / "deflate_engine.md").read_text() == deflate_engine.table(results)
+    assert (RESULTS / "deflate_engine_runs.md").read_text() == deflate_engine.runs_table(results)
