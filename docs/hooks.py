@@ -43,7 +43,7 @@ def _link(match: re.Match, here: str, config) -> str:
     elif path.startswith("experiments/results/") and path.endswith(".png"):
         target = posixpath.relpath(path, here)
     elif (ROOT / path).exists():
-        target = f"{config.repo_url.rstrip('/')}/blob/main/{path}"
+        target = f"{config.extra['repository'].rstrip('/')}/blob/main/{path}"
     else:
         return match.group(0)
     return f"]({target}{'#' + anchor if anchor else ''})"
