@@ -38,17 +38,29 @@ def open_pool(
 def score(records: Any, method: str = "ratio", *, engine: Any = "local", **params: Any) -> Scores:
     """Score every record with a per-record method.
 
-    ``records`` is anything :func:`zipkit.read_records` reads (or a ``Records``); a path of
-    a sharded pool (a directory or glob), or any path on Ray, is read shard by shard, never
-    whole. Methods (``zipkit.methods.scorers()``): ``ratio`` (the record's compression ratio),
-    ``zipfit`` (alignment with ``target=``), ``dsir`` (log importance weight towards
-    ``target=``), ``length`` (tokens by ``tokenizer=``), ``perplexity`` (mean NLL under a
-    causal LM) and ``ifd`` (instruction-following difficulty); each method's module declares
-    its parameters and defaults. ``engine``: ``"local"``, ``"ray"`` or an executor
-    (:mod:`zipkit.executors`).
+    A path of a sharded pool (a directory or glob), or any path on Ray, is read shard by shard,
+    never whole.
 
-    Returns :class:`zipkit.results.Scores`: ``values`` (the score), ``direction``,
-    ``columns``, ``manifest``, ``to_frame()``/``to_arrow()``.
+    Parameters
+    ----------
+    records : str, os.PathLike, Records, datasets.Dataset or list
+        Anything :func:`zipkit.read_records` reads.
+    method : str, default "ratio"
+        ``zipkit.methods.scorers()``: ``ratio`` (the record's compression ratio), ``zipfit``
+        (alignment with ``target=``), ``dsir`` (log importance weight towards ``target=``),
+        ``length`` (tokens by ``tokenizer=``), ``perplexity`` (mean NLL under a causal LM),
+        ``ifd`` (instruction-following difficulty), and any plugin's.
+    engine : str or executor, default "local"
+        ``"local"``, ``"ray"`` or an executor (``zipkit.executors``).
+    **params
+        The method's parameters (each method's module declares them with their defaults; the
+        command-line reference lists them).
+
+    Returns
+    -------
+    Scores
+        ``values`` (the score per record), ``direction``, ``columns``, ``manifest``,
+        ``to_frame()``/``to_arrow()``.
     """
     if method not in methods.names():
         raise ValueError(f"unknown scoring method {method!r}; known: {', '.join(methods.scorers())}")
@@ -78,17 +90,32 @@ def score(records: Any, method: str = "ratio", *, engine: Any = "local", **param
 
 
 def select(records: Any, method: str = "zip", *, engine: Any = "local", **params: Any) -> Selection:
-    """Select a subset of ``records`` (anything :func:`zipkit.read_records` reads).
+    """Select a subset of ``records``.
 
-    Methods: ``zipkit.methods.selectors()`` (zip, zipfit, random, length, dsir, cluster,
-    perplexity, ifd, and any plugin's); each method's module declares its parameters and
-    their defaults. Every method takes ``budget=N`` or ``budget_tokens=T``.
+    The method's steps (ZIP's initial ratios, ZIP-FIT, DSIR's two passes, length, the
+    embeddings, the LM losses) run on ``engine``. On Ray a path is never read whole here: the
+    steps stream its shards and this process keeps only scores and the records it needs (ZIP's
+    candidates). The rest of the method (ZIP's greedy loop, k-means, the ranking) runs in this
+    process, on the same scores.
 
-    ``engine``: where the method's steps run (ZIP's initial ratios, ZIP-FIT, DSIR's two
-    passes, length, the embeddings, the LM losses): ``"local"``, ``"ray"`` or an executor.
-    On Ray a path is never read whole here: the steps stream its shards and this process
-    keeps only scores and the records it needs (ZIP's candidates). The rest of the method
-    (ZIP's greedy loop, k-means, the ranking) runs in this process, on the same scores.
+    Parameters
+    ----------
+    records : str, os.PathLike, Records, datasets.Dataset or list
+        Anything :func:`zipkit.read_records` reads.
+    method : str, default "zip"
+        ``zipkit.methods.selectors()``: zip, zipfit, random, length, dsir, cluster, perplexity,
+        ifd, and any plugin's.
+    engine : str or executor, default "local"
+        ``"local"``, ``"ray"`` or an executor.
+    **params
+        The method's parameters (each method's module declares them with their defaults; the
+        command-line reference lists them): every method takes ``budget=N`` or
+        ``budget_tokens=T``.
+
+    Returns
+    -------
+    Selection
+        ``indices`` (rows of the input, in selection order), ``scores`` and ``manifest``.
     """
     if method not in methods.names():
         raise ValueError(f"unknown selection method {method!r}; known: {', '.join(methods.selectors())}")

@@ -202,20 +202,33 @@ class Deduplication:
     source: Any = field(default=None, repr=False)
 
     def records(self, source: Any = None) -> Iterator[dict]:
-        """The kept input records, in input order."""
+        """The kept input records, in input order.
+
+        Parameters
+        ----------
+        source : optional
+            The input, for a result that does not know it.
+        """
         from .io.hf import rows_at
         from .results.selection import as_input
 
         return rows_at(as_input(self.source if source is None else source), self.kept)
 
     def to_dataset(self, source: Any = None) -> Any:
-        """The kept rows as a ``datasets.Dataset`` (every column)."""
+        """The kept rows as a ``datasets.Dataset`` (every column).
+
+        Parameters
+        ----------
+        source : optional
+            The input, for a result that does not know it.
+        """
         from .io.hf import selected_dataset
         from .results.selection import as_input
 
         return selected_dataset(as_input(self.source if source is None else source), self.kept)
 
     def report(self) -> dict:
+        """The report ``zipkit dedup --report`` writes: kept, removed, clusters, manifest."""
         return {
             "kept": len(self.kept),
             "removed": self.removed.tolist(),
@@ -224,6 +237,13 @@ class Deduplication:
         }
 
     def write_report(self, path: str | os.PathLike) -> None:
+        """Write :meth:`report` as JSON to ``path``, atomically.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The report's file.
+        """
         from .io import atomic_output
 
         with atomic_output(path) as out:

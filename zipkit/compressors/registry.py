@@ -46,8 +46,15 @@ def get(spec: "str | Compressor", *, allow_stored: bool = False) -> Compressor:
     """Build a compressor from a spec string (an instance is returned as is).
 
     DEFLATE level 0 (zlib/gzip/deflate) stores the data uncompressed: every size becomes
-    ``len(data) + constant`` and every compression score a function of length alone. It
-    is refused unless ``allow_stored=True`` (for measuring, never for scoring).
+    ``len(data) + constant`` and every compression score a function of length alone. It is
+    refused unless ``allow_stored=True`` (for measuring, never for scoring).
+
+    Parameters
+    ----------
+    spec : str or Compressor
+        ``"NAME[:LEVEL][,OPTION=VALUE...]"``, e.g. ``"zlib:9"``, ``"zstd:3,history=65536"``.
+    allow_stored : bool, default False
+        Accept stored DEFLATE (level 0).
     """
     if isinstance(spec, Compressor):
         compressor = spec

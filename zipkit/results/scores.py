@@ -88,10 +88,17 @@ class Scores(np.lib.mixins.NDArrayOperatorsMixin):
         return table.replace_schema_metadata({"zipkit": json.dumps(self.manifest, default=str)})
 
     def to_dataset(self, name: str | None = None, source: Any = None) -> Any:
-        """The input as a ``datasets`` dataset with the scores as a column named ``name``
-        (default: the method's name), NaN where a record was skipped as bad: a Dataset's
-        ``add_column``, an IterableDataset's streamed ``map``, or a Dataset of the records of a
-        file or list. ``source``: the input, for scores that do not know it."""
+        """The input as a ``datasets`` dataset with the scores as a column: a Dataset's
+        ``add_column``, an IterableDataset's streamed ``map``, or a Dataset of the records of a file
+        or list; NaN where a record was skipped as bad.
+
+        Parameters
+        ----------
+        name : str, optional
+            The column's name (default: the method's name).
+        source : optional
+            The input, for scores that do not know it.
+        """
         from ..io.hf import with_scores
         from .selection import as_input
 
@@ -105,7 +112,13 @@ class Scores(np.lib.mixins.NDArrayOperatorsMixin):
 
     def write(self, path: str | os.PathLike) -> None:
         """One row per record in the format the suffix names (.parquet, .jsonl, .json array).
-        A parquet file carries the manifest in its metadata; NaN is written as null in JSON."""
+        A parquet file carries the manifest in its metadata; NaN is written as null in JSON.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The output file.
+        """
         out_format = output_format(path)
         if out_format == "parquet":
             import pyarrow.parquet as pq

@@ -34,23 +34,42 @@ class Selection:
 
     def records(self, source: Any = None) -> Iterator[dict]:
         """The selected input records themselves, in selection order: a Dataset's rows with
-        every column, or the records of a file or list as read. ``source``: the input, for a
-        selection that does not know it (read from a report)."""
+        every column, or the records of a file or list as read.
+
+        Parameters
+        ----------
+        source : optional
+            The input, for a selection that does not know it (one read from a report).
+        """
         from ..io.hf import rows_at
 
         return rows_at(as_input(self.source if source is None else source), self.indices)
 
     def to_dataset(self, source: Any = None) -> Any:
         """The selected rows as a ``datasets.Dataset``, in selection order, every column kept
-        (``Dataset.select`` on a Dataset; built from :meth:`records` otherwise)."""
+        (``Dataset.select`` on a Dataset; built from :meth:`records` otherwise).
+
+        Parameters
+        ----------
+        source : optional
+            The input, for a selection that does not know it (one read from a report).
+        """
         from ..io.hf import selected_dataset
 
         return selected_dataset(as_input(self.source if source is None else source), self.indices)
 
     def report(self) -> dict:
+        """The report ``zipkit select --report`` writes: indices, scores and the manifest."""
         return {"indices": self.indices.tolist(), "scores": self.scores.tolist(), "manifest": self.manifest}
 
     def write_report(self, path: str | os.PathLike) -> None:
+        """Write :meth:`report` as JSON to ``path``, atomically.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The report's file.
+        """
         with atomic_output(path) as out:
             out.write(json.dumps(self.report(), indent=1).encode() + b"\n")
 
