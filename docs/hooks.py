@@ -1,7 +1,8 @@
 """MkDocs hooks.
 
 - The command-line reference is generated from zipkit's argparse parser at build time, so
-  every command and flag on the page is the one the CLI has.
+  every command and flag on the page is the one the CLI has; the experiment config reference
+  from the schema the experiments validate their configs with.
 - The experiments' plots (``experiments/results/**.png``) join the site where the report
   pages link them, and links written from the repository's root (the habit of pages that
   began in the README) are made relative to each page, or point at the repository.
@@ -18,6 +19,7 @@ from mkdocs.structure.files import File
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = "<!-- cli-reference -->"
+CONFIG_MARKER = "<!-- config-reference -->"
 LINK = re.compile(r"\]\((?!https?://|#|mailto:)([^)\s]+)\)")
 
 
@@ -30,6 +32,8 @@ def on_files(files, config):
 def on_page_markdown(markdown: str, page, config, files) -> str:
     if MARKER in markdown:
         markdown = markdown.replace(MARKER, cli_reference())
+    if CONFIG_MARKER in markdown:
+        markdown = markdown.replace(CONFIG_MARKER, config_reference())
     here = posixpath.dirname(page.file.src_uri) or "."
     return LINK.sub(lambda match: _link(match, here, config), markdown)
 
@@ -60,3 +64,36 @@ def cli_reference() -> str:
         command.prog = f"zipkit {name}"
         sections += [f"## zipkit {name}", "", "```text", command.format_help().rstrip(), "```", ""]
     return "\n".join(sections)
+
+
+def config_reference() -> str:
+    from zipkit.experiments.schema import REQUIRED, SCHEMAS
+
+    def value(key) -> str:
+        if key.default is REQUIRED:
+            return "required"
+        if key.default is None:
+            return "none"
+        return f"`{key.default!r}`"
+
+    def table(t, path: str) -> list[str]:
+        name = f"{path}.{t.name}" if path else t.name
+        heading = f"[[{name}]]" if t.many else f"[{name}]"
+        state = (
+            "required" if t.required else ("optional" if t.implied else "optional; left out, that part does not run")
+        )
+        lines = [f"### `{heading}` ({state})", ""]
+        if t.keys:
+            lines += ["| key | type | default |", "|---|---|---|"]
+            lines += [f"| `{k.name}` | {k.type.name} | {value(k)} |" for k in t.keys]
+            lines.append("")
+        for sub in t.tables:
+            lines += table(sub, name)
+        return lines
+
+    out = []
+    for experiment, tables in SCHEMAS.items():
+        out += [f"## {experiment}", ""]
+        for t in tables:
+            out += table(t, "")
+    return "\n".join(out)
