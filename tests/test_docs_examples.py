@@ -61,3 +61,35 @@ def test_a_python_block_of_the_docs_runs(code, tmp_path, monkeypatch):
 def test_the_readme_is_a_front_door():
     """At most about 200 lines: the rest lives in the documentation site."""
     assert len((ROOT / "README.md").read_text().splitlines()) <= 200
+
+
+SHELL = re.compile(r"^```bash\n(.*?)^```", re.S | re.M)
+FRONT_DOOR = [ROOT / "README.md", ROOT / "docs" / "getting-started.md"]
+COMMANDS = [
+    pytest.param(block, id=f"{page.relative_to(ROOT)}:{k}")
+    for page in FRONT_DOOR
+    for k, block in enumerate(SHELL.findall(page.read_text()))
+    if any(line.startswith("zipkit ") for line in block.splitlines())
+]
+
+
+def test_the_front_door_has_commands():
+    assert len(COMMANDS) >= 2
+
+
+@pytest.mark.parametrize("block", COMMANDS)
+def test_the_zipkit_commands_of_the_front_door_run(block, tmp_path, monkeypatch):
+    """The README's and Getting started's ``zipkit`` command lines, in order, on the fixtures
+    (the guides' shell blocks name files of the reader's own)."""
+    import shlex
+    import subprocess
+    import sys
+
+    monkeypatch.chdir(tmp_path)
+    _fixtures(tmp_path)
+    for line in block.splitlines():
+        if not line.startswith("zipkit "):
+            continue
+        command = [sys.executable, "-m", "zipkit.cli", *shlex.split(line.split("  #")[0])[1:]]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"{line}\n{done.stderr[-2000:]}"
