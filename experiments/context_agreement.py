@@ -30,7 +30,7 @@ import numpy as np
 
 import zipkit
 from zipkit import compressors
-from zipkit.io import atomic_output, get_serializer
+from zipkit.io import get_serializer, write_json
 from zipkit.manifest import versions
 
 from .zip_speedup import alpaca_sharegpt_pool
@@ -158,8 +158,7 @@ def main() -> None:
         "rows": rows,
     }
     if args.out:
-        with atomic_output(args.out) as out:
-            out.write(json.dumps(result, indent=1).encode() + b"\n")
+        write_json(args.out, result)
 
 
 if __name__ == "__main__":

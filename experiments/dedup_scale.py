@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from zipkit.io import atomic_output
+from zipkit.io import atomic_output, write_json
 from zipkit.manifest import versions
 
 RUN = """
@@ -84,8 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             "runs": runs,
             "versions": versions(),
         }
-    with atomic_output(f"{args.out}.json") as f:
-        f.write(json.dumps(results, indent=1).encode() + b"\n")
+    write_json(f"{args.out}.json", results)
     with atomic_output(f"{args.out}.md") as f:
         f.write(table(results).encode())
     print(table(results))

@@ -28,7 +28,7 @@ import numpy as np
 import zipkit
 from zipkit.compressors.deflate import StreamCopyContext
 from zipkit.compressors.exact_deflate import EngineContext
-from zipkit.io import atomic_output
+from zipkit.io import atomic_output, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -237,8 +237,7 @@ def main() -> None:
         results[section] = runs[section]()
         results["zlib"] = zlib.ZLIB_RUNTIME_VERSION
         results["cpus"] = os.cpu_count()
-        with atomic_output(out) as handle:  # after every section: a run cut short keeps what it measured
-            handle.write(json.dumps(results, indent=1).encode() + b"\n")
+        write_json(out, results)  # after every section: a run cut short keeps what it measured
     with atomic_output(out.with_suffix(".md")) as handle:
         handle.write(table(results).encode())
     with atomic_output(out.with_name(out.stem + "_runs.md")) as handle:

@@ -22,7 +22,7 @@ import numpy as np
 
 import zipkit
 from zipkit.baselines.dsir import featurize
-from zipkit.io import atomic_output
+from zipkit.io import write_json
 from zipkit.manifest import versions
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -99,8 +99,7 @@ def main() -> None:
         "rows": rows,
         "versions": versions(),
     }
-    with atomic_output(args.out) as out:
-        out.write(json.dumps(result, indent=1).encode() + b"\n")
+    write_json(args.out, result)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import zlib
 from pathlib import Path
 
 import zipkit
-from zipkit.io import atomic_output
+from zipkit.io import write_json
 from zipkit.manifest import versions
 
 from .bad_inputs import _pool
@@ -60,8 +60,7 @@ def main() -> None:
         for size in args.sizes_mb:
             rows.append(measure(size, k2))
             print(json.dumps(rows[-1]), flush=True)
-    with atomic_output(args.out) as out:
-        out.write(json.dumps({"rows": rows, "versions": versions()}, indent=1).encode() + b"\n")
+    write_json(args.out, {"rows": rows, "versions": versions()})
 
 
 if __name__ == "__main__":

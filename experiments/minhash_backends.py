@@ -26,7 +26,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from zipkit.experiments import pools
-from zipkit.io import atomic_output
+from zipkit.io import atomic_output, write_json
 from zipkit.manifest import versions
 
 # Every source of the experiments' pools (101,331 records: ShareGPT conversations and their
@@ -170,8 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "versions": {**versions(), **{b: version(b) for b in ("rensa", "datasketch")}},
     }
-    with atomic_output(out / "results.json") as f:
-        f.write(json.dumps(results, indent=1).encode() + b"\n")
+    write_json(out / "results.json", results)
     with atomic_output(out / "results.md") as f:
         f.write(table(results).encode())
     print(table(results))

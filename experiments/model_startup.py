@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from zipkit.io import atomic_output
+from zipkit.io import write_json
 from zipkit.manifest import versions
 
 LOAD = """
@@ -85,8 +85,7 @@ def main() -> None:
         row["score_40_records_cold_s"] = _score(pool, fresh)  # converts the model again, in its own cache
         row["score_40_records_all_cached_s"] = _score(pool, fresh)
     print(json.dumps(row))
-    with atomic_output(args.out) as out:
-        out.write(json.dumps({**row, "versions": versions()}, indent=1).encode() + b"\n")
+    write_json(args.out, {**row, "versions": versions()})
 
 
 if __name__ == "__main__":

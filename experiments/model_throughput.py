@@ -21,7 +21,7 @@ import numpy as np
 import zipkit
 from zipkit.baselines import cluster, lm_scores
 from zipkit.baselines.models import resolve_device
-from zipkit.io import atomic_output
+from zipkit.io import write_json
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -99,8 +99,7 @@ def main() -> None:
         }
         print(json.dumps({name: rows[name]}))
     if args.out:
-        with atomic_output(args.out) as out:
-            out.write(json.dumps(rows, indent=1).encode() + b"\n")
+        write_json(args.out, rows)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ import zipkit
 from zipkit.compressors import deflate_parse as engine
 from zipkit.compressors.deflate_trees import block_bits, scratch
 from zipkit.compressors.exact_deflate import EngineContext
-from zipkit.io import atomic_output
+from zipkit.io import atomic_output, write_json
 from zipkit.methods import zip as zip_method
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -324,8 +324,7 @@ def main(argv: list[str] | None = None) -> None:
     results.update({"cpus": os.cpu_count(), "zlib": zlib.ZLIB_RUNTIME_VERSION})
     for section in args.sections:
         results[section] = SECTIONS[section]()
-        with atomic_output(path) as handle:
-            handle.write(json.dumps(results, indent=1).encode() + b"\n")
+        write_json(path, results)
     with atomic_output(f"{args.out}.md") as handle:
         handle.write(table(results).encode())
     print(table(results))

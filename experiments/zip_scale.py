@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import zipkit
-from zipkit.io import atomic_output
+from zipkit.io import write_json
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SOURCES = [
@@ -82,8 +82,7 @@ def main() -> None:
     }
     print(json.dumps(row, indent=1))
     if args.out:
-        with atomic_output(args.out) as out:
-            out.write(json.dumps(row, indent=1).encode() + b"\n")
+        write_json(args.out, row)
 
 
 if __name__ == "__main__":

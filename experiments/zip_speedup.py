@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import zipkit
-from zipkit.io import atomic_output
+from zipkit.io import write_json
 from zipkit.io.schemas import alpaca_as_sharegpt
 from zipkit.naive import naive_zip
 
@@ -60,8 +60,7 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
     if args.out:
-        with atomic_output(args.out) as out:
-            out.write(json.dumps(rows, indent=1).encode() + b"\n")
+        write_json(args.out, rows)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 import zipkit
-from zipkit.io import atomic_output
+from zipkit.io import atomic_output, write_json
 from zipkit.naive import naive_zipfit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,8 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     result = run()
     assert result["max_diff_vs_loop"] < 1e-9 and result["max_diff_vs_package"] < 1e-9, result
-    with atomic_output(f"{args.out}.json") as handle:
-        handle.write(json.dumps(result, indent=1).encode() + b"\n")
+    write_json(f"{args.out}.json", result)
     with atomic_output(f"{args.out}.md") as handle:
         handle.write(table(result).encode())
     print(table(result))

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 import zipkit
-from zipkit.io import atomic_output
+from zipkit.io import write_json
 from zipkit.naive import naive_zipfit
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -126,8 +126,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = scale(args.scale, args.compressor) if args.scale else speedup(args.compressor)
     if args.out:
-        with atomic_output(args.out) as out:
-            out.write(json.dumps(rows, indent=1).encode() + b"\n")
+        write_json(args.out, rows)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ per band per record).
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 import unicodedata
@@ -244,10 +243,9 @@ class Deduplication:
         path : str or os.PathLike
             The report's file.
         """
-        from .io import atomic_output
+        from .io import write_json
 
-        with atomic_output(path) as out:
-            out.write(json.dumps(self.report(), indent=1).encode() + b"\n")
+        write_json(path, self.report())
 
 
 def dedup(

@@ -126,15 +126,28 @@ def map_blocks(
     context = multiprocessing.get_context(_START_METHOD)
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(make_worker, args))
     try:
-        pending: deque = deque()
-        for block in blocks:
-            pending.append(pool.submit(_run_worker, block))
-            if len(pending) >= _IN_FLIGHT_PER_WORKER * workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        yield from _in_order(pool, _run_worker, blocks, workers)
     finally:  # on an error or Ctrl-C, drop the queued blocks instead of finishing them
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def map_threads(fn: Callable[[Any], Any], blocks: Iterable[Any], workers: int) -> Iterator[Any]:
+    """``fn(block)`` for every block, in order, on the process-wide pool of ``workers``
+    threads: for work that releases the interpreter's lock for the whole block (a numba
+    kernel with ``nogil``), which needs no processes."""
+    yield from _in_order(thread_pool(workers), fn, blocks, workers)
+
+
+def _in_order(pool: Any, fn: Callable[[Any], Any], blocks: Iterable[Any], workers: int) -> Iterator[Any]:
+    """``fn(block)`` submitted to ``pool`` for every block, results in order, a bounded number
+    of blocks in flight."""
+    pending: deque = deque()
+    for block in blocks:
+        pending.append(pool.submit(fn, block))
+        if len(pending) >= _IN_FLIGHT_PER_WORKER * workers:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 _worker: Callable[[Any], Any] | None = None  # this process's worker, when it is one

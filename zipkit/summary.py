@@ -236,7 +236,7 @@ def distinct_bigrams(texts: Iterable[str]) -> float:
         total += len(words) - 1
         waiting += len(words) - 1
         # Folds grow with what is kept, so that all of them cost a few passes over it.
-        if waiting > max(1 << 20, sum(len(part) for part in parts) // 4):
+        if waiting > 1 << 20 and waiting > sum(len(part) for part in parts) // 4:
             _fold(parts, pending)
             pending, waiting = [], 0
     _fold(parts, pending)

@@ -7,7 +7,7 @@ import os
 
 from .. import methods, ratio
 from ..api import open_pool, score
-from ..io import atomic_output
+from ..io import write_json
 from ..manifest import command_line
 from .common import (
     check_read,
@@ -46,8 +46,6 @@ def parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
     check_run_outputs(args)
     executor = executor_of(args)
     params = method_params(args, "score")
@@ -66,8 +64,7 @@ def run(args: argparse.Namespace) -> int:
     result.manifest["argv"] = command_line()
     result.write(args.output)
     if args.report:
-        with atomic_output(args.report) as out:
-            out.write(json.dumps(result.manifest, indent=1).encode() + b"\n")
+        write_json(args.report, result.manifest)
     stats = ratio.summarize(next(iter(result.columns.values())))
     print(f"scored   {len(result):,} records by {args.method} -> {args.output}")
     print(

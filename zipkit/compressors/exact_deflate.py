@@ -64,27 +64,9 @@ class EngineContext:
             self.extend(prefix)
 
     def size_with(self, suffix: bytes) -> int:
-        # The batch kernel with a batch of one, without sizes_with's joining and bounds.
+        # A batch of one, without sizes_with's joining.
         data = np.frombuffer(suffix, np.uint8)
-        window, start = self._window(len(data))
-        ahead = len(data) >= engine.MIN_SUFFIX
-        state, lfreq, dfreq = self._ahead if ahead else self._safe
-        bounds = np.array((0, len(data)), np.int64)
-        raw = engine.queries(
-            window,
-            start,
-            self._end,
-            data,
-            bounds,
-            state,
-            lfreq,
-            dfreq,
-            self._tables,
-            self._private(ahead),
-            self._level,
-            *self._params,
-        )
-        return int(raw[0]) + self._framing
+        return int(self._query(data, np.array((0, len(data)), np.int64), len(data), len(data))[0])
 
     def sizes_with(self, suffixes: Sequence[bytes]) -> np.ndarray:
         """``size_with`` of each suffix, in one call of the engine (no interpreter lock
@@ -93,8 +75,13 @@ class EngineContext:
         bounds = np.zeros(len(suffixes) + 1, np.int64)
         np.cumsum(lengths, out=bounds[1:])
         joined = np.frombuffer(b"".join(suffixes), np.uint8)
-        window, start = self._window(int(lengths.max(initial=0)))
-        ahead = int(lengths.min(initial=engine.MIN_SUFFIX)) >= engine.MIN_SUFFIX
+        return self._query(joined, bounds, int(lengths.max(initial=0)), int(lengths.min(initial=engine.MIN_SUFFIX)))
+
+    def _query(self, joined: np.ndarray, bounds: np.ndarray, longest: int, shortest: int) -> np.ndarray:
+        """The engine's sizes of the suffixes ``joined[bounds[k]:bounds[k + 1]]``: from the
+        speculative parse where every suffix is long enough for it, else from the safe one."""
+        window, start = self._window(longest)
+        ahead = shortest >= engine.MIN_SUFFIX
         state, lfreq, dfreq = self._ahead if ahead else self._safe
         raw = engine.queries(
             window,

@@ -26,11 +26,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import glob
+import json
 import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Any, Iterator
 
 from . import remote
 from .formats import compressing
@@ -104,6 +105,13 @@ def _written_through(path: Path) -> Iterator[IO[bytes]]:
         if _unnamed(err):
             raise type(err)(err.errno, f"{err.strerror} while writing {path}") from err
         raise
+
+
+def write_json(path: str | os.PathLike, value: Any) -> None:
+    """``value`` as indented JSON (one trailing newline) at ``path``, atomically: the form of
+    every report and results file zipkit and its experiments write."""
+    with atomic_output(path) as out:
+        out.write(json.dumps(value, indent=1).encode() + b"\n")
 
 
 def _unnamed(err: BaseException) -> bool:

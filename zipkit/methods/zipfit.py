@@ -23,7 +23,6 @@ sources x targets.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -34,7 +33,7 @@ from ..compressors.base import EXACT
 from ..identity import fingerprint
 from ..io import Payloads, read_records
 from ..manifest import Timings
-from ..parallel import map_blocks, resolve_workers, thread_pool
+from ..parallel import map_blocks, map_threads, resolve_workers
 from ..progress import bar
 from ..ranking import ranked_selection
 from ..results import Selection
@@ -157,30 +156,16 @@ def _run(job: _Job, sources: Payloads, workers: int, progress: bool | None):
 def _blocks(job: _Job, sources: Payloads, spans: list, workers: int) -> Iterator:
     """(span, (mean NCD, min NCD)) per block, in order: in threads where the DEFLATE size
     engine scores the pairs (it holds no interpreter lock), else in worker processes when
-    worth it."""
-    pairs = len(sources) * len(job.targets)
+    worth it, else here."""
     scorer = _Scorer(job)
     blocks = ([bytes(sources[i]) for i in range(start, stop)] for start, stop in spans)
-    if workers == 1 or len(spans) == 1:
-        yield from zip(spans, map(scorer, blocks))
-    elif scorer.batched:
-        yield from zip(spans, _in_threads(scorer, blocks, workers))
-    elif pairs < _MIN_PAIRS_FOR_PROCESSES:
-        yield from zip(spans, map(scorer, blocks))
-    else:
+    several = workers > 1 and len(spans) > 1
+    if several and scorer.batched:
+        yield from zip(spans, map_threads(scorer, blocks, workers))
+    elif several and len(sources) * len(job.targets) >= _MIN_PAIRS_FOR_PROCESSES:
         yield from zip(spans, map_blocks(_Scorer, (job,), blocks, min(workers, len(spans))))
-
-
-def _in_threads(scorer: "_Scorer", blocks: Iterator, workers: int) -> Iterator:
-    """``scorer(block)`` for every block, in order, on ``workers`` threads, a bounded number
-    of blocks in flight."""
-    pool, pending = thread_pool(workers), deque()
-    for block in blocks:
-        pending.append(pool.submit(scorer, block))
-        if len(pending) >= 4 * workers:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
+    else:
+        yield from zip(spans, map(scorer, blocks))
 
 
 class _Scorer:

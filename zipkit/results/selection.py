@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import numpy as np
 
-from ..io import atomic_output
+from ..io import write_json
 
 
 @dataclass
@@ -70,8 +69,7 @@ class Selection:
         path : str or os.PathLike
             The report's file.
         """
-        with atomic_output(path) as out:
-            out.write(json.dumps(self.report(), indent=1).encode() + b"\n")
+        write_json(path, self.report())
 
 
 def as_input(source: Any) -> Any:
