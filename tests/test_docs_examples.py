@@ -1,6 +1,7 @@
-"""Every Python code block of the documentation site and the README runs, as written, on small
-fixtures: the files and names the examples use (``pool.jsonl``, ``recs``, ``target``, ...) are
-made here."""
+"""Every Python block and every ``zipkit`` command line of the documentation site and the
+README runs, as written, on small fixtures: the files and names the examples use
+(``pool.jsonl``, ``recs``, ``target``, ...) are made here. The command lines that cannot run
+here (a GPU, a Ray cluster, hours of data) are listed in NOT_RUN with the reason."""
 
 import gzip
 import json
@@ -13,11 +14,14 @@ import pytest
 import zipkit
 
 ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+# Benchmarks read from ../shared/data (MBPP, MT-bench, ProofNet, miniF2F): those lines need it.
+NEEDS_DATA = re.compile(r"\b(mbpp|mt_bench|proofnet|minif2f)\b")
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
-BLOCKS = [
-    pytest.param(code, id=f"{page.relative_to(ROOT)}:{k}")
+PYTHON_PAGES = [
+    pytest.param(page, id=str(page.relative_to(ROOT)))
     for page in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
-    for k, code in enumerate(BLOCK.findall(page.read_text()))
+    if BLOCK.search(page.read_text())
 ]
 WORDS = "data selection compression entropy law model token budget record text the of a to".split()
 
@@ -26,7 +30,22 @@ def _fixtures(folder: Path) -> dict:
     """The files the examples read, in ``folder``, and the names they take as given."""
     rng = random.Random(0)
     texts = [" ".join(rng.choices(WORDS, k=rng.randint(4, 40))) + f" #{k}" for k in range(1500)]
-    (folder / "pool.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
+    sources = ["alpaca", "code", "chat"]
+    rows = [{"text": t, "source": sources[k % 3]} for k, t in enumerate(texts)]
+    (folder / "pool.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    (folder / "pool.json").write_text(json.dumps(rows))
+    (folder / "big.jsonl").write_text("".join(json.dumps({"text": t + " again"}) + "\n" for t in texts * 2))
+    (folder / "target.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in texts[:50]))
+    for version in (1, 2, 3):  # versions of a dataset, the third with repeats of the first
+        kept = texts[: 400 * version] + (texts[:300] if version == 3 else [])
+        (folder / f"v{version}.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in kept))
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(
+        pa.table({"question": [t[: len(t) // 2] for t in texts], "answer": [t[len(t) // 2 :] for t in texts]}),
+        folder / "pool.parquet",
+    )
     (folder / "pool").mkdir()
     (folder / "pool" / "part.jsonl").write_text(
         "".join(json.dumps({"id": str(k), "text": t}) + "\n" for k, t in enumerate(texts[:300]))
@@ -48,14 +67,18 @@ def _fixtures(folder: Path) -> dict:
 
 
 def test_the_site_has_python_examples():
-    assert len(BLOCKS) >= 5
+    assert len(PYTHON_PAGES) >= 10
 
 
-@pytest.mark.parametrize("code", BLOCKS)
-def test_a_python_block_of_the_docs_runs(code, tmp_path, monkeypatch):
+@pytest.mark.parametrize("page", PYTHON_PAGES)
+def test_the_python_blocks_of_a_page_run(page, tmp_path, monkeypatch):
+    """A page's blocks run in order in one namespace, as a reader would paste them."""
     monkeypatch.chdir(tmp_path)
-    names = _fixtures(tmp_path)
-    exec(compile(code, "<docs>", "exec"), {"__name__": "__docs__", **names})
+    names = {"__name__": "__docs__", **_fixtures(tmp_path)}
+    for k, code in enumerate(BLOCK.findall(page.read_text())):
+        if NEEDS_DATA.search(code) and not SHARED_DATA.is_dir():
+            pytest.skip(f"block {k} reads a benchmark from ../shared/data, which is absent")
+        exec(compile(code, f"<{page.name}, block {k}>", "exec"), names)
 
 
 def test_the_readme_is_a_front_door():
@@ -64,32 +87,104 @@ def test_the_readme_is_a_front_door():
 
 
 SHELL = re.compile(r"^```bash\n(.*?)^```", re.S | re.M)
-FRONT_DOOR = [ROOT / "README.md", ROOT / "docs" / "getting-started.md"]
-COMMANDS = [
-    pytest.param(block, id=f"{page.relative_to(ROOT)}:{k}")
-    for page in FRONT_DOOR
-    for k, block in enumerate(SHELL.findall(page.read_text()))
-    if any(line.startswith("zipkit ") for line in block.splitlines())
-]
+TOML_FILE = re.compile(r"^```toml\n# ([\w.-]+\.toml)\n(.*?)^```", re.S | re.M)
+
+# Command lines of the pages that do not run here, each with the reason; a key is a page and
+# the start of a line. test_every_line_left_out_exists keeps this list from going stale.
+NOT_RUN = {
+    ("docs/guides/baselines.md", "zipkit select pool.json --method cluster"): "a model pass: tests/test_models*.py",
+    ("docs/guides/baselines.md", "zipkit select pool.json --method perplexity"): "a model pass: tests/test_models*.py",
+    ("docs/guides/baselines.md", "zipkit select pool.json --method ifd"): "a GPU (--device cuda)",
+    (
+        "docs/guides/baselines.md",
+        "zipkit score pool.json --method ifd --model ./my-local-gpt2",
+    ): "the reader's own model",
+    ("docs/guides/ray.md", "zipkit "): "a Ray cluster and its shared folder: tests/test_engine_ray*.py",
+    (
+        "docs/results/experiments.md",
+        "zipkit experiment",
+    ): "hours on ../shared/data; every preset runs at smoke scale in tests/test_experiment*.py",
+}
 
 
-def test_the_front_door_has_commands():
-    assert len(COMMANDS) >= 2
+def _lines(block: str) -> list[str]:
+    """The block's command lines, continuation lines joined, comments after two spaces cut."""
+    joined = re.sub(r"\\\n\s*", "", block)
+    return [line.split("  #")[0].strip() for line in joined.splitlines() if line.strip()]
 
 
-@pytest.mark.parametrize("block", COMMANDS)
-def test_the_zipkit_commands_of_the_front_door_run(block, tmp_path, monkeypatch):
-    """The README's and Getting started's ``zipkit`` command lines, in order, on the fixtures
-    (the guides' shell blocks name files of the reader's own)."""
+def _commands(page: Path) -> list[str]:
+    return [line for block in SHELL.findall(page.read_text()) for line in _lines(block) if line.startswith("zipkit ")]
+
+
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+COMMAND_PAGES = [pytest.param(page, id=str(page.relative_to(ROOT))) for page in PAGES if _commands(page)]
+
+
+def _left_out(page: Path, line: str) -> str | None:
+    name = str(page.relative_to(ROOT))
+    for (where, start), why in NOT_RUN.items():
+        if where == name and line.startswith(start):
+            return why
+    if NEEDS_DATA.search(line) and not SHARED_DATA.is_dir():
+        return "../shared/data"
+    return None
+
+
+def test_the_pages_have_commands():
+    assert len(COMMAND_PAGES) >= 10
+
+
+def test_every_line_left_out_exists():
+    for (where, start), _ in NOT_RUN.items():
+        assert any(line.startswith(start) for line in _commands(ROOT / where)), f"{where}: no line starts {start!r}"
+
+
+def _install_plugin(page: Path, folder: Path) -> dict:
+    """What ``pip install -e .`` of the plugin page's package leaves: its module (the page's
+    ``# NAME.py`` block) and a dist-info with the page's entry points."""
+    import os
+
+    text = page.read_text()
+    module = re.search(r"^```python\n# (\w+)\.py\n(.*?)^```", text, re.S | re.M)
+    (folder / f"{module.group(1)}.py").write_text(module.group(2))
+    entry_points = re.search(r"^```toml\n(\[project\.entry-points.*?)^```", text, re.S | re.M).group(1)
+    info = folder / "docs_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: docs-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(
+        re.sub(r'\[project\.entry-points\."([\w.]+)"\]', r"[\1]", entry_points).replace('"', "")
+    )
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(folder), os.environ.get("PYTHONPATH", "")])}
+
+
+@pytest.mark.parametrize("page", COMMAND_PAGES)
+def test_the_zipkit_command_lines_of_a_page_run(page, tmp_path, monkeypatch):
+    """Every ``zipkit`` line of the page's shell blocks, in order, as written, on the fixtures
+    (a ``# NAME.toml`` block is written to NAME.toml first); the lines of NOT_RUN are left
+    out. A page that declares a plugin runs its lines in a fresh process with the plugin
+    installed; the others run in this one, through the command's own entry function."""
     import shlex
     import subprocess
     import sys
 
+    from zipkit.cli import main
+
     monkeypatch.chdir(tmp_path)
     _fixtures(tmp_path)
-    for line in block.splitlines():
-        if not line.startswith("zipkit "):
+    for name, body in TOML_FILE.findall(page.read_text()):
+        (tmp_path / name).write_text(body)
+    plugin = "entry-points" in page.read_text() and "```toml" in page.read_text()
+    env = _install_plugin(page, tmp_path) if plugin else None
+    ran = 0
+    for line in _commands(page):
+        if _left_out(page, line):
             continue
-        command = [sys.executable, "-m", "zipkit.cli", *shlex.split(line.split("  #")[0])[1:]]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, f"{line}\n{done.stderr[-2000:]}"
+        argv = shlex.split(line)[1:]
+        if plugin:
+            done = subprocess.run([sys.executable, "-m", "zipkit.cli", *argv], env=env, capture_output=True, text=True)
+            assert done.returncode == 0, f"{line}\n{done.stderr[-2000:]}"
+        else:
+            assert main(argv) == 0, line
+        ran += 1
+    assert ran or all(_left_out(page, line) for line in _commands(page))

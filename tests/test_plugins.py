@@ -105,3 +105,17 @@ def zipkit_text(record):
     import zipkit
 
     return zipkit.read_records([record], progress=False).text(0)
+
+
+def test_a_plugin_compressor_is_listed_with_its_library_and_context(tmp_path):
+    """``zipkit compressors`` lists a plugin backend whose library is a module of the standard
+    library (no distribution to ask for a version), and says that its exact context
+    recompresses: the plugin has no cheaper one."""
+    import platform
+
+    (tmp_path / "site").mkdir()
+    env = _install(tmp_path / "site")
+    rows = {row["name"]: row for row in json.loads(_zipkit(env, "compressors", "--json"))}
+    assert rows["bz2"]["version"] == f"python {platform.python_version()}"
+    assert rows["bz2"]["exact_context"] == "recompress"
+    assert rows["zlib"]["exact_context"] == "stream copy" and rows["zstd"]["exact_context"] == "recompress"

@@ -112,27 +112,36 @@ def _int(text: str, spec: str, what: str) -> int:
 
 def available() -> list[dict]:
     """One row per backend: name, library version, levels, default level, options, contexts."""
-    from importlib.metadata import version
-
     rows = []
     for name, cls in backends().items():
-        lib = "python" if cls.library == "zlib" else cls.library
         rows.append(
             {
                 "name": name,
                 "library": cls.library,
-                "version": _zlib_version() if cls.library == "zlib" else version(lib),
+                "version": _library_version(cls.library),
                 "levels": f"{cls.levels.start}..{cls.levels.stop - 1}",
                 "default_level": cls.default_level,
                 "options": {k: o.default for k, o in cls.option_specs.items()},
                 "default_context": cls.default_exactness,
-                "exact_context": "stream copy" if cls.default_exactness == "exact" else "recompress",
+                # Only a backend that overrides context() has an exact context cheaper than
+                # recompressing the prefix per query (DEFLATE's engine or stream copies).
+                "exact_context": "recompress" if cls.context is Compressor.context else "stream copy",
             }
         )
     return rows
 
 
-def _zlib_version() -> str:
+def _library_version(library: str) -> str:
+    """The version of a backend's library: zlib's runtime version, the distribution's, or for
+    a module of the standard library (a plugin's ``bz2``) Python's; "unknown" otherwise."""
+    import platform
+    import sys
     import zlib
+    from importlib.metadata import PackageNotFoundError, version
 
-    return zlib.ZLIB_RUNTIME_VERSION
+    if library == "zlib":
+        return zlib.ZLIB_RUNTIME_VERSION
+    try:
+        return version(library)
+    except PackageNotFoundError:
+        return f"python {platform.python_version()}" if library in sys.stdlib_module_names else "unknown"
