@@ -24,6 +24,8 @@ import numpy as np
 from . import benchmarks
 from .steps import Columns, Step
 
+__all__ = ["Dropped", "contaminated", "split"]
+
 NGRAM = 13
 _WORD = re.compile(r"\w+")
 
@@ -36,8 +38,19 @@ def words(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Dropped:
-    """A contaminated record: its index in the input, the benchmark and which of its texts,
-    and why (the shared n-gram, or an exact match)."""
+    """A contaminated record.
+
+    Parameters
+    ----------
+    index : int
+        Its index in the input.
+    benchmark : str
+        The benchmark it shares text with.
+    target : int
+        Which of the benchmark's texts.
+    reason : str
+        Why: the shared n-gram, or an exact match.
+    """
 
     index: int
     benchmark: str
@@ -45,6 +58,7 @@ class Dropped:
     reason: str
 
     def as_dict(self) -> dict:
+        """The four fields by name: a row of ``--dropped``."""
         return {"index": self.index, "benchmark": self.benchmark, "target": self.target, "reason": self.reason}
 
 
@@ -61,6 +75,7 @@ class Index:
         self.sizes: dict[str, int] = {}
 
     def add(self, name: str, texts: Iterable[str]) -> None:
+        """Add a benchmark's texts: their n-grams and their whole normalised texts."""
         count = 0
         for k, text in enumerate(texts):
             count += 1
@@ -109,13 +124,34 @@ def index_of(against: Sequence[str], ngram: int = NGRAM, data_dir: Any = None) -
 
 
 def contaminated(records: Any, against: Sequence[str] | Index, ngram: int = NGRAM) -> list[Dropped]:
-    """The records (a :class:`zipkit.io.Records`) that share text with a benchmark of
-    ``against``, in input order, each with its input index and why."""
+    """The records that share text with a benchmark of ``against``, in input order, each
+    with its input index and why.
+
+    Parameters
+    ----------
+    records : Records
+        The pool, as :func:`zipkit.read_records` gives it.
+    against : list of str or Index
+        Benchmarks (``humaneval``, ``mbpp``, ``mt_bench``, ``proofnet``, ``minif2f``) or
+        records files; or an index of them built once.
+    ngram : int, default 13
+        Words in a shared sequence that makes a record contaminated.
+    """
     return split(records, against, ngram)[1]
 
 
 def split(records: Any, against: Sequence[str] | Index, ngram: int = NGRAM) -> tuple[np.ndarray, list[Dropped]]:
-    """The positions of the records that are clean, and the :class:`Dropped` others."""
+    """The positions of the records that are clean, and the :class:`Dropped` others.
+
+    Parameters
+    ----------
+    records : Records
+        The pool, as :func:`zipkit.read_records` gives it.
+    against : list of str or Index
+        Benchmarks or records files; or an index of them built once.
+    ngram : int, default 13
+        Words in a shared sequence that makes a record contaminated.
+    """
     index = against if isinstance(against, Index) else index_of(against, ngram)
     rows = records.index
     keep = np.ones(len(records), dtype=bool)

@@ -189,10 +189,22 @@ def cluster_roots(keys: list[np.ndarray]) -> np.ndarray:
 
 @dataclass
 class Deduplication:
-    """What :func:`dedup` returns. ``kept``: input indices of the records kept (the first of
-    each cluster, and every record without a duplicate), in input order; ``removed``: the
-    others; ``clusters``: each cluster of two or more records as input indices, its kept
-    record first; ``manifest``: the parameters, the pool, versions and timings."""
+    """What :func:`dedup` returns.
+
+    Parameters
+    ----------
+    kept : numpy.ndarray
+        Input indices of the records kept (the first of each cluster, and every record
+        without a duplicate), in input order.
+    removed : numpy.ndarray
+        The others.
+    clusters : list of list of int
+        Each cluster of two or more records as input indices, its kept record first.
+    manifest : dict
+        The parameters, the pool, versions and timings.
+    source : optional
+        What :func:`dedup` was given: where :meth:`records` finds the kept rows again.
+    """
 
     kept: np.ndarray
     removed: np.ndarray

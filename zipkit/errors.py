@@ -12,7 +12,19 @@ _PACKAGE = str(Path(__file__).resolve().parent)
 
 @dataclass(frozen=True)
 class BadRecord:
-    """One unreadable record: where it is and what is wrong with it."""
+    """One unreadable record: where it is and what is wrong with it.
+
+    Parameters
+    ----------
+    path : str
+        The file (or shard) that holds it.
+    record : int
+        Its 0-based number in that file (JSON array index, or JSONL record count).
+    line : int or None
+        The 1-based line where it starts, where the format has lines.
+    problem : str
+        What is wrong with it, and the fix.
+    """
 
     path: str
     record: int  # 0-based number of the record in its file (JSON array index, or JSONL record count)
@@ -25,7 +37,16 @@ class BadRecord:
 
 
 class BadRecordError(ValueError):
-    """A record cannot be read. ``on_error="skip"`` skips such records and lists them instead."""
+    """A record cannot be read. ``on_error="skip"`` skips such records and lists them instead.
+
+    Parameters
+    ----------
+    bad : BadRecord
+        The record, and its problem.
+    unskippable : str, optional
+        Why it cannot be skipped, when it cannot: ``"cut"`` (the records after it cannot be
+        found) or ``"every"`` (skipping would leave nothing).
+    """
 
     # Why a record cannot be skipped, when it cannot.
     UNSKIPPABLE = {

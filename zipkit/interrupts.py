@@ -24,6 +24,8 @@ class Interrupted(KeyboardInterrupt):
 
 
 class Deferred:
+    """The first SIGINT or SIGTERM received while deferred, to act on at a safe point."""
+
     def __init__(self) -> None:
         self.signum: int | None = None
 
@@ -32,6 +34,7 @@ class Deferred:
         return self.signum is not None
 
     def raise_if_signalled(self) -> None:
+        """Raise KeyboardInterrupt (its ``signum`` set) if a signal came."""
         if self.signum is not None:
             raise Interrupted(self.signum)
 

@@ -78,6 +78,7 @@ def bottom_k(values: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
 
 
 def bottom_k_numpy(values: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
+    """The numpy twin of ``bottom_k``: the ``k`` lowest values under ``mask``, ties by position."""
     candidates = np.flatnonzero(mask)
     order = np.lexsort((candidates, values[candidates]))
     return candidates[order[: max(k, 0)]].astype(np.int64)
@@ -100,6 +101,7 @@ def argmin_available(values: np.ndarray, taken: np.ndarray) -> int:
 
 
 def argmin_available_numpy(values: np.ndarray, taken: np.ndarray) -> int:
+    """The numpy twin of ``argmin_available``: the first lowest value not taken, or -1."""
     free = np.flatnonzero(~taken)
     if free.size == 0:
         return -1

@@ -27,6 +27,7 @@ _LIBRARIES = (
 
 
 def versions() -> dict[str, str]:
+    """The versions of Python, zlib and every library that can change a result."""
     import zlib
 
     found = {"python": platform.python_version(), "zlib": zlib.ZLIB_RUNTIME_VERSION}
@@ -43,6 +44,7 @@ class Timings(dict):
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        """Time the block under ``name`` (added to the stage's earlier time, if any)."""
         start = time.perf_counter()
         try:
             yield
@@ -51,4 +53,5 @@ class Timings(dict):
 
 
 def command_line() -> list[str]:
+    """The process's command line, for a manifest."""
     return list(sys.argv)

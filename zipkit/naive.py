@@ -14,6 +14,8 @@ import numpy as np
 from . import compressors
 from .io import Records, get_serializer
 
+__all__ = ["naive_zip", "naive_zipfit"]
+
 
 def naive_zip(
     records: Records,
@@ -26,6 +28,32 @@ def naive_zip(
     serializer: str = "text",
     fine_context: str = "batch",
 ) -> list[int]:
+    """ZIP's selection by the naive loop: every ratio is one compression of the whole framed
+    set from scratch (D' + candidate in the coarse stage), on one core. The positions
+    selected, in order; :func:`zipkit.select` with ``method="zip"`` and an exact compressor
+    must return the same.
+
+    Parameters
+    ----------
+    records : Records
+        The pool.
+    budget : int
+        Records to select.
+    k1 : int
+        Records kept by the global stage each round.
+    k2 : int
+        Records kept by the coarse stage each round.
+    k3 : int
+        Records picked greedily by the fine stage each round.
+    variant : str, default 'paper'
+        ``"paper"`` (Algorithm 1 as printed) or ``"official"`` (the authors' script).
+    compressor : str, default 'zlib:9'
+        A compressor spec.
+    serializer : str, default 'text'
+        How records become bytes and are framed: ``text``, ``json`` or ``repr``.
+    fine_context : str, default 'batch'
+        ``"batch"`` (the round's picks) or ``"selected"`` (D' and the round's picks).
+    """
     items = [bytes(p) for p in records.payloads(serializer)]
     frame = get_serializer(serializer)
     size = compressors.get(compressor).size
@@ -67,7 +95,21 @@ def naive_zipfit(
 ) -> list[float]:
     """ZIP-FIT alignment written as the formula reads, one NCD per (source, target) pair on
     one core: C(x + t), C(x) and C(t) compressed for every pair, or, with ``singles_once``,
-    C(x) and C(t) once each (as the ``zip-fit`` package does)."""
+    C(x) and C(t) once each (as the ``zip-fit`` package does).
+
+    Parameters
+    ----------
+    sources : list of bytes
+        The records to score.
+    targets : list of bytes
+        The target task's examples.
+    compressor : str, default 'gzip:6'
+        A compressor spec.
+    order : str, default 'source_first'
+        ``"source_first"`` (C(x + t)) or ``"target_first"`` (C(t + x)).
+    singles_once : bool, default False
+        Compress each source and each target alone once, not once per pair.
+    """
     size = compressors.get(compressor).size
     c_targets = [size(t) for t in targets] if singles_once else None
     scores = []

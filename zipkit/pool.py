@@ -31,6 +31,8 @@ class _Positions(Step):
 
 
 class Pool:
+    """A pool as a method sees it: its records (or files) and the executor that maps steps over them."""
+
     def __init__(
         self,
         executor: Any,
@@ -66,6 +68,7 @@ class Pool:
         return self._records if self.executor.name == "local" else None
 
     def need_records(self, why: str) -> Records:
+        """The records in memory, or an error naming ``why`` and the local engine."""
         if self._records is None:
             raise ValueError(f"{why} needs the pool's records in memory: run it with engine='local' (--engine local)")
         return self._records
@@ -174,6 +177,7 @@ class Pool:
         return self._records.skipped if self._records is not None else self._placement().skipped
 
     def describe(self) -> dict:
+        """The pool's entry of a manifest."""
         return self._records.describe() if self._records is not None else self._placement().describe()
 
     def identity(self, serializer: str = "text") -> dict:

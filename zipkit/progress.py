@@ -11,6 +11,7 @@ BLOCK = 16384
 
 
 def bar(total: float | None, desc: str, unit: str = "it", enabled: bool | None = None) -> tqdm:
+    """A tqdm bar on stderr; off when ``enabled`` is False, on at a terminal when None."""
     return tqdm(
         total=total,
         desc=desc,

@@ -28,6 +28,8 @@ from .methods.params import TOKENIZER
 from .ranking import take
 from .ratio import framed_ratio
 
+__all__ = ["compare", "read_report"]
+
 
 @dataclass
 class Chosen:
@@ -47,7 +49,13 @@ class Chosen:
 def read_report(path: str | Path) -> dict | None:
     """A selection report (``zipkit select --report``), checked: ``indices`` a list of whole
     numbers, ``scores`` (if any) numbers aligned with them, ``manifest`` an object. None when
-    ``path`` is not a JSON object (a selection's output file of records)."""
+    ``path`` is not a JSON object (a selection's output file of records).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A report, or a selection's output file.
+    """
     path = Path(path)
     if path.suffix.lower() != ".json":
         return None
@@ -349,7 +357,38 @@ def compare(
     Tokens are counted with ``tokenizer``, by default the one the reports' selections were
     made with. A pool given as a path is read as the first report's selection read it (its
     schema or text fields, bad records skipped if it skipped some) unless ``schema`` or
-    ``text_fields`` say otherwise."""
+    ``text_fields`` say otherwise.
+
+    Parameters
+    ----------
+    paths : sequence of str
+        Selections: reports (``zipkit select --report``) or output files of records.
+    pool : str or Records
+        The pool they were selected from.
+    compressor_specs : sequence of str, default ('zlib:9',)
+        The compressors each selection's ratio is measured under.
+    serializer : str, default 'text'
+        How records become bytes and are framed for the ratios.
+    tokenizer : str, optional
+        How tokens are counted; the reports' own when not given.
+    by : str, optional
+        A field whose mix to count in each selection (``source``).
+    seed : int, default 0
+        Seed of the random set drawn at each selection's tokens.
+    schema : str, optional
+        The schema to read a pool path by.
+    text_fields : sequence of str, optional
+        The fields to read a pool path's text from.
+
+    Returns
+    -------
+    dict
+        ``selections``: one row per selection (records, tokens, ratios and a random set's at
+        equal tokens, duplicates, role and source mix, scores, a length histogram);
+        ``whole_pool``: the same row for the pool; ``overlap``: the overlap of every pair;
+        ``pool``: the pool's manifest entry; ``tokenizer``, ``serializer``, ``bins`` and
+        every selection's ``lengths``.
+    """
     for spec in compressor_specs:
         compressors.get(spec)  # a bad spec fails before any work
     reports = [(Path(p), read_report(p)) for p in paths]

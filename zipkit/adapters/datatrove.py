@@ -29,15 +29,29 @@ from ..api import score, select
 from ..dedup import dedup
 from ..io import read_records
 
+__all__ = ["ZipkitDecontaminate", "ZipkitDedup", "ZipkitScore", "ZipkitSelect"]
+
 
 def _records(docs: list[Document]) -> Any:
     return read_records([{"text": d.text} for d in docs], schema="text", progress=False)
 
 
 class ZipkitScore(PipelineStep):
-    """``metadata[key]`` (default: the method's name) = the document's score by ``method``
-    with ``params`` (those of :func:`zipkit.score`), computed ``batch_size`` documents at a
-    time."""
+    """``metadata[key]`` = the document's score by ``method``, computed ``batch_size``
+    documents at a time (a score never depends on the other documents of its batch).
+
+    Parameters
+    ----------
+    method : str, default 'ratio'
+        A scorer of :func:`zipkit.score` (``zipfit``, ``ratio``, ``length``, ``perplexity``,
+        ``ifd``); ``dsir``, which fits the whole pool, is refused.
+    key : str, optional
+        The metadata key; the method's name when not given.
+    batch_size : int, default 1000
+        Documents scored in one call.
+    **params : object
+        The method's parameters, as :func:`zipkit.score` takes them.
+    """
 
     name = "zipkit score"
     type = "📊 - STATS"
@@ -54,6 +68,17 @@ class ZipkitScore(PipelineStep):
         self.method, self.key, self.batch_size, self.params = method, key or method, batch_size, params
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        """The documents of one datatrove task, each with its score in its metadata.
+
+        Parameters
+        ----------
+        data : DocumentsPipeline
+            The documents the step before passed on.
+        rank : int, default 0
+            This task's number (datatrove's).
+        world_size : int, default 1
+            How many tasks run the pipeline.
+        """
         batch: list[Document] = []
         for doc in data:
             batch.append(doc)
@@ -73,9 +98,16 @@ class ZipkitScore(PipelineStep):
 
 
 class ZipkitSelect(PipelineStep):
-    """The documents a selection ``method`` picks from a task's documents (``params``: those
-    of :func:`zipkit.select`, a budget among them), in selection order, with
-    ``metadata["zipkit_rank"]`` and ``metadata["zipkit_score"]``."""
+    """The documents a selection ``method`` picks from a task's documents, in selection
+    order, with ``metadata["zipkit_rank"]`` and ``metadata["zipkit_score"]``.
+
+    Parameters
+    ----------
+    method : str, default 'zip'
+        A method of :func:`zipkit.select`.
+    **params : object
+        Its parameters, as :func:`zipkit.select` takes them, a budget among them.
+    """
 
     name = "zipkit select"
     type = "🔻 - FILTER"
@@ -85,6 +117,17 @@ class ZipkitSelect(PipelineStep):
         self.method, self.params = method, params
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        """The documents of one datatrove task, the selected ones in selection order.
+
+        Parameters
+        ----------
+        data : DocumentsPipeline
+            The documents the step before passed on.
+        rank : int, default 0
+            This task's number (datatrove's).
+        world_size : int, default 1
+            How many tasks run the pipeline.
+        """
         docs = list(data)
         if not docs:
             return
@@ -99,8 +142,14 @@ class ZipkitSelect(PipelineStep):
 
 
 class ZipkitDedup(PipelineStep):
-    """A task's documents less their duplicates (``params``: those of :func:`zipkit.dedup`),
-    in input order; a kept document with copies has their ids in ``metadata["duplicates"]``."""
+    """A task's documents less their duplicates, in input order; a kept document with copies
+    has their ids in ``metadata["duplicates"]``.
+
+    Parameters
+    ----------
+    **params : object
+        The parameters of :func:`zipkit.dedup` (``mode=``, ``threshold=``, ...).
+    """
 
     name = "zipkit dedup"
     type = "🫂 - DEDUP"
@@ -110,6 +159,17 @@ class ZipkitDedup(PipelineStep):
         self.params = params
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        """The documents of one datatrove task, the first of each cluster of duplicates kept.
+
+        Parameters
+        ----------
+        data : DocumentsPipeline
+            The documents the step before passed on.
+        rank : int, default 0
+            This task's number (datatrove's).
+        world_size : int, default 1
+            How many tasks run the pipeline.
+        """
         docs = list(data)
         if not docs:
             return
@@ -128,7 +188,20 @@ class ZipkitDedup(PipelineStep):
 class ZipkitDecontaminate(BaseFilter):
     """Drops a document that shares an ``ngram``-word sequence (or its whole normalised text)
     with a text of ``against`` (benchmark names, or records files); the reason, for
-    datatrove's stats and exclusion writer, is ``contaminated_BENCHMARK``."""
+    datatrove's stats and exclusion writer, is ``contaminated_BENCHMARK``.
+
+    Parameters
+    ----------
+    against : list of str
+        Benchmarks (``humaneval``, ``mbpp``, ``mt_bench``, ``proofnet``, ``minif2f``) or
+        records files.
+    ngram : int, default 13
+        Words in a shared sequence that makes a document contaminated.
+    exclusion_writer : datatrove writer, optional
+        Where the dropped documents are written, with their reason.
+    batch_size : int, default 1000
+        Documents matched in one call.
+    """
 
     name = "zipkit decontaminate"
 
@@ -139,9 +212,23 @@ class ZipkitDecontaminate(BaseFilter):
         self.index = index_of(list(against), ngram)
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        """True to keep ``doc``, else ``(False, reason)``.
+
+        Parameters
+        ----------
+        doc : Document
+            One document.
+        """
         return self.filter_batch([doc])[0]
 
     def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
+        """:meth:`filter` of every document of ``batch``, in one pass.
+
+        Parameters
+        ----------
+        batch : list of Document
+            Documents to match against the benchmarks.
+        """
         from ..decontaminate import split
 
         _, found = split(_records(batch), self.index)

@@ -49,6 +49,7 @@ def bucket(ngram: str, num_buckets: int = NUM_BUCKETS) -> int:
 
 
 def tokenize(text: str) -> list[str]:
+    """The lower-cased word-punct tokens of ``text``, as the data-selection package finds them."""
     return WORDPUNCT.findall(text.lower())
 
 
@@ -62,6 +63,7 @@ class Features:
     words: np.ndarray  # int64 per record: word-punct tokens
 
     def counts(self, num_buckets: int) -> np.ndarray:
+        """The pool's (or target's) count of each hash bucket."""
         return np.bincount(self.buckets, minlength=num_buckets)
 
     def dot(self, weights: np.ndarray) -> np.ndarray:
@@ -175,6 +177,7 @@ class DSIR:
         )
 
     def log_weights(self, features: list[Features]) -> np.ndarray:
+        """Each record's log importance weight: its bucket counts dotted with log p_target - log p_raw."""
         assert self.log_diff is not None, "fit first"
         return np.concatenate([f.dot(self.log_diff) for f in features]) if features else np.empty(0)
 

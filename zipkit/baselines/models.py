@@ -75,6 +75,7 @@ class ModelFiles:
     gguf_file: str | None = None
 
     def describe(self) -> dict:
+        """The model's entry of a manifest."""
         return {"model": self.name, "directory": self.directory, "gguf_file": self.gguf_file}
 
 

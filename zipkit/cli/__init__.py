@@ -57,6 +57,7 @@ def _with_suggestion(message: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``zipkit`` parser with every subcommand."""
     parser = Parser(prog="zipkit", description="Choose LLM training data by compression.")
     parser.add_argument("--version", action="version", version=f"zipkit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``zipkit`` with ``argv`` (the process's arguments when None); the exit status."""
     args = build_parser().parse_args(argv)
     warnings.formatwarning = _one_line_warning
     try:

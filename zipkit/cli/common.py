@@ -80,6 +80,7 @@ def engine_options() -> argparse.ArgumentParser:
 
 
 def executor_of(args: argparse.Namespace) -> Executor:
+    """The executor the engine options name; Ray options without ``--engine ray`` are refused."""
     given = [
         flag
         for flag, value in (
@@ -130,6 +131,7 @@ def load_pool(args: argparse.Namespace, path: str | None = None, records: Record
 
 
 def progress(args: argparse.Namespace) -> bool | None:
+    """The ``progress=`` a command passes on: off for ``--no-progress``, else the default."""
     return False if args.no_progress else None
 
 

@@ -9,12 +9,14 @@ from .. import compressors
 
 
 def parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """The ``zipkit compressors`` subcommand and its options, added to ``sub``."""
     p = sub.add_parser("compressors", help="list compressor backends, levels and contexts")
     p.add_argument("--json", action="store_true")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``zipkit compressors`` with the parsed ``args``; the exit status."""
     rows = compressors.available()
     if args.json:
         print(json.dumps(rows, indent=2))

@@ -12,6 +12,7 @@ from .common import engine_options, executor_of, open_run_pool, pool_options, wr
 
 
 def parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """The ``zipkit decontaminate`` subcommand and its options, added to ``sub``."""
     p = sub.add_parser(
         "decontaminate",
         parents=[pool_options(), engine_options()],
@@ -39,6 +40,7 @@ def parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``zipkit decontaminate`` with the parsed ``args``; the exit status."""
     from ..decontaminate import account, decontaminate_pool, index_of
 
     outputs = {"-o": args.output, "--dropped": args.dropped}

@@ -17,6 +17,7 @@ from .common import (
 
 
 def parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """The ``zipkit dedup`` subcommand and its options, added to ``sub``."""
     from ..dedup import BACKENDS, MODES
 
     p = sub.add_parser(
@@ -41,6 +42,7 @@ def parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``zipkit dedup`` with the parsed ``args``; the exit status."""
     from ..dedup import dedup
 
     check_run_outputs(args)

@@ -17,6 +17,7 @@ EXPERIMENTS = {
 
 
 def parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """The ``zipkit experiment`` subcommand and its options, added to ``sub``."""
     p = sub.add_parser(
         "experiment",
         help="run an experiment from a TOML config",
@@ -43,6 +44,7 @@ def parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``zipkit experiment`` with the parsed ``args``; the exit status."""
     import importlib
 
     from ..experiments.runner import Runner, build_pool, load_config

@@ -10,6 +10,7 @@ from ..methods.params import TOKENIZER
 
 
 def parser(sub: argparse._SubParsersAction, name: str = "inspect") -> argparse.ArgumentParser:
+    """The ``zipkit inspect`` (or ``compare``) subcommand and its options, added to ``sub``."""
     many = name == "compare"
     p = sub.add_parser(
         name,
@@ -62,6 +63,7 @@ def parser(sub: argparse._SubParsersAction, name: str = "inspect") -> argparse.A
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``zipkit inspect`` (or ``compare``) with the parsed ``args``; the exit status."""
     from .. import summary
 
     if args.command == "compare" and len(args.selections) < 2:

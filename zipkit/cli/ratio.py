@@ -17,6 +17,7 @@ from .common import check_read, engine_options, executor_of, load_pool, pool_opt
 
 
 def parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """The ``zipkit ratio`` subcommand and its options, added to ``sub``."""
     p = sub.add_parser(
         "ratio",
         parents=[pool_options(many=True), engine_options()],
@@ -48,6 +49,7 @@ def parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``zipkit ratio`` with the parsed ``args``; the exit status."""
     compressor = compressors.get(args.compressor)
     if args.per_record and len(args.pool) > 1:
         raise ValueError("--per-record takes one pool; give the pools one at a time")

@@ -23,6 +23,7 @@ from .options import add_method_options, method_params
 
 
 def parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """The ``zipkit score`` subcommand and its options, added to ``sub``."""
     p = sub.add_parser(
         "score",
         parents=[pool_options(), engine_options()],
@@ -46,6 +47,7 @@ def parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``zipkit score`` with the parsed ``args``; the exit status."""
     check_run_outputs(args)
     executor = executor_of(args)
     params = method_params(args, "score")

@@ -21,6 +21,7 @@ from .options import add_method_options, method_params
 
 
 def parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """The ``zipkit select`` subcommand and its options, added to ``sub``."""
     p = sub.add_parser(
         "select",
         parents=[pool_options(), engine_options()],
@@ -38,6 +39,7 @@ def parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``zipkit select`` with the parsed ``args``; the exit status."""
     check_run_outputs(args, **{"--checkpoint": getattr(args, "checkpoint", None)})
     executor = executor_of(args)
     if args.scores_dir and executor.name == "local":

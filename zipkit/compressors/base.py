@@ -24,11 +24,31 @@ class Context(Protocol):
 
     exactness: str
 
-    def size_with(self, suffix: bytes) -> int: ...
+    def size_with(self, suffix: bytes) -> int:
+        """Bytes of the compressed stream of the prefix followed by ``suffix``.
+
+        Parameters
+        ----------
+        suffix : bytes
+            The candidate; the context is left unchanged.
+        """
+        ...
+
     # Optional: ``sizes_with(suffixes) -> ndarray``, the sizes of many suffixes in one call,
     # where a backend answers a batch faster than one call each (the DEFLATE engine).
-    def extend(self, data: bytes) -> None: ...
-    def fork(self) -> "Context": ...
+    def extend(self, data: bytes) -> None:
+        """Append ``data`` to the prefix, so that later queries size it too.
+
+        Parameters
+        ----------
+        data : bytes
+            What joins the prefix (ZIP: a selected record).
+        """
+        ...
+
+    def fork(self) -> "Context":
+        """An independent copy: extending one leaves the other unchanged."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -42,7 +62,18 @@ class OptionSpec:
 
 
 class Compressor:
-    """Base of every backend. Subclasses set the class attributes below."""
+    """Base of every backend. Subclasses set the class attributes below.
+
+    Build one from a spec with :func:`zipkit.compressors.get` (``get("zstd:3")``) rather than
+    directly.
+
+    Parameters
+    ----------
+    level : int, optional
+        The compression level, within ``levels``; ``default_level`` when not given.
+    **options : int
+        Backend options named in ``option_specs`` (``history=``, ``window=``, ...).
+    """
 
     name: str = ""
     library: str = ""
@@ -62,9 +93,23 @@ class Compressor:
 
     # --- what every backend supplies ---------------------------------------------------
     def compress(self, data: bytes) -> bytes:
+        """The complete compressed stream of ``data`` (headers and trailers included).
+
+        Parameters
+        ----------
+        data : bytes
+            What to compress.
+        """
         raise NotImplementedError
 
     def decompress(self, data: bytes) -> bytes:
+        """The bytes that :meth:`compress` was given.
+
+        Parameters
+        ----------
+        data : bytes
+            A stream :meth:`compress` made.
+        """
         raise NotImplementedError
 
     def _stream(self) -> Any:
@@ -82,18 +127,45 @@ class Compressor:
         return f"{self.name}:{self.level}{opts}"
 
     def option(self, key: str) -> int:
+        """The value of a backend option: the one given, else its default.
+
+        Parameters
+        ----------
+        key : str
+            An option of ``option_specs`` (``"history"``, ``"window"``, ...).
+        """
         return self.options.get(key, self.option_specs[key].default)
 
     def size(self, data: bytes) -> int:
-        """Bytes of the complete compressed stream of ``data``, headers and trailers included."""
+        """Bytes of the complete compressed stream of ``data``, headers and trailers included.
+
+        Parameters
+        ----------
+        data : bytes
+            What to size.
+        """
         return len(self.compress(data))
 
     def sizes(self, items: Sequence[bytes], workers: int | None = None) -> np.ndarray:
-        """``size`` of every item, computed in a thread pool; int64 array aligned with ``items``."""
+        """``size`` of every item, computed in a thread pool; int64 array aligned with ``items``.
+
+        Parameters
+        ----------
+        items : sequence of bytes
+            What to size, each on its own.
+        workers : int, optional
+            Threads; None or 0 for every core.
+        """
         return parallel_sizes(self.size, items, workers)
 
     def stream_size(self, chunks: Iterable[bytes]) -> int:
-        """Size of the compressed stream of the concatenated chunks, in bounded memory."""
+        """Size of the compressed stream of the concatenated chunks, in bounded memory.
+
+        Parameters
+        ----------
+        chunks : iterable of bytes
+            The data in pieces; they are compressed as one stream, never joined.
+        """
         stream = self._stream()
         total = 0
         for chunk in chunks:
@@ -107,6 +179,14 @@ class Compressor:
         ``exact=True`` insists on sizes equal to one-shot compression (recompressing the
         prefix per query where the library cannot copy a stream); ``exact=False`` asks
         for the cheaper conditional estimate.
+
+        Parameters
+        ----------
+        prefix : bytes, default b''
+            What the context holds at first (ZIP: the selected set).
+        exact : bool, optional
+            None for the backend's default context, True for exact sizes, False for the
+            conditional estimate.
         """
         if exact is None:
             exact = self.default_exactness == EXACT
@@ -131,6 +211,13 @@ class RecompressContext:
 
     The honest fallback where a library cannot copy a running stream; its cost grows
     with the prefix.
+
+    Parameters
+    ----------
+    compressor : Compressor
+        The backend that compresses.
+    prefix : bytes, default b''
+        What the context holds at first.
     """
 
     exactness = EXACT
@@ -140,12 +227,27 @@ class RecompressContext:
         self._prefix = bytearray(prefix)
 
     def size_with(self, suffix: bytes) -> int:
+        """Bytes of ``prefix + suffix`` compressed in one go.
+
+        Parameters
+        ----------
+        suffix : bytes
+            The candidate.
+        """
         return self._compressor.size(bytes(self._prefix) + bytes(suffix))
 
     def extend(self, data: bytes) -> None:
+        """Append ``data`` to the prefix.
+
+        Parameters
+        ----------
+        data : bytes
+            What joins the prefix.
+        """
         self._prefix += data
 
     def fork(self) -> "RecompressContext":
+        """An independent copy."""
         return RecompressContext(self._compressor, self._prefix)
 
 
@@ -204,9 +306,11 @@ class HistoryContext:
         return self._raw_cost(suffix) - self._framing
 
     def size_with(self, suffix: bytes) -> int:
+        """``base + cost(suffix)``: the held bytes' true size plus the suffix's estimated cost."""
         return self.base + self.cost(suffix)
 
     def extend(self, data: bytes) -> None:
+        """Hold ``data`` too; the base is measured again at the next query."""
         self._held.append(bytes(data))
         self._base = None
         if self._limit:
@@ -214,6 +318,7 @@ class HistoryContext:
         self._reset()
 
     def fork(self) -> "HistoryContext":
+        """An independent copy that shares nothing mutable."""
         twin = object.__new__(type(self))
         twin.__dict__.update(self.__dict__)
         twin._held = list(self._held)

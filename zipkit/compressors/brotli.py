@@ -14,6 +14,8 @@ from .base import Compressor, HistoryContext, OptionSpec
 
 
 class Brotli(Compressor):
+    """brotli (quality 0-11). Its context recompresses the held history with and without the suffix."""
+
     name = "brotli"
     library = "brotli"
     levels = range(0, 12)
@@ -48,6 +50,8 @@ class _BrotliStream:
 
 
 class WindowedContext(HistoryContext):
+    """Conditional: the suffix's cost is that of the last ``history`` bytes with it less without it."""
+
     def _prepare(self) -> None:
         self._history_size = self._compressor.size(self._history)
 

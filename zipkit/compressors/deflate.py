@@ -103,13 +103,16 @@ class StreamCopyContext:
         self._emitted = len(stream.compress(prefix))
 
     def size_with(self, suffix: bytes) -> int:
+        """Finish a copy of the running stream with ``suffix``: the exact size."""
         probe = self._stream.copy()
         return self._emitted + len(probe.compress(suffix)) + len(probe.flush())
 
     def extend(self, data: bytes) -> None:
+        """Feed ``data`` to the running stream."""
         self._emitted += len(self._stream.compress(data))
 
     def fork(self) -> "StreamCopyContext":
+        """An independent copy of the running stream."""
         twin = object.__new__(type(self))
         twin._stream = self._stream.copy()
         twin._emitted = self._emitted
@@ -131,4 +134,5 @@ class FlushedContext(StreamCopyContext):
             self.extend(prefix)
 
     def extend(self, data: bytes) -> None:
+        """Feed ``data`` and sync-flush, so that a query encodes only its suffix."""
         self._emitted += len(self._stream.compress(data)) + len(self._stream.flush(zlib.Z_SYNC_FLUSH))

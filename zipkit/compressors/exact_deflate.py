@@ -65,6 +65,7 @@ class EngineContext:
 
     def size_with(self, suffix: bytes) -> int:
         # A batch of one, without sizes_with's joining.
+        """The exact zlib size of prefix + ``suffix``, from the engine's parse."""
         data = np.frombuffer(suffix, np.uint8)
         return int(self._query(data, np.array((0, len(data)), np.int64), len(data), len(data))[0])
 
@@ -100,6 +101,7 @@ class EngineContext:
         return raw + self._framing
 
     def extend(self, data: bytes) -> None:
+        """Parse ``data`` into the held window and pending block."""
         if not data:
             return
         if len(data) >= engine.MIN_SUFFIX:  # the speculative parse holds: go on from it
@@ -119,6 +121,7 @@ class EngineContext:
             raise ValueError("an exact DEFLATE context holds at most 2 GiB")
 
     def fork(self) -> "EngineContext":
+        """An independent copy of the held state."""
         twin = object.__new__(type(self))
         twin.__dict__.update(self.__dict__)
         twin._safe = tuple(a.copy() for a in self._safe)

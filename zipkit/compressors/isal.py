@@ -15,6 +15,8 @@ _WINDOW = 32 * 1024
 
 
 class Isal(Compressor):
+    """ISA-L's DEFLATE (levels 0-3). Its context takes the last 32 KiB as ``zdict``."""
+
     name = "isal"
     library = "isal"
     levels = range(0, 4)
@@ -35,6 +37,8 @@ class Isal(Compressor):
 
 
 class IsalContext(HistoryContext):
+    """Conditional: the suffix compressed with the last 32 KiB of the prefix as its dictionary."""
+
     def _raw_cost(self, suffix: bytes) -> int:
         stream = isal_zlib.compressobj(self._compressor.level, zdict=self._history)
         return len(stream.compress(suffix)) + len(stream.flush())

@@ -73,5 +73,7 @@ class _FrameStream:
 
 
 class Lz4Context(HistoryContext):
+    """Conditional: the suffix compressed as a block with the last 64 KiB as its dictionary."""
+
     def _raw_cost(self, suffix: bytes) -> int:
         return len(lz4.block.compress(suffix, dict=self._history, store_size=False, **self._compressor._block_args()))

@@ -14,6 +14,8 @@ from .base import Compressor, HistoryContext, OptionSpec
 
 
 class Zstd(Compressor):
+    """zstd (levels -7 to 22). Its context takes the last ``history`` bytes as a raw-content dictionary."""
+
     name = "zstd"
     library = "zstandard"
     levels = range(-7, 23)
@@ -42,6 +44,8 @@ class Zstd(Compressor):
 
 
 class ZstdContext(HistoryContext):
+    """Conditional: the suffix compressed with the last ``history`` bytes as a raw-content dictionary."""
+
     def _prepare(self) -> None:
         self._dict = zstandard.ZstdCompressionDict(self._history, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
         self._dict.precompute_compress(level=self._compressor.level)

@@ -14,7 +14,13 @@ EXECUTORS = {"local": LocalExecutor, "ray": RayExecutor}
 
 
 def get(engine: "str | Executor | None" = None) -> Executor:
-    """An executor by name (``"local"``, ``"ray"``) with its defaults, or the one given."""
+    """An executor by name (``"local"``, ``"ray"``) with its defaults, or the one given.
+
+    Parameters
+    ----------
+    engine : str or Executor, optional
+        ``"local"`` (None means it), ``"ray"``, or an executor, returned as is.
+    """
     if isinstance(engine, Executor):
         return engine
     try:

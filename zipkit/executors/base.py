@@ -38,7 +38,33 @@ class Mapped:
     its shard (None for a one-file pool) and its number in that shard; the files read; the
     records skipped; the step's account of itself (``info``). A step that is not per record
     has ``per_shard`` instead of columns. ``describe()`` is the pool's entry of a manifest,
-    as ``Records.describe`` gives it."""
+    as ``Records.describe`` gives it. Executors build it; users read it.
+
+    Parameters
+    ----------
+    path : str
+        The pool as given (a file, a folder of shards, a glob or a URL).
+    files : list of str
+        The files read, in shard order.
+    columns : dict of str to numpy.ndarray
+        The step's columns, one value per record in position order.
+    shard_of : numpy.ndarray or None
+        Each record's shard; None for a one-file pool.
+    numbers : numpy.ndarray
+        Each record's number in its shard (its file).
+    info : dict or None
+        The step's account of itself (a model's manifest, ...).
+    skipped : list of BadRecord, optional
+        The records left out as bad (``on_error="skip"``).
+    read : dict, optional
+        The options the shards were read with.
+    sharded : bool, default True
+        Whether the pool is a set of shards (else one file).
+    per_shard : list of numpy.ndarray, optional
+        A step that is not per record: its result for each shard, instead of columns.
+    counts : list of int, optional
+        Each shard's records, skipped ones included.
+    """
 
     path: str
     files: list[str]
@@ -67,22 +93,26 @@ class Mapped:
 
     @property
     def count(self) -> int:
+        """The records of every shard, skipped ones included."""
         return int(sum(self.counts))
 
     @property
     def skipped_index(self) -> np.ndarray:
+        """The input indices of the skipped records, in order."""
         starts = dict(zip(self.files, self.starts.tolist()))
         at = [starts.get(b.path, 0) + b.record for b in self.skipped if b.record is not None]
         return np.asarray(sorted(at), dtype=np.int64)
 
     @property
     def shards(self) -> list[str] | None:
+        """The shard files, or None for a one-file pool."""
         return self.files if self.sharded else None
 
     def __len__(self) -> int:
         return len(self.numbers)
 
     def describe(self) -> dict:
+        """The pool's entry of a manifest: path, format, records, schema, skipped rows."""
         facts = {
             "path": self.path,
             "format": "shards" if self.sharded else self.read.get("format"),
@@ -97,7 +127,14 @@ class Mapped:
 
 class Executor:
     """Runs steps over shards. Subclasses say where (:meth:`run_shards`); this class keeps
-    the scores folder and gathers what the shards wrote. It knows no method."""
+    the scores folder and gathers what the shards wrote. It knows no method.
+
+    Parameters
+    ----------
+    scores_dir : str or os.PathLike, optional
+        Where each shard's scores are kept, so that a rerun with the same folder skips the
+        shards done; a temporary folder, removed at the end, when not given.
+    """
 
     name = "executor"
 
@@ -105,22 +142,57 @@ class Executor:
         self.scores_dir = None if scores_dir is None else str(scores_dir)
 
     def describe(self) -> dict:
+        """The engine's entry of a manifest: its name and settings."""
         return {"name": self.name, "scores_dir": self.scores_dir}
 
     def run_shards(self, step: Step, tasks: list[dict], folder: Path, read: dict, progress: bool | None) -> list[dict]:
         """Map every task (``{"shard": k, "path": p}``) through ``step``; the row each shard
-        returned (what it skipped, or the error it met), in any order."""
+        returned (what it skipped, or the error it met), in any order.
+
+        Parameters
+        ----------
+        step : Step
+            What to run on each shard's records.
+        tasks : list of dict
+            One ``{"shard": k, "path": p}`` per shard.
+        folder : pathlib.Path
+            Where each shard's columns are written (``shard-NNNNN.parquet``).
+        read : dict
+            The options of :func:`zipkit.read_records` for each shard.
+        progress : bool or None
+            Show a progress bar; None for the default (on at a terminal).
+        """
         raise NotImplementedError
 
     def map_records(self, step: Step, records: Any) -> tuple[Columns, dict | None]:
-        """``step`` over records already in memory."""
+        """``step`` over records already in memory.
+
+        Parameters
+        ----------
+        step : Step
+            What to run.
+        records : Records
+            The records, as :func:`zipkit.read_records` gives them.
+        """
         raise NotImplementedError
 
     def map_files(
         self, source: str | os.PathLike, step: Step, read: dict | None = None, progress: bool | None = None
     ) -> Mapped:
         """``step`` over every shard of ``source`` (a one-file pool is one shard), read shard by
-        shard, never whole. ``read``: the options of :func:`zipkit.read_records`."""
+        shard, never whole.
+
+        Parameters
+        ----------
+        source : str or os.PathLike
+            A file, a folder of shards, a glob or a URL.
+        step : Step
+            What to run on each shard's records.
+        read : dict, optional
+            The options of :func:`zipkit.read_records` (format, schema, text_fields, on_error).
+        progress : bool, optional
+            Show a progress bar; None for the default (on at a terminal).
+        """
         sharded = is_sharded(source)
         shards = shard_paths(source) if sharded else [source if remote.is_url(source) else Path(source)]
         read = _first_shard_schema({k: v for k, v in (read or {}).items() if k in READ_OPTIONS}, shards)

@@ -13,13 +13,22 @@ from .base import Executor, ShardTask
 
 
 class LocalExecutor(Executor):
+    """Runs steps in this process: shard after shard, each with every core.
+
+    Parameters
+    ----------
+    scores_dir : str or os.PathLike, optional
+        Where each shard's scores are kept, so that a rerun with the same folder skips the
+        shards done; a temporary folder, removed at the end, when not given.
+    """
+
     name = "local"
 
     def map_records(self, step: Step, records: Any) -> tuple[Columns, dict | None]:
         return step.build(None)(records)
 
     def run_shards(self, step: Step, tasks: list[dict], folder: Path, read: dict, progress: bool | None) -> list[dict]:
-        """Shard after shard, each with every core; stops at a failed one."""
+        # Shard after shard, each with every core; stops at a failed one.
         task = ShardTask(step, read, str(folder), workers=None)
         rows = []
         with bar(len(tasks), f"{step.name}: shards", "shard", progress) as pbar:
@@ -32,6 +41,7 @@ class LocalExecutor(Executor):
         return rows
 
     def describe(self) -> dict:
+        """The engine's entry of a manifest, in the same keys as Ray's."""
         return {
             "name": self.name,
             "ray_address": None,

@@ -16,11 +16,22 @@ from .base import Executor, ShardTask
 
 
 class RayExecutor(Executor):
-    """``address``: an existing cluster (``"auto"``, ``"ray://host:10001"``), else a local
-    one started for the run; ``cpus_per_task``/``gpus_per_task``: what each Ray worker holds
-    (GPUs for the steps that run a model); ``scores_dir``: where each shard's scores are
-    kept, so that a rerun with the same folder skips the shards done (default: a temporary
-    folder, removed at the end; a cluster of several machines needs one they all mount)."""
+    """Runs each shard as a Ray task, on an existing cluster or a local one.
+
+    Parameters
+    ----------
+    address : str, optional
+        An existing cluster (``"auto"``, ``"ray://host:10001"``); a local one is started for
+        the run when not given.
+    cpus_per_task : float, default 1
+        CPUs each Ray worker holds.
+    gpus_per_task : float, default 0
+        GPUs each Ray worker holds (for the steps that run a model).
+    scores_dir : str or os.PathLike, optional
+        Where each shard's scores are kept, so that a rerun with the same folder skips the
+        shards done; a temporary folder, removed at the end, when not given. A cluster of
+        several machines needs one they all mount.
+    """
 
     name = "ray"
 
@@ -45,6 +56,7 @@ class RayExecutor(Executor):
         self.address, self.cpus_per_task, self.gpus_per_task = address, cpus_per_task, gpus_per_task
 
     def describe(self) -> dict:
+        """The engine's entry of a manifest: its name, address and resources per task."""
         return {
             "name": self.name,
             "ray_address": self.address,
@@ -54,8 +66,16 @@ class RayExecutor(Executor):
         }
 
     def map_records(self, step: Step, records: Any) -> tuple[Columns, dict | None]:
-        """Records in memory are scored again from their files, on the workers: they must
-        have come from files, and the workers must read the same records."""
+        """``step`` over records read from files: they are scored again from those files, on
+        the workers, who must read the same records.
+
+        Parameters
+        ----------
+        step : Step
+            What to run.
+        records : Records
+            Records that :func:`zipkit.read_records` read from a file, a folder or a glob.
+        """
         read = getattr(records, "read_options", None)
         if read is None:
             raise ValueError(

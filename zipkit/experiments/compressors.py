@@ -40,6 +40,7 @@ from .schema import validate
 
 
 def run(runner: Runner, config: dict) -> None:
+    """Run the compressor ablation of ``config`` into ``out``; the results."""
     config = validate(config, "the config", "compressors")
     spec = config["zip"]
     ks = {k: spec[k] for k in ("k1", "k2", "k3")}
@@ -193,6 +194,7 @@ def _zipfit(runner: Runner, spec: dict) -> list[dict]:
 
 
 def report(results: dict, out: Path) -> tuple[dict[str, list[dict]], list[str]]:
+    """The tables, plots and findings of a results folder, from its results.json."""
     measure = results["measure"]
     rows, controls = results["rows"], results["controls"]
     tables: dict[str, list[dict]] = {}

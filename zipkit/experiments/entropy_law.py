@@ -40,6 +40,7 @@ MEASURES = {
 
 
 def run(runner: Runner, config: dict) -> None:
+    """Run the entropy-law analysis of ``config`` into ``out``; the results."""
     config = validate(config, "the config", NAME)
     spec = config["entropy_law"]
     study = Study(runner, config)
@@ -155,6 +156,7 @@ def fit(points: list[dict], x: str, resamples: int, seed: int = 0) -> dict | Non
 
 
 def report(results: dict, out: Path) -> tuple[dict[str, list[dict]], list[str]]:
+    """The tables, plots and findings of a results folder, from its results.json."""
     out = Path(out)
     check_results(results)
     tables: dict[str, list[dict]] = {}

@@ -73,6 +73,7 @@ class Sampling:
         return cls(**{**spec, "ks": tuple(spec.get("ks", (1,)))})
 
     def describe(self) -> dict:
+        """The sampling settings, for a manifest."""
         return {**asdict(self), "ks": list(self.ks)}
 
 

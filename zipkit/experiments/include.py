@@ -38,6 +38,7 @@ def filled(text: str, root: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Fill (or with ``--check`` check) the include blocks of the pages named; the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
     check = "--check" in args
     stale = []

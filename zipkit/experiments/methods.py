@@ -33,6 +33,7 @@ DIVERSITY = ("cosine diversity", "distinct 2-grams")  # higher is more diverse
 
 
 def run(runner: Runner, config: dict) -> None:
+    """Run the methods comparison of ``config`` into ``out``; the results."""
     config = validate(config, "the config", "methods")
     spec = config["methods"]
     tokenizer, measure, device = spec["tokenizer"], spec["measure"], spec["device"]
@@ -135,6 +136,7 @@ def _row(runner: Runner, label: str, c, fraction: float, budget: int, tokens, fi
 
 
 def report(results: dict, out: Path) -> tuple[dict[str, list[dict]], list[str]]:
+    """The tables, plots and findings of a results folder, from its results.json."""
     rows, controls = results["rows"], results["controls"]
     figures = [k for k in rows[0]["figures"] if isinstance(rows[0]["figures"][k], dict)]
     first = figures[0]  # the ratio under the first measure

@@ -59,6 +59,7 @@ def write(folder: str | Path) -> list[Path]:
 
 
 def bullets(lines: list[str]) -> str:
+    """Lines as a Markdown list."""
     return "\n".join(f"- {line}" for line in lines)
 
 
@@ -72,6 +73,7 @@ def markdown(rows: list[dict]) -> str:
 
 
 def cell(value) -> str:
+    """A value as a table cell: floats to 4 significant figures, a pair as an interval."""
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):

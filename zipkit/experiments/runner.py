@@ -112,6 +112,7 @@ class Runner:
         return Chosen(label, positions, np.asarray(report["scores"], np.float64), report["manifest"])
 
     def say(self, message: str) -> None:
+        """A progress line with the time since the start (silent without progress)."""
         if self.progress is not False:
             print(f"[{time.perf_counter() - self.started:7.1f} s] {message}", file=sys.stderr, flush=True)
 

@@ -38,6 +38,7 @@ CONTROLS = ("random", "length-matched", "null")
 
 
 def random_order(n: int, seed: int) -> np.ndarray:
+    """A seeded permutation of ``n`` positions."""
     return np.random.default_rng(seed).permutation(n)
 
 
@@ -48,6 +49,7 @@ def at_tokens(order: np.ndarray, tokens: np.ndarray, budget: int) -> np.ndarray:
 
 
 def random_control(tokens: np.ndarray, budget: int, seed: int) -> np.ndarray:
+    """A random set at the token budget, taken as every method takes it."""
     return at_tokens(random_order(len(tokens), seed), tokens, budget)
 
 
@@ -95,6 +97,7 @@ def length_matched_control(
 
 
 def control(name: str, tokens: np.ndarray, selected: np.ndarray, budget: int, seed: int) -> np.ndarray:
+    """The control named ``name`` (random, length-matched, null) at the selection's budget."""
     if name == "random":
         return random_control(tokens, budget, seed)
     if name == "length-matched":

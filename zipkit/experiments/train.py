@@ -58,6 +58,7 @@ CONTROL_GROUPS = ("random", "length-matched", "null")
 
 
 def run(runner: Runner, config: dict) -> None:
+    """Run the proxy training of ``config`` into ``out``; the results."""
     config = validate(config, "the config", NAME)
     study = Study(runner, config)
     runner.write(NAME, config, {"title": TITLE, **study.run()})
@@ -201,6 +202,7 @@ class Study:
         return framed_ratio(items, "text", measure)
 
     def describe(self, runs: list[dict]) -> dict:
+        """The study's settings, for results.json."""
         t = self.trainer
         total = int(self.tokens.sum())
         return {
@@ -503,6 +505,7 @@ def training_of(results: dict) -> str:
 
 
 def report(results: dict, out: Path) -> tuple[dict[str, list[dict]], list[str]]:
+    """The tables, plots and findings of a results folder, from its results.json."""
     out = Path(out)
     check_results(results)
     tables: dict[str, list[dict]] = {}

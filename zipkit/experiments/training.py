@@ -295,6 +295,7 @@ class Run:
         return self.tokens / self.train_seconds if self.train_seconds else float("nan")
 
     def to_dict(self) -> dict:
+        """The run's settings and losses, for results.json."""
         return {**asdict(self), "tokens_per_second": round(self.tokens_per_second, 1)}
 
 

@@ -82,6 +82,7 @@ SMOKE = {
 
 
 def run(runner: Runner, config: dict) -> None:
+    """Run the ZIP-FIT replication of ``config`` into ``out``; the results."""
     config = validate(config, getattr(config, "path", "the config"), "zipfit")
     spec = config["zipfit"]
     budgets = sorted(spec["budgets"])
@@ -351,6 +352,7 @@ def tokens_to_reach(points: list[tuple[int, float]], loss: float) -> dict | None
 
 
 def report(results: dict, out: Path) -> tuple[dict[str, list[dict]], list[str]]:
+    """The tables, plots and findings of a results folder, from its results.json."""
     out = Path(out)
     tables: dict[str, list[dict]] = {"Every selection and its held-out loss (mean over seeds, 95% CI over seeds)": []}
     findings: list[str] = []

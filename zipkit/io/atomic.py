@@ -48,6 +48,11 @@ def atomic_output(path: str | os.PathLike) -> Iterator[IO[bytes]]:
 
     ``.gz`` and ``.zst`` suffixes compress what is written. A URL (``s3://``, ``memory://``)
     is written through fsspec (:mod:`zipkit.io.remote`); ``file://`` is a local path.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The output's path or URL.
     """
     if remote.is_url(path):
         local = remote.local_path(path)
@@ -109,7 +114,15 @@ def _written_through(path: Path) -> Iterator[IO[bytes]]:
 
 def write_json(path: str | os.PathLike, value: Any) -> None:
     """``value`` as indented JSON (one trailing newline) at ``path``, atomically: the form of
-    every report and results file zipkit and its experiments write."""
+    every report and results file zipkit and its experiments write.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The output's path or URL.
+    value : object
+        Anything ``json.dumps`` takes.
+    """
     with atomic_output(path) as out:
         out.write(json.dumps(value, indent=1).encode() + b"\n")
 

@@ -375,7 +375,13 @@ class _NotUtf8(Exception):
 
 
 def base_suffix(path: str | os.PathLike) -> str:
-    """The format suffix of a path, past a compression suffix: ``a.jsonl.gz`` -> ``.jsonl``."""
+    """The format suffix of a path, past a compression suffix: ``a.jsonl.gz`` -> ``.jsonl``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file's path or URL.
+    """
     suffixes = [s.lower() for s in Path(path).suffixes]
     if suffixes and suffixes[-1] in COMPRESSIONS:
         suffixes.pop()
@@ -383,7 +389,13 @@ def base_suffix(path: str | os.PathLike) -> str:
 
 
 def output_format(path: str | os.PathLike) -> str:
-    """``jsonl``, ``json`` or ``parquet``, from the suffix of an output path."""
+    """``jsonl``, ``json`` or ``parquet``, from the suffix of an output path.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The output's path (``.gz``/``.zst`` after the format's suffix allowed).
+    """
     suffix = base_suffix(path)
     known = EXTENSIONS
     if suffix not in known:

@@ -20,6 +20,7 @@ class PackagedPool:
     cut_off: bool = False
 
     def open(self) -> IO[bytes]:
+        """The pool's bytes from its PyPI package; the package named if it is missing."""
         try:
             module = importlib.import_module(self.module)
         except ImportError:
@@ -43,6 +44,7 @@ POOLS = {
 
 
 def lookup(source: str) -> PackagedPool:
+    """The packaged pool ``packaged:NAME`` names."""
     name = source[len(PREFIX) :]
     try:
         return POOLS[name]

@@ -39,7 +39,15 @@ def check_outputs(
 ) -> None:
     """Refuse, before any work, an output that is an input (or would be read as a shard of a
     sharded input), another output, a directory, or in a directory that is missing or cannot
-    be written. Keys name the option (``-o``)."""
+    be written.
+
+    Parameters
+    ----------
+    outputs : mapping of str to path or None
+        The outputs by the option that names them (``{"-o": "out.jsonl"}``); None for one not given.
+    inputs : mapping of str to path or None
+        The inputs, likewise (``{"POOL": "pool.jsonl"}``).
+    """
     given_inputs = {name: path for name, path in inputs.items() if _is_file_path(path)}
     seen: dict[str, str | os.PathLike] = {}
     for name, path in outputs.items():
@@ -90,7 +98,13 @@ SHARD_SUFFIXES = tuple(EXTENSIONS)
 
 def is_sharded(source: object) -> bool:
     """Whether a pool source names shards: a directory, or a glob pattern that is not itself
-    the name of a file (at a URL too: a folder or a pattern of objects)."""
+    the name of a file (at a URL too: a folder or a pattern of objects).
+
+    Parameters
+    ----------
+    source : object
+        A pool as :func:`zipkit.read_records` takes it; only paths and URLs can name shards.
+    """
     if remote.is_url(source):
         local = remote.local_path(source)  # type: ignore[arg-type]
         if local is None:
@@ -111,7 +125,13 @@ def shard_paths(source: str | os.PathLike) -> list[Path]:
     record files of a directory (``.jsonl``, ``.json``, ``.parquet``, each optionally
     ``.gz``/``.zst``; hidden files left out), or the files a glob pattern matches, sorted by
     name with numbers compared as numbers (``shard-2`` before ``shard-10``). At a URL: the
-    objects' URLs."""
+    objects' URLs.
+
+    Parameters
+    ----------
+    source : str or os.PathLike
+        A directory, a glob pattern, or a URL of either.
+    """
     if remote.is_url(source) and remote.local_path(str(source)) is None:
         found = [u for u in remote.listing(str(source)) if base_suffix(u) in SHARD_SUFFIXES]
         found = [u for u in found if not u.rsplit("/", 1)[-1].startswith(".")]

@@ -41,6 +41,36 @@ class Records(Sequence[dict]):
     ``datasets.Dataset``, or of the shards one after another. Every index a user sees
     (selections, scores, reports) is an index, so ``dataset.select(selection.indices)``
     gives the selected rows whatever was skipped; :meth:`positions_of` goes back.
+
+    Built by :func:`read_records`, not by hand; the parameters are its parts.
+
+    Parameters
+    ----------
+    path : str
+        Where the records came from.
+    format : str
+        ``jsonl``, ``json``, ``parquet``, ``dataset``, ``list`` or ``shards``.
+    schema : str or None
+        The schema the texts were read by (``text``, ``alpaca``, ``sharegpt``, ...).
+    text_fields : list or None
+        The fields joined into the text, where given instead of a schema.
+    numbers : numpy.ndarray
+        Each record's 0-based number in its file (within its shard for shards).
+    lines : numpy.ndarray or None
+        Each record's 1-based start line, where the format has lines.
+    skipped : list of BadRecord
+        The records left out as bad.
+    texts : Payloads
+        Each record's text, UTF-8.
+    raw : Payloads, optional
+        Each record's raw JSON bytes, where the format has them.
+    table : pyarrow.Table or datasets.Dataset, optional
+        The source table of a Parquet file or a dataset, read row by row on demand.
+    rows : numpy.ndarray, optional
+        The rows of ``table`` that hold the records.
+    count : int, optional
+        Records in the input, skipped ones included; the records read plus the skipped when
+        not given.
     """
 
     def __init__(

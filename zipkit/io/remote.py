@@ -33,6 +33,7 @@ def is_url(source: Any) -> bool:
 
 
 def protocol(url: str) -> str:
+    """The protocol of a URL, lower-cased (``s3``, ``memory``, ...)."""
     return _URL.match(url).group(1).lower()  # type: ignore[union-attr]
 
 

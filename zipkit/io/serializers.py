@@ -32,6 +32,17 @@ class Serializer:
     ``join`` frames a list the way the method that owns the serializer does: ``repr``
     frames like Python's ``str(list_of_dicts)`` (what ZIP's authors compress), ``json``
     like ``json.dumps(list)``, ``text`` puts a newline between records.
+
+    Parameters
+    ----------
+    name : str
+        ``text``, ``json`` or ``repr``.
+    head : bytes
+        What opens the document.
+    sep : bytes
+        What stands between two records.
+    tail : bytes
+        What closes the document.
     """
 
     name: str
@@ -40,7 +51,13 @@ class Serializer:
     tail: bytes
 
     def join(self, items: Iterable[bytes]) -> Iterator[bytes]:
-        """The framed document as a stream of chunks (for streaming compression)."""
+        """The framed document as a stream of chunks (for streaming compression).
+
+        Parameters
+        ----------
+        items : iterable of bytes
+            The records' payloads, each serialized already.
+        """
         yield self.head
         for k, item in enumerate(items):
             if k:
@@ -57,6 +74,13 @@ SERIALIZERS = {
 
 
 def get_serializer(name: str) -> Serializer:
+    """A serializer by name.
+
+    Parameters
+    ----------
+    name : str
+        ``text``, ``json`` or ``repr``.
+    """
     try:
         return SERIALIZERS[name]
     except KeyError:
@@ -65,6 +89,7 @@ def get_serializer(name: str) -> Serializer:
 
 def encode(text: str) -> bytes:
     # JSON allows lone surrogates ("\ud800"); keep them as distinct bytes instead of failing.
+    """``text`` as UTF-8, lone surrogates kept as bytes."""
     return text.encode("utf-8", "surrogatepass")
 
 
@@ -201,7 +226,15 @@ def _kind(value: Any) -> str:
 
 
 class Payloads(Sequence[memoryview]):
-    """Byte strings packed in one buffer; ``payloads[i]`` is a zero-copy view."""
+    """Byte strings packed in one buffer; ``payloads[i]`` is a zero-copy view.
+
+    Parameters
+    ----------
+    buffer : bytes or bytearray
+        Every string, one after another.
+    offsets : numpy.ndarray
+        Where each starts, and at the end where the last ends (length n + 1).
+    """
 
     def __init__(self, buffer: bytes | bytearray, offsets: np.ndarray) -> None:
         self._view = memoryview(buffer)

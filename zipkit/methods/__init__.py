@@ -31,15 +31,23 @@ def names() -> list[str]:
 
 
 def selectors() -> list[str]:
+    """The methods ``select`` runs: built in, then the plugins'."""
     return [name for name in names() if get(name).select is not None]
 
 
 def scorers() -> list[str]:
+    """The methods ``score`` offers."""
     return [name for name in names() if get(name).scores]
 
 
 def get(name: str) -> Method:
-    """The method declared under ``name`` (built in, or by a plugin)."""
+    """The method declared under ``name`` (built in, or by a plugin).
+
+    Parameters
+    ----------
+    name : str
+        A name of :func:`names`.
+    """
     if name not in _loaded:
         if name in BUILTIN:
             method = importlib.import_module(BUILTIN[name]).METHOD

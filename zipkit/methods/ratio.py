@@ -37,6 +37,7 @@ PARAMS = (COMPRESSOR.but(default=DEFAULT_COMPRESSOR), SERIALIZER, WORKERS, PROGR
 
 
 def score(pool, p: dict) -> tuple[dict, None]:
+    """Each record's own compression ratio."""
     from .. import compressors
 
     step = RecordRatios(compressors.get(p["compressor"]).spec, p["serializer"], p["workers"], p["progress"])

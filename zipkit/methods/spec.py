@@ -28,13 +28,41 @@ class Param:
     """One parameter of a method (of several methods, where they share it: then it is one
     object, so its default is written once).
 
-    ``type``: what a command-line value is turned into (None: taken as given, e.g. a target
-    set read from a file). ``changes_result``: False for parameters that only say how a run
-    is carried out (cores, progress bars, checkpoints). ``action``: how the command line
-    takes it: ``None`` (``--name VALUE``), ``"switch"`` (a flag that sets ``const``),
-    ``"bool"`` (``--name/--no-name``), ``"append"`` (repeated, a list). ``flag``: the option's name when it is not
-    ``--name``. ``group``: the heading it is listed under in ``--help``. ``cli``: False for
-    parameters only the Python API takes. ``commands``: the commands it applies to.
+    Parameters
+    ----------
+    name : str
+        The keyword of :func:`zipkit.select`/:func:`zipkit.score` (``--name`` on the command line).
+    default : object, optional
+        Its value when not given.
+    type : callable or None, optional
+        What a command-line value is turned into (``str`` by default); None: taken as given,
+        e.g. a target set read from a file.
+    help : str, default ''
+        The line of ``--help`` and of the manifest's documentation.
+    choices : tuple, optional
+        The values it takes, where it is one of a few.
+    changes_result : bool, default True
+        False for parameters that only say how a run is carried out (cores, progress bars,
+        checkpoints): they do not key checkpoints and cached scores.
+    action : str, optional
+        How the command line takes it: None (``--name VALUE``), ``"switch"`` (a flag that sets
+        ``const``), ``"bool"`` (``--name/--no-name``), ``"append"`` (repeated, a list).
+    const : object, default True
+        The value a ``"switch"`` sets.
+    flag : str, optional
+        The option's name when it is not ``--name``.
+    group : str, optional
+        The heading it is listed under in ``--help``.
+    metavar : str, optional
+        The value's name in ``--help``.
+    cli : bool, default True
+        False for parameters only the Python API takes.
+    commands : tuple of str, default ('select', 'score')
+        The commands it applies to.
+    minimum : int, optional
+        For a count: the least whole number it takes.
+    maximum : int, optional
+        For a count: the most it takes (``COUNT_MAX`` when not given).
     """
 
     name: str
@@ -55,11 +83,18 @@ class Param:
 
     @property
     def option(self) -> str:
+        """The command-line option: ``flag``, or ``--name`` with dashes."""
         return self.flag or "--" + self.name.replace("_", "-")
 
     def check(self, value: Any) -> None:
         """Refuse a value outside ``choices`` or below ``minimum``, naming the parameter and
-        what it takes."""
+        what it takes.
+
+        Parameters
+        ----------
+        value : object
+            The value given (None passes: the parameter is unset).
+        """
         if value is None:
             return
         if self.choices is not None and value not in self.choices:
@@ -76,7 +111,13 @@ class Param:
             )
 
     def but(self, **changes: Any) -> "Param":
-        """This parameter with some fields changed (a method's own default or help)."""
+        """This parameter with some fields changed (a method's own default or help).
+
+        Parameters
+        ----------
+        **changes : object
+            Fields and their new values (``default=``, ``help=``, ...).
+        """
         return dataclasses.replace(self, **changes)
 
 
@@ -84,16 +125,35 @@ class Param:
 class Method:
     """A selection method (and, where ``score`` is set, a per-record scorer).
 
-    ``column``: the name of its per-record score; ``direction``: ``"lower"`` or ``"higher"``,
-    the end it prefers. ``score(pool, params) -> (columns, info)``: the per-record scoring,
-    run through ``pool.map(step)`` (columns by name, ``column`` among them; ``info``: what the
-    manifest should say of how it ran, or None). ``select(pool, params, timings) ->
-    Selection``: the selection, from the scores it computes through the same pool.
-    ``scores``: whether ``zipkit score`` offers the method; ``score_summary``: its line there;
-    ``writes_all_columns``: whether ``zipkit score`` writes every column the scoring produced
-    (the LM methods' losses beside their score) or the score alone. ``filters_min_tokens``:
-    the method applies ``min_tokens`` itself (DSIR counts as its package does); for the others
-    :func:`zipkit.select` leaves the short records out before the method runs.
+    Parameters
+    ----------
+    name : str
+        The name ``method=`` and ``--method`` take (a plugin's entry point has the same name).
+    summary : str
+        One line for ``--help``.
+    params : tuple of Param
+        Every parameter it takes (selection methods include ``zipkit.methods.params.BUDGETS``).
+    column : str
+        The name of its per-record score.
+    direction : str
+        ``"lower"`` or ``"higher"``: the end of the score it prefers.
+    select : callable, optional
+        ``select(pool, params, timings) -> Selection``: the selection, from the scores it
+        computes through the pool it is given (``pool.map(step)``).
+    score : callable, optional
+        ``score(pool, params) -> (columns, info)``: the per-record scoring, run through
+        ``pool.map(step)`` (columns by name, ``column`` among them; ``info``: what the
+        manifest should say of how it ran, or None).
+    scores : bool, default False
+        Whether ``zipkit score`` offers the method.
+    score_summary : str, default ''
+        Its line in ``zipkit score --help``.
+    writes_all_columns : bool, default False
+        Whether ``zipkit score`` writes every column the scoring produced (the LM methods'
+        losses beside their score) or the score alone.
+    filters_min_tokens : bool, default False
+        The method applies ``min_tokens`` itself (DSIR counts as its package does); for the
+        others :func:`zipkit.select` leaves the short records out before the method runs.
     """
 
     name: str
@@ -116,11 +176,26 @@ class Method:
             raise ValueError(f"method {self.name} declares a parameter twice: {names}")
 
     def parameters(self, command: str = SELECT) -> dict[str, Param]:
+        """The parameters of one command, by name.
+
+        Parameters
+        ----------
+        command : str, default 'select'
+            ``"select"`` or ``"score"``.
+        """
         return {p.name: p for p in self.params if command in p.commands}
 
     def resolve(self, given: dict, command: str = SELECT) -> dict:
         """Every parameter of ``command`` with the value given or its default; an unknown
-        name is refused with the names the method takes."""
+        name is refused with the names the method takes.
+
+        Parameters
+        ----------
+        given : dict
+            The keywords the caller gave.
+        command : str, default 'select'
+            ``"select"`` or ``"score"``.
+        """
         known = self.parameters(command)
         unknown = sorted(set(given) - set(known))
         if unknown:
@@ -137,6 +212,12 @@ class Method:
         return resolved
 
     def result_params(self, resolved: dict) -> dict:
-        """The resolved parameters that change the result (what keys it)."""
+        """The resolved parameters that change the result (what keys it).
+
+        Parameters
+        ----------
+        resolved : dict
+            What :meth:`resolve` returned.
+        """
         declared = {p.name: p for p in self.params}
         return {name: value for name, value in resolved.items() if declared[name].changes_result}

@@ -118,6 +118,7 @@ class ZipfitStep(Step):
         return {**super().params(), "targets": fingerprint(len(self.targets), data=b"\0".join(self.targets))}
 
     def scorer(self, workers: int, progress: bool | None) -> Callable[[Any], np.ndarray]:
+        """The function that scores a batch of records against the targets (compressed once here)."""
         _check_options(self.order, self.aggregate)
         engine = compressors.get(self.compressor)  # refuses stored DEFLATE, with the reason
         job = _Job(engine.spec, self.targets, engine.sizes(self.targets), self.order, int(self.context_min_bytes))
@@ -263,6 +264,7 @@ def _step(p: dict) -> ZipfitStep:
 
 
 def score(pool, p: dict) -> tuple[dict, dict]:
+    """Each record's ZIP-FIT alignment with the target."""
     step = _step(p)
     columns, _ = pool.map(step)
     return columns, {"compressor": compressors.get(step.compressor).describe()}

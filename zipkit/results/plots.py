@@ -12,6 +12,7 @@ from ..io import atomic_output
 
 
 def pyplot():
+    """matplotlib.pyplot on the Agg backend, or an error naming the extra to install."""
     try:
         import matplotlib
 
@@ -28,6 +29,7 @@ def set_title(ax, text: str) -> None:
 
 
 def save(fig, path: str | Path) -> None:
+    """Write ``fig`` as a PNG at ``path`` atomically, and close it."""
     fig.tight_layout()
     with atomic_output(path) as out:
         fig.savefig(out, format="png", dpi=120)
@@ -98,6 +100,7 @@ def scatter(
     path: str | Path,
     log_x: bool = True,
 ) -> None:
+    """A labelled scatter plot."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.scatter(x, y, s=30)

@@ -18,17 +18,31 @@ DIRECTIONS = ("lower", "higher")
 class Scores(np.lib.mixins.NDArrayOperatorsMixin):
     """Per-record scores of a method.
 
-    ``values``: float64, one per record, in pool position order (the method's score column).
-    ``column``: its name; ``direction``: ``"lower"`` or ``"higher"`` (which end the method
-    prefers). ``columns``: every column the scoring produced (``values`` among them; the LM
-    methods add the losses they come from). ``index``: each value's record's index in the
-    user's input (its row; records skipped as bad are counted, so rows the values skip are
-    the skipped ones). ``numbers``: each record's number in its file (in its shard for a
-    sharded pool, whose ``shard_of`` says which). ``manifest``: the run, with the keys a
-    selection's manifest has.
-
     Where an array is expected, a ``Scores`` is its ``values``: ``np.asarray(scores)``,
     ``scores[positions]``, ``scores >= 0.5``, ``scores.max()``, iteration.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        float64, one per record, in pool position order (the method's score column).
+    column : str
+        Its name.
+    direction : str
+        ``"lower"`` or ``"higher"``: which end the method prefers.
+    manifest : dict
+        The run, with the keys a selection's manifest has.
+    columns : dict of str to numpy.ndarray, optional
+        Every column the scoring produced (``values`` among them; the LM methods add the
+        losses they come from).
+    numbers : numpy.ndarray, optional
+        Each record's number in its file (in its shard for a sharded pool).
+    shard_of : numpy.ndarray, optional
+        Each record's shard, for a sharded pool.
+    index : numpy.ndarray, optional
+        Each value's record's index in the user's input (its row; records skipped as bad are
+        counted, so the rows the values skip are the skipped ones).
+    source : optional
+        What :func:`zipkit.score` was given: where :meth:`to_dataset` finds the rows again.
     """
 
     values: np.ndarray

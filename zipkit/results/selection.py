@@ -15,13 +15,21 @@ from ..io import write_json
 class Selection:
     """What a selection method returns.
 
-    ``indices``: int64 indices of the records in the user's input, in selection order, never
-    repeated: row numbers of the file, the ``datasets.Dataset`` or the shards one after
-    another, with records skipped as bad counted (the manifest's ``pool.skipped_indices``
-    lists those), so ``dataset.select(selection.indices)`` gives the selected rows.
-    ``scores``: float64, aligned with ``indices``: the score the method ranked each pick by.
-    ``manifest``: JSON-serializable record of the run (method, every parameter, compressor,
-    serializer, library versions, timings), with the keys a :class:`Scores` manifest has.
+    Parameters
+    ----------
+    indices : numpy.ndarray
+        int64 indices of the records in the user's input, in selection order, never
+        repeated: row numbers of the file, the ``datasets.Dataset`` or the shards one after
+        another, with records skipped as bad counted (the manifest's ``pool.skipped_indices``
+        lists those), so ``dataset.select(selection.indices)`` gives the selected rows.
+    scores : numpy.ndarray
+        float64, aligned with ``indices``: the score the method ranked each pick by.
+    manifest : dict
+        JSON-serializable record of the run (method, every parameter, compressor,
+        serializer, library versions, timings), with the keys a :class:`Scores` manifest has.
+    source : optional
+        What :func:`zipkit.select` was given (a path, a Dataset, a list, Records): where
+        :meth:`records` and :meth:`to_dataset` find the selected rows again.
     """
 
     indices: np.ndarray
