@@ -91,7 +91,10 @@ def executor_of(args: argparse.Namespace) -> Executor:
         if value is not None
     ]
     if given and args.engine != "ray":
-        raise ValueError(f"{', '.join(given)} apply to --engine ray; add it, or drop them")
+        flags = " and ".join(given)
+        raise ValueError(
+            f"{flags} only {'apply' if len(given) > 1 else 'applies'} with --engine ray: add --engine ray, or drop {flags}"
+        )
     if args.scores_dir and args.command == "select" and args.engine == "local":
         raise ValueError(
             "--scores-dir keeps the shards a Ray pass scored; select --engine local reads the pool "
