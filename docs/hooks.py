@@ -3,6 +3,7 @@
 - The command-line reference is generated from zipkit's argparse parser at build time, so
   every command and flag on the page is the one the CLI has; the experiment config reference
   from the schema the experiments validate their configs with.
+- Sphinx roles in the rendered docstrings (``:func:`x```) show as the code alone.
 - The experiments' plots (``experiments/results/**.png``) join the site where the report
   pages link them, and links written from the repository's root (the habit of pages that
   began in the README) are made relative to each page, or point at the repository.
@@ -21,6 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 MARKER = "<!-- cli-reference -->"
 CONFIG_MARKER = "<!-- config-reference -->"
 LINK = re.compile(r"\]\((?!https?://|#|mailto:)([^)\s]+)\)")
+# The docstrings name objects with Sphinx roles (:func:`x`), which mkdocstrings renders as
+# the role's text followed by the code; the page shows the code alone.
+ROLE = re.compile(r":(?:func|class|meth|mod|attr|data|exc|obj):(?=<code>)")
 
 
 def on_files(files, config):
@@ -36,6 +40,10 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
         markdown = markdown.replace(CONFIG_MARKER, config_reference())
     here = posixpath.dirname(page.file.src_uri) or "."
     return LINK.sub(lambda match: _link(match, here, config), markdown)
+
+
+def on_page_content(html: str, page, config, files) -> str:
+    return ROLE.sub("", html)
 
 
 def _link(match: re.Match, here: str, config) -> str:

@@ -20,9 +20,17 @@ HERE = Path(__file__).resolve().parent
 PAGES = {
     "home": "",
     "guide-select-zip": "guides/select-zip/",
+    "guide-ablate-compressor": "guides/ablate-compressor/",
     "api-reference": "reference/api/",
+    "api-compressors": "reference/api/compressors/",
+    "troubleshooting": "faq/",
     "results-experiments": "results/experiments/",
 }
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        pass  # one line per request would bury the report
 
 
 def main() -> None:
@@ -32,7 +40,7 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=args.site)
+    handler = functools.partial(_Quiet, directory=args.site)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}/"
