@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-import zipkit
-
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 # Benchmarks read from ../shared/data (MBPP, MT-bench, ProofNet, miniF2F): those lines need it.
@@ -27,8 +25,9 @@ PYTHON_PAGES = [
 WORDS = "data selection compression entropy law model token budget record text the of a to".split()
 
 
-def _fixtures(folder: Path) -> dict:
-    """The files the examples read, in ``folder``, and the names they take as given."""
+def _fixtures(folder: Path) -> None:
+    """The files the examples read, in ``folder``. No name is given to a page's code: a page
+    defines what it uses, as a reader pasting it would need."""
     rng = random.Random(0)
     texts = [" ".join(rng.choices(WORDS, k=rng.randint(4, 40))) + f" #{k}" for k in range(1500)]
     sources = ["alpaca", "code", "chat"]
@@ -59,13 +58,6 @@ def _fixtures(folder: Path) -> dict:
     (folder / "humaneval.jsonl").write_text("".join(humaneval))
     datasets = pytest.importorskip("datasets")
     datasets.Dataset.from_list([{"text": t} for t in texts[:400]]).save_to_disk(str(folder / "my_pool"))
-    return {
-        "zipkit": zipkit,
-        "recs": zipkit.read_records(str(folder / "pool.jsonl"), progress=False),
-        "target": prompts,
-        "completion_1": "    return sorted(numbers) == numbers and False\n",
-        "completion_2": "    return False\n",
-    }
 
 
 def test_the_site_has_python_examples():
@@ -76,7 +68,8 @@ def test_the_site_has_python_examples():
 def test_the_python_blocks_of_a_page_run(page, tmp_path, monkeypatch):
     """A page's blocks run in order in one namespace, as a reader would paste them."""
     monkeypatch.chdir(tmp_path)
-    names = {"__name__": "__docs__", **_fixtures(tmp_path)}
+    _fixtures(tmp_path)
+    names = {"__name__": "__docs__"}
     for k, code in enumerate(BLOCK.findall(page.read_text())):
         if NEEDS_DATA.search(code) and not SHARED_DATA.is_dir():
             pytest.skip(f"block {k} reads a benchmark from ../shared/data, which is absent")
