@@ -1,7 +1,7 @@
 """How far each backend's default context agrees with exact recompression by the same library.
 
     python -m experiments.context_agreement [--out FILE] [--counts 10 100 1000] [--no-zip]
-    python -m experiments.context_agreement --table BEFORE.json AFTER.json   # the README's table
+    python -m experiments.context_agreement --table BEFORE.json AFTER.json   # print the table
 
 Pool: Alpaca in ShareGPT form (as experiments.zip_speedup builds it), records framed as
 ZIP's ``text`` serializer frames them (a newline between records).
@@ -15,7 +15,9 @@ ZIP's ``text`` serializer frames them (a newline between records).
   backend's default context, and again with ``exact=True`` (recompression of D'+d for
   every candidate); the share of the 300 picks the two selections have in common.
 
-zlib/gzip's default context is exact (a copied stream), so it is its own reference.
+zlib/gzip's default context is exact (a copied stream), so it is its own reference. With
+``--out FILE`` the table against ``--before`` (the run before conditional contexts took their
+base from the true size) is written beside the results (``.md``, generated from the JSON alone).
 """
 
 from __future__ import annotations
@@ -30,11 +32,13 @@ import numpy as np
 
 import zipkit
 from zipkit import compressors
-from zipkit.io import get_serializer, write_json
+from zipkit.experiments.report import markdown
+from zipkit.io import atomic_output, get_serializer, write_json
 from zipkit.manifest import versions
 
 from .zip_speedup import alpaca_sharegpt_pool
 
+BEFORE = Path(__file__).parent / "results" / "context_agreement_before.json"  # the run at commit ffcddbe
 BACKENDS = ("zlib:9", "gzip:6", "isal:2", "zstd:3", "lz4:1", "lz4hc:9", "brotli:5")
 
 
@@ -91,27 +95,35 @@ def zip_overlap(spec: str, records, budget: int, k: list[int]) -> dict:
 
 
 def table(before: dict, after: dict) -> str:
-    """A markdown table of two runs (before and after a change), as the README shows it."""
-    lines = [
-        "| compressor (default context) | size error after 10 / 100 / 1,000 records: before "
-        "| after | error of the bytes a record adds, after (10 / 100 / 1,000) "
-        "| ZIP overlap with exact: before | after |",
-        "|---|---|---|---|---|---|",
-    ]
+    """The Markdown table of two runs (before and after a change): a line on the runs, then a
+    row per compressor of ``after``."""
+    k1, k2, k3 = after["k"]
+    head = (
+        f"Pool: {after['pool']}. Size errors: mean of {after['probes']} records. ZIP: budget "
+        f"{after['budget']:,}, K1/K2/K3 {k1:,}/{k2:,}/{k3:,}. Before: commit {before['commit'][:7]}; "
+        f"after: commit {after['commit'][:7]}."
+    )
     old = {row["compressor"]: row for row in before["rows"]}
+    counts = lambda r: sorted(r["sizes"], key=int)  # noqa: E731
+    errors = lambda r: " / ".join(f"{r['sizes'][n]['mean_error_pct']:+.2f} %" for n in counts(r)) or "-"  # noqa: E731
+    after_n = " / ".join(f"{int(n):,}" for n in counts(after["rows"][0]))
+    rows = []
     for row in after["rows"]:
-        spec, was = row["compressor"], old[row["compressor"]]
-        sizes = lambda r, key="mean_error_pct": " / ".join(  # noqa: E731
-            f"{r['sizes'][n][key]:+.2f} %" for n in sorted(r["sizes"], key=int)
+        was, run = old.get(row["compressor"], {"sizes": {}}), row.get("zip", {})
+        rows.append(
+            {
+                "compressor (default context)": f"{row['compressor']} ({run.get('context', '?')})",
+                f"size error after {after_n} records: before": errors(was),
+                "size error: after": errors(row),
+                f"error of the bytes a record adds, after ({after_n})": " / ".join(
+                    f"{row['sizes'][n]['mean_abs_error_of_added_bytes_pct']:.0f} %" for n in counts(row)
+                ),
+                "ZIP overlap with exact: before": f"{was['zip']['overlap']:.2f}" if "zip" in was else "-",
+                "ZIP overlap: after": f"{run['overlap']:.2f}" if run else "-",
+                "ZIP seconds, after: default / exact": f"{run['default_s']:.2f} / {run['exact_s']:.2f}" if run else "-",
+            }
         )
-        added = " / ".join(
-            f"{row['sizes'][n]['mean_abs_error_of_added_bytes_pct']:.0f} %" for n in sorted(row["sizes"], key=int)
-        )
-        lines.append(
-            f"| {spec} ({row['zip']['context']}) | {sizes(was)} | {sizes(row)} | {added} "
-            f"| {was['zip']['overlap']:.2f} | {row['zip']['overlap']:.2f} |"
-        )
-    return "\n".join(lines)
+    return f"{head}\n\n{markdown(rows)}\n"
 
 
 def _commit() -> str:
@@ -131,13 +143,14 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=300)
     parser.add_argument("--k", type=int, nargs=3, default=[1000, 100, 50], metavar=("K1", "K2", "K3"))
     parser.add_argument("--no-zip", action="store_true", help="size errors only")
-    parser.add_argument("--out", help="write the rows as JSON")
+    parser.add_argument("--out", help="write the rows as JSON, and beside them (.md) the table against --before")
+    parser.add_argument("--before", default=str(BEFORE), help="the run the table compares with (default: %(default)s)")
     parser.add_argument(
         "--table", nargs=2, metavar=("BEFORE", "AFTER"), help="print the markdown table of two result files, and stop"
     )
     args = parser.parse_args()
     if args.table:
-        print(table(*(json.loads(Path(path).read_text()) for path in args.table)))
+        print(table(*(json.loads(Path(path).read_text()) for path in args.table)), end="")
         return
     records = zipkit.read_records(alpaca_sharegpt_pool())
     payloads = records.payloads("text")
@@ -159,6 +172,8 @@ def main() -> None:
     }
     if args.out:
         write_json(args.out, result)
+        with atomic_output(Path(args.out).with_suffix(".md")) as out:
+            out.write(table(json.loads(Path(args.before).read_text()), result).encode())
 
 
 if __name__ == "__main__":

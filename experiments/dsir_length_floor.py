@@ -9,6 +9,8 @@ For each target and floor: DSIR (Gumbel top-k, seed 0) at 50,000 whitespace toke
 random set of the same tokens. Reported: how many records pass the floor, and of the
 selection: records, mean and median characters, and the source mix. The reference package
 (``data-selection``) drops examples under 100 word-punct tokens (``min_example_length``).
+
+Writes ``OUT`` (JSON) and the table beside it (``.md``, generated from the JSON alone).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import numpy as np
 
 import zipkit
 from zipkit.baselines.dsir import featurize
-from zipkit.io import write_json
+from zipkit.experiments.report import markdown
+from zipkit.io import atomic_output, write_json
 from zipkit.manifest import versions
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -40,6 +43,7 @@ TARGETS = {
     "humaneval": ("humaneval/HumanEval.jsonl.gz", ["prompt", "canonical_solution"]),
     "proofnet": ("proofnet/valid.jsonl", ["formal_statement"]),
 }
+TARGET_NAMES = {"humaneval": "HumanEval", "proofnet": "ProofNet"}
 
 
 def _texts(path: str, fields: list | None) -> list[str]:
@@ -60,6 +64,27 @@ def describe(pool: list[dict], indices: np.ndarray) -> dict:
         "median_chars": float(np.median(chars)),
         "source_mix": {k: round(v / len(indices), 3) for k, v in mix.most_common()},
     }
+
+
+def table(results: dict) -> str:
+    """The Markdown table of a run's results: a line on the pool, then a row per selection."""
+    pool = results["pool"]
+    sources = ", ".join(f"{name} {n:,}" for name, n in pool["by_source"].items())
+    percent = lambda share: f"{100 * share:.0f}%"  # noqa: E731
+    rows = [
+        {
+            "target": TARGET_NAMES.get(row["target"], row["target"]) if row["target"] else "(random set)",
+            "min_tokens": "-" if row["min_tokens"] is None else row["min_tokens"],
+            "records passing": f"{row['eligible']:,}" if "eligible" in row else "-",
+            "selected": f"{row['records']:,}",
+            "mean characters": f"{row['mean_chars']:.0f}",
+            "largest sources": ", ".join(f"{k} {percent(v)}" for k, v in list(row["source_mix"].items())[:3]),
+            "lean_minif2f share": percent(row["source_mix"].get("lean_minif2f", 0.0)),
+        }
+        for row in results["rows"]
+    ]
+    head = f"Pool: {pool['records']:,} records ({sources}); budget {results['budget_tokens']:,} whitespace tokens."
+    return f"{head}\n\n{markdown(rows)}\n"
 
 
 def main() -> None:
@@ -100,6 +125,8 @@ def main() -> None:
         "versions": versions(),
     }
     write_json(args.out, result)
+    with atomic_output(args.out.with_suffix(".md")) as out:
+        out.write(table(result).encode())
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ maximum resident set of the driver; Ray's workers are other processes).
     python -m experiments.engine_scale --records 10000000 --shards 100
 
 The local engine scores a sharded pool shard by shard (one shard in memory at a time, every
-core on it); Ray spreads the shards over its workers (one core each here).
+core on it); Ray spreads the shards over its workers (one core each here). Writes ``OUT``
+(JSON, after every row) and the table beside it (``.md``, generated from the JSON alone).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from zipkit.experiments.report import markdown
+from zipkit.io import atomic_output, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -88,6 +92,25 @@ def same(a: Path, b: Path, column: str) -> bool:
     return bool(np.array_equal(pq.read_table(a).column(column).to_numpy(), pq.read_table(b).column(column).to_numpy()))
 
 
+def table(results: dict) -> str:
+    """The Markdown table of a run's results: a row per pass, local and Ray side by side."""
+    passes = {"ratio": "`ratio` (zlib:9)", "zipfit": f"`zipfit` ({results['targets']} HumanEval targets)"}
+    by = {(row["method"], row["records"], row["engine"]): row for row in results["rows"]}
+    rows = []
+    for method, records in dict.fromkeys((row["method"], row["records"]) for row in results["rows"]):
+        local, ray = by.get((method, records, "local")), by.get((method, records, "ray"))
+        row = {"pass": passes[method], "records (shards)": f"{records:,} ({(local or ray)['shards']})"}
+        for name, run in (("local", local), ("Ray", ray)):
+            row[f"{name}: s"] = f"{run['wall_s']:.1f}" if run else "-"
+            row[f"{name}: records/s"] = f"{run['records_per_s']:,}" if run else "-"
+            row[f"{name}: driver"] = f"{run['driver_max_rss_mb'] / 1000:.2f} GB" if run else "-"
+        row["local s / Ray s"] = f"{local['wall_s'] / ray['wall_s']:.2f}" if local and ray else "-"
+        same = ray.get("same_scores_as_local") if ray else None
+        row["same scores"] = "-" if same is None else "yes" if same else "no"
+        rows.append(row)
+    return markdown(rows) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=10_000_000)
@@ -134,23 +157,23 @@ def main() -> None:
             save(args, rows)  # after every row: a run cut short keeps what it measured
         rows[-1]["same_scores_as_local"] = same(outs["local"], outs["ray"], method)
         save(args, rows)
+    results = json.loads(Path(args.out).read_text())
+    with atomic_output(Path(args.out).with_suffix(".md")) as out:
+        out.write(table(results).encode())
 
 
 def save(args: argparse.Namespace, rows: list[dict]) -> None:
     rows = sorted(rows, key=lambda row: ["ratio", "zipfit"].index(row["method"]))
-    Path(args.out).write_text(
-        json.dumps(
-            {
-                "rows": rows,
-                "targets": args.targets,
-                "machine": "2 cores",
-                "note": "wall time includes process start and, for Ray, starting a "
-                "local cluster; the local engine scores a sharded pool shard "
-                "by shard",
-            },
-            indent=1,
-        )
-        + "\n"
+    write_json(
+        args.out,
+        {
+            "rows": rows,
+            "targets": args.targets,
+            "machine": "2 cores",
+            "note": "wall time includes process start and, for Ray, starting a "
+            "local cluster; the local engine scores a sharded pool shard "
+            "by shard",
+        },
     )
 
 

@@ -9,7 +9,8 @@ the huge record's high ratio ranks it out of the coarse window, so only the init
 coarse stages compress it) and with K2 = 1000 >= the pool (the worst case: it is a
 fine-stage candidate at every step). Reported: total time, the time of one
 ``zlib.compress`` of the huge record alone, and their quotient (how many times the run
-compressed the record, in effect).
+compressed the record, in effect). Writes ``OUT`` (JSON) and the table beside it (``.md``,
+generated from the JSON alone).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import zlib
 from pathlib import Path
 
 import zipkit
-from zipkit.io import write_json
+from zipkit.experiments.report import markdown
+from zipkit.io import atomic_output, write_json
 from zipkit.manifest import versions
 
 from .bad_inputs import _pool
@@ -50,6 +52,22 @@ def measure(size_mb: float, k2: int, budget: int = 10, k3: int = 10) -> dict:
     }
 
 
+def table(results: dict) -> str:
+    """The Markdown table of a run's results: a row per record size and K2."""
+    rows = [
+        {
+            "huge record (MB)": f"{row['size_mb']:g}",
+            "K2": f"{row['k2']:,}",
+            "ZIP (s)": f"{row['seconds']:.1f}",
+            "one zlib:9 compression of the record (s)": f"{row['one_compression_s']:.2f}",
+            "compressions in effect": f"{row['compressions_in_effect']:.1f}",
+            "picked it": "yes" if row["picked_the_huge_record"] else "no",
+        }
+        for row in results["rows"]
+    ]
+    return markdown(rows) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes-mb", type=float, nargs="+", default=[1, 4, 16, 50])
@@ -60,7 +78,10 @@ def main() -> None:
         for size in args.sizes_mb:
             rows.append(measure(size, k2))
             print(json.dumps(rows[-1]), flush=True)
-    write_json(args.out, {"rows": rows, "versions": versions()})
+    results = {"rows": rows, "versions": versions()}
+    write_json(args.out, results)
+    with atomic_output(args.out.with_suffix(".md")) as out:
+        out.write(table(results).encode())
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ de-quantizes it, against zipkit's converted copy, and a scoring run cold and ful
     python -m experiments.model_startup [--out FILE]
 
 Each load runs in a fresh process (a warm process would hide the cost), in a new cache folder.
+Writes ``OUT`` (JSON) and the table beside it (``.md``, generated from the JSON alone).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from zipkit.io import write_json
+from zipkit.experiments.report import markdown
+from zipkit.io import atomic_output, write_json
 from zipkit.manifest import versions
 
 LOAD = """
@@ -68,6 +70,23 @@ def _score(pool: Path, cache: str) -> float:
     return round(time.perf_counter() - started, 2)
 
 
+STEPS = {  # result key -> what was timed, each in a fresh process
+    "load_gguf_directly_s": "load the GGUF file with transformers (it de-quantizes the weights)",
+    "first_load_with_conversion_s": "first load by zipkit (de-quantizes once and saves the copy)",
+    "load_converted_copy_s": "load by zipkit from its converted copy (hashing the GGUF file included)",
+    "score_40_records_cold_s": "`zipkit score --method perplexity` on 40 records, cold cache",
+    "score_40_records_all_cached_s": "the same again, every loss cached",
+}
+
+
+def table(results: dict) -> str:
+    """The Markdown table of a run's results: a row per step timed."""
+    rows = [
+        {"packaged SmolLM2 (GGUF) on the CPU": label, "seconds": f"{results[key]:.1f}"} for key, label in STEPS.items()
+    ]
+    return markdown(rows) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "model_startup.json")
@@ -85,7 +104,10 @@ def main() -> None:
         row["score_40_records_cold_s"] = _score(pool, fresh)  # converts the model again, in its own cache
         row["score_40_records_all_cached_s"] = _score(pool, fresh)
     print(json.dumps(row))
-    write_json(args.out, {**row, "versions": versions()})
+    results = {**row, "versions": versions()}
+    write_json(args.out, results)
+    with atomic_output(args.out.with_suffix(".md")) as out:
+        out.write(table(results).encode())
 
 
 if __name__ == "__main__":

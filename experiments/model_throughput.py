@@ -6,6 +6,9 @@
 Records are Alpaca (../shared/data/alpaca/alpaca_5000.json, repeated past 5,000) with
 the packaged models (all-MiniLM-L6-v2, SmolLM2-135M). Caches are off, so every figure is
 a model pass. The same command measures a GPU (``--device cuda --embed 100000 --lm 20000``).
+
+With ``--out FILE`` writes the results and the table beside them (``.md``, generated from the
+JSON alone).
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ import numpy as np
 import zipkit
 from zipkit.baselines import cluster, lm_scores
 from zipkit.baselines.models import resolve_device
-from zipkit.io import write_json
+from zipkit.experiments.report import markdown
+from zipkit.io import atomic_output, write_json
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -35,6 +39,46 @@ def timed(fn, *args, **kwargs):
     start = time.perf_counter()
     out = fn(*args, **kwargs)
     return out, time.perf_counter() - start
+
+
+def _rate(value: float) -> str:
+    """A rate: to a tenth below 10, to the unit from 10."""
+    return f"{value:,.0f}" if value >= 10 else f"{value:.1f}"
+
+
+def table(results: dict) -> str:
+    """The Markdown table of a run's results: a line on the machine, then a row per pass."""
+    embed, kmeans = results["embed"], results["kmeans"]
+    rows = [
+        {
+            "pass": "embedding",
+            "records": f"{embed['records']:,}",
+            "seconds": f"{embed['seconds']:.1f}",
+            "records/s": _rate(embed["records_per_s"]),
+            "tokens/s": "-",
+        },
+        {
+            "pass": f"k-means into {kmeans['clusters']:,} clusters",
+            "records": f"{kmeans['records']:,}",
+            "seconds": f"{kmeans['seconds']:.1f}",
+            "records/s": "-",
+            "tokens/s": "-",
+        },
+    ]
+    for name, label in (("perplexity", "perplexity"), ("ifd", "IFD (both passes)")):
+        row = results[name]
+        rows.append(
+            {
+                "pass": f"{label}, {row['dtype'].removeprefix('torch.')}",
+                "records": f"{row['records']:,}",
+                "seconds": f"{row['seconds']:.1f}",
+                "records/s": _rate(row["records_per_s"]),
+                "tokens/s": _rate(row["tokens_per_s"]),
+            }
+        )
+    machine = results.get("gpu") or f"{results['device']}, {results['cpus']} cores"
+    head = f"{machine}; Alpaca, sequences of at most {results['max_length']} tokens."
+    return f"{head}\n\n{markdown(rows)}\n"
 
 
 def main() -> None:
@@ -100,6 +144,8 @@ def main() -> None:
         print(json.dumps({name: rows[name]}))
     if args.out:
         write_json(args.out, rows)
+        with atomic_output(Path(args.out).with_suffix(".md")) as out:
+            out.write(table(rows).encode())
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 
 from experiments.engine_scale import build
+from zipkit.experiments.report import markdown
+from zipkit.io import atomic_output, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 METHODS = {
@@ -112,6 +114,38 @@ def main() -> None:
         save(out, saved, args)
 
 
+# What each method's driver reads back from the shards, beyond every record's score and place.
+READ_BACK = {"zip": "{candidates:,} candidates, then the {selected:,} selected"}
+LABELS = {
+    "dsir": "dsir (32 short code targets, `--min-tokens 0`)",
+    "zip": "zip (K1 10,000, K2 200, K3 100)",
+}
+# The stage of each method that reads every shard on the workers.
+FULL_PASS = {"random": "keys", "length": "lengths", "dsir": "fit", "zip": "initial_scores"}
+
+
+def table(results: dict) -> str:
+    """The Markdown table of the runs: wall time, the driver's peak memory, the pass over every
+    shard, ZIP's loop, and what the driver read back; then whether each selection was the local
+    engine's on the small pool."""
+    rows = []
+    for run in results["rows"]:
+        read_back = READ_BACK.get(run["method"], "the {selected:,} selected")
+        rows.append(
+            {
+                "method": LABELS.get(run["method"], run["method"]),
+                "records (shards)": f"{run['records']:,} ({run['shards']})",
+                "wall s": f"{run['wall_s']:,.0f}",
+                "driver peak RSS": f"{run['driver_max_rss_mb']:,} MB",
+                "pass over every shard, s": f"{run['timings'][FULL_PASS[run['method']]]:,.0f}",
+                "selection loop, s": f"{run['timings']['loop']:.1f}" if "loop" in run["timings"] else "-",
+                "records read back by the driver": read_back.format(**run),
+                "same output as local (small pool)": "yes" if results["same_as_local"].get(run["method"]) else "no",
+            }
+        )
+    return markdown(rows) + "\n"
+
+
 def save(out: Path, saved: dict, args: argparse.Namespace) -> None:
     saved.update(
         machine="2 cores, 24 GB",
@@ -119,9 +153,10 @@ def save(out: Path, saved: dict, args: argparse.Namespace) -> None:
         note="select --engine ray on a sharded pool; driver_max_rss_mb is the driver process's peak RSS "
         "(/usr/bin/time %M); Ray workers are other processes",
     )
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(saved, indent=1) + "\n")
-    tmp.replace(out)
+    write_json(out, saved)
+    if saved["rows"]:
+        with atomic_output(out.with_suffix(".md")) as handle:
+            handle.write(table(saved).encode())
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@
 
 Pool: Alpaca in ShareGPT form plus copies of random records (same conversation, new id),
 shuffled in. A "copy" is a selected record whose conversation text was already selected.
+With ``--out FILE`` writes the results and the table beside them (``.md``, generated from the
+JSON alone).
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 
 import zipkit
-from zipkit.io import atomic_output
+from zipkit.experiments.report import markdown
+from zipkit.io import atomic_output, write_json
 
 from .zip_speedup import alpaca_sharegpt_pool
 
@@ -46,6 +50,25 @@ def copies_selected(records: zipkit.Records, indices: np.ndarray) -> int:
     return copies
 
 
+def table(results: dict) -> str:
+    """The Markdown table of a run's results: a line on the pool, then a row per setting."""
+    k1, k2, k3 = results["k"]
+    head = (
+        f"{results['pool']:,} records (Alpaca in ShareGPT form and {results['copies_in_pool']:,} copies of its "
+        f"records), budget {results['budget']:,}, K1/K2/K3 {k1:,}/{k2:,}/{k3:,}."
+    )
+    rows = [
+        {
+            "setting": row["setting"],
+            "selected": f"{row['selected']:,}",
+            "copies of records already selected": f"{row['copies']:,}",
+            "seconds": f"{row['seconds']:.2f}",
+        }
+        for row in results["rows"]
+    ]
+    return f"{head}\n\n{markdown(rows)}\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=1500)
@@ -70,19 +93,16 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
     if args.out:
-        with atomic_output(args.out) as out:
-            out.write(
-                json.dumps(
-                    {
-                        "pool": len(records),
-                        "copies_in_pool": args.copies,
-                        "budget": args.budget,
-                        "k": args.k,
-                        "rows": rows,
-                    },
-                    indent=1,
-                ).encode()
-            )
+        results = {
+            "pool": len(records),
+            "copies_in_pool": args.copies,
+            "budget": args.budget,
+            "k": args.k,
+            "rows": rows,
+        }
+        write_json(args.out, results)
+        with atomic_output(Path(args.out).with_suffix(".md")) as out:
+            out.write(table(results).encode())
 
 
 if __name__ == "__main__":

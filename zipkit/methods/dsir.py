@@ -116,8 +116,8 @@ def select(pool, p: dict, timings: Timings) -> Selection:
 
     ``min_tokens`` drops records with fewer word-punct tokens before resampling: 100, as the
     reference package does (``min_example_length``), since the log weight sums over n-grams
-    and without a floor short records win (towards ProofNet: 114 characters on average
-    against a random set's 616, ``experiments/dsir_length_floor.py``). 0 keeps every record:
+    and without a floor short records win (towards ProofNet, far shorter records than a
+    random set's: ``experiments/results/dsir_length_floor.md``). 0 keeps every record:
     lower it for pools of short records (most Lean statements are under 100 tokens).
     Selection scores are the keys ranked by: log weight plus the record's Gumbel noise, or
     the log weight alone.
