@@ -109,7 +109,13 @@ def _lines(block: str) -> list[str]:
 
 
 def _commands(page: Path) -> list[str]:
-    return [line for block in SHELL.findall(page.read_text()) for line in _lines(block) if line.startswith("zipkit ")]
+    """The page's ``zipkit`` lines, and its ``python -c`` lines (which read what they wrote)."""
+    return [
+        line
+        for block in SHELL.findall(page.read_text())
+        for line in _lines(block)
+        if line.startswith(("zipkit ", "python -c "))
+    ]
 
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -178,7 +184,10 @@ def test_the_zipkit_command_lines_of_a_page_run(page, tmp_path, monkeypatch):
         if _left_out(page, line):
             continue
         argv = shlex.split(line)[1:]
-        if plugin:
+        if line.startswith("python "):
+            done = subprocess.run([sys.executable, *argv], capture_output=True, text=True)
+            assert done.returncode == 0, f"{line}\n{done.stderr[-2000:]}"
+        elif plugin:
             done = subprocess.run([sys.executable, "-m", "zipkit.cli", *argv], env=env, capture_output=True, text=True)
             assert done.returncode == 0, f"{line}\n{done.stderr[-2000:]}"
         else:
