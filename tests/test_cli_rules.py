@@ -81,3 +81,14 @@ def test_min_tokens_in_the_cli_report(tmp_path, capsys):
     assert main([*argv, "-o", str(tmp_path / "o.jsonl"), "--no-progress"]) == 0
     made = json.loads(report.read_text())
     assert 30 not in made["indices"] and made["manifest"]["parameters"]["min_tokens"] == 4
+
+
+def test_every_command_that_reads_a_pool_takes_no_progress():
+    """--no-progress is accepted wherever a pool is read, so that scripts can pass it to any
+    command (``zipkit compressors`` reads nothing and shows no bar)."""
+    from zipkit.cli import COMMANDS, build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    takes = {name for name, sub in commands.items() if any("--no-progress" in a.option_strings for a in sub._actions)}
+    assert set(COMMANDS) - takes == {"compressors"}

@@ -351,6 +351,7 @@ def compare(
     seed: int = 0,
     schema: str | None = None,
     text_fields: Sequence[str] | None = None,
+    progress: bool | None = None,
 ) -> dict:
     """Every selection described against ``pool``, and their overlaps.
 
@@ -379,6 +380,8 @@ def compare(
         The schema to read a pool path by.
     text_fields : sequence of str, optional
         The fields to read a pool path's text from.
+    progress : bool, optional
+        Show a progress bar while a pool path is read; None: on at a terminal.
 
     Returns
     -------
@@ -394,7 +397,7 @@ def compare(
     reports = [(Path(p), read_report(p)) for p in paths]
     tokenizer = tokenizer_of(reports, tokenizer)
     if not isinstance(pool, Records):
-        pool = read_records(pool, progress=False, **_read_as(reports, schema, text_fields))
+        pool = read_records(pool, progress=progress, **_read_as(reports, schema, text_fields))
     chosen = [load_selection(p, pool, report) for p, report in reports]
     tokens = token_counts(pool, tokenizer)
     whole = Chosen("the whole pool", np.arange(len(pool)))

@@ -7,6 +7,7 @@ import json
 
 from ..io import SCHEMAS, SERIALIZERS, check_outputs
 from ..methods.params import TOKENIZER
+from .common import progress
 
 
 def parser(sub: argparse._SubParsersAction, name: str = "inspect") -> argparse.ArgumentParser:
@@ -59,6 +60,7 @@ def parser(sub: argparse._SubParsersAction, name: str = "inspect") -> argparse.A
     p.add_argument("--seed", type=int, default=0, help="of the random set at equal tokens (default: 0)")
     p.add_argument("--plot", metavar="FILE.png", help="write the token-length histograms")
     p.add_argument("--json", action="store_true", help="print everything as JSON")
+    p.add_argument("--no-progress", action="store_true", help="never show progress bars")
     return p
 
 
@@ -80,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         tokenizer=args.tokenizer,
         by=args.by,
         seed=args.seed,
+        progress=progress(args),
     )
     if args.plot:
         summary.plot(result, args.plot)
