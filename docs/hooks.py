@@ -2,7 +2,8 @@
 
 - The command-line reference is generated from zipkit's argparse parser at build time, so
   every command and flag on the page is the one the CLI has; the experiment config reference
-  from the schema the experiments validate their configs with.
+  from the schema the experiments validate their configs with; the method parameters from the
+  methods' declarations.
 - Sphinx roles in the rendered docstrings (``:func:`x```) show as the code alone.
 - The experiments' plots (``experiments/results/**.png``) join the site where the report
   pages link them, and links written from the repository's root (the habit of pages that
@@ -21,10 +22,13 @@ from mkdocs.structure.files import File
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = "<!-- cli-reference -->"
 CONFIG_MARKER = "<!-- config-reference -->"
+METHODS_MARKER = "<!-- methods-reference -->"
+EXTRAS_MARKER = "<!-- extras-reference -->"
 LINK = re.compile(r"\]\((?!https?://|#|mailto:)([^)\s]+)\)")
 # The docstrings name objects with Sphinx roles (:func:`x`), which mkdocstrings renders as
 # the role's text followed by the code; the page shows the code alone.
-ROLE = re.compile(r":(?:func|class|meth|mod|attr|data|exc|obj):(?=<code>)")
+# A leading "~" (:class:`~a.b.C`) shows the last name alone, as Sphinx does.
+ROLE = re.compile(r":(?:func|class|meth|mod|attr|data|exc|obj):<code>(~[\w.]*\.)?")
 
 
 def on_files(files, config):
@@ -38,12 +42,16 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
         markdown = markdown.replace(MARKER, cli_reference())
     if CONFIG_MARKER in markdown:
         markdown = markdown.replace(CONFIG_MARKER, config_reference())
+    if METHODS_MARKER in markdown:
+        markdown = markdown.replace(METHODS_MARKER, methods_reference())
+    if EXTRAS_MARKER in markdown:
+        markdown = markdown.replace(EXTRAS_MARKER, extras_reference())
     here = posixpath.dirname(page.file.src_uri) or "."
     return LINK.sub(lambda match: _link(match, here, config), markdown)
 
 
 def on_page_content(html: str, page, config, files) -> str:
-    return ROLE.sub("", html)
+    return ROLE.sub("<code>", html)
 
 
 def _link(match: re.Match, here: str, config) -> str:
@@ -105,3 +113,58 @@ def config_reference() -> str:
         for t in tables:
             out += table(t, "")
     return "\n".join(out)
+
+
+def methods_reference() -> str:
+    """Every built-in method's parameters, from its declaration: the keyword of
+    ``zipkit.select``/``zipkit.score``, the command-line option, the default and the help."""
+    from zipkit import methods
+
+    def cell(text: str) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    out = []
+    for name in methods.BUILTIN:
+        method = methods.get(name)
+        out += [f"## {name}", "", cell(method.summary) + ".", ""]
+        out += [
+            f"Score column `{method.column}`, {method.direction} preferred; "
+            + (
+                "`zipkit.select` and `zipkit.score`."
+                if method.select and method.scores
+                else "`zipkit.select` only."
+                if method.select
+                else "`zipkit.score` only."
+            ),
+            "",
+            "| keyword | option | default | for | what it does |",
+            "|---|---|---|---|---|",
+        ]
+        offered = {"select": method.select is not None, "score": method.scores}
+        for param in method.params:
+            if not any(offered[c] for c in param.commands):
+                continue
+            option = f"`{param.option}`" if param.cli else "(Python only)"
+            out.append(
+                f"| `{param.name}` | {option} | `{param.default!r}` | {', '.join(c for c in param.commands if offered[c])} | {cell(param.help)} |"
+            )
+        out.append("")
+    return "\n".join(out)
+
+
+def extras_reference() -> str:
+    """The optional extras of pyproject.toml, each with the first line of the comment above it
+    (what it is for) and what it installs."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+
+    text = (ROOT / "pyproject.toml").read_text()
+    extras = tomllib.loads(text)["project"]["optional-dependencies"]
+    purpose = {name: line for line, name in re.findall(r"^# (.+)\n(?:#.*\n)*(\w+) = \[", text, re.M)}
+    rows = ["| extra | for | installs |", "|---|---|---|"]
+    for name, requirements in extras.items():
+        installs = ", ".join(f"`{r.split(';')[0].strip()}`" for r in requirements)
+        rows.append(f"| `{name}` | {purpose.get(name, '')} | {installs} |")
+    return "\n".join(rows)

@@ -17,6 +17,7 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 # Benchmarks read from ../shared/data (MBPP, MT-bench, ProofNet, miniF2F): those lines need it.
 NEEDS_DATA = re.compile(r"\b(mbpp|mt_bench|proofnet|minif2f)\b")
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+MODULE_BLOCK = re.compile(r"^```python\n# (\w+)\.py\n(.*?)^```", re.S | re.M)
 PYTHON_PAGES = [
     pytest.param(page, id=str(page.relative_to(ROOT)))
     for page in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -69,6 +70,10 @@ def test_the_python_blocks_of_a_page_run(page, tmp_path, monkeypatch):
     """A page's blocks run in order in one namespace, as a reader would paste them."""
     monkeypatch.chdir(tmp_path)
     _fixtures(tmp_path)
+    # A block that starts "# NAME.py" is a module the reader saves: the later blocks import it.
+    for name, code in MODULE_BLOCK.findall(page.read_text()):
+        (tmp_path / f"{name}.py").write_text(code)
+    monkeypatch.syspath_prepend(str(tmp_path))
     names = {"__name__": "__docs__"}
     for k, code in enumerate(BLOCK.findall(page.read_text())):
         if NEEDS_DATA.search(code) and not SHARED_DATA.is_dir():
@@ -149,15 +154,23 @@ def _install_plugin(page: Path, folder: Path) -> dict:
     ``# NAME.py`` block) and a dist-info with the page's entry points."""
     import os
 
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: the experiments extra's tomli
+        import tomli as tomllib
+
     text = page.read_text()
-    module = re.search(r"^```python\n# (\w+)\.py\n(.*?)^```", text, re.S | re.M)
-    (folder / f"{module.group(1)}.py").write_text(module.group(2))
-    entry_points = re.search(r"^```toml\n(\[project\.entry-points.*?)^```", text, re.S | re.M).group(1)
+    for name, code in MODULE_BLOCK.findall(text):
+        (folder / f"{name}.py").write_text(code)
+    (project,) = [tomllib.loads(body) for name, body in TOML_FILE.findall(text) if name == "pyproject.toml"]
     info = folder / "docs_plugin-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: docs-plugin\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text(
-        re.sub(r'\[project\.entry-points\."([\w.]+)"\]', r"[\1]", entry_points).replace('"', "")
+        "".join(
+            f"[{group}]\n" + "".join(f"{name} = {value}\n" for name, value in entries.items()) + "\n"
+            for group, entries in project["project"]["entry-points"].items()
+        )
     )
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(folder), os.environ.get("PYTHONPATH", "")])}
 
@@ -177,7 +190,7 @@ def test_the_zipkit_command_lines_of_a_page_run(page, tmp_path, monkeypatch):
     _fixtures(tmp_path)
     for name, body in TOML_FILE.findall(page.read_text()):
         (tmp_path / name).write_text(body)
-    plugin = "entry-points" in page.read_text() and "```toml" in page.read_text()
+    plugin = "[project.entry-points." in page.read_text()
     env = _install_plugin(page, tmp_path) if plugin else None
     ran = 0
     for line in _commands(page):
@@ -219,3 +232,31 @@ def test_the_troubleshooting_page_meets_each_error(tmp_path, monkeypatch, capsys
         assert status == 2, line
         assert printed.strip() == message.strip(), line
         assert not (tmp_path / "out.jsonl").exists(), line
+
+
+def test_the_benchmark_files_the_troubleshooting_page_lists_are_the_ones_read(tmp_path, monkeypatch):
+    """A data folder holding exactly the files the page's table lists (small, in each
+    benchmark's format) gives every benchmark its texts."""
+    from zipkit import benchmarks
+
+    rows = re.findall(r"^  \| `(\w+)` \| (.*) \|$", FAQ.read_text(), re.M)
+    assert {name for name, _ in rows} == set(benchmarks.BENCHMARKS) - {"humaneval"}
+    line = {
+        "mbpp": {"text": "Write a function.", "code": "def f(): pass"},
+        "question": {"turns": ["What is 2 + 2?"]},
+        "gpt-4": {"choices": [{"turns": ["4"]}]},
+        "proofnet": {"nl_statement": "For all n, n = n.", "formal_statement": "theorem t (n : ℕ) : n = n"},
+        "lean4": {"informal_prefix": "/-- n = n -/", "formal_statement": "theorem t (n : ℕ) : n = n := by"},
+    }
+    for _, files in rows:
+        for relative in re.findall(r"`([\w./-]+\.(?:jsonl|lean))`", files):
+            path = tmp_path / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if relative.endswith(".lean"):
+                path.write_text("theorem t (n : ℕ) : n = n :=\nbegin\n  refl\nend\n")
+            else:
+                kind = next(k for k in line if k in relative) if "lean4" not in relative else "lean4"
+                path.write_text(json.dumps(line[kind]) + "\n")
+    monkeypatch.setenv("ZIPKIT_DATA", str(tmp_path))
+    for name, _ in rows:
+        assert benchmarks.texts(name), name

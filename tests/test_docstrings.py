@@ -29,6 +29,24 @@ MODULES = (
     "zipkit.naive",
     "zipkit.adapters.datatrove",
 )
+# What a method plugin builds on (docs/guides/plugins.md), from modules otherwise internal.
+PLUGIN_API = ("zipkit.steps.Step", "zipkit.ranking.ranked_selection", "zipkit.manifest.Timings")
+
+
+def _resolve(name: str):
+    """The object a dotted name renders (the longest importable module, then attributes)."""
+    import importlib
+
+    parts = name.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attribute in parts[cut:]:
+            obj = getattr(obj, attribute)
+        return obj
+    raise ImportError(name)
 
 
 def _public() -> dict:
@@ -46,6 +64,13 @@ def _public() -> dict:
                 for member, fn in vars(obj).items():
                     if not member.startswith("_") and inspect.isfunction(fn):
                         found[f"{module_name}.{name}.{member}"] = fn
+    for name in PLUGIN_API:
+        obj = _resolve(name)
+        found[name] = obj
+        if inspect.isclass(obj):
+            found.update(
+                {f"{name}.{m}": fn for m, fn in vars(obj).items() if not m.startswith("_") and inspect.isfunction(fn)}
+            )
     return found
 
 
@@ -151,22 +176,6 @@ def _documented() -> set:
             for member in re.findall(r"- (\S+)", listed.group(1)) if listed else []:
                 found.add(f"{directive}.{member}")
     return found
-
-
-def _resolve(name: str):
-    """The object a dotted name renders (the longest importable module, then attributes)."""
-    import importlib
-
-    parts = name.split(".")
-    for cut in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        for attribute in parts[cut:]:
-            obj = getattr(obj, attribute)
-        return obj
-    raise ImportError(name)
 
 
 def test_the_api_reference_renders_every_public_object():

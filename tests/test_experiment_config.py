@@ -267,3 +267,19 @@ def test_a_validated_config_is_what_the_experiment_reads_and_records(tmp_path):
     assert schema.validate(config, "other.toml", "compressors") is config
     recorded = runner._given(config)
     assert "data_dir" not in recorded["pool"] and schema.validate(recorded, "r.json", "compressors") == config
+
+
+def test_an_experiment_without_matplotlib_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    """Every experiment ends with its plots: without matplotlib it stops before the first
+    selection, naming the extra, and writes no output folder."""
+    import sys
+
+    (tmp_path / "pool.jsonl").write_text(
+        "".join(json.dumps({"text": f"record {k} " * (k % 5 + 1)}) + "\n" for k in range(60))
+    )
+    (tmp_path / "zip.toml").write_text(ZIP)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # what an environment without it imports
+    assert cli.main(["experiment", "compressors", "--config", "zip.toml", "--out", "out", "--no-progress"]) == 2
+    assert "plots need matplotlib: pip install 'zipkit[plot]'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -53,8 +53,8 @@ def score(records: Any, method: str = "ratio", *, engine: Any = "local", **param
     engine : str or executor, default "local"
         ``"local"``, ``"ray"`` or an executor (``zipkit.executors``).
     **params
-        The method's parameters (each method's module declares them with their defaults; the
-        command-line reference lists them).
+        The method's parameters, as keywords (each method's module declares them with their
+        defaults; the documentation's "Method parameters" reference lists them).
 
     Returns
     -------
@@ -108,9 +108,9 @@ def select(records: Any, method: str = "zip", *, engine: Any = "local", **params
     engine : str or executor, default "local"
         ``"local"``, ``"ray"`` or an executor.
     **params
-        The method's parameters (each method's module declares them with their defaults; the
-        command-line reference lists them): every method takes ``budget=N`` or
-        ``budget_tokens=T``.
+        The method's parameters, as keywords (each method's module declares them with their
+        defaults; the documentation's "Method parameters" reference lists them): every method
+        takes ``budget=N`` or ``budget_tokens=T``.
 
     Returns
     -------

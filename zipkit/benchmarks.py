@@ -52,7 +52,7 @@ def _humaneval(data: Path) -> list[str]:
 
 def _fields(relative: str, fields: list[str]) -> Callable[[Path], list[str]]:
     def read(data: Path) -> list[str]:
-        path = _need(data / relative)
+        path = _need(data, relative)
         records = read_records(str(path), text_fields=fields, progress=False)
         return [records.text(i) for i in range(len(records))]
 
@@ -60,7 +60,7 @@ def _fields(relative: str, fields: list[str]) -> Callable[[Path], list[str]]:
 
 
 def _mt_bench(data: Path) -> list[str]:
-    questions = _need(data / "mt_bench" / "question.jsonl")
+    questions = _need(data, "mt_bench/question.jsonl")
     out = [turn for q in map(json.loads, questions.read_text().splitlines()) for turn in q["turns"]]
     answers = data / "mt_bench" / "reference_answer" / "gpt-4.jsonl"
     if answers.is_file():
@@ -73,7 +73,7 @@ def _lean3_theorems(relative: str) -> Callable[[Path], list[str]]:
     """The ``theorem`` blocks of a Lean 3 file, each up to the next."""
 
     def read(data: Path) -> list[str]:
-        text = _need(data / relative).read_text()
+        text = _need(data, relative).read_text()
         return [block for block in re.split(r"(?m)^(?=theorem )", text) if block.startswith("theorem ")]
 
     return read
@@ -83,11 +83,15 @@ def _both(*parts: Callable[[Path], list[str]]) -> Callable[[Path], list[str]]:
     return lambda data: [text for part in parts for text in part(data)]
 
 
-def _need(path: Path) -> Path:
+def _need(data: Path, relative: str) -> Path:
+    path = data / relative
     if not path.is_file():
+        given = "ZIPKIT_DATA" in os.environ
         raise FileNotFoundError(
-            f"{path} is missing: the benchmarks other than humaneval are read from the data folder "
-            f"(../shared/data beside the checkout, or set ZIPKIT_DATA)"
+            f"{path} is missing: the benchmarks other than humaneval are read from files of a data "
+            f"folder ({'$ZIPKIT_DATA' if given else 'none given: set ZIPKIT_DATA'}), this one from "
+            f"{relative} in it (the benchmark's own release; the files of each benchmark are listed "
+            f"in the troubleshooting page of the documentation)"
         )
     return path
 

@@ -273,7 +273,12 @@ def dedup(
     progress: bool | None = None,
 ) -> Deduplication:
     """Drop duplicates from ``records`` (anything :func:`zipkit.read_records` reads), keeping
-    the first record of each cluster (module docstring).
+    the first record of each cluster, in input order.
+
+    Exact duplicates share their text after normalisation (Unicode NFKC, case folded,
+    whitespace runs made one space). Near duplicates share a band of their MinHash signatures
+    over ``ngram``-token shingles of that text, the bands and rows chosen for ``threshold``
+    as datasketch's LSH chooses them; clusters join transitively.
 
     Parameters
     ----------

@@ -40,11 +40,18 @@ def versions() -> dict[str, str]:
 
 
 class Timings(dict):
-    """Seconds per named stage, in the order the stages ran."""
+    """Seconds per named stage, in the order the stages ran: the manifest's ``timings``.
+    A method's ``select`` is given one and times its stages with :meth:`stage`."""
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        """Time the block under ``name`` (added to the stage's earlier time, if any)."""
+        """Time the block under ``name`` (added to the stage's earlier time, if any).
+
+        Parameters
+        ----------
+        name : str
+            The stage's name in the manifest.
+        """
         start = time.perf_counter()
         try:
             yield

@@ -63,6 +63,27 @@ def ranked_selection(
     through; a count budget larger than what passes is an error naming the filter. With a
     filter, no budget at all selects everything that passes. The manifest holds what only the
     ranking knows; :func:`zipkit.api.run_manifest` adds the method, parameters and the rest.
+
+    Parameters
+    ----------
+    pool : Pool
+        The pool the method was given.
+    p : dict
+        The method's resolved parameters (the budget ones among them).
+    keys : numpy.ndarray
+        One key per record, in position order; ties break by position.
+    timings : Timings
+        The run's timings; the ranking adds its stage.
+    score : str
+        What the keys are, for the manifest.
+    descending : bool, default True
+        Higher keys first; False for lower first.
+    eligible : numpy.ndarray, optional
+        A mask of the records a filter lets through.
+    filter_name : str, optional
+        The filter's description, for errors and the manifest (``"threshold=0.3"``).
+    extra : dict, optional
+        More entries for the manifest.
     """
     budget, budget_tokens, tokenizer = p["budget"], p["budget_tokens"], p["tokenizer"]
     if filter_name is None or budget is not None or budget_tokens is not None:

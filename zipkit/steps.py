@@ -43,6 +43,17 @@ class Step:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in HOW}
 
     def build(self, workers: int | None) -> ShardFunction:
-        """The function of a shard's records to ``(columns, info)``; ``workers``: cores it may
-        use (None: every core); ``info``: how it ran (a model's manifest), or None."""
+        """The function that computes the step on a batch of records (a shard's, or the pool's).
+
+        It takes a :class:`zipkit.Records` and returns ``(columns, info)``: ``columns`` a dict
+        of numpy arrays by name, one value per record in position order (for a step that is
+        not per record, one array); ``info`` a dict of how it ran (a model's manifest) for the
+        run's manifest, or None. ``pool.map(step)`` runs it on the executor and returns the
+        same pair for the whole pool.
+
+        Parameters
+        ----------
+        workers : int or None
+            Cores the function may use; None for every core.
+        """
         raise NotImplementedError

@@ -58,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
     if args.config is None:
         raise ValueError(f"zipkit experiment {args.name}: --config is required (see experiments/*.toml)")
     config = load_config(args.config, args.name)  # validated before any work
+    from ..results.plots import pyplot
+
+    pyplot()  # an experiment ends with its plots: a missing matplotlib is refused before any work
     if args.smoke:
         from ..experiments.smoke import shrink
 

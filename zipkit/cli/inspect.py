@@ -120,8 +120,11 @@ def _print_summary(result: dict) -> None:
             print("  mix      " + ", ".join(f"{k} {v:.0%}" for k, v in r["mix"].items()))
         if "scores" in r:
             s = r["scores"]
+            # The method's preference, not a claim about the sequence: ZIP's scores restart
+            # every round, so they do not ascend through the selection.
+            prefers = {"ascending": "lower preferred", "descending": "higher preferred"}.get(s["order"], s["order"])
             print(
-                f"  scores   {s['is']} ({s['order']}): first {s['first']:.4f}, median "
+                f"  scores   {s['is']} ({prefers}): in selection order first {s['first']:.4f}, median "
                 f"{s['median']:.4f}, last {s['last']:.4f}"
             )
         hist = r["histogram"]

@@ -67,6 +67,14 @@ class Compressor:
     Build one from a spec with :func:`zipkit.compressors.get` (``get("zstd:3")``) rather than
     directly.
 
+    A backend sets ``name`` (what specs call it), ``library`` (the distribution whose version
+    manifests record), ``levels`` (a range), ``default_level``, ``option_specs`` (the options a
+    spec may give, each an ``OptionSpec`` of default, bounds and help) and
+    ``default_exactness`` (:data:`EXACT` where its default context is exact, else
+    :data:`CONDITIONAL`); it implements ``compress``, ``decompress`` and ``_stream`` (a
+    streaming compressor with ``compress``/``flush``), and ``_conditional_context(prefix)``
+    where it has a conditional context.
+
     Parameters
     ----------
     level : int, optional

@@ -44,7 +44,8 @@ _TEMP_PARTS = 1 + 1 + 10 + 1 + 8 + len(".probe")
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike) -> Iterator[IO[bytes]]:
     """A binary stream to ``path``: a regular file appears there whole or not at all (temp
-    file + rename); a character device or FIFO is written through (module docstring).
+    file + rename); a character device or FIFO is written through, and a symbolic link is
+    written at its target.
 
     ``.gz`` and ``.zst`` suffixes compress what is written. A URL (``s3://``, ``memory://``)
     is written through fsspec (:mod:`zipkit.io.remote`); ``file://`` is a local path.

@@ -294,8 +294,8 @@ class Records(Sequence[dict]):
         indices : sequence of int
             Rows of the input (a selection's ``indices``, :attr:`index`).
         path : str or os.PathLike
-            The output; its suffix names the format (``.jsonl``, ``.json``, ``.parquet``, each
-            optionally ``.gz``/``.zst``).
+            The output; its suffix names the format: ``.jsonl`` or ``.json``, each optionally
+            ``.gz``/``.zst``, or ``.parquet`` (compressed inside the file).
         """
         self.write_positions(self.positions_of(indices), path)
 
@@ -311,8 +311,8 @@ class Records(Sequence[dict]):
         positions : sequence of int
             Positions among the records read.
         path : str or os.PathLike
-            The output; its suffix names the format (``.jsonl``, ``.json``, ``.parquet``, each
-            optionally ``.gz``/``.zst``).
+            The output; its suffix names the format: ``.jsonl`` or ``.json``, each optionally
+            ``.gz``/``.zst``, or ``.parquet`` (compressed inside the file).
         """
         positions = positions_of(np.arange(len(self)), len(self), np.zeros(0, np.int64), positions, "positions")
         out_format = output_format(path)

@@ -30,7 +30,7 @@ MIN_TOKENS = Param(
     "than a compressor's header and end codes compresses to more bytes than it holds, so its ratio "
     "is below 1 and ZIP takes it first ('hey', 'okay', a zero-width space); 8 tokens "
     "keeps such records out. 0 keeps every record. dsir counts word-punct tokens and drops records "
-    "under 100 by default, as the DSIR package does (see README)",
+    "under 100 by default, as the DSIR package does",
     group=BUDGET_GROUP,
     commands=(SELECT,),
     minimum=0,

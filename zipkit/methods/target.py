@@ -24,6 +24,12 @@ def read_target(
             records = read_records(source, schema=schema, text_fields=text_fields, progress=False)
         except BadRecordError as err:
             raise ValueError(_target_problem(source, err)) from None
+        except FileNotFoundError:
+            # The reader speaks of a pool; this is the target, and a name is not a benchmark here.
+            raise FileNotFoundError(
+                f"no such target file: {source}; {method}'s target is a records file (or a list) of "
+                f"the target task's examples, e.g. HumanEval.jsonl.gz with --target-field prompt"
+            ) from None
     if not len(records):
         raise ValueError(
             f"the target set {_name(source)} holds no records: {method} needs at least one example of the target task"
