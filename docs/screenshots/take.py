@@ -23,6 +23,7 @@ PAGES = {
     "guide-ablate-compressor": "guides/ablate-compressor/",
     "api-reference": "reference/api/",
     "api-compressors": "reference/api/compressors/",
+    "method-parameters": "reference/methods/",
     "troubleshooting": "faq/",
     "results-experiments": "results/experiments/",
 }
