@@ -20,10 +20,6 @@ from pathlib import Path
 from mkdocs.structure.files import File
 
 ROOT = Path(__file__).resolve().parents[1]
-MARKER = "<!-- cli-reference -->"
-CONFIG_MARKER = "<!-- config-reference -->"
-METHODS_MARKER = "<!-- methods-reference -->"
-EXTRAS_MARKER = "<!-- extras-reference -->"
 LINK = re.compile(r"\]\((?!https?://|#|mailto:)([^)\s]+)\)")
 # The docstrings name objects with Sphinx roles (:func:`x`), which mkdocstrings renders as
 # the role's text followed by the code; the page shows the code alone.
@@ -38,14 +34,9 @@ def on_files(files, config):
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
-    if MARKER in markdown:
-        markdown = markdown.replace(MARKER, cli_reference())
-    if CONFIG_MARKER in markdown:
-        markdown = markdown.replace(CONFIG_MARKER, config_reference())
-    if METHODS_MARKER in markdown:
-        markdown = markdown.replace(METHODS_MARKER, methods_reference())
-    if EXTRAS_MARKER in markdown:
-        markdown = markdown.replace(EXTRAS_MARKER, extras_reference())
+    for marker, generate in GENERATED.items():
+        if marker in markdown:
+            markdown = markdown.replace(marker, generate())
     here = posixpath.dirname(page.file.src_uri) or "."
     return LINK.sub(lambda match: _link(match, here, config), markdown)
 
@@ -127,20 +118,16 @@ def methods_reference() -> str:
     for name in methods.BUILTIN:
         method = methods.get(name)
         out += [f"## {name}", "", cell(method.summary) + ".", ""]
+        offered = {"select": method.select is not None, "score": method.scores}
+        runs = [f"`zipkit.{command}`" for command, yes in offered.items() if yes]
         out += [
             f"Score column `{method.column}`, {method.direction} preferred; "
-            + (
-                "`zipkit.select` and `zipkit.score`."
-                if method.select and method.scores
-                else "`zipkit.select` only."
-                if method.select
-                else "`zipkit.score` only."
-            ),
+            + (" and ".join(runs) if len(runs) > 1 else f"{runs[0]} only")
+            + ".",
             "",
             "| keyword | option | default | for | what it does |",
             "|---|---|---|---|---|",
         ]
-        offered = {"select": method.select is not None, "score": method.scores}
         for param in method.params:
             if not any(offered[c] for c in param.commands):
                 continue
@@ -168,3 +155,12 @@ def extras_reference() -> str:
         installs = ", ".join(f"`{r.split(';')[0].strip()}`" for r in requirements)
         rows.append(f"| `{name}` | {purpose.get(name, '')} | {installs} |")
     return "\n".join(rows)
+
+
+# A page's marker, and the text generated in its place at build time.
+GENERATED = {
+    "<!-- cli-reference -->": cli_reference,
+    "<!-- config-reference -->": config_reference,
+    "<!-- methods-reference -->": methods_reference,
+    "<!-- extras-reference -->": extras_reference,
+}

@@ -33,7 +33,7 @@ import numpy as np
 import zipkit
 from zipkit import compressors
 from zipkit.experiments.report import markdown
-from zipkit.io import atomic_output, get_serializer, write_json
+from zipkit.io import get_serializer, write_json, write_text
 from zipkit.manifest import versions
 
 from .zip_speedup import alpaca_sharegpt_pool
@@ -172,8 +172,7 @@ def main() -> None:
     }
     if args.out:
         write_json(args.out, result)
-        with atomic_output(Path(args.out).with_suffix(".md")) as out:
-            out.write(table(json.loads(Path(args.before).read_text()), result).encode())
+        write_text(Path(args.out).with_suffix(".md"), table(json.loads(Path(args.before).read_text()), result))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from zipkit.io import atomic_output, write_json
+from zipkit.io import write_json, write_text
 from zipkit.manifest import versions
 
 RUN = """
@@ -85,8 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             "versions": versions(),
         }
     write_json(f"{args.out}.json", results)
-    with atomic_output(f"{args.out}.md") as f:
-        f.write(table(results).encode())
+    write_text(f"{args.out}.md", table(results))
     print(table(results))
     return 0
 

@@ -28,7 +28,7 @@ import numpy as np
 import zipkit
 from zipkit.compressors.deflate import StreamCopyContext
 from zipkit.compressors.exact_deflate import EngineContext
-from zipkit.io import atomic_output, write_json
+from zipkit.io import write_json, write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -238,10 +238,8 @@ def main() -> None:
         results["zlib"] = zlib.ZLIB_RUNTIME_VERSION
         results["cpus"] = os.cpu_count()
         write_json(out, results)  # after every section: a run cut short keeps what it measured
-    with atomic_output(out.with_suffix(".md")) as handle:
-        handle.write(table(results).encode())
-    with atomic_output(out.with_name(out.stem + "_runs.md")) as handle:
-        handle.write(runs_table(results).encode())
+    write_text(out.with_suffix(".md"), table(results))
+    write_text(out.with_name(out.stem + "_runs.md"), runs_table(results))
 
 
 if __name__ == "__main__":

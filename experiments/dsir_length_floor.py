@@ -25,7 +25,7 @@ import numpy as np
 import zipkit
 from zipkit.baselines.dsir import featurize
 from zipkit.experiments.report import markdown
-from zipkit.io import atomic_output, write_json
+from zipkit.io import write_json, write_text
 from zipkit.manifest import versions
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -125,8 +125,7 @@ def main() -> None:
         "versions": versions(),
     }
     write_json(args.out, result)
-    with atomic_output(args.out.with_suffix(".md")) as out:
-        out.write(table(result).encode())
+    write_text(args.out.with_suffix(".md"), table(result))
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from zipkit.experiments.report import markdown
-from zipkit.io import atomic_output, write_json
+from zipkit.io import write_json, write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -158,8 +158,7 @@ def main() -> None:
         rows[-1]["same_scores_as_local"] = same(outs["local"], outs["ray"], method)
         save(args, rows)
     results = json.loads(Path(args.out).read_text())
-    with atomic_output(Path(args.out).with_suffix(".md")) as out:
-        out.write(table(results).encode())
+    write_text(Path(args.out).with_suffix(".md"), table(results))
 
 
 def save(args: argparse.Namespace, rows: list[dict]) -> None:

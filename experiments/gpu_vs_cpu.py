@@ -20,7 +20,7 @@ import numpy as np
 
 import zipkit
 from zipkit.budget import token_counts
-from zipkit.io import atomic_output
+from zipkit.io import write_text
 from zipkit.ratio import spearman
 
 from .model_throughput import alpaca
@@ -77,8 +77,7 @@ def main() -> None:
         "host": platform.node(),
     }
     if args.out:
-        with atomic_output(args.out) as out:
-            out.write(json.dumps(result, indent=1).encode())
+        write_text(args.out, json.dumps(result, indent=1))
     else:
         print(json.dumps(result, indent=1))
 

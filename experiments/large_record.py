@@ -23,7 +23,7 @@ from pathlib import Path
 
 import zipkit
 from zipkit.experiments.report import markdown
-from zipkit.io import atomic_output, write_json
+from zipkit.io import write_json, write_text
 from zipkit.manifest import versions
 
 from .bad_inputs import _pool
@@ -80,8 +80,7 @@ def main() -> None:
             print(json.dumps(rows[-1]), flush=True)
     results = {"rows": rows, "versions": versions()}
     write_json(args.out, results)
-    with atomic_output(args.out.with_suffix(".md")) as out:
-        out.write(table(results).encode())
+    write_text(args.out.with_suffix(".md"), table(results))
 
 
 if __name__ == "__main__":

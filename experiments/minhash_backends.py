@@ -26,7 +26,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from zipkit.experiments import pools
-from zipkit.io import atomic_output, write_json
+from zipkit.io import write_json, write_text
 from zipkit.manifest import versions
 
 # Every source of the experiments' pools (101,331 records: ShareGPT conversations and their
@@ -136,8 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = Path(args.out)
     if args.table_only:
-        with atomic_output(out / "results.md") as f:
-            f.write(table(json.loads((out / "results.json").read_text())).encode())
+        write_text(out / "results.md", table(json.loads((out / "results.json").read_text())))
         return 0
     records = pools.build(SOURCES, limit=args.records, seed=0)
     out = Path(args.out)
@@ -171,8 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         "versions": {**versions(), **{b: version(b) for b in ("rensa", "datasketch")}},
     }
     write_json(out / "results.json", results)
-    with atomic_output(out / "results.md") as f:
-        f.write(table(results).encode())
+    write_text(out / "results.md", table(results))
     print(table(results))
     return 0
 

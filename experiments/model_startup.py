@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from zipkit.experiments.report import markdown
-from zipkit.io import atomic_output, write_json
+from zipkit.io import write_json, write_text
 from zipkit.manifest import versions
 
 LOAD = """
@@ -106,8 +106,7 @@ def main() -> None:
     print(json.dumps(row))
     results = {**row, "versions": versions()}
     write_json(args.out, results)
-    with atomic_output(args.out.with_suffix(".md")) as out:
-        out.write(table(results).encode())
+    write_text(args.out.with_suffix(".md"), table(results))
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import zipkit
 from zipkit.baselines import cluster, lm_scores
 from zipkit.baselines.models import resolve_device
 from zipkit.experiments.report import markdown
-from zipkit.io import atomic_output, write_json
+from zipkit.io import write_json, write_text
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -144,8 +144,7 @@ def main() -> None:
         print(json.dumps({name: rows[name]}))
     if args.out:
         write_json(args.out, rows)
-        with atomic_output(Path(args.out).with_suffix(".md")) as out:
-            out.write(table(rows).encode())
+        write_text(Path(args.out).with_suffix(".md"), table(rows))
 
 
 if __name__ == "__main__":

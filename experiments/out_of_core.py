@@ -25,7 +25,7 @@ from pathlib import Path
 
 from experiments.engine_scale import build
 from zipkit.experiments.report import markdown
-from zipkit.io import atomic_output, write_json
+from zipkit.io import write_json, write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 METHODS = {
@@ -155,8 +155,7 @@ def save(out: Path, saved: dict, args: argparse.Namespace) -> None:
     )
     write_json(out, saved)
     if saved["rows"]:
-        with atomic_output(out.with_suffix(".md")) as handle:
-            handle.write(table(saved).encode())
+        write_text(out.with_suffix(".md"), table(saved))
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ import zipkit
 from zipkit.compressors import deflate_parse as engine
 from zipkit.compressors.deflate_trees import block_bits, scratch
 from zipkit.compressors.exact_deflate import EngineContext
-from zipkit.io import atomic_output, write_json
+from zipkit.io import write_json, write_text
 from zipkit.methods import zip as zip_method
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -325,8 +325,7 @@ def main(argv: list[str] | None = None) -> None:
     for section in args.sections:
         results[section] = SECTIONS[section]()
         write_json(path, results)
-    with atomic_output(f"{args.out}.md") as handle:
-        handle.write(table(results).encode())
+    write_text(f"{args.out}.md", table(results))
     print(table(results))
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 import zipkit
 from zipkit.experiments.report import markdown
-from zipkit.io import atomic_output, write_json
+from zipkit.io import write_json, write_text
 
 from .zip_speedup import alpaca_sharegpt_pool
 
@@ -101,8 +101,7 @@ def main() -> None:
             "rows": rows,
         }
         write_json(args.out, results)
-        with atomic_output(Path(args.out).with_suffix(".md")) as out:
-            out.write(table(results).encode())
+        write_text(Path(args.out).with_suffix(".md"), table(results))
 
 
 if __name__ == "__main__":

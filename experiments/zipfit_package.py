@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 import zipkit
-from zipkit.io import atomic_output, write_json
+from zipkit.io import write_json, write_text
 from zipkit.naive import naive_zipfit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,8 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     result = run()
     assert result["max_diff_vs_loop"] < 1e-9 and result["max_diff_vs_package"] < 1e-9, result
     write_json(f"{args.out}.json", result)
-    with atomic_output(f"{args.out}.md") as handle:
-        handle.write(table(result).encode())
+    write_text(f"{args.out}.md", table(result))
     print(table(result))
 
 

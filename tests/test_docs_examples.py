@@ -18,6 +18,19 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 NEEDS_DATA = re.compile(r"\b(mbpp|mt_bench|proofnet|minif2f)\b")
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 MODULE_BLOCK = re.compile(r"^```python\n# (\w+)\.py\n(.*?)^```", re.S | re.M)
+TOML_FILE = re.compile(r"^```toml\n# ([\w.-]+\.toml)\n(.*?)^```", re.S | re.M)
+
+
+def _save_files(page: Path, folder: Path) -> None:
+    """The files the page has the reader save: a block that starts ``# NAME.py`` or
+    ``# NAME.toml`` is that file, which later blocks import or name."""
+    text = page.read_text()
+    for name, code in MODULE_BLOCK.findall(text):
+        (folder / f"{name}.py").write_text(code)
+    for name, body in TOML_FILE.findall(text):
+        (folder / name).write_text(body)
+
+
 PYTHON_PAGES = [
     pytest.param(page, id=str(page.relative_to(ROOT)))
     for page in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -70,9 +83,7 @@ def test_the_python_blocks_of_a_page_run(page, tmp_path, monkeypatch):
     """A page's blocks run in order in one namespace, as a reader would paste them."""
     monkeypatch.chdir(tmp_path)
     _fixtures(tmp_path)
-    # A block that starts "# NAME.py" is a module the reader saves: the later blocks import it.
-    for name, code in MODULE_BLOCK.findall(page.read_text()):
-        (tmp_path / f"{name}.py").write_text(code)
+    _save_files(page, tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     names = {"__name__": "__docs__"}
     for k, code in enumerate(BLOCK.findall(page.read_text())):
@@ -87,7 +98,6 @@ def test_the_readme_is_a_front_door():
 
 
 SHELL = re.compile(r"^```bash\n(.*?)^```", re.S | re.M)
-TOML_FILE = re.compile(r"^```toml\n# ([\w.-]+\.toml)\n(.*?)^```", re.S | re.M)
 
 # Command lines of the pages that do not run here, each with the reason; a key is a page and
 # the start of a line. test_every_line_left_out_exists keeps this list from going stale.
@@ -149,9 +159,9 @@ def test_every_line_left_out_exists():
         assert any(line.startswith(start) for line in _commands(ROOT / where)), f"{where}: no line starts {start!r}"
 
 
-def _install_plugin(page: Path, folder: Path) -> dict:
-    """What ``pip install -e .`` of the plugin page's package leaves: its module (the page's
-    ``# NAME.py`` block) and a dist-info with the page's entry points."""
+def _install_plugin(folder: Path) -> dict:
+    """What ``pip install -e .`` of the package the page had saved in ``folder`` leaves: its
+    module on the path, and a dist-info with the entry points of its pyproject.toml."""
     import os
 
     try:
@@ -159,10 +169,7 @@ def _install_plugin(page: Path, folder: Path) -> dict:
     except ImportError:  # Python 3.10: the experiments extra's tomli
         import tomli as tomllib
 
-    text = page.read_text()
-    for name, code in MODULE_BLOCK.findall(text):
-        (folder / f"{name}.py").write_text(code)
-    (project,) = [tomllib.loads(body) for name, body in TOML_FILE.findall(text) if name == "pyproject.toml"]
+    project = tomllib.loads((folder / "pyproject.toml").read_text())
     info = folder / "docs_plugin-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: docs-plugin\nVersion: 0.1\n")
@@ -188,25 +195,19 @@ def test_the_zipkit_command_lines_of_a_page_run(page, tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     _fixtures(tmp_path)
-    for name, body in TOML_FILE.findall(page.read_text()):
-        (tmp_path / name).write_text(body)
+    _save_files(page, tmp_path)
     plugin = "[project.entry-points." in page.read_text()
-    env = _install_plugin(page, tmp_path) if plugin else None
-    ran = 0
+    env = _install_plugin(tmp_path) if plugin else None
     for line in _commands(page):
         if _left_out(page, line):
             continue
         argv = shlex.split(line)[1:]
-        if line.startswith("python "):
-            done = subprocess.run([sys.executable, *argv], capture_output=True, text=True)
-            assert done.returncode == 0, f"{line}\n{done.stderr[-2000:]}"
-        elif plugin:
-            done = subprocess.run([sys.executable, "-m", "zipkit.cli", *argv], env=env, capture_output=True, text=True)
+        if line.startswith("python ") or plugin:
+            program = [] if line.startswith("python ") else ["-m", "zipkit.cli"]
+            done = subprocess.run([sys.executable, *program, *argv], env=env, capture_output=True, text=True)
             assert done.returncode == 0, f"{line}\n{done.stderr[-2000:]}"
         else:
             assert main(argv) == 0, line
-        ran += 1
-    assert ran or all(_left_out(page, line) for line in _commands(page))
 
 
 ERROR_CASE = re.compile(r"^```bash\n(.*?)^```\n\n```text\n(.*?)^```", re.S | re.M)

@@ -18,7 +18,7 @@ import io
 import json
 from pathlib import Path
 
-from ..io import atomic_output
+from ..io import write_text
 
 HEAD = "<!-- generated from results.json by `zipkit experiment report FOLDER`; do not edit -->"
 
@@ -82,6 +82,5 @@ def cell(value) -> str:
 
 
 def _put(path: Path, text: str) -> Path:
-    with atomic_output(path) as out:
-        out.write(text.encode())
+    write_text(path, text)
     return path

@@ -5,7 +5,7 @@ The bottom layer of zipkit: it imports no other part of it but :mod:`zipkit.erro
 :mod:`zipkit.progress`.
 """
 
-from .atomic import atomic_output, write_json
+from .atomic import atomic_output, write_json, write_text
 from .formats import EXTENSIONS, FORMATS, base_suffix, output_format
 from .paths import check_outputs, is_sharded, shard_paths
 from .readers import ON_ERROR, read_records
@@ -24,6 +24,7 @@ __all__ = [
     "Serializer",
     "atomic_output",
     "write_json",
+    "write_text",
     "base_suffix",
     "check_outputs",
     "get_serializer",

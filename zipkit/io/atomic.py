@@ -113,6 +113,21 @@ def _written_through(path: Path) -> Iterator[IO[bytes]]:
         raise
 
 
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """``text`` as UTF-8 at ``path``, atomically: the form of every Markdown table and report
+    page zipkit and its experiments write.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The output's path or URL.
+    text : str
+        The whole content.
+    """
+    with atomic_output(path) as out:
+        out.write(text.encode())
+
+
 def write_json(path: str | os.PathLike, value: Any) -> None:
     """``value`` as indented JSON (one trailing newline) at ``path``, atomically: the form of
     every report and results file zipkit and its experiments write.
@@ -124,8 +139,7 @@ def write_json(path: str | os.PathLike, value: Any) -> None:
     value : object
         Anything ``json.dumps`` takes.
     """
-    with atomic_output(path) as out:
-        out.write(json.dumps(value, indent=1).encode() + b"\n")
+    write_text(path, json.dumps(value, indent=1) + "\n")
 
 
 def _unnamed(err: BaseException) -> bool:
