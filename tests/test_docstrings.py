@@ -49,6 +49,16 @@ def _resolve(name: str):
     raise ImportError(name)
 
 
+def _with_methods(name: str, obj) -> dict:
+    """``obj`` under ``name``, and for a class its own public methods, as ``name.method``."""
+    found = {name: obj}
+    if inspect.isclass(obj):
+        found.update(
+            {f"{name}.{m}": fn for m, fn in vars(obj).items() if not m.startswith("_") and inspect.isfunction(fn)}
+        )
+    return found
+
+
 def _public() -> dict:
     import importlib
 
@@ -57,20 +67,10 @@ def _public() -> dict:
         module = importlib.import_module(module_name)
         for name in module.__all__:
             obj = getattr(module, name)
-            if not (inspect.isfunction(obj) or inspect.isclass(obj)):
-                continue  # constants and submodules
-            found[f"{module_name}.{name}"] = obj
-            if inspect.isclass(obj):
-                for member, fn in vars(obj).items():
-                    if not member.startswith("_") and inspect.isfunction(fn):
-                        found[f"{module_name}.{name}.{member}"] = fn
+            if inspect.isfunction(obj) or inspect.isclass(obj):  # not constants and submodules
+                found.update(_with_methods(f"{module_name}.{name}", obj))
     for name in PLUGIN_API:
-        obj = _resolve(name)
-        found[name] = obj
-        if inspect.isclass(obj):
-            found.update(
-                {f"{name}.{m}": fn for m, fn in vars(obj).items() if not m.startswith("_") and inspect.isfunction(fn)}
-            )
+        found.update(_with_methods(name, _resolve(name)))
     return found
 
 
